@@ -1,0 +1,18 @@
+"""Open Notebook's encrypted credential store and notebook API as a Jupyter server extension."""
+
+from __future__ import annotations
+
+from ._version import __version__
+
+
+def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    from .app import OpenNotebookApp
+
+    return [{"module": "open_notebook_ext", "app": OpenNotebookApp}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    return [{"src": "labextension", "dest": "open-notebook-ext"}]
+
+
+__all__ = ["__version__"]

@@ -1,0 +1,234 @@
+"""The Jupyter server extension: configuration, start-up checks, routes.
+
+Start-up builds the long-lived objects once (database, key ring, stores) and
+hands them to the handlers through the extension app, as jupyter-scheduler
+does. Configuration that cannot work stops the server with one clear message
+instead of letting it run without our routes.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from jupyter_core.paths import is_hidden, jupyter_data_dir
+from jupyter_server.auth.identity import IdentityProvider, User
+from jupyter_server.extension.application import ExtensionApp
+from sqlalchemy.exc import SQLAlchemyError
+from traitlets import Bool, Int, Unicode, default
+
+from ._version import __version__
+from .errors import ConfigError
+from .handlers import ROUTES
+from .keyring import (
+    MISMATCH_MESSAGE,
+    KeyConfigError,
+    KeyRing,
+    new_salt,
+    resolve_key_material,
+)
+from .store import CredentialStore, Database
+
+META_SALT = "kdf_salt"
+META_KEY_CHECK = "key_check"
+
+
+class OpenNotebookApp(ExtensionApp):
+    """Open Notebook's credential store and notebook API inside Jupyter Server."""
+
+    name = "open_notebook"
+    version = __version__
+
+    # -- configuration ---------------------------------------------------------
+
+    data_dir = Unicode(
+        config=True,
+        help="""Directory for the database, the generated key file and uploads.
+        Created 0700. Default: `open_notebook` under the Jupyter data directory.
+        Environment: OPEN_NOTEBOOK_DATA_DIR.""",
+    )
+
+    @default("data_dir")
+    def _data_dir_default(self) -> str:
+        return os.environ.get("OPEN_NOTEBOOK_DATA_DIR") or str(
+            Path(jupyter_data_dir()) / "open_notebook"
+        )
+
+    db_url = Unicode(
+        config=True,
+        help="""SQLAlchemy database URL. Default: the SQLite file open_notebook.db in
+        data_dir, created 0600. PostgreSQL: postgresql+psycopg://user@host/db.
+        Environment: OPEN_NOTEBOOK_DB_URL.""",
+    )
+
+    @default("db_url")
+    def _db_url_default(self) -> str:
+        return os.environ.get("OPEN_NOTEBOOK_DB_URL") or (
+            f"sqlite:///{Path(self.data_dir) / 'open_notebook.db'}"
+        )
+
+    encryption_key = Unicode(
+        "",
+        config=True,
+        help="""Encryption key for stored API keys: a Fernet key (44 characters of URL-safe
+        base64), used as is, or any other string, used as a passphrase (PBKDF2-HMAC-SHA256,
+        600,000 iterations, salt kept in the database). The environment wins over this
+        setting: OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE (a file holding the key, e.g. a Docker
+        secret), then OPEN_NOTEBOOK_ENCRYPTION_KEY, then this value.""",
+    )
+
+    generate_key = Bool(
+        True,
+        config=True,
+        help="""With no key configured, create a random key file encryption.key (0600) in
+        data_dir on first start and reuse it after. When False and no key is configured,
+        the server starts, reads work, and writes that need encryption answer 400.""",
+    )
+
+    owner = Unicode(
+        config=True,
+        help="""Owner recorded on rows when the identity provider does not name users.
+        Jupyter's own token and password login give every browser a random anonymous
+        identity, so all such requests are this one owner. With an identity provider that
+        names users (JupyterHub), each user's username is used instead.
+        Default: the operating-system user. Environment: OPEN_NOTEBOOK_OWNER.""",
+    )
+
+    @default("owner")
+    def _owner_default(self) -> str:
+        if os.environ.get("OPEN_NOTEBOOK_OWNER"):
+            return os.environ["OPEN_NOTEBOOK_OWNER"]
+        try:
+            return getpass.getuser()
+        except (KeyError, OSError):  # no passwd entry (some containers)
+            return f"uid-{os.getuid()}"
+
+    store_threads = Int(
+        4,
+        config=True,
+        help="Worker threads that run database calls off the event loop.",
+    )
+
+    # -- start-up --------------------------------------------------------------
+
+    def initialize_handlers(self) -> None:
+        self.handlers.extend(ROUTES)
+
+    def initialize_settings(self) -> None:
+        try:
+            self._start()
+        except (ConfigError, KeyConfigError) as e:
+            self.log.critical("open_notebook_ext cannot start: %s", e)
+            raise SystemExit(1) from None
+
+    def _start(self) -> None:
+        Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            self.db = Database(self.db_url)
+            self.db.upgrade()
+        except (SQLAlchemyError, OSError) as e:
+            raise ConfigError(
+                f"cannot open the database {self._safe_db_url()}: {type(e).__name__}"
+                f" {getattr(e, 'orig', None) or e}"
+            ) from None
+        self.key_material = resolve_key_material(
+            os.environ, self.encryption_key, self.generate_key,
+            Path(self.data_dir) / "encryption.key",
+        )
+        self.keyring = KeyRing.from_material(self.key_material, salt=self._salt)
+        self.executor = ThreadPoolExecutor(
+            max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
+        )
+        self.credentials = CredentialStore(self.db, self.keyring)
+        self.key_check = self._check_key()
+        self._warn_about_paths()
+        self.log.info(
+            "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s)",
+            self.serverapp.base_url, self._safe_db_url(), self.key_material.source,
+        )
+
+    def _safe_db_url(self) -> str:
+        return self.db.url.render_as_string(hide_password=True) if hasattr(self, "db") else (
+            "(unparsable URL)"
+        )
+
+    def _salt(self) -> bytes:
+        return bytes.fromhex(self.db.get_or_create_meta(META_SALT, lambda: new_salt().hex()))
+
+    def _check_key(self) -> str:
+        """Compare the key with the check value the database was written with."""
+        if self.key_material.source == "generated":
+            self.log.warning(
+                "No encryption key configured: generated one in %s. Anyone who can read this "
+                "file can decrypt the stored API keys. In production supply your own key "
+                "with OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or OPEN_NOTEBOOK_ENCRYPTION_KEY.",
+                self.key_material.path,
+            )
+        if not self.keyring.configured:
+            self.log.warning(
+                "No encryption key configured and generate_key is off: credentials can be "
+                "read but not stored. Set OPEN_NOTEBOOK_ENCRYPTION_KEY or "
+                "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE."
+            )
+            return "not_configured"
+        check = self.db.get_or_create_meta(META_KEY_CHECK, self.keyring.make_check)
+        if self.keyring.verify_check(check):
+            return "ok"
+        if self.credentials.count_encrypted() == 0:
+            # Nothing was ever encrypted with the old key: adopt the new one.
+            self.db.set_meta(META_KEY_CHECK, self.keyring.make_check())
+            self.log.info("Encryption key changed while no keys were stored; adopted the new key")
+            return "ok"
+        self.log.error(
+            "Open Notebook: %s. Stored API keys cannot be decrypted until the original key "
+            "is configured again; they are listed with decryption_error set.",
+            MISMATCH_MESSAGE,
+        )
+        return "mismatch"
+
+    def _warn_about_paths(self) -> None:
+        """Warn when a secret file could be read back through the contents API."""
+        root = Path(self.serverapp.root_dir).resolve()
+        secret_files = [("database", self.db.path)]
+        if self.key_material.source == "generated" and self.key_material.path:
+            secret_files.append(("encryption key file", Path(self.key_material.path)))
+        for what, path in secret_files:
+            if path is None:
+                continue
+            path = path.resolve()
+            if path.is_relative_to(root) and not is_hidden(str(path), str(root)):
+                self.log.warning(
+                    "The %s %s lies inside the Jupyter root directory and is not hidden: anyone "
+                    "using Jupyter could download it through /api/contents. Move data_dir "
+                    "outside %s or into a hidden directory.", what, path, root,
+                )
+
+    def owner_for(self, user: User | None) -> str:
+        """The owner whose rows a request may touch.
+
+        Jupyter's stock identity providers do not identify people (each browser
+        gets a random anonymous user), so they all map to the configured owner;
+        a provider that overrides ``get_user`` (JupyterHub's) names real users.
+        """
+        provider = self.serverapp.identity_provider
+        if type(provider).get_user is IdentityProvider.get_user or user is None:
+            return self.owner
+        return user.username
+
+    def key_status(self) -> dict[str, Any]:
+        return {
+            "encryption_configured": self.keyring.configured,
+            "key_source": self.key_material.source,
+            "key_file": self.key_material.path
+            if self.key_material.source in ("generated", "file") else None,
+            "key_check": self.key_check,
+        }
+
+    async def stop_extension(self) -> None:
+        if hasattr(self, "executor"):
+            self.executor.shutdown(wait=False, cancel_futures=True)
+        if hasattr(self, "db"):
+            self.db.dispose()

@@ -1,0 +1,69 @@
+"""Credential CRUD: Open Notebook's ``/credentials`` paths and JSON shapes."""
+
+from __future__ import annotations
+
+from jupyter_server.auth.decorator import authorized
+from tornado import web
+
+from .base import OpenNotebookHandler
+
+CREDENTIAL_ID = r"(?P<credential_id>[^/]+)"
+
+
+class CredentialStatusHandler(OpenNotebookHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        summary = await self.call(self.ext.credentials.summary, self.owner)
+        self.send_json({**self.ext.key_status(), **summary})
+
+
+class CredentialsHandler(OpenNotebookHandler):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        provider = self.get_query_argument("provider", None) or None
+        limit = self.query_int("limit")
+        offset = self.query_int("offset", default=0) or 0
+        self.send_json(
+            await self.call(self.ext.credentials.list, self.owner, provider, limit, offset)
+        )
+
+    @web.authenticated
+    @authorized
+    async def post(self) -> None:
+        payload = self.read_json()
+        created = await self.call(self.ext.credentials.create, self.owner, payload)
+        self.log.info("Created credential %s (%s)", created["id"], created["provider"])
+        self.send_json(created, status=201)
+
+
+class CredentialsByProviderHandler(OpenNotebookHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, provider: str) -> None:
+        self.send_json(await self.call(self.ext.credentials.list, self.owner, provider))
+
+
+class CredentialHandler(OpenNotebookHandler):
+    @web.authenticated
+    @authorized
+    async def get(self, credential_id: str) -> None:
+        self.send_json(await self.call(self.ext.credentials.get, self.owner, credential_id))
+
+    @web.authenticated
+    @authorized
+    async def put(self, credential_id: str) -> None:
+        payload = self.read_json()
+        updated = await self.call(
+            self.ext.credentials.update, self.owner, credential_id, payload
+        )
+        self.log.info("Updated credential %s", credential_id)
+        self.send_json(updated)
+
+    @web.authenticated
+    @authorized
+    async def delete(self, credential_id: str) -> None:
+        result = await self.call(self.ext.credentials.delete, self.owner, credential_id)
+        self.log.info("Deleted credential %s", credential_id)
+        self.send_json(result)

@@ -1,0 +1,6 @@
+"""Storage: the database (SQLAlchemy) and the stores built on it."""
+
+from .credentials import CredentialStore
+from .db import Database
+
+__all__ = ["CredentialStore", "Database"]

@@ -1,0 +1,160 @@
+"""Engine, sessions and schema for one database URL (SQLite file or PostgreSQL).
+
+One transaction per unit of work: :meth:`Database.session` commits when the
+block ends and rolls everything back if it raises, so a failed request leaves
+nothing half-written.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .orm import Meta
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+VERSION_TABLE = "on_alembic_version"
+# Any constant works; it names our migration lock among other PostgreSQL users.
+_PG_MIGRATION_LOCK = 0x6F6E5F6D6967  # "on_mig"
+
+log = logging.getLogger(__name__)
+
+
+def sqlite_path(url: URL) -> Path | None:
+    """The file behind a SQLite URL, or None for other backends and in-memory DBs."""
+    if url.get_backend_name() != "sqlite":
+        return None
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database).expanduser().resolve()
+
+
+def prepare_private_file(path: Path) -> None:
+    """Create the DB file 0600 (its directory 0700 when we create it) before SQLite opens it.
+
+    SQLite creates its -wal and -shm files with the database file's mode, so
+    they inherit 0600 too.
+    """
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        path.chmod(0o600)
+        log.warning("Tightened permissions of %s from %o to 600", path, mode)
+
+
+class Database:
+    """Owns the engine and hands out transactional sessions."""
+
+    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+        self.url = make_url(url)
+        self.backend = self.url.get_backend_name()
+        self.path = sqlite_path(self.url)
+        if self.path is not None:
+            prepare_private_file(self.path)
+        kwargs: dict[str, Any] = {"hide_parameters": True}
+        if self.backend != "sqlite":
+            kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+        self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.backend == "sqlite":
+            self._install_sqlite_hooks(self.engine)
+            writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            writer = self.engine
+        self._reader = sessionmaker(self.engine, expire_on_commit=False)
+        self._writer = sessionmaker(writer, expire_on_commit=False)
+
+    def __repr__(self) -> str:
+        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+
+    @staticmethod
+    def _install_sqlite_hooks(engine: Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            # Let us issue BEGIN ourselves (pysqlite's own transaction handling
+            # would defer it and then fail lock upgrades under concurrency).
+            dbapi_connection.isolation_level = None
+            cur = dbapi_connection.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Any) -> None:
+            # Writers take the write lock up front (BEGIN IMMEDIATE) so they queue
+            # on busy_timeout instead of failing with SQLITE_BUSY mid-transaction.
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+    @contextmanager
+    def session(self, *, write: bool = False) -> Iterator[Session]:
+        """A session inside one transaction: committed on success, rolled back on error."""
+        factory = self._writer if write else self._reader
+        with factory() as session, session.begin():
+            yield session
+
+    def upgrade(self) -> None:
+        """Bring the schema to the latest migration (safe with several servers starting)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+        writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+        with writer.begin() as conn:
+            if self.backend == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_MIGRATION_LOCK})
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, "head")
+
+    def current_revision(self) -> str | None:
+        from alembic.runtime.migration import MigrationContext
+
+        with self.engine.connect() as conn:
+            ctx = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            return ctx.get_current_revision()
+
+    # -- small key/value facts ------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        with self.session() as s:
+            return s.scalar(select(Meta.value).where(Meta.key == key))
+
+    def get_or_create_meta(self, key: str, make: Any) -> str:
+        """Read ``key``; if absent, store ``make()`` (first writer wins)."""
+        try:
+            with self.session(write=True) as s:
+                value = s.scalar(select(Meta.value).where(Meta.key == key))
+                if value is None:
+                    value = make()
+                    s.add(Meta(key=key, value=value))
+                return value
+        except IntegrityError:
+            # Another server inserted it between our read and our write.
+            value = self.get_meta(key)
+            if value is None:
+                raise
+            return value
+
+    def set_meta(self, key: str, value: str) -> None:
+        with self.session(write=True) as s:
+            s.merge(Meta(key=key, value=value))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

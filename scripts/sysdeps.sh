@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Install the Debian packages given as "command:package" pairs whose command is missing.
+# Runs `apt-get update` at most once, and only when something has to be installed.
+set -euo pipefail
+
+missing=()
+for pair in "$@"; do
+  cmd=${pair%%:*}
+  pkg=${pair#*:}
+  if [[ $cmd == /* ]]; then
+    [[ -e $cmd ]] || missing+=("$pkg")
+  elif [[ $cmd == py:* ]]; then
+    :
+  else
+    command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+  fi
+done
+[[ ${#missing[@]} -eq 0 ]] && exit 0
+
+if [[ $(id -u) -eq 0 ]]; then sudo=(); else sudo=(sudo); fi
+if ! command -v apt-get >/dev/null 2>&1; then
+  echo "sysdeps: missing ${missing[*]} and apt-get is not available; install them by hand" >&2
+  exit 1
+fi
+echo "sysdeps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,80 @@
+"""Every endpoint but openapi.json needs Jupyter's auth; failures are JSON 401s."""
+
+from __future__ import annotations
+
+import pytest
+
+from open_notebook_ext.handlers import ROUTES
+
+# One concrete request per route and method (the catch-all included).
+REQUESTS = [
+    ("GET", "providers"),
+    ("GET", "credentials/status"),
+    ("GET", "credentials"),
+    ("POST", "credentials"),
+    ("GET", "credentials/by-provider/openai"),
+    ("GET", "credentials/credential:abc"),
+    ("PUT", "credentials/credential:abc"),
+    ("DELETE", "credentials/credential:abc"),
+    ("GET", "no/such/route"),
+    ("POST", "no/such/route"),
+]
+
+
+def test_requests_cover_every_route():
+    import re
+
+    from open_notebook_ext.handlers import API
+
+    for pattern, handler in ROUTES:
+        if handler.__name__ == "OpenAPIHandler":
+            continue
+        assert any(re.fullmatch(pattern, f"{API}/{path}") for _, path in REQUESTS), pattern
+
+
+@pytest.fixture(params=[True, False], ids=["strict-server", "default-server"])
+def jp_server_config(request):
+    """Both with ServerApp.allow_unauthenticated_access off (strict) and at its default."""
+    return {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": True},
+                          "allow_unauthenticated_access": not request.param}}
+
+
+@pytest.mark.parametrize(("method", "path"), REQUESTS)
+async def test_unauthenticated_is_json_401(api, method, path):
+    body = {"name": "x"} if method in ("POST", "PUT") else None
+    r = await api.request(method, path, body, auth=None)
+    assert r.status == 401, r
+    assert r.headers["WWW-Authenticate"] == "Bearer"
+    assert r.headers["Content-Type"].startswith("application/json")
+    assert r.json == {"detail": "Authentication required"}
+    assert "Location" not in r.headers
+
+
+@pytest.mark.parametrize(("method", "path"), REQUESTS)
+async def test_wrong_token_is_401(api, method, path):
+    body = {"name": "x"} if method in ("POST", "PUT") else None
+    r = await api.request(method, path, body, headers={"Authorization": "Bearer wrong-token"},
+                          auth=None)
+    assert r.status == 401, r
+    assert r.json == {"detail": "Invalid authentication credentials"}
+    assert "wrong-token" not in r.text
+
+
+@pytest.mark.parametrize("scheme", ["token", "Bearer", "bearer"])
+async def test_token_and_bearer_both_work(api, scheme):
+    r = await api.post("credentials", {"name": f"via-{scheme}", "provider": "openai",
+                                       "api_key": "sk-" + "x" * 20}, auth=scheme)
+    assert r.status == 201, r
+    r = await api.get("credentials", auth=scheme)
+    assert r.status == 200 and len(r.json) == 1
+
+
+async def test_token_in_query_string_works(api):
+    r = await api.get(f"credentials?token={api.token}", auth=None)
+    assert r.status == 200
+
+
+async def test_openapi_is_public(api):
+    r = await api.get("openapi.json", auth=None)
+    assert r.status == 200
+    assert r.json["openapi"].startswith("3.1")

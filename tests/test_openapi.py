@@ -1,0 +1,45 @@
+"""The served OpenAPI description matches the routes, both ways."""
+
+from __future__ import annotations
+
+import re
+
+from open_notebook_ext.handlers import API, ROUTES
+from open_notebook_ext.handlers.meta import openapi_spec
+
+HTTP_METHODS = ("get", "post", "put", "delete", "patch")
+
+
+def route_to_path(pattern: str) -> str:
+    path = pattern.removeprefix(API)
+    path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", path)
+    return path.replace("\\.", ".")
+
+
+def routed() -> dict[str, set[str]]:
+    out = {}
+    for pattern, handler in ROUTES:
+        if handler.__name__ == "NotFoundHandler":
+            continue
+        out[route_to_path(pattern)] = {m for m in HTTP_METHODS if m in handler.__dict__}
+    return out
+
+
+def test_every_route_is_described_and_every_path_is_routed():
+    spec_paths = {p: {m for m in ops if m in HTTP_METHODS}
+                  for p, ops in openapi_spec()["paths"].items()}
+    assert spec_paths == routed()
+
+
+def test_every_operation_lists_auth_errors():
+    for path, ops in openapi_spec()["paths"].items():
+        for method, op in ops.items():
+            if method not in HTTP_METHODS or op.get("security") == []:
+                continue
+            assert {"401", "403", "500"} <= set(op["responses"]), (path, method)
+
+
+async def test_served_spec_is_the_file(api):
+    r = await api.get("openapi.json", auth=None)
+    assert r.status == 200
+    assert r.json == openapi_spec()
