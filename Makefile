@@ -9,7 +9,7 @@ LAB_PORT ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian packages the tests need, as command:package pairs (installed when missing).
-TEST_SYSDEPS := openssl:openssl
+TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium
 
 .PHONY: install lab test lint sysdeps venv-sysdeps clean
 

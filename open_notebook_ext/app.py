@@ -18,11 +18,13 @@ from jupyter_core.paths import is_hidden, jupyter_data_dir
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
 from sqlalchemy.exc import SQLAlchemyError
-from traitlets import Bool, Int, Unicode, default
+from traitlets import Bool, Float, Int, List, Unicode, default
 
 from ._version import __version__
+from .auth import AuthFailureLimiter
 from .errors import ConfigError
 from .handlers import ROUTES
+from .handlers.base import BODY_LIMIT_SETTING, LIMITER_SETTING, POLICY_SETTING
 from .keyring import (
     MISMATCH_MESSAGE,
     KeyConfigError,
@@ -30,6 +32,7 @@ from .keyring import (
     new_salt,
     resolve_key_material,
 )
+from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
 from .store import CredentialStore, Database
 
 META_SALT = "kdf_salt"
@@ -112,6 +115,58 @@ class OpenNotebookApp(ExtensionApp):
         help="Worker threads that run database calls off the event loop.",
     )
 
+    allowed_origins = List(
+        Unicode(),
+        config=True,
+        help="""Browser origins allowed to call the API cross-origin, exactly
+        (scheme://host[:port], e.g. https://lab.example.org). Default: none (same-origin
+        only). Allowed origins are reflected with credentials allowed; "*" allows any
+        origin but then without credentials. Entries are normalised; an invalid entry
+        stops start-up. ServerApp.allow_origin does not apply to these routes.
+        Environment: OPEN_NOTEBOOK_CORS_ORIGINS (comma-separated; CORS_ORIGINS, Open
+        Notebook's name, is accepted too).""",
+    )
+
+    @default("allowed_origins")
+    def _allowed_origins_default(self) -> list[str]:
+        raw = os.environ.get("OPEN_NOTEBOOK_CORS_ORIGINS") or os.environ.get("CORS_ORIGINS", "")
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    cors_max_age = Int(
+        600, config=True, help="Seconds a browser may cache a preflight answer."
+    )
+
+    cors_allow_headers = List(
+        Unicode(),
+        default_value=list(DEFAULT_ALLOW_HEADERS),
+        config=True,
+        help="Request headers allowed in cross-origin requests (answered to preflights).",
+    )
+
+    auth_failure_limit = Int(
+        10,
+        config=True,
+        help="""Failed authentication attempts (a wrong token) a client address may make
+        within auth_failure_window seconds before it gets 429 until the window passes.
+        0 turns rate limiting off. Counted per server process.""",
+    )
+
+    auth_failure_window = Float(
+        60.0, config=True, help="Window, in seconds, for auth_failure_limit."
+    )
+
+    auth_failure_max_tracked = Int(
+        10_000,
+        config=True,
+        help="Most client addresses remembered by the rate limiter (oldest forgotten first).",
+    )
+
+    max_body_bytes = Int(
+        1024 * 1024,
+        config=True,
+        help="Largest request body accepted by the JSON routes (413 above it).",
+    )
+
     # -- start-up --------------------------------------------------------------
 
     def initialize_handlers(self) -> None:
@@ -125,6 +180,7 @@ class OpenNotebookApp(ExtensionApp):
             raise SystemExit(1) from None
 
     def _start(self) -> None:
+        self.origin_policy = self._origin_policy()  # config errors first, before any file
         Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
         try:
             self.db = Database(self.db_url)
@@ -145,10 +201,35 @@ class OpenNotebookApp(ExtensionApp):
         self.credentials = CredentialStore(self.db, self.keyring)
         self.key_check = self._check_key()
         self._warn_about_paths()
+        self.auth_limiter = AuthFailureLimiter(
+            self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
+        )
+        self.settings.update({
+            POLICY_SETTING: self.origin_policy,
+            LIMITER_SETTING: self.auth_limiter,
+            BODY_LIMIT_SETTING: self.max_body_bytes,
+        })
         self.log.info(
             "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s)",
             self.serverapp.base_url, self._safe_db_url(), self.key_material.source,
         )
+
+    def _origin_policy(self) -> OriginPolicy:
+        allowed = parse_origin_list(self.allowed_origins, "OpenNotebookApp.allowed_origins")
+        policy = OriginPolicy(allowed, self.cors_max_age, tuple(self.cors_allow_headers))
+        if policy.wildcard:
+            self.log.warning(
+                "allowed_origins is '*': any website may call the Open Notebook API from a "
+                "visitor's browser. Access-Control-Allow-Credentials is not sent with '*', so "
+                "browsers will not attach cookies; list exact origins for production."
+            )
+        server = self.serverapp
+        if (server.allow_origin or server.allow_origin_pat) and not allowed:
+            self.log.info(
+                "ServerApp.allow_origin/allow_origin_pat do not apply to open-notebook/api; "
+                "set OpenNotebookApp.allowed_origins to allow cross-origin calls there."
+            )
+        return policy
 
     def _safe_db_url(self) -> str:
         return self.db.url.render_as_string(hide_password=True) if hasattr(self, "db") else (
