@@ -34,7 +34,12 @@ from .keyring import (
 )
 from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
 from .store import CredentialStore, Database
+from .store.notebooks import NotebookStore
+from .store.notes import NoteStore
+from .store.sources import SourceStore
+from .uploads import UploadArea
 
+DEFAULT_MAX_UPLOAD_MB = 100.0
 META_SALT = "kdf_salt"
 META_KEY_CHECK = "key_check"
 
@@ -164,7 +169,58 @@ class OpenNotebookApp(ExtensionApp):
     max_body_bytes = Int(
         1024 * 1024,
         config=True,
-        help="Largest request body accepted by the JSON routes (413 above it).",
+        help="""Largest request body accepted by the JSON routes (413 above it); also the
+        most the non-file fields of a multipart source upload may add up to.""",
+    )
+
+    max_upload_mb = Float(
+        config=True,
+        help="""Largest multipart upload to POST sources, in MiB (the whole request body;
+        413 above it, checked while the file streams to disk). Default 100.
+        Environment: OPEN_NOTEBOOK_MAX_UPLOAD_SIZE_MB (as Open Notebook).""",
+    )
+
+    @default("max_upload_mb")
+    def _max_upload_mb_default(self) -> float:
+        raw = os.environ.get("OPEN_NOTEBOOK_MAX_UPLOAD_SIZE_MB", "").strip()
+        if not raw:
+            return DEFAULT_MAX_UPLOAD_MB
+        try:
+            value = float(raw)
+        except ValueError:
+            value = 0.0
+        if not value > 0:
+            self.log.warning(
+                "OPEN_NOTEBOOK_MAX_UPLOAD_SIZE_MB=%r is not a positive size; using %g",
+                raw, DEFAULT_MAX_UPLOAD_MB,
+            )
+            return DEFAULT_MAX_UPLOAD_MB
+        return value
+
+    fetch_links = Bool(
+        True,
+        config=True,
+        help="""Fetch a link source's page when it is created and keep its text (for
+        search). The fetch goes through the SSRF guard (see allow_private_targets).
+        When False, a link is only validated and stored.""",
+    )
+
+    allow_private_targets = Bool(
+        False,
+        config=True,
+        help="""Let outbound requests (fetching link sources) reach loopback and private
+        addresses (127.0.0.0/8, ::1, 10/8, 172.16/12, 192.168/16, fc00::/7, 100.64/10, ...),
+        for tests and intranets. Link-local and cloud-metadata addresses stay refused.""",
+    )
+
+    fetch_timeout = Float(
+        20.0, config=True,
+        help="Seconds a link fetch may take in all (DNS, connect, redirects, body).",
+    )
+
+    fetch_max_bytes = Int(
+        5 * 1024 * 1024, config=True,
+        help="Largest page body a link fetch reads, after decompression (502 above it).",
     )
 
     # -- start-up --------------------------------------------------------------
@@ -199,6 +255,17 @@ class OpenNotebookApp(ExtensionApp):
             max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
         )
         self.credentials = CredentialStore(self.db, self.keyring)
+        if not self.max_upload_mb > 0:
+            raise ConfigError("OpenNotebookApp.max_upload_mb must be a positive number")
+        self.uploads = UploadArea(Path(self.data_dir) / "uploads")
+        try:
+            self.uploads.prepare()
+        except OSError as e:
+            raise ConfigError(f"cannot prepare the uploads directory {self.uploads.path}: "
+                              f"{type(e).__name__} {e}") from None
+        self.notebooks = NotebookStore(self.db, self.uploads)
+        self.notes = NoteStore(self.db)
+        self.sources = SourceStore(self.db, self.uploads)
         self.key_check = self._check_key()
         self._warn_about_paths()
         self.auth_limiter = AuthFailureLimiter(
@@ -286,6 +353,10 @@ class OpenNotebookApp(ExtensionApp):
                     "using Jupyter could download it through /api/contents. Move data_dir "
                     "outside %s or into a hidden directory.", what, path, root,
                 )
+
+    @property
+    def max_upload_bytes(self) -> int:
+        return int(self.max_upload_mb * 1024 * 1024)
 
     def owner_for(self, user: User | None) -> str:
         """The owner whose rows a request may touch.

@@ -26,6 +26,10 @@ class BadRequest(OpenNotebookError):
     """The request cannot be processed as sent (400)."""
 
 
+class UpstreamError(OpenNotebookError):
+    """A server we had to ask on the client's behalf failed (502): a link we fetch."""
+
+
 class InvalidInput(OpenNotebookError):
     """Validation failed; ``errors`` lists each field and what is wrong with it."""
 

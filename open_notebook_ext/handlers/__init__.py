@@ -11,6 +11,18 @@ from .credentials import (
     CredentialStatusHandler,
 )
 from .meta import OpenAPIHandler, ProvidersHandler
+from .notebooks import (
+    NOTE_ID,
+    NOTEBOOK_ID,
+    NotebookDeletePreviewHandler,
+    NotebookHandler,
+    NotebooksHandler,
+    NotebookSourceHandler,
+    NoteHandler,
+    NotesHandler,
+)
+from .search import SearchHandler
+from .sources import SOURCE_ID, SourceHandler, SourcesHandler, SourcesJsonHandler
 
 API = "open-notebook/api"
 
@@ -22,6 +34,16 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/credentials/by-provider/(?P<provider>[^/]+)", CredentialsByProviderHandler),
     (rf"{API}/credentials", CredentialsHandler),
     (rf"{API}/credentials/{CREDENTIAL_ID}", CredentialHandler),
+    (rf"{API}/notebooks", NotebooksHandler),
+    (rf"{API}/notebooks/{NOTEBOOK_ID}/delete-preview", NotebookDeletePreviewHandler),
+    (rf"{API}/notebooks/{NOTEBOOK_ID}/sources/{SOURCE_ID}", NotebookSourceHandler),
+    (rf"{API}/notebooks/{NOTEBOOK_ID}", NotebookHandler),
+    (rf"{API}/notes", NotesHandler),
+    (rf"{API}/notes/{NOTE_ID}", NoteHandler),
+    (rf"{API}/sources", SourcesHandler),
+    (rf"{API}/sources/json", SourcesJsonHandler),
+    (rf"{API}/sources/{SOURCE_ID}", SourceHandler),
+    (rf"{API}/search", SearchHandler),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", NotFoundHandler),
 ]

@@ -36,7 +36,14 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..auth import AuthFailureLimiter, client_address
-from ..errors import BadRequest, Conflict, InvalidInput, NotFound, OpenNotebookError
+from ..errors import (
+    BadRequest,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    OpenNotebookError,
+    UpstreamError,
+)
 from ..keyring import EncryptionNotConfigured
 from ..origin import SAFE_METHODS, OriginPolicy, own_origin
 
@@ -83,7 +90,7 @@ def api_error_for(exc: Exception) -> ApiError | None:
         return ApiError(422, exc.detail, extra={"errors": exc.errors})
     if isinstance(exc, EncryptionNotConfigured):
         return ApiError(400, str(exc))
-    status = {NotFound: 404, Conflict: 409, BadRequest: 400}.get(type(exc))
+    status = {NotFound: 404, Conflict: 409, BadRequest: 400, UpstreamError: 502}.get(type(exc))
     if status is not None and isinstance(exc, OpenNotebookError):
         return ApiError(status, exc.detail)
     return None
@@ -185,9 +192,13 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     def auth_limiter(self) -> AuthFailureLimiter | None:
         return self.settings.get(LIMITER_SETTING)
 
+    def request_body_limit(self) -> int:
+        """Largest body this request may send (a handler may allow more, e.g. uploads)."""
+        return int(self.settings.get(BODY_LIMIT_SETTING, 1024 * 1024))
+
     async def prepare(self) -> None:  # type: ignore[override]
         self._body = bytearray()
-        self._body_limit = int(self.settings.get(BODY_LIMIT_SETTING, 1024 * 1024))
+        self._body_limit = self.request_body_limit()
         method = self.request.method or "GET"
         if method == "OPTIONS":
             self._answer_options()

@@ -1,8 +1,10 @@
 """SQLAlchemy tables. Every user-owned row carries its ``owner``.
 
 The schema itself is created and upgraded by the Alembic migrations in
-``open_notebook_ext/migrations``; these classes must match the latest one (a
-test compares them).
+``open_notebook_ext/migrations``; these classes must match the latest one
+(``tests/test_migrations.py`` compares them). The full-text search index
+(``on_search_*``) is backend-specific and lives only in the migrations
+(see ``store/search.py``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     DateTime,
+    ForeignKey,
     Integer,
     String,
     Text,
@@ -64,6 +69,85 @@ class Credential(Base):
     location: Mapped[str | None] = mapped_column(String(200), nullable=True)
     credentials_path: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     num_ctx: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                              default=utcnow)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                              default=utcnow)
+
+
+class Notebook(Base):
+    """An Open Notebook notebook: a named collection of sources and notes."""
+
+    __tablename__ = "on_notebooks"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(500), nullable=False)
+    description: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                              default=utcnow)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                              default=utcnow)
+
+
+class Source(Base):
+    """A source: pasted text, a link, or an uploaded file (kept under data_dir/uploads).
+
+    ``stored_name`` is the generated name of the uploaded file in the uploads
+    directory (never a client-supplied path); ``file_name`` is the name the
+    client gave, for display only.
+    """
+
+    __tablename__ = "on_sources"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    kind: Mapped[str] = mapped_column(String(16), nullable=False)  # text | link | upload
+    title: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    url: Mapped[str | None] = mapped_column(String(2048), nullable=True)
+    file_name: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    stored_name: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
+    file_size: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    content_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
+    full_text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    topics: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                              default=utcnow)
+    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                              default=utcnow)
+
+
+class NotebookSource(Base):
+    """A source belongs to any number of notebooks (Open Notebook's ``reference`` edge)."""
+
+    __tablename__ = "on_notebook_sources"
+
+    notebook_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("on_notebooks.id", ondelete="CASCADE"), primary_key=True
+    )
+    source_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("on_sources.id", ondelete="CASCADE"), primary_key=True,
+        index=True,
+    )
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                              default=utcnow)
+
+
+class Note(Base):
+    """A note, human- or AI-written, optionally in one notebook (``artifact`` edge)."""
+
+    __tablename__ = "on_notes"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    notebook_id: Mapped[str | None] = mapped_column(
+        String(64), ForeignKey("on_notebooks.id", ondelete="CASCADE"), nullable=True,
+        index=True,
+    )
+    title: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    content: Mapped[str] = mapped_column(Text, nullable=False)
+    note_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                               default=utcnow)
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,

@@ -1,0 +1,377 @@
+"""Outbound HTTP to user-supplied URLs, safe against SSRF.
+
+Three layers, each usable on its own:
+
+* :func:`blocked_reason` judges one IP address: cloud-metadata, link-local,
+  unspecified, multicast and reserved addresses are always refused; loopback
+  and private (RFC 1918, ULA, CGNAT, ...) addresses are refused unless
+  ``allow_private``. IPv6 forms that carry an IPv4 address (IPv4-mapped,
+  IPv4-compatible, NAT64 ``64:ff9b::/96`` and ``64:ff9b:1::/48``, 6to4
+  ``2002::/16``, Teredo ``2001::/32``) are judged by the IPv4 address inside.
+* :func:`check_url` validates a URL (http/https, a host, no user info), resolves
+  the host **once**, judges every address it resolves to and returns a
+  :class:`Target` pinned to one vetted address.
+* :func:`fetch` makes the request: it connects only to the pinned address (Host
+  header and TLS server name stay the URL's host, so certificates are checked
+  against the name), follows redirects itself (each hop checked again), and
+  enforces a total time limit and a size limit on the (decompressed) body.
+
+DNS rebinding cannot slip a different address in between check and connect,
+because the connection never resolves the name again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from tornado.httpclient import HTTPClientError, HTTPRequest, HTTPResponse
+from tornado.netutil import Resolver
+from tornado.simple_httpclient import HTTPTimeoutError, SimpleAsyncHTTPClient
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Instance-metadata services. 169.254.169.254 (AWS, GCP, Azure, DigitalOcean,
+# OpenStack, Oracle) is link-local and refused as such; these others are not.
+METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
+    "169.254.169.254",
+    "169.254.170.2",    # AWS ECS task metadata
+    "fd00:ec2::254",    # AWS IMDS over IPv6 (a ULA, not link-local)
+    "100.100.100.200",  # Alibaba Cloud
+    "192.0.0.192",      # Oracle Cloud (classic)
+    "168.63.129.16",    # Azure WireServer / host agent (a public address)
+))
+_NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
+_6TO4 = ipaddress.ip_network("2002::/16")
+_TEREDO = ipaddress.ip_network("2001::/32")
+_THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # connecting to 0.0.0.0 reaches this host
+_BROADCAST = ipaddress.IPv4Address("255.255.255.255")
+_MAX_URL = 2048
+
+
+class URLRefused(ValueError):
+    """The URL is malformed or points at an address we do not connect to."""
+
+
+class FetchError(Exception):
+    """The request could not be completed (DNS, connection, time, size, HTTP status)."""
+
+
+class ResponseTooLarge(FetchError):
+    pass
+
+
+# -- addresses -------------------------------------------------------------------
+
+
+def embedded_ipv4(ip: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for (empty for a plain IPv6 address)."""
+    if ip.ipv4_mapped is not None:
+        return [ip.ipv4_mapped]
+    value = int(ip)
+    low32 = ipaddress.IPv4Address(value & 0xFFFFFFFF)
+    if value >> 32 == 0 and value > 1:  # IPv4-compatible ::a.b.c.d (not :: or ::1)
+        return [low32]
+    if value >> 32 == 0xFFFF0000:  # IPv4-translated ::ffff:0:a.b.c.d
+        return [low32]
+    if ip in _NAT64[0]:
+        return [low32]
+    if ip in _NAT64[1]:
+        # Local-use NAT64: RFC 6052 puts the IPv4 address around the u-octet for a
+        # /48 prefix; deployments often use the last 32 bits. Judge both.
+        packed = ip.packed
+        return [ipaddress.IPv4Address(packed[6:8] + packed[9:11]), low32]
+    if ip in _6TO4:
+        assert ip.sixtofour is not None
+        return [ip.sixtofour]
+    if ip in _TEREDO:
+        assert ip.teredo is not None
+        server, client = ip.teredo
+        return [server, client]
+    return []
+
+
+def blocked_reason(ip: IPAddress | str, *, allow_private: bool = False) -> str | None:
+    """Why we refuse to connect to ``ip``, or None when it is fine."""
+    if isinstance(ip, str):
+        ip = ipaddress.ip_address(ip)
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.scope_id:
+            ip = ipaddress.IPv6Address(int(ip))  # fe80::1%eth0 is still fe80::1
+        inner = embedded_ipv4(ip)
+        if inner:
+            for v4 in inner:
+                reason = blocked_reason(v4, allow_private=allow_private)
+                if reason is not None:
+                    return f"{reason} (embedded in an IPv6 address)"
+            return None
+    if ip in METADATA_ADDRESSES:
+        return "a cloud metadata address"
+    if ip.is_link_local:
+        return "a link-local address (used for cloud metadata)"
+    if ip.is_unspecified or ip in _THIS_NETWORK:
+        return "an unspecified address"
+    if ip.is_multicast or ip == _BROADCAST:
+        return "a multicast or broadcast address"
+    if ip.is_loopback:
+        return None if allow_private else "a loopback address"
+    if ip.is_reserved:
+        return "a reserved address"
+    site_local = isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local
+    if ip.is_private or not ip.is_global or site_local:
+        return None if allow_private else "a private address"
+    return None
+
+
+# -- URLs ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked URL and the one address a connection to it may use."""
+
+    url: str
+    scheme: str
+    host: str       # as in the URL (lower case, IPv6 without brackets)
+    port: int
+    address: str | None  # the pinned IP; None only when resolution was not required
+    addresses: tuple[str, ...] = field(default=())
+
+
+Resolve = Callable[[str, int], Sequence[str]]
+
+
+def system_resolve(host: str, port: int) -> list[str]:
+    """Every address ``host`` resolves to (blocking; run it in a thread)."""
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    return list(dict.fromkeys(str(info[4][0]) for info in infos))
+
+
+def parse_url(url: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of an http(s) URL, or URLRefused saying what is wrong."""
+    if not isinstance(url, str) or not url.strip():
+        raise URLRefused("URL is empty")
+    url = url.strip()
+    if len(url) > _MAX_URL:
+        raise URLRefused(f"URL is longer than {_MAX_URL} characters")
+    if any(ch.isspace() or ord(ch) < 32 or ord(ch) == 127 or ch == "\\" for ch in url):
+        raise URLRefused("URL contains whitespace, control characters or backslashes")
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        raise URLRefused("Invalid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise URLRefused(f"Invalid URL scheme: '{scheme}'. Only http and https are allowed.")
+    if "@" in parts.netloc:
+        raise URLRefused("URLs with a user name or password are not accepted")
+    host = parts.hostname
+    if not host:
+        raise URLRefused("Invalid URL: hostname could not be determined.")
+    try:
+        port = parts.port or (443 if scheme == "https" else 80)
+    except ValueError:
+        raise URLRefused("Invalid URL: bad port") from None
+    return scheme, host, port
+
+
+def check_url(
+    url: str,
+    *,
+    allow_private: bool,
+    require_resolution: bool = True,
+    resolve: Resolve | None = None,
+) -> Target:
+    """Validate ``url``, resolve its host once and judge every address.
+
+    Raises :class:`URLRefused` for a bad URL or any refused address, and
+    :class:`FetchError` when the host cannot be resolved and
+    ``require_resolution`` (with it off, an unresolvable host is accepted with
+    ``address=None``, as Open Notebook does when it stores a URL).
+    Blocking (DNS): call it from a thread, or use :func:`acheck_url`.
+    """
+    scheme, host, port = parse_url(url)
+    try:
+        literal: IPAddress | None = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    if literal is not None:
+        addresses = [str(literal)]
+    else:
+        try:
+            addresses = list((resolve or system_resolve)(host, port))
+        except (OSError, UnicodeError) as e:
+            if require_resolution:
+                raise FetchError(f"Could not resolve host '{host}'") from e
+            addresses = []
+        if not addresses and require_resolution:
+            raise FetchError(f"Could not resolve host '{host}'")
+    for address in addresses:
+        reason = blocked_reason(address, allow_private=allow_private)
+        if reason is not None:
+            if literal is not None:
+                raise URLRefused(f"The URL's host is {reason}, which is not allowed")
+            raise URLRefused(f"Host '{host}' resolves to {reason}, which is not allowed")
+    pinned = next((a for a in addresses if ":" not in a), addresses[0] if addresses else None)
+    return Target(url.strip(), scheme, host, port, pinned, tuple(addresses))
+
+
+async def acheck_url(
+    url: str,
+    *,
+    allow_private: bool,
+    require_resolution: bool = True,
+    timeout: float = 10.0,
+    resolve: Resolve | None = None,
+) -> Target:
+    """:func:`check_url` in a thread, with a time limit on DNS resolution."""
+    parse_url(url)  # cheap errors first, without a thread
+    try:
+        return await asyncio.wait_for(
+            asyncio.to_thread(check_url, url, allow_private=allow_private,
+                              require_resolution=require_resolution, resolve=resolve),
+            timeout,
+        )
+    except asyncio.TimeoutError:
+        if require_resolution:
+            raise FetchError("Resolving the URL's host timed out") from None
+        scheme, host, port = parse_url(url)
+        return Target(url.strip(), scheme, host, port, None)
+
+
+# -- requests ----------------------------------------------------------------------
+
+
+class PinnedResolver(Resolver):
+    """Answers every lookup for the target's host with the pinned address only."""
+
+    def initialize(self, target: Target) -> None:  # type: ignore[override]
+        self.target = target
+
+    async def resolve(  # type: ignore[override]
+        self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
+    ) -> list[tuple[int, Any]]:
+        address = self.target.address
+        if host.strip("[]").lower() != self.target.host or address is None:
+            raise OSError("connection to an unchecked host refused")
+        if ":" in address:
+            return [(socket.AF_INET6, (address, port, 0, 0))]
+        return [(socket.AF_INET, (address, port))]
+
+
+@dataclass
+class FetchResult:
+    url: str                 # the final URL, after redirects
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def content_type(self) -> str:
+        return self.headers.get("Content-Type", "")
+
+
+async def fetch(
+    url: str,
+    *,
+    allow_private: bool,
+    max_bytes: int,
+    timeout: float,
+    max_redirects: int = 5,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
+    body: bytes | None = None,
+    resolve: Resolve | None = None,
+    user_agent: str = "open_notebook_ext",
+) -> FetchResult:
+    """Request ``url`` through the guard; every redirect hop is checked again.
+
+    ``timeout`` bounds the whole exchange (DNS, connect, redirects, body);
+    ``max_bytes`` bounds the body after decompression. Any status is returned
+    (callers decide what a 4xx means); transport problems raise FetchError,
+    refused addresses URLRefused.
+    """
+    deadline = time.monotonic() + timeout
+    current = url
+    for _hop in range(max_redirects + 1):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise FetchError("The request timed out")
+        target = await acheck_url(current, allow_private=allow_private, timeout=remaining,
+                                  resolve=resolve)
+        response, data = await _request_pinned(
+            target, method=method, headers=headers, body=body, max_bytes=max_bytes,
+            timeout=max(deadline - time.monotonic(), 0.001), user_agent=user_agent,
+        )
+        location = response.headers.get("Location")
+        if response.code in (301, 302, 303, 307, 308) and location:
+            current = urljoin(target.url, location)
+            if response.code == 303 or (response.code in (301, 302) and method == "POST"):
+                method, body = "GET", None
+            continue
+        return FetchResult(target.url, response.code, dict(response.headers), data)
+    raise FetchError(f"Too many redirects (more than {max_redirects})")
+
+
+async def _request_pinned(
+    target: Target, *, method: str, headers: dict[str, str] | None, body: bytes | None,
+    max_bytes: int, timeout: float, user_agent: str,
+) -> tuple[HTTPResponse, bytes]:
+    received = bytearray()
+    too_large = False
+
+    def collect(chunk: bytes) -> None:
+        nonlocal too_large
+        if len(received) + len(chunk) > max_bytes:
+            too_large = True
+            raise ResponseTooLarge(f"The response is larger than {max_bytes} bytes")
+        received.extend(chunk)
+
+    client = SimpleAsyncHTTPClient(
+        force_instance=True, resolver=PinnedResolver(target=target),
+        max_body_size=max(max_bytes, 1) + 1024 * 1024, max_clients=1,
+    )
+    request = HTTPRequest(
+        target.url, method=method, headers={"User-Agent": user_agent, **(headers or {})},
+        body=body, follow_redirects=False, connect_timeout=timeout, request_timeout=timeout,
+        streaming_callback=collect, decompress_response=True, validate_cert=True,
+        allow_nonstandard_methods=True,
+    )
+    try:
+        response = await client.fetch(request, raise_error=False)
+    except ResponseTooLarge:
+        raise
+    except HTTPTimeoutError:
+        raise FetchError("The request timed out") from None
+    except (OSError, HTTPClientError) as e:
+        raise FetchError(f"The request failed: {type(e).__name__}") from None
+    finally:
+        client.close()
+    if too_large:
+        raise ResponseTooLarge(f"The response is larger than {max_bytes} bytes")
+    if response.error is not None and response.code == 599:
+        error = response.error
+        if isinstance(error, ResponseTooLarge):
+            raise error
+        if isinstance(error, HTTPTimeoutError):
+            raise FetchError("The request timed out")
+        raise FetchError(f"The request failed: {_describe(error)}")
+    return response, bytes(received)
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(error, TimeoutError):
+        return "timed out"
+    import ssl
+
+    if isinstance(error, ssl.SSLError):
+        return "TLS error"
+    return type(error).__name__
