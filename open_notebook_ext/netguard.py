@@ -333,9 +333,11 @@ async def _request_pinned(
             raise ResponseTooLarge(f"The response is larger than {max_bytes} bytes")
         received.extend(chunk)
 
+    # The size limit is ours (collect() counts the decompressed bytes as they
+    # arrive); Tornado's own limit would only close the stream without saying why.
     client = SimpleAsyncHTTPClient(
         force_instance=True, resolver=PinnedResolver(target=target),
-        max_body_size=max(max_bytes, 1) + 1024 * 1024, max_clients=1,
+        max_body_size=1 << 50, max_clients=1,
     )
     request = HTTPRequest(
         target.url, method=method, headers={"User-Agent": user_agent, **(headers or {})},
@@ -344,28 +346,26 @@ async def _request_pinned(
         allow_nonstandard_methods=True,
     )
     try:
+        # raise_error=False still raises transport errors (HTTP 599).
         response = await client.fetch(request, raise_error=False)
-    except ResponseTooLarge:
+    except Exception as e:
+        if too_large or isinstance(e, ResponseTooLarge):
+            raise ResponseTooLarge(f"The response is larger than {max_bytes} bytes") from None
+        if isinstance(e, HTTPTimeoutError):
+            raise FetchError("The request timed out") from None
+        if isinstance(e, (OSError, HTTPClientError)):
+            raise FetchError(f"The request failed: {_describe(e)}") from None
         raise
-    except HTTPTimeoutError:
-        raise FetchError("The request timed out") from None
-    except (OSError, HTTPClientError) as e:
-        raise FetchError(f"The request failed: {type(e).__name__}") from None
     finally:
         client.close()
     if too_large:
         raise ResponseTooLarge(f"The response is larger than {max_bytes} bytes")
-    if response.error is not None and response.code == 599:
-        error = response.error
-        if isinstance(error, ResponseTooLarge):
-            raise error
-        if isinstance(error, HTTPTimeoutError):
-            raise FetchError("The request timed out")
-        raise FetchError(f"The request failed: {_describe(error)}")
     return response, bytes(received)
 
 
 def _describe(error: BaseException) -> str:
+    if isinstance(error, HTTPClientError) and error.code == 599 and error.message:
+        return error.message
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     if isinstance(error, TimeoutError):
