@@ -50,6 +50,14 @@ METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _6TO4 = ipaddress.ip_network("2002::/16")
 _TEREDO = ipaddress.ip_network("2001::/32")
+# Not globally reachable (IANA special-purpose registries), whatever this Python's
+# ipaddress tables say (they have changed between releases).
+_NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in (
+    "10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
+    "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
+    "203.0.113.0/24", "fc00::/7", "fec0::/10", "2001:db8::/32", "2001:2::/48",
+    "2001:10::/28", "2001:20::/28", "3fff::/20", "5f00::/16",
+))
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # connecting to 0.0.0.0 reaches this host
 _BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 _MAX_URL = 2048
@@ -106,11 +114,13 @@ def blocked_reason(ip: IPAddress | str, *, allow_private: bool = False) -> str |
             ip = ipaddress.IPv6Address(int(ip))  # fe80::1%eth0 is still fe80::1
         inner = embedded_ipv4(ip)
         if inner:
-            for v4 in inner:
-                reason = blocked_reason(v4, allow_private=allow_private)
-                if reason is not None:
-                    return f"{reason} (embedded in an IPv6 address)"
-            return None
+            reasons = [r for r in (blocked_reason(v4, allow_private=allow_private)
+                                   for v4 in inner) if r is not None]
+            if not reasons:
+                return None
+            # Name the most telling reason when several readings are refused.
+            reasons.sort(key=lambda r: ("metadata" not in r, "link-local" not in r))
+            return f"{reasons[0]} (embedded in an IPv6 address)"
     if ip in METADATA_ADDRESSES:
         return "a cloud metadata address"
     if ip.is_link_local:
@@ -123,8 +133,7 @@ def blocked_reason(ip: IPAddress | str, *, allow_private: bool = False) -> str |
         return None if allow_private else "a loopback address"
     if ip.is_reserved:
         return "a reserved address"
-    site_local = isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local
-    if ip.is_private or not ip.is_global or site_local:
+    if ip.is_private or not ip.is_global or any(ip in net for net in _NOT_GLOBAL):
         return None if allow_private else "a private address"
     return None
 

@@ -35,6 +35,16 @@ def multipart(fields: dict[str, str] | None = None,
     return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
+def multipart_parts(parts: list[tuple[str, bytes]],
+                    boundary: str = BOUNDARY) -> tuple[bytes, str]:
+    """A multipart body from (header lines, data) pairs, for bodies ``multipart`` won't make."""
+    out = bytearray()
+    for headers, data in parts:
+        out += f"--{boundary}\r\n{headers}\r\n\r\n".encode() + data + b"\r\n"
+    out += f"--{boundary}--\r\n".encode()
+    return bytes(out), f"multipart/form-data; boundary={boundary}"
+
+
 def multipart_of_size(total: int, fields: dict[str, str], filename: str = "blob.bin",
                       ctype: str = "application/octet-stream") -> tuple[bytes, str]:
     """A multipart upload whose whole body is exactly ``total`` bytes."""
