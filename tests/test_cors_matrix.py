@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from content_helpers import multipart
 from helpers import random_api_key
 
 ALLOWED = "https://lab.example.org"
@@ -36,6 +37,7 @@ REFLECTED = {"allowed", "second-allowed"}
 REFUSED = {"disallowed", "null", "allowed-trailing-slash", "different-port", "http-not-https"}
 WRITES = {"POST", "PUT", "DELETE", "PATCH"}
 BODY_LIMIT = 2048
+UPLOAD_LIMIT = 8192  # max_upload_mb below, in bytes
 FAILURE_LIMIT = 3
 _addresses = count(1)
 
@@ -180,6 +182,25 @@ def c500(method: str, path_kind: str, store_method: str) -> Setup:
     return setup
 
 
+async def c200_get_notebooks(api, ext, mp):
+    return Call("GET", "notebooks")
+
+
+async def c204_preflight_sources(api, ext, mp):
+    return Call("OPTIONS", "sources", auth=None, headers={
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization, content-type"})
+
+
+async def c422_post_notebook(api, ext, mp):
+    return Call("POST", "notebooks", {"name": " "})
+
+
+async def c413_post_upload(api, ext, mp):
+    body, ctype = multipart({"type": "upload"}, ("big.bin", None, b"u" * (UPLOAD_LIMIT + 10)))
+    return Call("POST", "sources", raw=body, headers={"Content-Type": ctype})
+
+
 CELLS: dict[str, tuple[int, Setup]] = {
     "200-GET": (200, c200_get),
     "200-PUT": (200, c200_put),
@@ -216,6 +237,13 @@ CELLS: dict[str, tuple[int, Setup]] = {
     "500-POST": (500, c500("POST", "list", "create")),
     "500-PUT": (500, c500("PUT", "item", "update")),
     "500-DELETE": (500, c500("DELETE", "item", "delete")),
+    # notebook routes (a few cells: the CORS code path is the same base handler)
+    "200-GET-notebooks": (200, c200_get_notebooks),
+    "204-OPTIONS-preflight-sources": (204, c204_preflight_sources),
+    "404-GET-notebook": (404, c404("GET", "notebooks/notebook:nope")),
+    "404-DELETE-notebook": (404, c404("DELETE", "notebooks/notebook:nope")),
+    "422-POST-notebook": (422, c422_post_notebook),
+    "413-POST-upload": (413, c413_post_upload),
 }
 
 
@@ -241,6 +269,7 @@ def jp_server_config():
         "OpenNotebookApp": {
             "allowed_origins": [ALLOWED, SECOND + "/"],  # config entries are normalised
             "max_body_bytes": BODY_LIMIT,
+            "max_upload_mb": UPLOAD_LIMIT / (1024 * 1024),
             "auth_failure_limit": FAILURE_LIMIT,
         },
     }
