@@ -310,3 +310,35 @@ def test_large_upload_memory_stays_flat(server_factory):
     stored = server.data_dir / "uploads"
     (name,) = files_in(stored)
     assert (stored / name).stat().st_size == size
+
+
+@pytest.mark.parametrize("exclusive", [False, True])
+async def test_notebook_delete_removes_files_of_deleted_sources_only(api, ext, exclusive):
+    nb = (await api.post("notebooks", {"name": "N"})).json
+    keep = (await api.post("notebooks", {"name": "K"})).json
+    mine = await upload(api, {"type": "upload", "notebook_id": nb["id"]}, ("a.txt", None, b"a"))
+    shared = await upload(api, {"type": "upload", "notebooks": json.dumps([nb["id"],
+                                                                          keep["id"]])},
+                          ("b.txt", None, b"b"))
+    assert mine.status == shared.status == 200
+    assert len(files_in(ext.uploads.path)) == 2
+    flag = "true" if exclusive else "false"
+    r = await api.delete(f"notebooks/{nb['id']}?delete_exclusive_sources={flag}")
+    assert r.status == 200 and r.json["deleted_sources"] == (1 if exclusive else 0)
+    assert len(files_in(ext.uploads.path)) == (1 if exclusive else 2)
+    r = await api.get(f"sources/{shared.json['id']}")
+    assert r.json["file_available"] is True
+
+
+@pytest.mark.subprocess
+def test_jupyters_max_body_size_does_not_cut_uploads_short(server_factory):
+    """ServerApp.max_body_size (Tornado's limit) is lifted for the upload route only."""
+    server = server_factory(args=["--ServerApp.max_body_size=8192",
+                                  f"--OpenNotebookApp.max_upload_mb={CAP_MB}"]).start()
+    body, ctype = multipart({"type": "upload"}, ("big.bin", None, b"q" * 40_000))
+    r = server.api("POST", "sources", raw=body, headers={"Content-Type": ctype})
+    assert r.status == 200, r.text
+    assert r.json["file_size"] == 40_000
+    body, ctype = multipart_of_size(CAP + 1, {"type": "upload"})
+    r = server.api("POST", "sources", raw=body, headers={"Content-Type": ctype})
+    assert r.status == 413 and r.json["detail"].startswith("Upload too large")
