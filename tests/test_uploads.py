@@ -342,3 +342,32 @@ def test_jupyters_max_body_size_does_not_cut_uploads_short(server_factory):
     body, ctype = multipart_of_size(CAP + 1, {"type": "upload"})
     r = server.api("POST", "sources", raw=body, headers={"Content-Type": ctype})
     assert r.status == 413 and r.json["detail"].startswith("Upload too large")
+
+
+async def test_nothing_users_wrote_reaches_the_log(api, ext, logs, monkeypatch):
+    """Content, titles, URLs, file names and queries stay out of the log (any level)."""
+    from open_notebook_ext import netguard
+
+    monkeypatch.setattr(netguard, "system_resolve", lambda host, port: ["93.184.216.34"])
+    marks = {k: f"mark{k}{os.urandom(4).hex()}" for k in (
+        "nbname", "nbdesc", "note", "notetitle", "text", "srctitle", "url", "file",
+        "filedata", "query")}
+    nb = (await api.post("notebooks", {"name": marks["nbname"],
+                                       "description": marks["nbdesc"]})).json
+    await api.post("notes", {"title": marks["notetitle"], "content": marks["note"],
+                             "notebook_id": nb["id"]})
+    await api.post("sources", {"type": "text", "content": marks["text"],
+                               "title": marks["srctitle"]})
+    ext.fetch_links = False
+    r = await api.post("sources", {"type": "link",
+                                   "url": f"https://{marks['url']}.example/{marks['url']}"})
+    assert r.status == 200, r
+    r = await upload(api, {"type": "upload"}, (f"{marks['file']}.txt", "text/plain",
+                                               marks["filedata"].encode()))
+    assert r.status == 200, r
+    await api.post("search", {"query": marks["query"]})
+    await api.post("notes", {"content": marks["note"], "note_type": "bad"})  # an error path
+    await api.post("sources", {"type": "link", "url": f"ftp://{marks['url']}/"})
+    assert "Created source" in logs.text
+    for name, mark in marks.items():
+        assert mark not in logs.text, name
