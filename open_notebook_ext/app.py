@@ -17,26 +17,17 @@ from typing import Any
 from jupyter_core.paths import is_hidden, jupyter_data_dir
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
-from sqlalchemy.exc import SQLAlchemyError
 from traitlets import Bool, Float, Int, List, Unicode, default
 
 from ._version import __version__
+from .audit import AuditLog
 from .auth import AuthFailureLimiter
+from .backend import open_backend
 from .errors import ConfigError
 from .handlers import ROUTES
 from .handlers.base import BODY_LIMIT_SETTING, LIMITER_SETTING, POLICY_SETTING
-from .keyring import (
-    MISMATCH_MESSAGE,
-    KeyConfigError,
-    KeyRing,
-    new_salt,
-    resolve_key_material,
-)
+from .keyring import KeyConfigError
 from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
-from .store import CredentialStore, Database
-
-META_SALT = "kdf_salt"
-META_KEY_CHECK = "key_check"
 
 
 class OpenNotebookApp(ExtensionApp):
@@ -81,6 +72,18 @@ class OpenNotebookApp(ExtensionApp):
         600,000 iterations, salt kept in the database). The environment wins over this
         setting: OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE (a file holding the key, e.g. a Docker
         secret), then OPEN_NOTEBOOK_ENCRYPTION_KEY, then this value.""",
+    )
+
+    encryption_keys = List(
+        Unicode(),
+        config=True,
+        help="""Several keys for rotation, primary first: new values are encrypted with the
+        first, any of them decrypts (cryptography's MultiFernet). Each is a Fernet key or a
+        passphrase. Environment (wins over settings): OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE (a
+        file, one key per line or comma-separated), OPEN_NOTEBOOK_ENCRYPTION_KEYS
+        (comma-separated); they win over the single-key variables. Run `jupyter
+        open-notebook rotate` to re-encrypt everything under the primary key, then drop
+        the old ones.""",
     )
 
     generate_key = Bool(
@@ -161,6 +164,24 @@ class OpenNotebookApp(ExtensionApp):
         help="Most client addresses remembered by the rate limiter (oldest forgotten first).",
     )
 
+    audit_log = Unicode(
+        config=True,
+        help="""JSON-lines file receiving audit events (credential changes, secret reads,
+        grant changes, auth failures, rotation runs), created 0600 and rotated by size.
+        Empty string: no file (sinks configured with EventLogger.handlers still get the
+        events). Default: audit.jsonl in data_dir.""",
+    )
+
+    @default("audit_log")
+    def _audit_log_default(self) -> str:
+        return str(Path(self.data_dir) / "audit.jsonl")
+
+    audit_log_max_bytes = Int(
+        10 * 1024 * 1024, config=True, help="Size at which the audit log file is rotated."
+    )
+
+    audit_log_backups = Int(5, config=True, help="Rotated audit log files kept.")
+
     max_body_bytes = Int(
         1024 * 1024,
         config=True,
@@ -181,26 +202,22 @@ class OpenNotebookApp(ExtensionApp):
 
     def _start(self) -> None:
         self.origin_policy = self._origin_policy()  # config errors first, before any file
-        Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            self.db = Database(self.db_url)
-            self.db.upgrade()
-        except (SQLAlchemyError, OSError) as e:
-            raise ConfigError(
-                f"cannot open the database {self._safe_db_url()}: {type(e).__name__}"
-                f" {getattr(e, 'orig', None) or e}"
-            ) from None
-        self.key_material = resolve_key_material(
-            os.environ, self.encryption_key, self.generate_key,
-            Path(self.data_dir) / "encryption.key",
+        self.backend = open_backend(
+            db_url=self.db_url, data_dir=self.data_dir, env=os.environ,
+            encryption_key=self.encryption_key, encryption_keys=self.encryption_keys,
+            generate_key=self.generate_key, log=self.log,
         )
-        self.keyring = KeyRing.from_material(self.key_material, salt=self._salt)
+        self.db = self.backend.db
+        self.key_material = self.backend.material
+        self.keyring = self.backend.keyring
+        self.credentials = self.backend.credentials
+        self.audit = AuditLog(self.audit_log or None, max_bytes=self.audit_log_max_bytes,
+                              backups=self.audit_log_backups, parent=self)
+        self._warn_about_key()
+        self._warn_about_paths()
         self.executor = ThreadPoolExecutor(
             max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
         )
-        self.credentials = CredentialStore(self.db, self.keyring)
-        self.key_check = self._check_key()
-        self._warn_about_paths()
         self.auth_limiter = AuthFailureLimiter(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
@@ -210,9 +227,14 @@ class OpenNotebookApp(ExtensionApp):
             BODY_LIMIT_SETTING: self.max_body_bytes,
         })
         self.log.info(
-            "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s)",
-            self.serverapp.base_url, self._safe_db_url(), self.key_material.source,
+            "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",
+            self.serverapp.base_url, self.db.url.render_as_string(hide_password=True),
+            self.key_material.source, len(self.keyring.key_ids),
         )
+
+    @property
+    def key_check(self) -> str:
+        return self.backend.key_check
 
     def _origin_policy(self) -> OriginPolicy:
         allowed = parse_origin_list(self.allowed_origins, "OpenNotebookApp.allowed_origins")
@@ -231,16 +253,7 @@ class OpenNotebookApp(ExtensionApp):
             )
         return policy
 
-    def _safe_db_url(self) -> str:
-        return self.db.url.render_as_string(hide_password=True) if hasattr(self, "db") else (
-            "(unparsable URL)"
-        )
-
-    def _salt(self) -> bytes:
-        return bytes.fromhex(self.db.get_or_create_meta(META_SALT, lambda: new_salt().hex()))
-
-    def _check_key(self) -> str:
-        """Compare the key with the check value the database was written with."""
+    def _warn_about_key(self) -> None:
         if self.key_material.source == "generated":
             self.log.warning(
                 "No encryption key configured: generated one in %s. Anyone who can read this "
@@ -248,27 +261,12 @@ class OpenNotebookApp(ExtensionApp):
                 "with OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or OPEN_NOTEBOOK_ENCRYPTION_KEY.",
                 self.key_material.path,
             )
-        if not self.keyring.configured:
+        elif not self.keyring.configured:
             self.log.warning(
                 "No encryption key configured and generate_key is off: credentials can be "
                 "read but not stored. Set OPEN_NOTEBOOK_ENCRYPTION_KEY or "
                 "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE."
             )
-            return "not_configured"
-        check = self.db.get_or_create_meta(META_KEY_CHECK, self.keyring.make_check)
-        if self.keyring.verify_check(check):
-            return "ok"
-        if self.credentials.count_encrypted() == 0:
-            # Nothing was ever encrypted with the old key: adopt the new one.
-            self.db.set_meta(META_KEY_CHECK, self.keyring.make_check())
-            self.log.info("Encryption key changed while no keys were stored; adopted the new key")
-            return "ok"
-        self.log.error(
-            "Open Notebook: %s. Stored API keys cannot be decrypted until the original key "
-            "is configured again; they are listed with decryption_error set.",
-            MISMATCH_MESSAGE,
-        )
-        return "mismatch"
 
     def _warn_about_paths(self) -> None:
         """Warn when a secret file could be read back through the contents API."""
@@ -300,16 +298,12 @@ class OpenNotebookApp(ExtensionApp):
         return user.username
 
     def key_status(self) -> dict[str, Any]:
-        return {
-            "encryption_configured": self.keyring.configured,
-            "key_source": self.key_material.source,
-            "key_file": self.key_material.path
-            if self.key_material.source in ("generated", "file") else None,
-            "key_check": self.key_check,
-        }
+        return self.backend.key_status()
 
     async def stop_extension(self) -> None:
         if hasattr(self, "executor"):
             self.executor.shutdown(wait=False, cancel_futures=True)
-        if hasattr(self, "db"):
-            self.db.dispose()
+        if hasattr(self, "backend"):
+            self.backend.close()
+        if hasattr(self, "audit"):
+            self.audit.close()

@@ -16,6 +16,7 @@ REQUESTS = [
     ("GET", "credentials/credential:abc"),
     ("PUT", "credentials/credential:abc"),
     ("DELETE", "credentials/credential:abc"),
+    ("GET", "audit"),
     ("GET", "no/such/route"),
     ("POST", "no/such/route"),
 ]

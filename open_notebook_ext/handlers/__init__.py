@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .audit import AuditHandler
 from .base import NotFoundHandler
 from .credentials import (
     CREDENTIAL_ID,
@@ -22,6 +23,7 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/credentials/by-provider/(?P<provider>[^/]+)", CredentialsByProviderHandler),
     (rf"{API}/credentials", CredentialsHandler),
     (rf"{API}/credentials/{CREDENTIAL_ID}", CredentialHandler),
+    (rf"{API}/audit", AuditHandler),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", NotFoundHandler),
 ]

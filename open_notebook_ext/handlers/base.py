@@ -222,14 +222,16 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
 
     def _unauthenticated(self) -> ApiError:
         offered = bool(self.identity_provider.get_token(self))
-        if offered and self.auth_limiter is not None:
+        if offered:
             address = self.client_address
-            if self.auth_limiter.record_failure(address):
+            self.audit_auth("failure")
+            if self.auth_limiter is not None and self.auth_limiter.record_failure(address):
                 # Logged once per block; never with the offered token.
                 self.log.warning(
                     "Blocking %s for %ss after %s failed authentication attempts",
                     address, int(self.auth_limiter.window), self.auth_limiter.limit,
                 )
+                self.audit_auth("blocked", retry_after=int(self.auth_limiter.window))
         detail = "Invalid authentication credentials" if offered else "Authentication required"
         return ApiError(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
@@ -250,6 +252,20 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     def _method_allows_anonymous(self) -> bool:
         method = getattr(self, (self.request.method or "get").lower(), None)
         return bool(getattr(method, "__allow_unauthenticated", False))
+
+    # -- audit -------------------------------------------------------------------
+
+    def audit(self, kind: str, **data: Any) -> None:
+        """Record an audit event about this request (who, from where, what)."""
+        user = self.current_user
+        self.ext.audit.emit(kind, user=getattr(user, "username", None), owner=self.owner,
+                            client=self.client_address, **data)
+
+    def audit_auth(self, action: str, **data: Any) -> None:
+        audit = getattr(getattr(self, "extensionapp", None), "audit", None)
+        if audit is not None:
+            audit.emit("auth", action=action, client=self.client_address,
+                       method=self.request.method, path=self.request.path, **data)
 
     @property
     def owner(self) -> str:
