@@ -14,9 +14,17 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_redact
 import bench_rotate
+import bench_secrets
 
 BENCHES = [
+    ("Kernel client `secrets.get` p50 (from a real kernel, loopback)", bench_secrets.main,
+     lambda r: (f"{r['p50_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms, {r['n']} calls)",
+                "<= 3 ms", r["p50_ms"] <= 3)),
+    ("Output redaction, 10 / 1,000 / 10,000 keys", bench_redact.main,
+     lambda r: (" / ".join(f"{v:.0f}" for v in r.values()) + " MB/s", ">= 200 MB/s at 1,000",
+                r[1000] >= 200)),
     ("Rotate 10,000 credentials (`jupyter open-notebook rotate`)", bench_rotate.main,
      lambda r: (f"{r['rotation_s']:.2f} s (command incl. start-up: {r['wall_s']:.2f} s)",
                 "<= 5 s", r["rotation_s"] <= 5)),

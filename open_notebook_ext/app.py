@@ -8,6 +8,7 @@ instead of letting it run without our routes.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import is_hidden, jupyter_data_dir
+from jupyter_server import CallContext
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, List, Unicode, default
@@ -26,8 +28,15 @@ from .backend import open_backend
 from .errors import ConfigError
 from .handlers import ROUTES
 from .handlers.base import BODY_LIMIT_SETTING, LIMITER_SETTING, POLICY_SETTING
+from .kernels import DEFAULT_STRIPPED_ENV, KernelTokens
+from .kernels import install as install_kernel_tokens
 from .keyring import KeyConfigError
 from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
+from .redact import Redactor
+from .store import GrantStore
+from .store.access import SecretAccess
+
+CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
 
 
 class OpenNotebookApp(ExtensionApp):
@@ -182,6 +191,36 @@ class OpenNotebookApp(ExtensionApp):
 
     audit_log_backups = Int(5, config=True, help="Rotated audit log files kept.")
 
+    require_grants = Bool(
+        True,
+        config=True,
+        help="""A kernel may read a credential's key only if its notebook was granted that
+        credential (panel: "Notebooks with access", API: grants). False lets every kernel of
+        this server read every key of its owner (single-user convenience).""",
+    )
+
+    redact_outputs = Bool(
+        True,
+        config=True,
+        help="""Before a notebook is saved, replace stored API keys (8+ characters) found in
+        its outputs with [REDACTED:<credential name>]. A safety net, not a guarantee.""",
+    )
+
+    kernel_url = Unicode(
+        "",
+        config=True,
+        help="""URL kernels use to reach this server (OPEN_NOTEBOOK_URL in their
+        environment). Default: the server's own connection URL.""",
+    )
+
+    kernel_env_strip = List(
+        Unicode(),
+        default_value=list(DEFAULT_STRIPPED_ENV),
+        config=True,
+        help="""Environment variables removed from every kernel's environment, so notebook
+        code cannot read the server's token or the encryption key.""",
+    )
+
     max_body_bytes = Int(
         1024 * 1024,
         config=True,
@@ -211,16 +250,22 @@ class OpenNotebookApp(ExtensionApp):
         self.key_material = self.backend.material
         self.keyring = self.backend.keyring
         self.credentials = self.backend.credentials
+        self.grants = GrantStore(self.db)
+        self.secret_access = SecretAccess(self.credentials, self.grants)
         self.audit = AuditLog(self.audit_log or None, max_bytes=self.audit_log_max_bytes,
                               backups=self.audit_log_backups, parent=self)
         self._warn_about_key()
         self._warn_about_paths()
+        self.inline_reads = self.db.backend == "sqlite"
         self.executor = ThreadPoolExecutor(
             max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
         )
         self.auth_limiter = AuthFailureLimiter(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
+        self._install_kernel_tokens()
+        self._install_redaction()
+        self._follow_notebook_renames()
         self.settings.update({
             POLICY_SETTING: self.origin_policy,
             LIMITER_SETTING: self.auth_limiter,
@@ -231,6 +276,43 @@ class OpenNotebookApp(ExtensionApp):
             self.serverapp.base_url, self.db.url.render_as_string(hide_password=True),
             self.key_material.source, len(self.keyring.key_ids),
         )
+
+    def _install_kernel_tokens(self) -> None:
+        self.kernel_tokens = KernelTokens()
+        install_kernel_tokens(
+            self.serverapp.kernel_manager, self.kernel_tokens,
+            url=lambda: self.kernel_url or self.serverapp.connection_url,
+            owner=self.current_owner, strip=self.kernel_env_strip, log=self.log,
+        )
+
+    def _install_redaction(self) -> None:
+        self.redactor = Redactor(self.credentials.plaintext_keys, self.credentials.change_marker,
+                                 self.current_owner)
+        if self.redact_outputs:
+            self.serverapp.contents_manager.register_pre_save_hook(self.redactor.pre_save_hook)
+
+    def _follow_notebook_renames(self) -> None:
+        """Grants follow a renamed notebook and die with a deleted one."""
+
+        async def on_contents_event(logger: Any, schema_id: str, data: dict) -> None:
+            action, path = data.get("action"), data.get("path")
+            try:
+                if action == "rename" and data.get("source_path") and path:
+                    await asyncio.to_thread(self.grants.move, self.current_owner(),
+                                            data["source_path"], path)
+                elif action == "delete" and path:
+                    await asyncio.to_thread(self.grants.forget, self.current_owner(), path)
+            except Exception:
+                self.log.error("Could not update notebook grants after a %s", action,
+                               exc_info=True)
+
+        self.serverapp.event_logger.add_listener(
+            schema_id=CONTENTS_EVENTS, listener=on_contents_event)
+
+    def current_owner(self) -> str:
+        """The owner for work done on behalf of the request being handled right now."""
+        handler = CallContext.get(CallContext.JUPYTER_HANDLER)
+        return self.owner_for(getattr(handler, "current_user", None))
 
     @property
     def key_check(self) -> str:

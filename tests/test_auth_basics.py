@@ -17,6 +17,12 @@ REQUESTS = [
     ("PUT", "credentials/credential:abc"),
     ("DELETE", "credentials/credential:abc"),
     ("GET", "audit"),
+    ("POST", "credentials/credential:abc/secret"),
+    ("GET", "secrets"),
+    ("POST", "secrets/get"),
+    ("GET", "grants"),
+    ("PUT", "grants"),
+    ("DELETE", "grants/grant:abc"),
     ("GET", "no/such/route"),
     ("POST", "no/such/route"),
 ]

@@ -24,6 +24,7 @@ apply to these routes; ``OpenNotebookApp.allowed_origins`` does.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Callable
@@ -36,7 +37,15 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 from ..auth import AuthFailureLimiter, client_address
-from ..errors import BadRequest, Conflict, InvalidInput, NotFound, OpenNotebookError
+from ..errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OpenNotebookError,
+    Unprocessable,
+)
 from ..keyring import EncryptionNotConfigured
 from ..origin import SAFE_METHODS, OriginPolicy, own_origin
 
@@ -83,7 +92,8 @@ def api_error_for(exc: Exception) -> ApiError | None:
         return ApiError(422, exc.detail, extra={"errors": exc.errors})
     if isinstance(exc, EncryptionNotConfigured):
         return ApiError(400, str(exc))
-    status = {NotFound: 404, Conflict: 409, BadRequest: 400}.get(type(exc))
+    status = {NotFound: 404, Conflict: 409, BadRequest: 400, Forbidden: 403,
+              Unprocessable: 422}.get(type(exc))
     if status is not None and isinstance(exc, OpenNotebookError):
         return ApiError(status, exc.detail)
     return None
@@ -94,6 +104,8 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     """Base handler: origin policy, auth, JSON in and out, errors in one place."""
 
     auth_resource = AUTH_RESOURCE
+    # False on routes that must never be readable cross-origin (the secret endpoints)
+    cors_enabled = True
     _body: bytearray
     _body_limit: int
 
@@ -136,6 +148,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         origin = self.request.headers.get("Origin")
         if origin is None:
             return
+        if not self.cors_enabled:
+            self.set_header("Vary", "Origin")
+            return
         policy = self.origin_policy
         if not policy.wildcard:
             self.set_header("Vary", "Origin")
@@ -165,7 +180,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
                         and "Access-Control-Request-Method" in self.request.headers)
         if is_preflight:
             verdict = self.origin_verdict()
-            if verdict == "disallowed":
+            if verdict == "disallowed" or not self.cors_enabled:
                 raise ApiError(403, ORIGIN_NOT_ALLOWED)
             if verdict == "allowed":
                 preflight = self.origin_policy.preflight_headers([*methods, "OPTIONS"])
@@ -188,6 +203,30 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     async def prepare(self) -> None:  # type: ignore[override]
         self._body = bytearray()
         self._body_limit = int(self.settings.get(BODY_LIMIT_SETTING, 1024 * 1024))
+        try:
+            await self._prepare()
+        except Exception:
+            await self._drain_body()
+            raise
+
+    async def _drain_body(self) -> None:
+        """Read a small declared body before answering an error from prepare().
+
+        With a streamed body, Tornado closes the connection when a handler
+        finishes before the body was read; a keep-alive client (requests, a
+        browser) would then see its next request on that connection reset. Bodies
+        over the limit (413) or of unknown length are not waited for.
+        """
+        declared = self.request.headers.get("Content-Length", "")
+        future = getattr(self, "_prepared_future", None)
+        if (not declared.isdigit() or not 0 < int(declared) <= self._body_limit
+                or future is None or future.done()):
+            return
+        future.set_result(None)  # let Tornado read the body while we wait
+        with contextlib.suppress(Exception):
+            await self.request._body_future  # type: ignore[attr-defined]
+
+    async def _prepare(self) -> None:
         method = self.request.method or "GET"
         if method == "OPTIONS":
             self._answer_options()
@@ -351,6 +390,20 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             return await IOLoop.current().run_in_executor(
                 self.ext.executor, functools.partial(fn, *args, **kwargs)
             )
+        except Exception as e:
+            api_error = api_error_for(e)
+            if api_error is None:
+                raise
+            raise api_error from None
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A read-only store call: inline on SQLite, where WAL readers never wait for a
+        lock and a query takes well under a millisecond (the hop to a worker thread
+        costs more than the query); in the thread pool on other databases."""
+        if not self.ext.inline_reads:
+            return await self.call(fn, *args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
         except Exception as e:
             api_error = api_error_for(e)
             if api_error is None:

@@ -20,7 +20,7 @@ class CredentialStatusHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        summary = await self.call(self.ext.credentials.summary, self.owner)
+        summary = await self.read(self.ext.credentials.summary, self.owner)
         self.send_json({**self.ext.key_status(), **summary})
 
 
@@ -32,7 +32,7 @@ class CredentialsHandler(CredentialHandlerBase):
         limit = self.query_int("limit")
         offset = self.query_int("offset", default=0) or 0
         self.send_json(
-            await self.call(self.ext.credentials.list, self.owner, provider, limit, offset)
+            await self.read(self.ext.credentials.list, self.owner, provider, limit, offset)
         )
 
     @web.authenticated
@@ -49,14 +49,14 @@ class CredentialsByProviderHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self, provider: str) -> None:
-        self.send_json(await self.call(self.ext.credentials.list, self.owner, provider))
+        self.send_json(await self.read(self.ext.credentials.list, self.owner, provider))
 
 
 class CredentialHandler(CredentialHandlerBase):
     @web.authenticated
     @authorized
     async def get(self, credential_id: str) -> None:
-        self.send_json(await self.call(self.ext.credentials.get, self.owner, credential_id))
+        self.send_json(await self.read(self.ext.credentials.get, self.owner, credential_id))
 
     @web.authenticated
     @authorized

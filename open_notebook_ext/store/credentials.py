@@ -175,7 +175,7 @@ class CredentialStore:
             ])
             return result.rowcount or 0
 
-    def _rotate_lazily(self, rotations: list[Rotation]) -> None:
+    def rotate_lazily(self, rotations: list[Rotation]) -> None:
         try:
             self._apply_rotations(rotations)
         except SQLAlchemyError:
@@ -205,14 +205,14 @@ class CredentialStore:
         rotations: list[Rotation] = []
         with self.db.session() as s:
             result = [self.to_json(row, rotations) for row in s.scalars(query)]
-        self._rotate_lazily(rotations)
+        self.rotate_lazily(rotations)
         return result
 
     def get(self, owner: str, credential_id: str) -> dict[str, Any]:
         rotations: list[Rotation] = []
         with self.db.session() as s:
             result = self.to_json(self._row(s, owner, credential_id), rotations)
-        self._rotate_lazily(rotations)
+        self.rotate_lazily(rotations)
         return result
 
     def summary(self, owner: str) -> dict[str, Any]:
@@ -326,6 +326,30 @@ class CredentialStore:
             deleted = {"id": row.id, "name": row.name, "provider": row.provider}
             s.delete(row)
         return deleted
+
+    # -- using the keys (kernel client, redaction, connection test) ----------------
+
+    def change_marker(self, owner: str) -> tuple[int, str]:
+        """Changes whenever one of ``owner``'s credentials is added, changed or removed."""
+        with self.db.session() as s:
+            count, latest = s.execute(
+                select(func.count(), func.max(Credential.updated)).where(
+                    Credential.owner == owner)
+            ).one()
+        return int(count or 0), str(latest)
+
+    def plaintext_keys(self, owner: str) -> list[tuple[str, str]]:
+        """(name, key) for every key of ``owner`` that decrypts; for the output redactor."""
+        out = []
+        with self.db.session() as s:
+            rows = s.execute(select(Credential.name, Credential.api_key_encrypted).where(
+                Credential.owner == owner, Credential.api_key_encrypted.is_not(None))).all()
+        for name, token in rows:
+            try:
+                out.append((name, self.keyring.decrypt(token)))
+            except DecryptionError:
+                continue
+        return out
 
     # -- administration (command line; every owner) -----------------------------
 
