@@ -11,7 +11,7 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 # Debian packages the tests need, as command:package pairs (installed when missing).
 TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium
 
-.PHONY: install lab test lint sysdeps venv-sysdeps clean
+.PHONY: install lab test lint sysdeps venv-sysdeps bench clean
 
 install: $(VENV)/.installed
 
@@ -32,10 +32,13 @@ sysdeps:
 	scripts/sysdeps.sh $(TEST_SYSDEPS)
 
 lint: install
-	$(BIN)/ruff check open_notebook_ext tests
+	$(BIN)/ruff check open_notebook_ext tests bench
 
 test: install sysdeps lint
 	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache

@@ -28,6 +28,12 @@ class BadRequest(OpenNotebookError):
 
 class UpstreamError(OpenNotebookError):
     """A server we had to ask on the client's behalf failed (502): a link we fetch."""
+class Forbidden(OpenNotebookError):
+    """Authenticated, but this may not be done (e.g. a notebook without a grant)."""
+
+
+class Unprocessable(OpenNotebookError):
+    """Well-formed, but cannot be done with this data (e.g. an undecryptable key)."""
 
 
 class InvalidInput(OpenNotebookError):

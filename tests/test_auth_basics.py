@@ -36,6 +36,13 @@ REQUESTS = [
     ("PUT", "sources/source:abc"),
     ("DELETE", "sources/source:abc"),
     ("POST", "search"),
+    ("GET", "audit"),
+    ("POST", "credentials/credential:abc/secret"),
+    ("GET", "secrets"),
+    ("POST", "secrets/get"),
+    ("GET", "grants"),
+    ("PUT", "grants"),
+    ("DELETE", "grants/grant:abc"),
     ("GET", "no/such/route"),
     ("POST", "no/such/route"),
 ]

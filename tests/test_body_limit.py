@@ -52,3 +52,29 @@ async def test_chunked_body_without_length_is_cut_off(api, jp_base_url):
     assert json.loads(r.body)["detail"].startswith("Request body too large")
     assert r.headers["Access-Control-Allow-Origin"] == "https://lab.example.org"
     assert (await api.get("credentials")).json == []
+
+
+def test_errors_before_the_body_keep_the_connection_alive(server_factory):
+    """401/403/429 answered in prepare() must not drop a keep-alive connection: the
+    next request on it would fail with 'connection reset'."""
+    import http.client
+
+    server = server_factory(args=["--OpenNotebookApp.allowed_origins=https://ok.example"]).start()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    body = json.dumps({"name": "x", "provider": "openai", "api_key": "sk-" + "k" * 30})
+    cases = [
+        ({"Authorization": "token wrong"}, 401),
+        ({"Authorization": f"token {server.token}", "Origin": "https://evil.example"}, 403),
+        ({}, 401),
+        ({"Authorization": f"token {server.token}"}, 201),
+    ]
+    sockets = set()
+    for _ in range(3):
+        for headers, status in cases:
+            conn.request("POST", "/open-notebook/api/credentials", body=body,
+                         headers={"Content-Type": "application/json", **headers})
+            sockets.add(id(conn.sock))
+            r = conn.getresponse()
+            r.read()
+            assert r.status in (status, 409), (headers, r.status)
+    assert len(sockets) == 1  # one connection served all twelve requests

@@ -47,18 +47,18 @@ def test_orm_matches_the_latest_migration(tmp_path):
 def test_down_and_up_again_keeps_credentials(tmp_path):
     path = tmp_path / "x.db"
     db = Database(f"sqlite:///{path}")
-    migrate(db, "0001")
-    assert db.current_revision() == "0001"
+    migrate(db, "0002")
+    assert db.current_revision() == "0002"
     with db.engine.begin() as conn:
         conn.exec_driver_sql(
             "INSERT INTO on_credentials (id, owner, name, provider, modalities, created, "
             "updated) VALUES ('credential:1', 'me', 'n', 'openai', '[]', '2026-01-01', "
             "'2026-01-01')")
-    db.upgrade()  # what server start does: 0001 -> head
-    assert db.current_revision() == "0002"
+    db.upgrade()  # what server start does: 0002 -> head
+    assert db.current_revision() == "0003"
     assert {"on_notebooks", "on_notes", "on_sources", "on_notebook_sources",
             *SEARCH_TABLES} <= tables(path)
-    migrate(db, "0001", down=True)
+    migrate(db, "0002", down=True)
     left = tables(path)
     assert not left & {"on_notebooks", "on_notes", "on_sources", "on_notebook_sources",
                        *SEARCH_TABLES}
@@ -66,7 +66,7 @@ def test_down_and_up_again_keeps_credentials(tmp_path):
         triggers = c.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
         assert triggers.fetchone()[0] == 0
     db.upgrade()
-    assert db.current_revision() == "0002"
+    assert db.current_revision() == "0003"
     with sqlite3.connect(path) as c:
         assert c.execute("SELECT name FROM on_credentials").fetchall() == [("n",)]
     db.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .audit import AuditHandler
 from .base import NotFoundHandler
 from .credentials import (
     CREDENTIAL_ID,
@@ -22,6 +23,13 @@ from .notebooks import (
     NotesHandler,
 )
 from .search import SearchHandler
+from .secrets import (
+    GrantHandler,
+    GrantsHandler,
+    SecretByNameHandler,
+    SecretHandler,
+    SecretsListHandler,
+)
 from .sources import SOURCE_ID, SourceHandler, SourcesHandler, SourcesJsonHandler
 
 API = "open-notebook/api"
@@ -44,6 +52,12 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/sources/json", SourcesJsonHandler),
     (rf"{API}/sources/{SOURCE_ID}", SourceHandler),
     (rf"{API}/search", SearchHandler),
+    (rf"{API}/credentials/{CREDENTIAL_ID}/secret", SecretHandler),
+    (rf"{API}/secrets", SecretsListHandler),
+    (rf"{API}/secrets/get", SecretByNameHandler),
+    (rf"{API}/grants", GrantsHandler),
+    (rf"{API}/grants/(?P<grant_id>[^/]+)", GrantHandler),
+    (rf"{API}/audit", AuditHandler),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", NotFoundHandler),
 ]

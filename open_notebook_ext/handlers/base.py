@@ -24,6 +24,7 @@ apply to these routes; ``OpenNotebookApp.allowed_origins`` does.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Callable
@@ -39,9 +40,11 @@ from ..auth import AuthFailureLimiter, client_address
 from ..errors import (
     BadRequest,
     Conflict,
+    Forbidden,
     InvalidInput,
     NotFound,
     OpenNotebookError,
+    Unprocessable,
     UpstreamError,
 )
 from ..keyring import EncryptionNotConfigured
@@ -90,7 +93,8 @@ def api_error_for(exc: Exception) -> ApiError | None:
         return ApiError(422, exc.detail, extra={"errors": exc.errors})
     if isinstance(exc, EncryptionNotConfigured):
         return ApiError(400, str(exc))
-    status = {NotFound: 404, Conflict: 409, BadRequest: 400, UpstreamError: 502}.get(type(exc))
+    status = {NotFound: 404, Conflict: 409, BadRequest: 400, Forbidden: 403,
+              Unprocessable: 422, UpstreamError: 502}.get(type(exc))
     if status is not None and isinstance(exc, OpenNotebookError):
         return ApiError(status, exc.detail)
     return None
@@ -101,6 +105,8 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     """Base handler: origin policy, auth, JSON in and out, errors in one place."""
 
     auth_resource = AUTH_RESOURCE
+    # False on routes that must never be readable cross-origin (the secret endpoints)
+    cors_enabled = True
     _body: bytearray
     _body_limit: int
 
@@ -143,6 +149,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         origin = self.request.headers.get("Origin")
         if origin is None:
             return
+        if not self.cors_enabled:
+            self.set_header("Vary", "Origin")
+            return
         policy = self.origin_policy
         if not policy.wildcard:
             self.set_header("Vary", "Origin")
@@ -172,7 +181,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
                         and "Access-Control-Request-Method" in self.request.headers)
         if is_preflight:
             verdict = self.origin_verdict()
-            if verdict == "disallowed":
+            if verdict == "disallowed" or not self.cors_enabled:
                 raise ApiError(403, ORIGIN_NOT_ALLOWED)
             if verdict == "allowed":
                 preflight = self.origin_policy.preflight_headers([*methods, "OPTIONS"])
@@ -199,6 +208,30 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     async def prepare(self) -> None:  # type: ignore[override]
         self._body = bytearray()
         self._body_limit = self.request_body_limit()
+        try:
+            await self._prepare()
+        except Exception:
+            await self._drain_body()
+            raise
+
+    async def _drain_body(self) -> None:
+        """Read a small declared body before answering an error from prepare().
+
+        With a streamed body, Tornado closes the connection when a handler
+        finishes before the body was read; a keep-alive client (requests, a
+        browser) would then see its next request on that connection reset. Bodies
+        over the limit (413) or of unknown length are not waited for.
+        """
+        declared = self.request.headers.get("Content-Length", "")
+        future = getattr(self, "_prepared_future", None)
+        if (not declared.isdigit() or not 0 < int(declared) <= self._body_limit
+                or future is None or future.done()):
+            return
+        future.set_result(None)  # let Tornado read the body while we wait
+        with contextlib.suppress(Exception):
+            await self.request._body_future  # type: ignore[attr-defined]
+
+    async def _prepare(self) -> None:
         method = self.request.method or "GET"
         if method == "OPTIONS":
             self._answer_options()
@@ -233,14 +266,16 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
 
     def _unauthenticated(self) -> ApiError:
         offered = bool(self.identity_provider.get_token(self))
-        if offered and self.auth_limiter is not None:
+        if offered:
             address = self.client_address
-            if self.auth_limiter.record_failure(address):
+            self.audit_auth("failure")
+            if self.auth_limiter is not None and self.auth_limiter.record_failure(address):
                 # Logged once per block; never with the offered token.
                 self.log.warning(
                     "Blocking %s for %ss after %s failed authentication attempts",
                     address, int(self.auth_limiter.window), self.auth_limiter.limit,
                 )
+                self.audit_auth("blocked", retry_after=int(self.auth_limiter.window))
         detail = "Invalid authentication credentials" if offered else "Authentication required"
         return ApiError(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
@@ -261,6 +296,20 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     def _method_allows_anonymous(self) -> bool:
         method = getattr(self, (self.request.method or "get").lower(), None)
         return bool(getattr(method, "__allow_unauthenticated", False))
+
+    # -- audit -------------------------------------------------------------------
+
+    def audit(self, kind: str, **data: Any) -> None:
+        """Record an audit event about this request (who, from where, what)."""
+        user = self.current_user
+        self.ext.audit.emit(kind, user=getattr(user, "username", None), owner=self.owner,
+                            client=self.client_address, **data)
+
+    def audit_auth(self, action: str, **data: Any) -> None:
+        audit = getattr(getattr(self, "extensionapp", None), "audit", None)
+        if audit is not None:
+            audit.emit("auth", action=action, client=self.client_address,
+                       method=self.request.method, path=self.request.path, **data)
 
     @property
     def owner(self) -> str:
@@ -346,6 +395,20 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             return await IOLoop.current().run_in_executor(
                 self.ext.executor, functools.partial(fn, *args, **kwargs)
             )
+        except Exception as e:
+            api_error = api_error_for(e)
+            if api_error is None:
+                raise
+            raise api_error from None
+
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A read-only store call: inline on SQLite, where WAL readers never wait for a
+        lock and a query takes well under a millisecond (the hop to a worker thread
+        costs more than the query); in the thread pool on other databases."""
+        if not self.ext.inline_reads:
+            return await self.call(fn, *args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
         except Exception as e:
             api_error = api_error_for(e)
             if api_error is None:

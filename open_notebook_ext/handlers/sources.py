@@ -141,6 +141,8 @@ class _SourceCreation(OpenNotebookHandler):
 class SourcesHandler(_SourceCreation):
     _multipart = False
     _processing = False
+    _upload_ready = False
+    _received = 0
     _part_fd: int | None = None
 
     # -- list ----------------------------------------------------------------------
@@ -181,6 +183,22 @@ class SourcesHandler(_SourceCreation):
         await super().prepare()
         if self._finished or not self._multipart:
             return
+        try:
+            await self._prepare_upload()
+        except Exception:
+            await self._drain_body()
+            raise
+
+    async def _drain_body(self) -> None:
+        # Reading a refused body to keep the connection is worth it for small bodies
+        # only: a refused large upload is answered at once, and the connection closed.
+        declared = self.request.headers.get("Content-Length", "")
+        if self._multipart and (not declared.isdigit()
+                                or int(declared) > self.settings_body_limit):
+            return
+        await super()._drain_body()
+
+    async def _prepare_upload(self) -> None:
         # Nothing reaches the disk before the request is authenticated and authorized
         # (Jupyter may allow unauthenticated requests as far as the method decorators).
         user = self.current_user
@@ -199,7 +217,6 @@ class SourcesHandler(_SourceCreation):
             raise ApiError(400, "Invalid multipart boundary") from None
         self._fields: dict[str, bytearray] = {}
         self._field_bytes = 0
-        self._received = 0
         self._segment: str | None = None
         self._upload: dict[str, Any] | None = None
         self._form_error: ApiError | None = None
@@ -207,6 +224,7 @@ class SourcesHandler(_SourceCreation):
         if hasattr(connection, "set_max_body_size"):
             # Jupyter's server-wide max_body_size must not cut our limit (or our 413) short.
             connection.set_max_body_size(self._body_limit + 1024 * 1024)
+        self._upload_ready = True
 
     def data_received(self, chunk: bytes) -> None:
         if not self._multipart:
@@ -215,6 +233,8 @@ class SourcesHandler(_SourceCreation):
         if self._finished:
             return
         self._received += len(chunk)
+        if not self._upload_ready:
+            return  # a refused request's body, drained: dropped unread
         if self._received > self._body_limit:
             self._cleanup()
             error = self._too_large()

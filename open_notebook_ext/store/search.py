@@ -1,7 +1,7 @@
 """Open Notebook's text search over sources and notes, one function per backend.
 
 ``text_search`` picks the function for the database's backend. SQLite uses
-the FTS5 index that migration 0002 keeps in step with notes and sources
+the FTS5 index that migration 0003 keeps in step with notes and sources
 (triggers, same transaction), ranked by BM25 with a title match weighing
 ``TITLE_WEIGHT`` times a body match. Another backend (PostgreSQL full-text
 search) adds its index in a migration and its function to ``BACKENDS``.

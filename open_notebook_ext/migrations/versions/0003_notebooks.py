@@ -4,16 +4,16 @@ On SQLite the search index is an FTS5 table kept in step with notes and
 sources by triggers, inside the same transaction as the write. Other backends
 get their own index in their own migration (see store/search.py).
 
-Revision ID: 0002
-Revises: 0001
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-23
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0001"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
