@@ -8,6 +8,7 @@ files (PDF, audio, office documents) are stored and listed, with
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 from html.parser import HTMLParser
 from pathlib import Path
@@ -159,4 +160,5 @@ async def fetch_link(url: str, *, allow_private: bool, max_bytes: int, timeout: 
         raise UpstreamError(f"Could not fetch the URL: {e}") from None
     if not 200 <= result.status < 300:
         raise UpstreamError(f"Could not fetch the URL: the server answered {result.status}")
-    return extract(result.body, result.content_type, None)
+    # Parsing a few MiB of HTML takes a while: not on the event loop.
+    return await asyncio.to_thread(extract, result.body, result.content_type, None)

@@ -370,3 +370,14 @@ class TestNamedUsers:
                                               "SELECT owner FROM on_notes UNION "
                                               "SELECT owner FROM on_sources")}
         assert owners == {"alice", "bob"}
+
+
+async def test_concurrent_links_make_one_link(api, ext):
+    import asyncio
+
+    nb = await notebook(api)
+    src = await text_source(api, "s", [])
+    replies = await asyncio.gather(*[api.post(f"notebooks/{nb['id']}/sources/{src['id']}")
+                                     for _ in range(8)])
+    assert [r.status for r in replies] == [200] * 8
+    assert count(ext, "on_notebook_sources") == 1

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ..errors import NotFound
@@ -212,6 +213,16 @@ class NotebookStore:
         }
 
     def link_source(self, owner: str, notebook_id: str, source_id: str) -> dict[str, str]:
+        try:
+            self._link(owner, notebook_id, source_id)
+        except IntegrityError:
+            # A concurrent request linked them (the same outcome) or deleted one of them.
+            with self.db.session() as s:
+                if s.get(NotebookSource, (notebook_id, source_id)) is None:
+                    raise NotFound("Notebook or source not found") from None
+        return {"message": "Source linked to notebook successfully"}
+
+    def _link(self, owner: str, notebook_id: str, source_id: str) -> None:
         with self.db.session(write=True) as s:
             notebook_row(s, owner, notebook_id, "Notebook or source not found")
             source = s.scalar(
@@ -223,7 +234,6 @@ class NotebookStore:
             if exists is None:  # idempotent, as Open Notebook
                 s.add(NotebookSource(notebook_id=notebook_id, source_id=source_id,
                                      created=utcnow()))
-        return {"message": "Source linked to notebook successfully"}
 
     def unlink_source(self, owner: str, notebook_id: str, source_id: str) -> dict[str, str]:
         with self.db.session(write=True) as s:
