@@ -265,6 +265,14 @@ class OpenNotebookApp(ExtensionApp):
         When False, a link is only validated and stored.""",
     )
 
+    connection_test_timeout = Float(
+        10.0,
+        config=True,
+        help="""Seconds a provider connection test (POST credentials/{id}/test) may take.
+        The provider's URL goes through the same SSRF guard as link fetching
+        (allow_private_targets applies: a provider on localhost, e.g. Ollama, needs it).""",
+    )
+
     allow_private_targets = Bool(
         False,
         config=True,

@@ -38,6 +38,7 @@ REQUESTS = [
     ("POST", "search"),
     ("GET", "audit"),
     ("POST", "credentials/credential:abc/secret"),
+    ("POST", "credentials/credential:abc/test"),
     ("GET", "secrets"),
     ("POST", "secrets/get"),
     ("GET", "grants"),

@@ -10,6 +10,7 @@ from .credentials import (
     CredentialsByProviderHandler,
     CredentialsHandler,
     CredentialStatusHandler,
+    CredentialTestHandler,
 )
 from .meta import OpenAPIHandler, ProvidersHandler
 from .notebooks import (
@@ -53,6 +54,7 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/sources/{SOURCE_ID}", SourceHandler),
     (rf"{API}/search", SearchHandler),
     (rf"{API}/credentials/{CREDENTIAL_ID}/secret", SecretHandler),
+    (rf"{API}/credentials/{CREDENTIAL_ID}/test", CredentialTestHandler),
     (rf"{API}/secrets", SecretsListHandler),
     (rf"{API}/secrets/get", SecretByNameHandler),
     (rf"{API}/grants", GrantsHandler),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
+from ..connection_probe import probe_connection
 from .base import OpenNotebookHandler
 
 CREDENTIAL_ID = r"(?P<credential_id>[^/]+)"
@@ -77,3 +78,18 @@ class CredentialHandler(CredentialHandlerBase):
         self.audit_credential("deleted", deleted)
         # Open Notebook's answer (it also deletes the models linked to a credential)
         self.send_json({"message": "Credential deleted successfully", "deleted_models": 0})
+
+
+class CredentialTestHandler(CredentialHandlerBase):
+    """``POST credentials/{id}/test``: does the provider accept this key? (Open Notebook's shape)"""
+
+    @web.authenticated
+    @authorized
+    async def post(self, credential_id: str) -> None:
+        meta, secret = await self.read(self.ext.secret_access.read, self.owner,
+                                       credential_id=credential_id, require_key=False)
+        assert secret is not None  # no grant is needed for the credential's owner
+        result = await probe_connection(secret, allow_private=self.ext.allow_private_targets,
+                                       timeout=self.ext.connection_test_timeout)
+        self.audit_credential("tested", meta, success=result["success"])
+        self.send_json(result)

@@ -42,6 +42,7 @@ class SecretAccess:
         name: str | None = None,
         provider: str | None = None,
         notebook_paths: list[str] | None = None,
+        require_key: bool = True,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """(id/name/provider, the secret or None when not granted).
 
@@ -70,8 +71,11 @@ class SecretAccess:
                 _GRANTED, {"owner": owner, "cid": row.id, "paths": notebook_paths},
             ).first() is None):
                 return meta, None
+        secret = {**meta, **{c: getattr(row, c) for c in _OPTIONAL_COLUMNS}, "api_key": None}
         if row.api_key_encrypted is None:
-            raise Unprocessable("This credential has no API key")
+            if require_key:
+                raise Unprocessable("This credential has no API key")
+            return meta, secret
         keyring = self.credentials.keyring
         try:
             api_key, index = keyring.decrypt_with_index(row.api_key_encrypted)
@@ -80,6 +84,5 @@ class SecretAccess:
         if index:  # lazy rotation, as for every other read
             token, kid = keyring.encrypt(api_key)
             self.credentials.rotate_lazily([Rotation(row.id, row.api_key_encrypted, token, kid)])
-        secret = {**meta, "api_key": api_key}
-        secret.update({c: getattr(row, c) for c in _OPTIONAL_COLUMNS})
+        secret["api_key"] = api_key
         return meta, secret
