@@ -9,7 +9,8 @@ LAB_PORT ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian packages the tests need, as command:package pairs (installed when missing).
-TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium
+# A path may be a glob: PostgreSQL's server lives under a versioned directory.
+TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium '/usr/lib/postgresql/*/bin/initdb:postgresql'
 
 .PHONY: install lab test lint sysdeps venv-sysdeps bench clean
 

@@ -29,6 +29,7 @@ from .audit import AuditLog
 from .backend import Backend, open_backend, open_database
 from .errors import ConfigError
 from .keyring import KeyConfigError
+from .store.db import safe_url
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
 
@@ -115,7 +116,6 @@ class RotateApp(_Command):
         elapsed = time.perf_counter() - started
         if not self.quiet:
             print(file=sys.stderr)
-        backend.key_check = "ok"
         settings = self.settings()
         audit = AuditLog(settings.audit_log or None, max_bytes=settings.audit_log_max_bytes,
                          backups=settings.audit_log_backups)
@@ -189,7 +189,7 @@ class StatusApp(_Command):
         status = {
             **backend.key_status(),
             "primary_key_id": backend.keyring.primary_key_id,
-            "database": backend.db.url.render_as_string(hide_password=True),
+            "database": safe_url(backend.db.url),
             "schema_revision": backend.db.current_revision(),
             **backend.credentials.admin_summary(),
         }

@@ -8,7 +8,8 @@ tracebacks — with ``[REDACTED:<credential name>]``.
 Matching is one pass of an Aho-Corasick automaton over each output string
 (``ahocorasick_rs``, leftmost-longest). The automaton holds the decrypted keys
 of the server's owner and is rebuilt only when that owner's credentials change
-(one cheap count/max(updated) query per save detects it): keys are never
+(one small query per save reads a digest of names and encrypted keys, so a change
+made by another server on the same database is seen too): keys are never
 decrypted on every save.
 
 This is a safety net, not a guarantee: a transformed key (base64, split across

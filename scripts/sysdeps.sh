@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Install the Debian packages given as "command:package" pairs whose command is missing.
+# A command that starts with / is a path, and may be a glob (any match will do).
 # Runs `apt-get update` at most once, and only when something has to be installed.
 set -euo pipefail
 
@@ -8,7 +9,7 @@ for pair in "$@"; do
   cmd=${pair%%:*}
   pkg=${pair#*:}
   if [[ $cmd == /* ]]; then
-    [[ -e $cmd ]] || missing+=("$pkg")
+    compgen -G "$cmd" >/dev/null || missing+=("$pkg")
   elif [[ $cmd == py:* ]]; then
     :
   else

@@ -1,8 +1,15 @@
 """Shared fixtures: an in-process Jupyter server with the extension (pytest-jupyter),
-a small JSON client for it, captured logs, and subprocess servers.
+a small JSON client for it, captured logs, subprocess servers, and PostgreSQL.
 
 pytest-jupyter's default base_url ``/a%40b/`` is kept on purpose: every route
 must work under a non-root base_url.
+
+Every test that runs the in-process server runs twice, against SQLite (the
+default file in the data directory) and against PostgreSQL (a cluster this
+session starts, see ``tests/pg.py``), unless its module or class is marked
+``sqlite_only`` (tests about HTTP, origins and files where the database plays no
+part). PostgreSQL tests share one migrated database, emptied before each test.
+Without PostgreSQL's server binaries the PostgreSQL half is skipped, saying why.
 """
 
 from __future__ import annotations
@@ -14,11 +21,116 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, text
 from tornado.httpclient import HTTPResponse
 
 from helpers import API, ServerProcess, random_api_key
+from open_notebook_ext.store.db import Database
+from open_notebook_ext.store.orm import Base
+from pg import PostgresCluster, find_bindir
+
+BACKENDS = ("sqlite", "postgresql")
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Run every in-process server test on both backends (see the module docstring)."""
+    if "db_backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("sqlite_only") is not None:
+        metafunc.parametrize("db_backend", ["sqlite"], indirect=True)
+    else:
+        metafunc.parametrize("db_backend", BACKENDS, indirect=True)
+
+
+_NO_POSTGRES = ("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb or "
+                "initdb on PATH): install Debian's postgresql package (`make test` does)")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PostgresCluster]:
+    """A PostgreSQL cluster for the whole session (skips the test when there is none)."""
+    bindir = find_bindir()
+    if bindir is None:
+        pytest.skip(_NO_POSTGRES)
+    cluster = PostgresCluster(bindir).start()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_shared_url(pg_cluster: PostgresCluster) -> str:
+    """One database at the latest schema, for the in-process server tests."""
+    url = pg_cluster.create_database("on_api_tests")
+    db = Database(url)
+    db.upgrade()
+    db.dispose()
+    return url
+
+
+def _empty(url: str) -> None:
+    tables = ", ".join(t.name for t in Base.metadata.sorted_tables)
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("SET LOCAL lock_timeout = '60s'"))
+            conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_cluster: PostgresCluster) -> str:
+    """A new, empty PostgreSQL database (no schema yet)."""
+    return pg_cluster.create_database()
+
+
+@pytest.fixture
+def db_backend(request: pytest.FixtureRequest) -> str:
+    """sqlite | postgresql: the in-process server's database (parametrized, see above)."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture
+def db_url(request: pytest.FixtureRequest, db_backend: str,
+           monkeypatch: pytest.MonkeyPatch) -> str | None:
+    """The in-process server's database URL; None is SQLite's default file in data_dir.
+
+    Given through OPEN_NOTEBOOK_DB_URL, so tests that bring their own server
+    configuration get it too.
+    """
+    if db_backend == "sqlite":
+        monkeypatch.delenv("OPEN_NOTEBOOK_DB_URL", raising=False)
+        return None
+    url = request.getfixturevalue("pg_shared_url")
+    _empty(url)
+    monkeypatch.setenv("OPEN_NOTEBOOK_DB_URL", url)
+    return url
+
+
+@pytest.fixture
+def jp_argv(db_url: str | None) -> list[str]:
+    """pytest-jupyter's server arguments; depending on db_url puts the database in place."""
+    return []
+
+
+_REPORT = pytest.StashKey[list[str]]()
+
+
+@pytest.fixture
+def report(request: pytest.FixtureRequest) -> Any:
+    """report(line): shown in the summary at the end of the run (counts from stress tests)."""
+    lines = request.config.stash.setdefault(_REPORT, [])
+    return lambda line: lines.append(f"{request.node.name}: {line}")
+
+
+def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
+    lines = config.stash.get(_REPORT, [])
+    if lines:
+        terminalreporter.section("storm and crash counts")
+        for line in lines:
+            terminalreporter.write_line(line)
 
 
 @pytest.fixture

@@ -86,6 +86,11 @@ class PostgresCluster:
         self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, name)
         return self.url(name)
 
+    def dump(self, database: str) -> str:
+        """pg_dump's SQL for one database: everything it holds, as text."""
+        return self._run("pg_dump", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                         "-d", database).stdout
+
     def psql(self, database: str, sql: str) -> str:
         return self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
                          "-d", database, "-tA", "-c", sql).stdout

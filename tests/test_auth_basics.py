@@ -67,6 +67,7 @@ def jp_server_config(request):
                           "allow_unauthenticated_access": not request.param}}
 
 
+@pytest.mark.sqlite_only  # refused before any database call
 @pytest.mark.parametrize(("method", "path"), REQUESTS)
 async def test_unauthenticated_is_json_401(api, method, path):
     body = {"name": "x"} if method in ("POST", "PUT") else None
@@ -78,6 +79,7 @@ async def test_unauthenticated_is_json_401(api, method, path):
     assert "Location" not in r.headers
 
 
+@pytest.mark.sqlite_only  # refused before any database call
 @pytest.mark.parametrize(("method", "path"), REQUESTS)
 async def test_wrong_token_is_401(api, method, path):
     body = {"name": "x"} if method in ("POST", "PUT") else None

@@ -12,6 +12,9 @@ import open_notebook_ext.auth as auth_module
 from helpers import random_api_key
 from open_notebook_ext.auth import AuthFailureLimiter, ConstantTimeIdentityProvider
 
+# SQLite only: authentication and rate limiting are decided before any database call.
+pytestmark = pytest.mark.sqlite_only
+
 NEW = {"name": "x", "provider": "openai", "api_key": "sk-" + "q" * 24}
 
 

@@ -6,6 +6,9 @@ import json
 
 import pytest
 
+# SQLite only: request body limits; the database plays no part.
+pytestmark = pytest.mark.sqlite_only
+
 LIMIT = 1000
 
 

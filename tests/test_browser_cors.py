@@ -18,6 +18,9 @@ import pytest
 
 from helpers import free_port
 
+# SQLite only: a browser against origins; the database plays no part.
+pytestmark = pytest.mark.sqlite_only
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run",

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import http.server
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 
 import pytest
 
+from dbtools import execute
 from helpers import free_port, random_api_key
 
 
@@ -132,8 +132,7 @@ async def test_failures_are_answers_not_errors(api, ext, provider, logs):
 async def test_missing_or_undecryptable_is_404_or_422_never_500(api, ext, provider):
     assert (await api.post("credentials/credential:nope/test", {})).status == 404
     c = await api.create_credential(base_url=provider.url + "/v1")
-    with sqlite3.connect(ext.db.path) as db:
-        db.execute("UPDATE on_credentials SET api_key_encrypted = 'gAAAAAbroken'")
+    execute(ext, "UPDATE on_credentials SET api_key_encrypted = 'gAAAAAbroken'")
     r = await api.post(f"credentials/{c['id']}/test", {})
     assert r.status == 422 and "cannot be decrypted" in r.json["detail"]
     assert provider.requests == []

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# SQLite only: the SQLite file and key file paths.
+pytestmark = pytest.mark.sqlite_only
+
 
 async def fetch_file(api, root: Path, path: Path):
     rel = os.path.relpath(path, root)

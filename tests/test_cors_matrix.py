@@ -9,7 +9,6 @@ also check the database did not change.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from itertools import count
@@ -18,7 +17,11 @@ from typing import Any
 import pytest
 
 from content_helpers import multipart
+from dbtools import rows
 from helpers import random_api_key
+
+# SQLite only: origin and status code cells; the database plays no part in CORS.
+pytestmark = pytest.mark.sqlite_only
 
 ALLOWED = "https://lab.example.org"
 SECOND = "http://localhost:8765"
@@ -276,8 +279,7 @@ def jp_server_config():
 
 
 def snapshot(ext: Any) -> list[tuple]:
-    with sqlite3.connect(ext.db.path) as c:
-        return sorted(c.execute("SELECT * FROM on_credentials").fetchall())
+    return sorted(rows(ext, "SELECT * FROM on_credentials"))
 
 
 def vary_origin_count(headers: Any) -> int:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import create_engine, text
 
+from dbtools import count
 from helpers import random_api_key
 
 PROVIDER_NAMES_SAMPLE = ("openai", "anthropic", "ollama", "azure", "vertex")
 
 
 def db_rows(ext) -> int:
-    engine = create_engine(ext.db.url)
-    with engine.connect() as c:
-        n = c.execute(text("SELECT count(*) FROM on_credentials")).scalar()
-    engine.dispose()
-    return n
+    return count(ext, "on_credentials")
 
 
 async def test_crud_round_trip(api):

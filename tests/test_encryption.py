@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
+from dbtools import rows
 from helpers import bytes_contain, files_under, random_api_key
 from open_notebook_ext.keyring import (
     MISMATCH_MESSAGE,
@@ -39,8 +40,9 @@ def meta(db: Path, key: str) -> str | None:
     return row[0] if row else None
 
 
-async def test_key_never_leaks_in_process(logs, api, ext):
-    """Keys go in through create and update; none comes back out anywhere."""
+async def test_key_never_leaks_in_process(logs, api, ext, request):
+    """Keys go in through create and update; none comes back out anywhere: not in a
+    response, a log line, the SQLite files, or a dump of the PostgreSQL database."""
     keys = [random_api_key() for _ in range(3)]
     ids = []
     for i, key in enumerate(keys):
@@ -58,8 +60,14 @@ async def test_key_never_leaks_in_process(logs, api, ext):
     await api.put(f"credentials/{ids[1]}", {"base_url": keys[1], "api_key": keys[1]})
 
     assert "Created credential" in logs.text  # the capture sees the server's log lines
-    db_files = files_under(ext.db.path.parent)
-    assert any(p.name == "open_notebook.db" for p in db_files)
+    if ext.db.path is not None:
+        db_files = files_under(ext.db.path.parent)
+        assert any(p.name == "open_notebook.db" for p in db_files)
+        dump = ""
+    else:
+        db_files = []
+        dump = request.getfixturevalue("pg_cluster").dump(ext.db.url.database)
+        assert "on_credentials" in dump
     for key in keys:
         for reply in api.replies:
             assert key not in reply.text
@@ -67,8 +75,12 @@ async def test_key_never_leaks_in_process(logs, api, ext):
         assert key not in logs.text
         for f in db_files:
             assert not bytes_contain(f, key), f
+        assert key not in dump
     # the tokens in the DB decrypt to the keys: they are there, encrypted
-    plain = {ext.keyring.decrypt(t) for t in stored_tokens(ext.db.path)}
+    tokens = [r[0] for r in rows(ext, "SELECT api_key_encrypted FROM on_credentials "
+                                      "WHERE api_key_encrypted IS NOT NULL")]
+    assert not dump or all(token in dump for token in tokens)  # the dump is complete
+    plain = {ext.keyring.decrypt(t) for t in tokens}
     assert plain == {replacement, keys[1], keys[2]}
 
 
@@ -236,4 +248,4 @@ class TestWithoutKey:
         assert NO_KEY_MESSAGE == ("Encryption key not configured. Set OPEN_NOTEBOOK_ENCRYPTION_KEY "
                                   "or OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE.")
         assert (await api.get("credentials")).json == []
-        assert not (ext.db.path.parent / "encryption.key").exists()
+        assert not (Path(ext.data_dir) / "encryption.key").exists()

@@ -1,18 +1,46 @@
-"""The migrations build what the ORM describes, and go down and up again."""
+"""The migrations build what the ORM describes, go down and up again, and upgrade a
+database written by the first schema version (with data in it) to the latest, on
+SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-import sqlite3
+import logging
+import subprocess
+import threading
+from datetime import datetime, timezone
+from pathlib import Path
 
+import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from cryptography.fernet import Fernet
+from sqlalchemy import MetaData, inspect, select
 
+from dbtools import rows
+from helpers import BIN, clean_env, random_api_key
+from open_notebook_ext.backend import META_KEY_CHECK, META_SALT, open_backend
+from open_notebook_ext.keyring import KeyRing
 from open_notebook_ext.store.db import MIGRATIONS_DIR, VERSION_TABLE, Database
+from open_notebook_ext.store.notebooks import NotebookStore
+from open_notebook_ext.store.notes import NoteStore
 from open_notebook_ext.store.orm import Base
+from open_notebook_ext.store.search import text_search
+from open_notebook_ext.uploads import UploadArea
 
+# Backend-specific search index objects that live only in the migrations.
 SEARCH_TABLES = {"on_search_docs", "on_search_fts"}
+SEARCH_COLUMNS = {"search_vector"}
+SEARCH_INDEXES = {"ix_on_notes_search", "ix_on_sources_search"}
+LATER_TABLES = {"on_grants", "on_notebooks", "on_notes", "on_sources", "on_notebook_sources"}
+
+
+def head() -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return ScriptDirectory.from_config(cfg).get_current_head()
 
 
 def migrate(db: Database, revision: str, *, down: bool = False) -> None:
@@ -23,30 +51,45 @@ def migrate(db: Database, revision: str, *, down: bool = False) -> None:
         (command.downgrade if down else command.upgrade)(cfg, revision)
 
 
-def tables(path) -> set[str]:
-    with sqlite3.connect(path) as c:
-        return {r[0] for r in c.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+def tables(db: Database) -> set[str]:
+    return set(inspect(db.engine).get_table_names())
 
 
-def test_orm_matches_the_latest_migration(tmp_path):
-    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path) -> str:
+    """An empty database of each backend."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'x.db'}"
+    return request.getfixturevalue("pg_url")
+
+
+def test_head_is_the_newest_migration():
+    assert head() == sorted(p.name[:4] for p in (MIGRATIONS_DIR / "versions").glob("0*.py"))[-1]
+
+
+def test_orm_matches_the_latest_migration(url):
+    db = Database(url)
     db.upgrade()
+
+    def include(name, kind, parent):
+        if kind == "table":
+            return not (name in SEARCH_TABLES or name.startswith("on_search_fts_"))
+        if kind == "column":
+            return name not in SEARCH_COLUMNS
+        if kind == "index":
+            return name not in SEARCH_INDEXES
+        return True
+
     with db.engine.connect() as conn:
         ctx = MigrationContext.configure(conn, opts={
-            "version_table": VERSION_TABLE, "compare_type": True,
-            # the FTS index is backend-specific and only in the migration
-            "include_name": lambda name, kind, parent: not (
-                kind == "table" and (name in SEARCH_TABLES or name.startswith("on_search_fts_"))
-            ),
-        })
+            "version_table": VERSION_TABLE, "compare_type": True, "include_name": include})
         diff = compare_metadata(ctx, Base.metadata)
     db.dispose()
     assert diff == []
 
 
-def test_down_and_up_again_keeps_credentials(tmp_path):
-    path = tmp_path / "x.db"
-    db = Database(f"sqlite:///{path}")
+def test_down_and_up_again_keeps_credentials(url):
+    db = Database(url)
     migrate(db, "0002")
     assert db.current_revision() == "0002"
     with db.engine.begin() as conn:
@@ -55,18 +98,167 @@ def test_down_and_up_again_keeps_credentials(tmp_path):
             "updated) VALUES ('credential:1', 'me', 'n', 'openai', '[]', '2026-01-01', "
             "'2026-01-01')")
     db.upgrade()  # what server start does: 0002 -> head
-    assert db.current_revision() == "0003"
-    assert {"on_notebooks", "on_notes", "on_sources", "on_notebook_sources",
-            *SEARCH_TABLES} <= tables(path)
+    assert db.current_revision() == head()
+    assert tables(db) >= LATER_TABLES
     migrate(db, "0002", down=True)
-    left = tables(path)
-    assert not left & {"on_notebooks", "on_notes", "on_sources", "on_notebook_sources",
-                       *SEARCH_TABLES}
-    with sqlite3.connect(path) as c:
-        triggers = c.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'")
-        assert triggers.fetchone()[0] == 0
+    assert not tables(db) & (LATER_TABLES - {"on_grants"} | SEARCH_TABLES)
+    if db.backend == "sqlite":
+        assert rows(db, "SELECT count(*) FROM sqlite_master WHERE type = 'trigger'") == [(0,)]
+    else:
+        assert rows(db, "SELECT count(*) FROM pg_trigger WHERE NOT tgisinternal") == [(0,)]
+        assert rows(db, "SELECT count(*) FROM pg_ts_config WHERE cfgname = 'on_search'") == [(0,)]
     db.upgrade()
-    assert db.current_revision() == "0003"
-    with sqlite3.connect(path) as c:
-        assert c.execute("SELECT name FROM on_credentials").fetchall() == [("n",)]
+    assert db.current_revision() == head()
+    assert rows(db, "SELECT name FROM on_credentials") == [("n",)]
     db.dispose()
+
+
+def _first_schema_data(db: Database, key: str) -> dict[str, list[tuple]]:
+    """A database as revision 0001 left it, with data written the way 0001's server did."""
+    migrate(db, "0001")
+    ring = KeyRing([key.encode()])
+    t0 = datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=timezone.utc)
+    metadata = MetaData()
+    with db.engine.begin() as conn:
+        metadata.reflect(bind=conn)
+        meta, creds = metadata.tables["on_meta"], metadata.tables["on_credentials"]
+        conn.execute(meta.insert(), [
+            {"key": META_KEY_CHECK, "value": ring.make_check()},
+            {"key": META_SALT, "value": "00" * 16},
+        ])
+        records = []
+        for i in range(40):
+            token, kid = ring.encrypt(random_api_key(f"sk-{i}"))
+            records.append({
+                "id": f"credential:{i:020x}", "owner": ("alice", "bob")[i % 2],
+                "name": f"key {i} — ünïcode", "provider": ("openai", "azure", "ollama")[i % 3],
+                "modalities": ["language", "embedding"][: 1 + i % 2],
+                "api_key_encrypted": token if i % 5 else None,
+                "api_key_hint": "••••" + token[-4:] if i % 5 else None,
+                "key_id": kid if i % 5 else None,
+                "base_url": f"https://proxy{i}.example.org/v1" if i % 3 == 2 else None,
+                "endpoint": "https://x.openai.azure.com" if i % 3 == 1 else None,
+                "api_version": "2024-10-21" if i % 3 == 1 else None,
+                "endpoint_llm": None, "endpoint_embedding": None, "endpoint_stt": None,
+                "endpoint_tts": None, "project": None, "location": None,
+                "credentials_path": None, "num_ctx": 4096 if i % 3 == 2 else None,
+                "created": t0, "updated": t0.replace(second=i),
+            })
+        conn.execute(creds.insert(), records)
+    return _snapshot(db)
+
+
+def _snapshot(db: Database) -> dict[str, list[tuple]]:
+    metadata = MetaData()
+    with db.engine.connect() as conn:
+        metadata.reflect(bind=conn, only=["on_meta", "on_credentials"])
+        return {name: sorted(tuple(r) for r in conn.execute(select(metadata.tables[name])))
+                for name in ("on_meta", "on_credentials")}
+
+
+def test_first_schema_with_data_upgrades_to_the_latest(url, tmp_path):
+    """Revision 0001 with data in it, upgraded by ``jupyter open-notebook migrate``:
+    every row and value intact, every key decrypts, and what the later revisions
+    added (grants, notebooks, search) works on it."""
+    key = Fernet.generate_key().decode()
+    db = Database(url)
+    before = _first_schema_data(db, key)
+    assert db.current_revision() == "0001"
+    assert len(before["on_credentials"]) == 40
+
+    home = tmp_path / "home"
+    env = clean_env(home)
+    env.update(OPEN_NOTEBOOK_DB_URL=url, OPEN_NOTEBOOK_ENCRYPTION_KEY=key)
+    out = subprocess.run([str(BIN / "jupyter-open-notebook"), "migrate"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert f"schema at revision {head()}" in out.stdout
+    assert db.current_revision() == head()
+    assert _snapshot(db) == before
+
+    backend = open_backend(db_url=url, data_dir=str(tmp_path / "data"), env={
+        "OPEN_NOTEBOOK_ENCRYPTION_KEY": key}, generate_key=False,
+        log=logging.getLogger("test"))
+    try:
+        assert backend.key_check == "ok"
+        assert backend.credentials.verify() == []
+        listed = backend.credentials.list("alice") + backend.credentials.list("bob")
+        assert len(listed) == 40 and not any(c["decryption_error"] for c in listed)
+        assert backend.credentials.admin_summary()["undecryptable"] == 0
+        # what 0002 and later added works on the upgraded database
+        notebooks = NotebookStore(backend.db, UploadArea(tmp_path / "uploads"))
+        nb = notebooks.create("alice", {"name": "After the upgrade"})
+        NoteStore(backend.db).create("alice", {"content": "Wombats dig burrows.",
+                                               "title": "Wombat", "notebook_id": nb["id"]})
+        hits = text_search(backend.db, "alice", "wombat")
+        assert [h["title"] for h in hits] == ["Wombat"]
+        assert text_search(backend.db, "bob", "wombat") == []
+    finally:
+        backend.close()
+    assert _snapshot(db)["on_credentials"] == before["on_credentials"]
+    db.dispose()
+
+
+def test_postgres_search_index_covers_rows_written_before_it(pg_url):
+    """0004 adds PostgreSQL's search index to a database that already has notes and
+    sources (written under 0003): they are found, titles ranked first."""
+    db = Database(pg_url)
+    migrate(db, "0003")
+    metadata = MetaData()
+    t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+    with db.engine.begin() as conn:
+        metadata.reflect(bind=conn)
+        conn.execute(metadata.tables["on_notes"].insert(), [
+            {"id": "note:1", "owner": "me", "notebook_id": None, "title": "Quokka",
+             "content": "Small and cheerful.", "note_type": "human", "created": t0,
+             "updated": t0},
+            {"id": "note:2", "owner": "me", "notebook_id": None, "title": "Marsupials",
+             "content": "The quokka lives on Rottnest.", "note_type": "human", "created": t0,
+             "updated": t0},
+        ])
+        conn.execute(metadata.tables["on_sources"].insert(), [
+            {"id": "source:1", "owner": "me", "kind": "text", "title": "Islands",
+             "full_text": "Rottnest island has quokkas.", "topics": [], "created": t0,
+             "updated": t0},
+        ])
+    db.upgrade()
+    assert db.current_revision() == head()
+    hits = text_search(db, "me", "quokka")
+    assert hits[0]["id"] == "note:1"  # the title hit first
+    assert {h["id"] for h in hits} == {"note:1", "note:2", "source:1"}  # quokkas: stemmed
+    assert {h["id"] for h in text_search(db, "me", "rottnest island")} == {"source:1"}
+    db.dispose()
+
+
+def test_servers_starting_together_migrate_once(url):
+    """Several servers starting at once on a new database: one migrates, the others
+    wait for it (PostgreSQL: an advisory lock; SQLite: the write lock) and find it done."""
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(4)
+
+    def start() -> None:
+        try:
+            db = Database(url)
+            barrier.wait()
+            db.upgrade()
+            db.dispose()
+        except BaseException as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=start) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert errors == []
+    db = Database(url)
+    assert db.current_revision() == head()
+    assert rows(db, f"SELECT count(*) FROM {VERSION_TABLE}") == [(1,)]  # noqa: S608
+    db.dispose()
+
+
+def test_sqlite_file_is_created_private(tmp_path: Path):
+    path = tmp_path / "new" / "x.db"
+    Database(f"sqlite:///{path}").dispose()
+    assert oct(path.stat().st_mode & 0o777) == "0o600"
+    assert oct(path.parent.stat().st_mode & 0o777) == "0o700"

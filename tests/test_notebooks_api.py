@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 from sqlalchemy.orm import Session
 
-
-def count(ext, table: str) -> int:
-    with sqlite3.connect(ext.db.path) as c:
-        return c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
+from dbtools import count, rows, scalar
 
 
 async def notebook(api, name: str = "Research", **fields) -> dict:
@@ -215,9 +210,8 @@ async def test_delete_preview_matches_delete(api, ext, exclusive):
     assert (await api.get(f"sources/{loose['id']}")).status == 200
     assert (await api.get(f"notes/{kept_note['id']}")).status == 200
     assert (await api.get(f"notes/{free_note['id']}")).status == 200
-    with sqlite3.connect(ext.db.path) as c:
-        dangling = c.execute("SELECT count(*) FROM on_notebook_sources WHERE notebook_id = ?",
-                             (nb["id"],)).fetchone()[0]
+    dangling = scalar(ext, "SELECT count(*) FROM on_notebook_sources WHERE notebook_id = :nb",
+                      nb=nb["id"])
     assert dangling == 0
 
 
@@ -365,10 +359,9 @@ class TestNamedUsers:
         r = await api.post("search", {"query": "secret"}, **alice)
         assert {x["id"] for x in r.json["results"]} == {note["id"], src["id"]}
         assert (await api.get(f"notebooks/{nb['id']}", **alice)).json["source_count"] == 1
-        with sqlite3.connect(ext.db.path) as c:
-            owners = {r[0] for r in c.execute("SELECT owner FROM on_notebooks UNION "
-                                              "SELECT owner FROM on_notes UNION "
-                                              "SELECT owner FROM on_sources")}
+        owners = {r[0] for r in rows(ext, "SELECT owner FROM on_notebooks UNION "
+                                          "SELECT owner FROM on_notes UNION "
+                                          "SELECT owner FROM on_sources")}
         assert owners == {"alice", "bob"}
 
 

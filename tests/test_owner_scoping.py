@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import sqlite3
-
 import pytest
 
+from dbtools import rows
 from helpers import random_api_key
 
 
@@ -15,8 +14,7 @@ async def test_stock_auth_maps_every_request_to_the_configured_owner(api, ext):
     await api.create_credential(name="a")
     await api.create_credential(name="b")
     assert len((await api.get("credentials")).json) == 2
-    with sqlite3.connect(ext.db.path) as c:
-        owners = {r[0] for r in c.execute("SELECT owner FROM on_credentials")}
+    owners = {r[0] for r in rows(ext, "SELECT owner FROM on_credentials")}
     assert owners == {ext.owner}
 
 
@@ -49,8 +47,7 @@ class TestNamedUsers:
         assert r.status == 201
         mine = (await api.get("credentials", headers=alice, auth=None)).json
         assert [c["id"] for c in mine] == [cid] and mine[0]["name"] == "shared-name"
-        with sqlite3.connect(ext.db.path) as c:
-            owners = sorted(r[0] for r in c.execute("SELECT owner FROM on_credentials"))
+        owners = sorted(r[0] for r in rows(ext, "SELECT owner FROM on_credentials"))
         assert owners == ["alice", "bob"]
         r = await api.get("credentials", headers={"Authorization": "token mallory"}, auth=None)
         assert r.status == 401

@@ -5,18 +5,13 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 from urllib.parse import urlencode
 
 import pytest
 
 from content_helpers import local_site, multipart
+from dbtools import count
 from open_notebook_ext import netguard
-
-
-def count(ext, table: str) -> int:
-    with sqlite3.connect(ext.db.path) as c:
-        return c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import socket
-import sqlite3
 import stat
 import time
 from pathlib import Path
@@ -22,6 +21,7 @@ from content_helpers import (
     multipart_of_size,
     multipart_parts,
 )
+from dbtools import count
 from open_notebook_ext.app import OpenNotebookApp
 from open_notebook_ext.uploads import UploadArea, display_name
 
@@ -32,11 +32,6 @@ CAP = 64 * 1024
 
 def mode(path: Path) -> int:
     return stat.S_IMODE(path.stat().st_mode)
-
-
-def count(ext, table: str) -> int:
-    with sqlite3.connect(ext.db.path) as c:
-        return c.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608
 
 
 @pytest.fixture

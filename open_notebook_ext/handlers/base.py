@@ -12,7 +12,8 @@ It owns what must be the same on every response, errors included:
   for refused ones;
 * a request body cap, enforced while the body streams in (413);
 * JSON errors ``{"detail": "..."}`` (never HTML, a traceback or a secret) and
-  the security headers;
+  the security headers; a database that cannot be reached is 503 ``Database
+  unavailable`` with one log line, not a traceback;
 * running store calls off the event loop.
 
 Handlers stay thin: parse, call a store, write JSON.
@@ -27,12 +28,14 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import sqlite3
 from collections.abc import Callable
 from http.client import responses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
+from sqlalchemy import exc as sa_exc
 from tornado import web
 from tornado.ioloop import IOLoop
 
@@ -57,6 +60,9 @@ T = TypeVar("T")
 
 AUTH_RESOURCE = "open_notebook"
 INTERNAL_ERROR = "Internal server error"
+DATABASE_UNAVAILABLE = "Database unavailable"
+DATABASE_RETRY_AFTER = 5
+_SQLITE_UNAVAILABLE = ("locked", "busy", "unable to open", "disk I/O")
 ORIGIN_NOT_ALLOWED = "Origin not allowed"
 TOO_MANY_FAILURES = "Too many failed authentication attempts"
 # Settings keys under which the extension app publishes its policy objects.
@@ -98,6 +104,32 @@ def api_error_for(exc: Exception) -> ApiError | None:
     if status is not None and isinstance(exc, OpenNotebookError):
         return ApiError(status, exc.detail)
     return None
+
+
+def database_unavailable(exc: Exception) -> bool:
+    """The database could not be reached or gave up (not a bug in the request or in us):
+    a lost or refused connection, a pool timeout, SQLite busy past its timeout."""
+    if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
+        return True
+    if isinstance(exc, sa_exc.TimeoutError):  # no pooled connection came free
+        return True
+    if not isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
+        return False
+    orig = getattr(exc, "orig", None)
+    if isinstance(orig, sqlite3.Error):
+        return any(word in str(orig) for word in _SQLITE_UNAVAILABLE)
+    # psycopg names server errors by SQLSTATE: class 08 is connection exceptions, 57P0x
+    # a server shutting down; errors raised before any server answered have none.
+    sqlstate = getattr(orig, "sqlstate", None) or ""
+    return sqlstate == "" or sqlstate.startswith(("08", "57P"))
+
+
+def describe_database_error(exc: Exception) -> str:
+    """One line for the log: the driver's error class and the first line of its message
+    (drivers do not quote passwords; no SQL, no parameters)."""
+    orig = getattr(exc, "orig", None) or exc
+    first = (str(orig).strip().splitlines() or [""])[0]
+    return f"{type(orig).__name__}: {first}"[:300]
 
 
 @web.stream_request_body
@@ -396,10 +428,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
                 self.ext.executor, functools.partial(fn, *args, **kwargs)
             )
         except Exception as e:
-            api_error = api_error_for(e)
-            if api_error is None:
-                raise
-            raise api_error from None
+            raise self._api_error(e) from None
 
     async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """A read-only store call: inline on SQLite, where WAL readers never wait for a
@@ -410,10 +439,19 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         try:
             return fn(*args, **kwargs)
         except Exception as e:
-            api_error = api_error_for(e)
-            if api_error is None:
-                raise
-            raise api_error from None
+            raise self._api_error(e) from None
+
+    def _api_error(self, exc: Exception) -> Exception:
+        """The HTTP error for an exception from a store call (``exc`` itself if unexpected)."""
+        api_error = api_error_for(exc)
+        if api_error is not None:
+            return api_error
+        if database_unavailable(exc):
+            self.log.warning("Database unavailable (%s %s): %s", self.request.method,
+                             self.request.path, describe_database_error(exc))
+            return ApiError(503, DATABASE_UNAVAILABLE,
+                            headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+        return exc
 
     def send_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)

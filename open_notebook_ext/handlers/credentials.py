@@ -21,8 +21,10 @@ class CredentialStatusHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
+        # Both read the database (the key check is re-read: another server may change it).
+        key_status = await self.read(self.ext.key_status)
         summary = await self.read(self.ext.credentials.summary, self.owner)
-        self.send_json({**self.ext.key_status(), **summary})
+        self.send_json({**key_status, **summary})
 
 
 class CredentialsHandler(CredentialHandlerBase):

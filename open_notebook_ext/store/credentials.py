@@ -8,6 +8,7 @@ decrypted, a ``decryption_error`` saying why.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import secrets
 from collections import Counter
@@ -22,7 +23,7 @@ from ..errors import Conflict, InvalidInput, NotFound
 from ..keyring import DecryptionError, KeyRing
 from ..providers import PROVIDERS, ProviderSpec
 from ..schemas import CredentialCreate, CredentialUpdate, parse
-from .db import Database
+from .db import Database, locked
 from .orm import Credential, utcnow
 
 log = logging.getLogger(__name__)
@@ -183,10 +184,10 @@ class CredentialStore:
             log.warning("Lazy re-encryption of %d credential(s) failed; will retry later",
                         len(rotations), exc_info=True)
 
-    def _row(self, session: Any, owner: str, credential_id: str) -> Credential:
-        row = session.scalar(
-            select(Credential).where(Credential.id == credential_id, Credential.owner == owner)
-        )
+    def _row(self, session: Any, owner: str, credential_id: str,
+             lock: str | None = None) -> Credential:
+        row = session.scalar(locked(select(Credential).where(
+            Credential.id == credential_id, Credential.owner == owner), lock))
         if row is None:
             raise NotFound(NOT_FOUND)
         return row
@@ -294,7 +295,8 @@ class CredentialStore:
         sent = req.model_dump(exclude_unset=True)
         try:
             with self.db.session(write=True) as s:
-                row = self._row(s, owner, credential_id)
+                # locked: the validation below must see the row it updates
+                row = self._row(s, owner, credential_id, lock="no_key_update")
                 spec = PROVIDERS.get(row.provider)
                 if spec is not None:
                     merged = {c: sent.get(c, getattr(row, c)) for c in _OPTIONAL_COLUMNS}
@@ -322,21 +324,29 @@ class CredentialStore:
     def delete(self, owner: str, credential_id: str) -> dict[str, Any]:
         """Delete; returns what was deleted (id, name, provider) for the audit trail."""
         with self.db.session(write=True) as s:
-            row = self._row(s, owner, credential_id)
+            row = self._row(s, owner, credential_id, lock="update")
             deleted = {"id": row.id, "name": row.name, "provider": row.provider}
             s.delete(row)
         return deleted
 
     # -- using the keys (kernel client, redaction, connection test) ----------------
 
-    def change_marker(self, owner: str) -> tuple[int, str]:
-        """Changes whenever one of ``owner``'s credentials is added, changed or removed."""
+    def change_marker(self, owner: str) -> str:
+        """Changes whenever a name or stored key of ``owner``'s credentials changes, or one
+        is added or removed, whichever server did it.
+
+        A digest of exactly what the redactor is built from (names and encrypted
+        keys; a new key is always a new token), read from the database each time,
+        so it does not depend on clocks agreeing between servers.
+        """
+        digest = hashlib.sha256()
         with self.db.session() as s:
-            count, latest = s.execute(
-                select(func.count(), func.max(Credential.updated)).where(
-                    Credential.owner == owner)
-            ).one()
-        return int(count or 0), str(latest)
+            for cid, name, token in s.execute(
+                select(Credential.id, Credential.name, Credential.api_key_encrypted)
+                .where(Credential.owner == owner).order_by(Credential.id)
+            ):
+                digest.update(f"{cid}\0{name}\0{token or ''}\n".encode())
+        return digest.hexdigest()
 
     def plaintext_keys(self, owner: str) -> list[tuple[str, str]]:
         """(name, key) for every key of ``owner`` that decrypts; for the output redactor."""

@@ -3,6 +3,13 @@
 One transaction per unit of work: :meth:`Database.session` commits when the
 block ends and rolls everything back if it raises, so a failed request leaves
 nothing half-written.
+
+SQLite: WAL journal, ``busy_timeout``, foreign keys on, ``synchronous=FULL``;
+writers start with ``BEGIN IMMEDIATE`` so they queue instead of failing.
+PostgreSQL (``postgresql+psycopg://``, psycopg 3): a connection pool checked
+before use (a restarted database is reconnected to), READ COMMITTED
+transactions; writes that read before they decide lock the rows they depend
+on (see the stores). The URL's password is never logged: :func:`safe_url`.
 """
 
 from __future__ import annotations
@@ -28,6 +35,49 @@ VERSION_TABLE = "on_alembic_version"
 _PG_MIGRATION_LOCK = 0x6F6E5F6D6967  # "on_mig"
 
 log = logging.getLogger(__name__)
+
+
+# Defaults for PostgreSQL connections; the URL's query string may override them.
+_PG_CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "open_notebook"}
+
+
+def safe_url(url: str | URL) -> str:
+    """The URL for logs and messages: the password replaced with ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "(unparsable database URL)"
+
+
+def scrub(message: str, url: str | URL) -> str:
+    """``message`` without the URL's password (a driver may quote what it was given)."""
+    secrets = [str(url)]
+    try:
+        password = make_url(url).password
+    except Exception:
+        password = None
+    if password:
+        secrets.append(str(password))
+    for secret in sorted(secrets, key=len, reverse=True):
+        if secret:
+            message = message.replace(secret, "***")
+    return message
+
+
+def locked(query: Any, lock: str | None) -> Any:
+    """``query`` with a row lock on PostgreSQL (SQLite's writers are serialised anyway).
+
+    ``update``: the row will be deleted; ``no_key_update``: it will be updated (this
+    does not block foreign key checks on it); ``key_share``: the row must go on
+    existing (what a foreign key check takes; it does not block updates).
+    """
+    if lock == "update":
+        return query.with_for_update()
+    if lock == "no_key_update":
+        return query.with_for_update(key_share=True)
+    if lock == "key_share":
+        return query.with_for_update(read=True, key_share=True)
+    return query
 
 
 def sqlite_path(url: URL) -> Path | None:
@@ -69,6 +119,9 @@ class Database:
         kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.backend != "sqlite":
             kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+        if self.backend == "postgresql":
+            kwargs["connect_args"] = {k: v for k, v in _PG_CONNECT_DEFAULTS.items()
+                                      if k not in self.url.query}
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.backend == "sqlite":
             self._install_sqlite_hooks(self.engine)
@@ -79,7 +132,7 @@ class Database:
         self._writer = sessionmaker(writer, expire_on_commit=False)
 
     def __repr__(self) -> str:
-        return f"Database({self.url.render_as_string(hide_password=True)!r})"
+        return f"Database({safe_url(self.url)!r})"
 
     @staticmethod
     def _install_sqlite_hooks(engine: Engine) -> None:

@@ -96,8 +96,10 @@ class GrantStore:
         req = parse(GrantRequest, payload)
         try:
             with self.db.session(write=True) as s:
+                # locked: the credential must not be deleted before the grant is in
                 credential = s.scalar(select(Credential).where(
-                    Credential.id == req.credential_id, Credential.owner == owner))
+                    Credential.id == req.credential_id, Credential.owner == owner)
+                    .with_for_update(read=True, key_share=True))
                 if credential is None:
                     raise NotFound(NOT_FOUND)
                 existing = s.scalar(select(Grant).where(
@@ -112,7 +114,10 @@ class GrantStore:
                 return self._json(grant, credential), True
         except IntegrityError:
             # a concurrent identical grant won: that is the same outcome
-            return self.list(owner, req.credential_id, req.notebook_path)[0], False
+            existing = self.list(owner, req.credential_id, req.notebook_path)
+            if not existing:  # or the credential was deleted meanwhile
+                raise NotFound(NOT_FOUND) from None
+            return existing[0], False
 
     def revoke(self, owner: str, grant_id: str) -> dict[str, Any]:
         with self.db.session(write=True) as s:

@@ -21,7 +21,7 @@ from ..notebook_schemas import NotebookCreate, NotebookUpdate
 from ..schemas import parse
 from ..uploads import UploadArea
 from .credentials import isoformat, new_id
-from .db import Database
+from .db import Database, locked
 from .orm import Note, Notebook, NotebookSource, Source, utcnow
 
 NOT_FOUND = "Notebook not found"
@@ -29,10 +29,9 @@ ORDER_FIELDS = ("name", "created", "updated")
 
 
 def notebook_row(session: Session, owner: str, notebook_id: str,
-                 detail: str = NOT_FOUND) -> Notebook:
-    row = session.scalar(
-        select(Notebook).where(Notebook.id == notebook_id, Notebook.owner == owner)
-    )
+                 detail: str = NOT_FOUND, lock: str | None = None) -> Notebook:
+    row = session.scalar(locked(
+        select(Notebook).where(Notebook.id == notebook_id, Notebook.owner == owner), lock))
     if row is None:
         raise NotFound(detail)
     return row
@@ -179,9 +178,19 @@ class NotebookStore:
 
         Returns Open Notebook's counts. Files of deleted sources are removed
         once the transaction has committed.
+
+        On PostgreSQL the notebook and (when its exclusive sources go too) its
+        sources are locked before they are sorted, so a source linked to another
+        notebook meanwhile is seen as shared, not deleted with its new link.
+        Locks are taken notebook first, then sources by id, as linking does.
         """
         with self.db.session(write=True) as s:
-            row = notebook_row(s, owner, notebook_id)
+            row = notebook_row(s, owner, notebook_id, lock="update")
+            if delete_exclusive_sources:
+                s.execute(select(Source.id).where(Source.id.in_(
+                    select(NotebookSource.source_id)
+                    .where(NotebookSource.notebook_id == row.id))
+                ).order_by(Source.id).with_for_update())
             exclusive, shared = partition_sources(s, row.id)
             deleted_notes = s.execute(
                 delete(Note).where(Note.notebook_id == row.id, Note.owner == owner)
@@ -224,10 +233,12 @@ class NotebookStore:
 
     def _link(self, owner: str, notebook_id: str, source_id: str) -> None:
         with self.db.session(write=True) as s:
-            notebook_row(s, owner, notebook_id, "Notebook or source not found")
-            source = s.scalar(
-                select(Source.id).where(Source.id == source_id, Source.owner == owner)
-            )
+            # Both must go on existing until we commit; notebook first, as delete locks.
+            notebook_row(s, owner, notebook_id, "Notebook or source not found",
+                         lock="key_share")
+            source = s.scalar(locked(
+                select(Source.id).where(Source.id == source_id, Source.owner == owner),
+                "key_share"))
             if source is None:
                 raise NotFound("Notebook or source not found")
             exists = s.get(NotebookSource, (notebook_id, source_id))

@@ -5,13 +5,15 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound
 from ..notebook_schemas import NoteCreate, NoteUpdate
 from ..schemas import parse
 from .credentials import isoformat, new_id
-from .db import Database
+from .db import Database, locked
+from .notebooks import NOT_FOUND as NOTEBOOK_NOT_FOUND
 from .notebooks import notebook_row
 from .orm import Note, utcnow
 
@@ -35,8 +37,9 @@ class NoteStore:
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    def _row(self, session: Session, owner: str, note_id: str) -> Note:
-        row = session.scalar(select(Note).where(Note.id == note_id, Note.owner == owner))
+    def _row(self, session: Session, owner: str, note_id: str, lock: str | None = None) -> Note:
+        row = session.scalar(locked(
+            select(Note).where(Note.id == note_id, Note.owner == owner), lock))
         if row is None:
             raise NotFound(NOT_FOUND)
         return row
@@ -57,20 +60,24 @@ class NoteStore:
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
         req = parse(NoteCreate, payload)
         now = utcnow()
-        with self.db.session(write=True) as s:
-            if req.notebook_id is not None:
-                notebook_row(s, owner, req.notebook_id)
-            row = Note(id=new_id("note"), owner=owner, notebook_id=req.notebook_id,
-                       title=req.title, content=req.content, note_type=req.note_type,
-                       created=now, updated=now)
-            s.add(row)
-            s.flush()
-            return to_json(row)
+        try:
+            with self.db.session(write=True) as s:
+                if req.notebook_id is not None:
+                    notebook_row(s, owner, req.notebook_id)
+                row = Note(id=new_id("note"), owner=owner, notebook_id=req.notebook_id,
+                           title=req.title, content=req.content, note_type=req.note_type,
+                           created=now, updated=now)
+                s.add(row)
+                s.flush()
+                return to_json(row)
+        except IntegrityError:
+            # the notebook was deleted between our check and our insert (PostgreSQL)
+            raise NotFound(NOTEBOOK_NOT_FOUND) from None
 
     def update(self, owner: str, note_id: str, payload: Any) -> dict[str, Any]:
         req = parse(NoteUpdate, payload)
         with self.db.session(write=True) as s:
-            row = self._row(s, owner, note_id)
+            row = self._row(s, owner, note_id, lock="no_key_update")
             if req.title is not None:
                 row.title = req.title or None
             if req.content is not None:
@@ -83,5 +90,5 @@ class NoteStore:
 
     def delete(self, owner: str, note_id: str) -> dict[str, str]:
         with self.db.session(write=True) as s:
-            s.delete(self._row(s, owner, note_id))
+            s.delete(self._row(s, owner, note_id, lock="update"))
         return {"message": "Note deleted successfully"}

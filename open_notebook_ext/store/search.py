@@ -1,10 +1,17 @@
 """Open Notebook's text search over sources and notes, one function per backend.
 
-``text_search`` picks the function for the database's backend. SQLite uses
-the FTS5 index that migration 0003 keeps in step with notes and sources
-(triggers, same transaction), ranked by BM25 with a title match weighing
-``TITLE_WEIGHT`` times a body match. Another backend (PostgreSQL full-text
-search) adds its index in a migration and its function to ``BACKENDS``.
+``text_search`` picks the function for the database's backend:
+
+* SQLite: the FTS5 index that migration 0003 keeps in step with notes and
+  sources (triggers, same transaction), ranked by BM25 with a title match
+  weighing ``TITLE_WEIGHT`` times a body match.
+* PostgreSQL: the ``search_vector`` columns and GIN indexes of migration 0004
+  (filled by triggers, same transaction; title weight A, body weight B),
+  ranked by ``ts_rank`` with A weighing ``TITLE_WEIGHT`` times B, normalised
+  by document length as BM25 is.
+
+Both find a document only if every word of the query occurs in it (stemmed,
+case folded), and answer the same shape.
 
 Results have Open Notebook's fields (``id``, ``parent_id``, ``title``,
 ``relevance``) plus ``final_score`` (what its web client reads), ``matches``
@@ -82,8 +89,72 @@ def _sqlite(session: Session, q: Query) -> list[tuple[str, str, float, str]]:
     return [tuple(r) for r in session.execute(text(sql), params).all()]  # type: ignore[misc]
 
 
+# ts_rank's weights for D, C, B (body) and A (title).
+_PG_WEIGHTS = f"{{0, 0, {BODY_WEIGHT / TITLE_WEIGHT}, 1}}"
+# The snippet: at most 16 words around the match, matched words in backticks; a short
+# text whole (ts_headline's fragments would drop its final punctuation).
+_PG_HEADLINE = ("StartSel=`, StopSel=`, MaxWords=16, MinWords=8, ShortWord=0, "
+                "MaxFragments=1, FragmentDelimiter=\" … \"")
+_PG_HEADLINE_ALL = "StartSel=`, StopSel=`, HighlightAll=true"
+_PG_SHORT_TEXT = 120
+# ts_headline re-reads the text: only this much of a long body is looked at.
+PG_SNIPPET_CHARS = 200_000
+
+
+def _postgresql(session: Session, q: Query) -> list[tuple[str, str, float, str]]:
+    """(item id, kind, relevance, snippet) best first."""
+    selects = []
+    params: dict[str, Any] = {"words": " ".join(q.terms), "owner": q.owner, "limit": q.limit,
+                              "weights": _PG_WEIGHTS, "headline": _PG_HEADLINE,
+                              "headline_all": _PG_HEADLINE_ALL, "short": _PG_SHORT_TEXT,
+                              "snippet_chars": PG_SNIPPET_CHARS}
+    if q.notebook_id is not None:
+        params["notebook"] = q.notebook_id
+    if q.notes:
+        in_notebook = " AND n.notebook_id = :notebook" if q.notebook_id is not None else ""
+        selects.append(f"""
+            SELECT n.id AS item_id, 'note' AS kind,
+                   ts_rank(CAST(:weights AS float4[]), n.search_vector, q.query, 1) AS relevance
+            FROM on_notes AS n, q
+            WHERE n.owner = :owner AND n.search_vector @@ q.query{in_notebook}""")  # noqa: S608
+    if q.sources:
+        in_notebook = """ AND EXISTS (SELECT 1 FROM on_notebook_sources AS l
+                   WHERE l.source_id = s.id AND l.notebook_id = :notebook)""" \
+            if q.notebook_id is not None else ""
+        selects.append(f"""
+            SELECT s.id AS item_id, 'source' AS kind,
+                   ts_rank(CAST(:weights AS float4[]), s.search_vector, q.query, 1) AS relevance
+            FROM on_sources AS s, q
+            WHERE s.owner = :owner AND s.search_vector @@ q.query{in_notebook}""")  # noqa: S608
+    if not selects:
+        return []
+    # The snippet comes from the body if the body matches, else from the title.
+    snippet = """CASE WHEN ts_filter({t}.search_vector, '{{b}}') @@ q.query
+                   OR NOT ts_filter({t}.search_vector, '{{a}}') @@ q.query
+              THEN ts_headline('on_search', left(coalesce({t}.{body}, ''), :snippet_chars),
+                               q.query, CASE WHEN length({t}.{body}) <= :short
+                                             THEN :headline_all ELSE :headline END)
+              ELSE ts_headline('on_search', coalesce({t}.title, ''), q.query, :headline_all)
+              END"""
+    sql = f"""
+        WITH q AS (SELECT plainto_tsquery('on_search', :words) AS query),
+        hits AS ({" UNION ALL ".join(selects)}
+            ORDER BY relevance DESC, item_id LIMIT :limit)
+        SELECT h.item_id, h.kind, h.relevance,
+               CASE h.kind
+                 WHEN 'note' THEN (SELECT {snippet.format(t="n", body="content")}
+                                   FROM on_notes AS n WHERE n.id = h.item_id)
+                 ELSE (SELECT {snippet.format(t="s", body="full_text")}
+                       FROM on_sources AS s WHERE s.id = h.item_id)
+               END AS snippet
+        FROM hits AS h, q
+        ORDER BY h.relevance DESC, h.item_id"""  # noqa: S608 - only constants are formatted in
+    return [tuple(r) for r in session.execute(text(sql), params).all()]  # type: ignore[misc]
+
+
 BACKENDS: dict[str, Callable[[Session, Query], list[tuple[str, str, float, str]]]] = {
     "sqlite": _sqlite,
+    "postgresql": _postgresql,
 }
 
 

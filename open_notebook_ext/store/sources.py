@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import case, delete, func, literal, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
@@ -18,7 +19,7 @@ from ..notebook_schemas import SourceCreate, SourceUpdate
 from ..schemas import parse
 from ..uploads import StoredUpload, UploadArea
 from .credentials import isoformat, new_id
-from .db import Database
+from .db import Database, locked
 from .notebooks import notebook_row, require_notebooks
 from .orm import NotebookSource, Source, utcnow
 
@@ -85,8 +86,10 @@ class SourceStore:
                     file_size=row.file_size if row.kind == "upload" else None)
         return data
 
-    def _row(self, session: Session, owner: str, source_id: str) -> Source:
-        row = session.scalar(select(Source).where(Source.id == source_id, Source.owner == owner))
+    def _row(self, session: Session, owner: str, source_id: str,
+             lock: str | None = None) -> Source:
+        row = session.scalar(locked(
+            select(Source).where(Source.id == source_id, Source.owner == owner), lock))
         if row is None:
             raise NotFound(NOT_FOUND)
         return row
@@ -145,20 +148,27 @@ class SourceStore:
             row.file_size = upload.size
             row.content_type = upload.content_type
             row.title = row.title or upload.file_name
-        with self.db.session(write=True) as s:
-            notebooks = req.notebook_ids()
-            require_notebooks(s, owner, notebooks)
-            s.add(row)
-            s.flush()
-            for notebook_id in notebooks:
-                s.add(NotebookSource(notebook_id=notebook_id, source_id=row.id, created=now))
-            s.flush()
-            return self.to_json(s, row)
+        notebooks = req.notebook_ids()
+        try:
+            with self.db.session(write=True) as s:
+                require_notebooks(s, owner, notebooks)
+                s.add(row)
+                s.flush()
+                for notebook_id in notebooks:
+                    s.add(NotebookSource(notebook_id=notebook_id, source_id=row.id,
+                                         created=now))
+                s.flush()
+                return self.to_json(s, row)
+        except IntegrityError:
+            # A notebook was deleted between our check and our insert (PostgreSQL):
+            # name it, as the check would have.
+            self.check_notebooks(owner, notebooks)
+            raise
 
     def update(self, owner: str, source_id: str, payload: Any) -> dict[str, Any]:
         req = parse(SourceUpdate, payload)
         with self.db.session(write=True) as s:
-            row = self._row(s, owner, source_id)
+            row = self._row(s, owner, source_id, lock="no_key_update")
             if req.title is not None:
                 row.title = req.title
             if req.topics is not None:
@@ -169,7 +179,7 @@ class SourceStore:
 
     def delete(self, owner: str, source_id: str) -> dict[str, str]:
         with self.db.session(write=True) as s:
-            row = self._row(s, owner, source_id)
+            row = self._row(s, owner, source_id, lock="update")
             stored = row.stored_name
             s.execute(delete(NotebookSource).where(NotebookSource.source_id == row.id))
             s.delete(row)
