@@ -43,6 +43,7 @@ DEFAULT_STRIPPED_ENV = (
     "OPEN_NOTEBOOK_ENCRYPTION_KEY",
     "OPEN_NOTEBOOK_ENCRYPTION_KEYS",
     "OPEN_NOTEBOOK_DB_URL",
+    "PGPASSWORD",  # libpq's password for the database, when it is not in the URL
 )
 
 

@@ -226,3 +226,33 @@ class HeaderDenyAuthorizer(Authorizer):
 
     def is_authorized(self, handler, user, action, resource):  # type: ignore[override]
         return "X-Test-Deny" not in handler.request.headers
+
+
+from traitlets import Unicode  # noqa: E402
+
+
+class HubUserIdentityProvider(IdentityProvider):
+    """One named user per server, as a JupyterHub single-user server has.
+
+    The server's own token (or login cookie) authenticates as usual; the user is
+    ``user_name`` (``--HubUserIdentityProvider.user_name=alice``). Subprocess servers
+    need this directory on PYTHONPATH (see ``pythonpath_env``).
+    """
+
+    user_name = Unicode("hub-user", config=True, help="The user this server runs for.")
+
+    async def get_user(self, handler):  # type: ignore[override]
+        user = super().get_user(handler)
+        if hasattr(user, "__await__"):
+            user = await user
+        return User(self.user_name) if user is not None else None
+
+
+def pythonpath_env() -> dict[str, str]:
+    """Environment for a subprocess server that imports classes from this directory."""
+    return {"PYTHONPATH": str(Path(__file__).resolve().parent)}
+
+
+def hub_user_args(name: str) -> list[str]:
+    return ["--ServerApp.identity_provider_class=helpers.HubUserIdentityProvider",
+            f"--HubUserIdentityProvider.user_name={name}"]

@@ -64,19 +64,29 @@ class PostgresCluster:
             self.root.chmod(0o755)
         self._run("initdb", "-D", str(self.data), "--auth=trust", "-E", "UTF8", "--no-locale",
                   "-U", self.user)
+        self.start_server()
+        return self
+
+    def start_server(self) -> None:
+        """Start the server on the existing cluster (again, after stop_server)."""
         options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
                    "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
                    "-c max_connections=200")
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
                   "-t", "60", "start")
-        return self
+
+    def stop_server(self, mode: str = "fast") -> None:
+        """Stop the server, keeping the cluster (an outage)."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", mode, "-w", "stop")
 
     def stop(self) -> None:
         self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "stop", check=False)
         shutil.rmtree(self.root, ignore_errors=True)
 
-    def url(self, database: str) -> str:
-        return f"postgresql+psycopg://{self.user}@127.0.0.1:{self.port}/{database}"
+    def url(self, database: str, password: str | None = None) -> str:
+        """SQLAlchemy URL (trust authentication: a password is accepted and ignored)."""
+        auth = f"{self.user}:{password}" if password else self.user
+        return f"postgresql+psycopg://{auth}@127.0.0.1:{self.port}/{database}"
 
     def create_database(self, name: str | None = None) -> str:
         """A fresh, empty database; returns its SQLAlchemy URL."""
