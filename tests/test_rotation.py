@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 import threading
 from pathlib import Path
@@ -13,9 +12,11 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
+from dbtools import execute, rows
 from helpers import BIN, clean_env, random_api_key
 from open_notebook_ext.backend import open_backend
 from open_notebook_ext.keyring import KeyRing, key_id
+from open_notebook_ext.store.credentials import Rotation
 
 
 def fernet_key() -> str:
@@ -29,10 +30,9 @@ def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess
                           capture_output=True, text=True, timeout=300)
 
 
-def tokens(db: Path) -> dict[str, tuple[str, str]]:
-    with sqlite3.connect(db) as c:
-        return {r[0]: (r[1], r[2]) for r in c.execute(
-            "SELECT id, api_key_encrypted, key_id FROM on_credentials")}
+def tokens(db: Path | str) -> dict[str, tuple[str, str]]:
+    return {r[0]: (r[1], r[2]) for r in rows(
+        db, "SELECT id, api_key_encrypted, key_id FROM on_credentials")}
 
 
 def test_rotation_with_the_server_running(server_factory, tmp_path):
@@ -104,14 +104,21 @@ def test_rotation_with_the_server_running(server_factory, tmp_path):
         assert key not in result.stdout + result.stderr + server.log + after.log
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """A new database of each backend (rotation's executemany rowcounts differ by driver)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
 @pytest.fixture
-def store_env(tmp_path, monkeypatch):
-    """A backend on a temp SQLite file with a chosen key list (no server)."""
+def store_env(tmp_path, db_url):
+    """A backend on a temp database with a chosen key list (no server)."""
     import logging
 
     def make(*keys: str):
-        return open_backend(db_url=f"sqlite:///{tmp_path / 'db.sqlite'}",
-                            data_dir=str(tmp_path), env={
+        return open_backend(db_url=db_url, data_dir=str(tmp_path), env={
                                 "OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
                             log=logging.getLogger("test"))
     return make
@@ -127,7 +134,7 @@ def fill(backend, n: int, prefix: str) -> dict[str, str]:
     return out
 
 
-def test_interrupted_rotation_resumes(store_env, tmp_path):
+def test_interrupted_rotation_resumes(store_env, tmp_path, db_url):
     old, new = fernet_key(), fernet_key()
     plain = fill(store_env(old), 50, "c")
     backend = store_env(new, old)
@@ -136,29 +143,26 @@ def test_interrupted_rotation_resumes(store_env, tmp_path):
         after, report = backend.credentials.rotate_batch(after, 10)
         assert report.re_encrypted == 10
     backend.close()
-    env = {"OPEN_NOTEBOOK_ENCRYPTION_KEYS": f"{new},{old}",
-           "OPEN_NOTEBOOK_DB_URL": f"sqlite:///{tmp_path / 'db.sqlite'}"}
+    env = {"OPEN_NOTEBOOK_ENCRYPTION_KEYS": f"{new},{old}", "OPEN_NOTEBOOK_DB_URL": db_url}
     result = cli(tmp_path / "home", "rotate", "--quiet", env=env)
     assert result.returncode == 0, result.stderr
     assert "re-encrypted: 30" in result.stdout and "already current: 20" in result.stdout
     ring = KeyRing([new.encode()])
-    for cid, (token, _) in tokens(tmp_path / "db.sqlite").items():
+    for cid, (token, _) in tokens(db_url).items():
         assert ring.decrypt(token) == plain[cid]
 
 
-def test_mixed_keys_and_undecryptable_rows(store_env, tmp_path):
+def test_mixed_keys_and_undecryptable_rows(store_env, tmp_path, db_url):
     k1, k2, k3, stranger = (fernet_key() for _ in range(4))
     plain = fill(store_env(k1), 5, "one")
     plain |= fill(store_env(k2), 5, "two")
     plain |= fill(store_env(k3), 5, "three")
     lost = fill(store_env(stranger), 2, "lost")
-    db = tmp_path / "db.sqlite"
-    with sqlite3.connect(db) as c:
-        corrupt = next(iter(plain))
-        c.execute("UPDATE on_credentials SET api_key_encrypted = 'gAAAAAcorrupt' WHERE id = ?",
-                  (corrupt,))
-    env = {"OPEN_NOTEBOOK_ENCRYPTION_KEYS": f"{k3},{k1},{k2}",
-           "OPEN_NOTEBOOK_DB_URL": f"sqlite:///{db}"}
+    db = db_url
+    corrupt = next(iter(plain))
+    execute(db, "UPDATE on_credentials SET api_key_encrypted = 'gAAAAAcorrupt' WHERE id = :id",
+            id=corrupt)
+    env = {"OPEN_NOTEBOOK_ENCRYPTION_KEYS": f"{k3},{k1},{k2}", "OPEN_NOTEBOOK_DB_URL": db}
     home = tmp_path / "home"
     result = cli(home, "rotate", "--quiet", "--batch-size=4", env=env)
     assert result.returncode == 1  # finished, but found undecryptable rows
@@ -183,20 +187,20 @@ def test_mixed_keys_and_undecryptable_rows(store_env, tmp_path):
     assert data["not_under_primary_key"] == 0
 
 
-def test_lazy_rotation_on_read(store_env, tmp_path):
+def test_lazy_rotation_on_read(store_env, tmp_path, db_url):
     old, new = fernet_key(), fernet_key()
     plain = fill(store_env(old), 3, "c")
     backend = store_env(new, old)
     cid = next(iter(plain))
     assert backend.credentials.get("me", cid)["decryption_error"] is None
-    token, kid = tokens(tmp_path / "db.sqlite")[cid]
+    token, kid = tokens(db_url)[cid]
     assert kid == key_id(new.encode())
     assert Fernet(new.encode()).decrypt(token.encode()).decode() == plain[cid]
-    others = [t for i, (t, _) in tokens(tmp_path / "db.sqlite").items() if i != cid]
+    others = [t for i, (t, _) in tokens(db_url).items() if i != cid]
     with pytest.raises(InvalidToken):
         Fernet(new.encode()).decrypt(others[0].encode())  # not read yet: untouched
     backend.credentials.list("me")
-    for token, kid in tokens(tmp_path / "db.sqlite").values():
+    for token, kid in tokens(db_url).values():
         assert kid == key_id(new.encode())
         Fernet(new.encode()).decrypt(token.encode())
 
@@ -231,3 +235,26 @@ def test_cli_exit_codes_and_help(tmp_path):
         "OPEN_NOTEBOOK_DB_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}).returncode == 2
     assert key not in status.stdout + status.stderr
     assert os.environ.get("OPEN_NOTEBOOK_ENCRYPTION_KEY") is None
+
+
+def test_compare_and_swap_counts_only_rows_it_changed(store_env, db_url):
+    """Rotation's compare-and-swap is one executemany; its rowcount (what the summary
+    reports) counts exactly the rows that still held the token that was read, on
+    both drivers (sqlite3 and psycopg)."""
+    old, new = fernet_key(), fernet_key()
+    plain = fill(store_env(old), 12, "c")
+    backend = store_env(new, old)
+    stored = tokens(db_url)
+    swaps = []
+    for i, cid in enumerate(sorted(plain)):
+        new_token, kid = backend.keyring.encrypt(plain[cid])
+        # every third row changed meanwhile (another server rewrote it): must not match
+        swaps.append(Rotation(cid, "gAAAAAstale" if i % 3 == 0 else stored[cid][0], new_token,
+                              kid))
+    assert backend.credentials._apply_rotations(swaps) == 8
+    after = tokens(db_url)
+    assert sum(after[cid][0] != stored[cid][0] for cid in plain) == 8
+    # a batch where nothing is stale, then one where everything is
+    last, report = backend.credentials.rotate_batch("", 100)
+    assert last is None and report.re_encrypted == 4 and report.already_current == 8
+    backend.close()
