@@ -9,21 +9,43 @@ LAB_PORT ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian packages the tests need, as command:package pairs (installed when missing).
-TEST_SYSDEPS := openssl:openssl
+TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium
 
-.PHONY: install lab test lint sysdeps venv-sysdeps clean
+# The JupyterLab panel: TypeScript in labextension/, built into
+# open_notebook_ext/labextension/ (gitignored) with the venv's jlpm (Yarn 3, its
+# cache in labextension/.yarn/) and jupyter-builder.
+LABEXT_DIR := labextension
+LABEXT_OUT := open_notebook_ext/labextension/package.json
+LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT_DIR)/style/*) \
+  $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
+JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-install: $(VENV)/.installed
+.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension clean
+
+install: $(VENV)/.installed $(LABEXT_OUT)
 
 venv-sysdeps:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
 	  scripts/sysdeps.sh /nonexistent-python3-venv:python3-venv
+	@command -v node >/dev/null || { echo "Node.js (20.19+) is needed to build the JupyterLab panel" >&2; exit 1; }
 
+# `pip install -e` builds the panel once (the hatch-jupyter-builder hook, when
+# open_notebook_ext/labextension is missing); `labextension develop` links the
+# build output into the venv so later rebuilds show up on a browser reload.
 $(VENV)/.installed: pyproject.toml | venv-sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	touch $@
+
+# Rebuild the panel when its sources changed (production build, ~10 s).
+$(LABEXT_OUT): $(LABEXT_SRC) | $(VENV)/.installed
+	$(JLPM) install --immutable
+	$(JLPM) build:prod
+	touch $@
+
+labextension: $(LABEXT_OUT)
 
 lab: install
 	$(BIN)/jupyter lab $(ROOT_FLAG) --no-browser --ServerApp.port=$(LAB_PORT)
@@ -31,11 +53,18 @@ lab: install
 sysdeps:
 	scripts/sysdeps.sh $(TEST_SYSDEPS)
 
-lint: install
+lint-py: install
 	$(BIN)/ruff check open_notebook_ext tests
+
+# eslint, prettier and stylelint in check mode (`jlpm lint` fixes instead).
+lint-ts: install
+	$(JLPM) lint:check
+
+lint: lint-py lint-ts
 
 test: install sysdeps lint
 	$(PY) -m pytest
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache \
+	  $(LABEXT_DIR)/lib $(LABEXT_DIR)/tsconfig.tsbuildinfo open_notebook_ext/labextension
