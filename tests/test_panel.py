@@ -64,6 +64,9 @@ LAB_OVERRIDES = {
     },
 }
 
+# Auto-waiting assertions: generous on a busy two-core machine.
+expect.set_options(timeout=TIMEOUT_MS)
+
 if not Path(CHROMIUM).exists():  # pragma: no cover - make test installs it
     pytest.skip(f"{CHROMIUM} is not installed (make sysdeps installs it)",
                 allow_module_level=True)
