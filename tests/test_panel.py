@@ -138,6 +138,10 @@ class Session:
         # ?reset: start from the default layout, whatever an earlier test left.
         self.page.goto(f"{self.lab.url}lab?reset&token={self.lab.token}")
         expect(self.page.locator(TAB)).to_be_visible(timeout=60_000)
+        # Once the layout is restored JupyterLab opens a Launcher and focuses it,
+        # which would take the focus from whatever a test is typing into: wait for it.
+        self.page.evaluate("() => window.jupyterapp.restored")
+        expect(self.page.locator(".jp-Launcher")).to_be_focused()
 
     def open_panel(self) -> Locator:
         """Click the key tab in the left sidebar (unless the panel is open) and wait."""
