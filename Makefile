@@ -20,7 +20,7 @@ LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension clean
+.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -54,7 +54,7 @@ sysdeps:
 	scripts/sysdeps.sh $(TEST_SYSDEPS)
 
 lint-py: install
-	$(BIN)/ruff check open_notebook_ext tests
+	$(BIN)/ruff check open_notebook_ext tests bench
 
 # eslint, prettier and stylelint in check mode (`jlpm lint` fixes instead).
 lint-ts: install
@@ -64,6 +64,9 @@ lint: lint-py lint-ts
 
 test: install sysdeps lint
 	$(PY) -m pytest
+
+bench: install
+	$(PY) bench/run.py
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .ruff_cache \

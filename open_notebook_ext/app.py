@@ -8,6 +8,7 @@ instead of letting it run without our routes.
 
 from __future__ import annotations
 
+import asyncio
 import getpass
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -15,25 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from jupyter_core.paths import is_hidden, jupyter_data_dir
+from jupyter_server import CallContext
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
-from sqlalchemy.exc import SQLAlchemyError
-from traitlets import Bool, Int, Unicode, default
+from traitlets import Bool, Float, Int, List, Unicode, default
 
 from ._version import __version__
+from .audit import AuditLog
+from .auth import AuthFailureLimiter
+from .backend import open_backend
 from .errors import ConfigError
 from .handlers import ROUTES
-from .keyring import (
-    MISMATCH_MESSAGE,
-    KeyConfigError,
-    KeyRing,
-    new_salt,
-    resolve_key_material,
-)
-from .store import CredentialStore, Database
+from .handlers.base import BODY_LIMIT_SETTING, LIMITER_SETTING, POLICY_SETTING
+from .kernels import DEFAULT_STRIPPED_ENV, KernelTokens
+from .kernels import install as install_kernel_tokens
+from .keyring import KeyConfigError
+from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
+from .redact import Redactor
+from .store import GrantStore
+from .store.access import SecretAccess
 
-META_SALT = "kdf_salt"
-META_KEY_CHECK = "key_check"
+CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
 
 
 class OpenNotebookApp(ExtensionApp):
@@ -80,6 +83,18 @@ class OpenNotebookApp(ExtensionApp):
         secret), then OPEN_NOTEBOOK_ENCRYPTION_KEY, then this value.""",
     )
 
+    encryption_keys = List(
+        Unicode(),
+        config=True,
+        help="""Several keys for rotation, primary first: new values are encrypted with the
+        first, any of them decrypts (cryptography's MultiFernet). Each is a Fernet key or a
+        passphrase. Environment (wins over settings): OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE (a
+        file, one key per line or comma-separated), OPEN_NOTEBOOK_ENCRYPTION_KEYS
+        (comma-separated); they win over the single-key variables. Run `jupyter
+        open-notebook rotate` to re-encrypt everything under the primary key, then drop
+        the old ones.""",
+    )
+
     generate_key = Bool(
         True,
         config=True,
@@ -112,6 +127,106 @@ class OpenNotebookApp(ExtensionApp):
         help="Worker threads that run database calls off the event loop.",
     )
 
+    allowed_origins = List(
+        Unicode(),
+        config=True,
+        help="""Browser origins allowed to call the API cross-origin, exactly
+        (scheme://host[:port], e.g. https://lab.example.org). Default: none (same-origin
+        only). Allowed origins are reflected with credentials allowed; "*" allows any
+        origin but then without credentials. Entries are normalised; an invalid entry
+        stops start-up. ServerApp.allow_origin does not apply to these routes.
+        Environment: OPEN_NOTEBOOK_CORS_ORIGINS (comma-separated; CORS_ORIGINS, Open
+        Notebook's name, is accepted too).""",
+    )
+
+    @default("allowed_origins")
+    def _allowed_origins_default(self) -> list[str]:
+        raw = os.environ.get("OPEN_NOTEBOOK_CORS_ORIGINS") or os.environ.get("CORS_ORIGINS", "")
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    cors_max_age = Int(
+        600, config=True, help="Seconds a browser may cache a preflight answer."
+    )
+
+    cors_allow_headers = List(
+        Unicode(),
+        default_value=list(DEFAULT_ALLOW_HEADERS),
+        config=True,
+        help="Request headers allowed in cross-origin requests (answered to preflights).",
+    )
+
+    auth_failure_limit = Int(
+        10,
+        config=True,
+        help="""Failed authentication attempts (a wrong token) a client address may make
+        within auth_failure_window seconds before it gets 429 until the window passes.
+        0 turns rate limiting off. Counted per server process.""",
+    )
+
+    auth_failure_window = Float(
+        60.0, config=True, help="Window, in seconds, for auth_failure_limit."
+    )
+
+    auth_failure_max_tracked = Int(
+        10_000,
+        config=True,
+        help="Most client addresses remembered by the rate limiter (oldest forgotten first).",
+    )
+
+    audit_log = Unicode(
+        config=True,
+        help="""JSON-lines file receiving audit events (credential changes, secret reads,
+        grant changes, auth failures, rotation runs), created 0600 and rotated by size.
+        Empty string: no file (sinks configured with EventLogger.handlers still get the
+        events). Default: audit.jsonl in data_dir.""",
+    )
+
+    @default("audit_log")
+    def _audit_log_default(self) -> str:
+        return str(Path(self.data_dir) / "audit.jsonl")
+
+    audit_log_max_bytes = Int(
+        10 * 1024 * 1024, config=True, help="Size at which the audit log file is rotated."
+    )
+
+    audit_log_backups = Int(5, config=True, help="Rotated audit log files kept.")
+
+    require_grants = Bool(
+        True,
+        config=True,
+        help="""A kernel may read a credential's key only if its notebook was granted that
+        credential (panel: "Notebooks with access", API: grants). False lets every kernel of
+        this server read every key of its owner (single-user convenience).""",
+    )
+
+    redact_outputs = Bool(
+        True,
+        config=True,
+        help="""Before a notebook is saved, replace stored API keys (8+ characters) found in
+        its outputs with [REDACTED:<credential name>]. A safety net, not a guarantee.""",
+    )
+
+    kernel_url = Unicode(
+        "",
+        config=True,
+        help="""URL kernels use to reach this server (OPEN_NOTEBOOK_URL in their
+        environment). Default: the server's own connection URL.""",
+    )
+
+    kernel_env_strip = List(
+        Unicode(),
+        default_value=list(DEFAULT_STRIPPED_ENV),
+        config=True,
+        help="""Environment variables removed from every kernel's environment, so notebook
+        code cannot read the server's token or the encryption key.""",
+    )
+
+    max_body_bytes = Int(
+        1024 * 1024,
+        config=True,
+        help="Largest request body accepted by the JSON routes (413 above it).",
+    )
+
     # -- start-up --------------------------------------------------------------
 
     def initialize_handlers(self) -> None:
@@ -125,41 +240,102 @@ class OpenNotebookApp(ExtensionApp):
             raise SystemExit(1) from None
 
     def _start(self) -> None:
-        Path(self.data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
-        try:
-            self.db = Database(self.db_url)
-            self.db.upgrade()
-        except (SQLAlchemyError, OSError) as e:
-            raise ConfigError(
-                f"cannot open the database {self._safe_db_url()}: {type(e).__name__}"
-                f" {getattr(e, 'orig', None) or e}"
-            ) from None
-        self.key_material = resolve_key_material(
-            os.environ, self.encryption_key, self.generate_key,
-            Path(self.data_dir) / "encryption.key",
+        self.origin_policy = self._origin_policy()  # config errors first, before any file
+        self.backend = open_backend(
+            db_url=self.db_url, data_dir=self.data_dir, env=os.environ,
+            encryption_key=self.encryption_key, encryption_keys=self.encryption_keys,
+            generate_key=self.generate_key, log=self.log,
         )
-        self.keyring = KeyRing.from_material(self.key_material, salt=self._salt)
+        self.db = self.backend.db
+        self.key_material = self.backend.material
+        self.keyring = self.backend.keyring
+        self.credentials = self.backend.credentials
+        self.grants = GrantStore(self.db)
+        self.secret_access = SecretAccess(self.credentials, self.grants)
+        self.audit = AuditLog(self.audit_log or None, max_bytes=self.audit_log_max_bytes,
+                              backups=self.audit_log_backups, parent=self)
+        self._warn_about_key()
+        self._warn_about_paths()
+        self.inline_reads = self.db.backend == "sqlite"
         self.executor = ThreadPoolExecutor(
             max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
         )
-        self.credentials = CredentialStore(self.db, self.keyring)
-        self.key_check = self._check_key()
-        self._warn_about_paths()
+        self.auth_limiter = AuthFailureLimiter(
+            self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
+        )
+        self._install_kernel_tokens()
+        self._install_redaction()
+        self._follow_notebook_renames()
+        self.settings.update({
+            POLICY_SETTING: self.origin_policy,
+            LIMITER_SETTING: self.auth_limiter,
+            BODY_LIMIT_SETTING: self.max_body_bytes,
+        })
         self.log.info(
-            "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s)",
-            self.serverapp.base_url, self._safe_db_url(), self.key_material.source,
+            "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",
+            self.serverapp.base_url, self.db.url.render_as_string(hide_password=True),
+            self.key_material.source, len(self.keyring.key_ids),
         )
 
-    def _safe_db_url(self) -> str:
-        return self.db.url.render_as_string(hide_password=True) if hasattr(self, "db") else (
-            "(unparsable URL)"
+    def _install_kernel_tokens(self) -> None:
+        self.kernel_tokens = KernelTokens()
+        install_kernel_tokens(
+            self.serverapp.kernel_manager, self.kernel_tokens,
+            url=lambda: self.kernel_url or self.serverapp.connection_url,
+            owner=self.current_owner, strip=self.kernel_env_strip, log=self.log,
         )
 
-    def _salt(self) -> bytes:
-        return bytes.fromhex(self.db.get_or_create_meta(META_SALT, lambda: new_salt().hex()))
+    def _install_redaction(self) -> None:
+        self.redactor = Redactor(self.credentials.plaintext_keys, self.credentials.change_marker,
+                                 self.current_owner)
+        if self.redact_outputs:
+            self.serverapp.contents_manager.register_pre_save_hook(self.redactor.pre_save_hook)
 
-    def _check_key(self) -> str:
-        """Compare the key with the check value the database was written with."""
+    def _follow_notebook_renames(self) -> None:
+        """Grants follow a renamed notebook and die with a deleted one."""
+
+        async def on_contents_event(logger: Any, schema_id: str, data: dict) -> None:
+            action, path = data.get("action"), data.get("path")
+            try:
+                if action == "rename" and data.get("source_path") and path:
+                    await asyncio.to_thread(self.grants.move, self.current_owner(),
+                                            data["source_path"], path)
+                elif action == "delete" and path:
+                    await asyncio.to_thread(self.grants.forget, self.current_owner(), path)
+            except Exception:
+                self.log.error("Could not update notebook grants after a %s", action,
+                               exc_info=True)
+
+        self.serverapp.event_logger.add_listener(
+            schema_id=CONTENTS_EVENTS, listener=on_contents_event)
+
+    def current_owner(self) -> str:
+        """The owner for work done on behalf of the request being handled right now."""
+        handler = CallContext.get(CallContext.JUPYTER_HANDLER)
+        return self.owner_for(getattr(handler, "current_user", None))
+
+    @property
+    def key_check(self) -> str:
+        return self.backend.key_check
+
+    def _origin_policy(self) -> OriginPolicy:
+        allowed = parse_origin_list(self.allowed_origins, "OpenNotebookApp.allowed_origins")
+        policy = OriginPolicy(allowed, self.cors_max_age, tuple(self.cors_allow_headers))
+        if policy.wildcard:
+            self.log.warning(
+                "allowed_origins is '*': any website may call the Open Notebook API from a "
+                "visitor's browser. Access-Control-Allow-Credentials is not sent with '*', so "
+                "browsers will not attach cookies; list exact origins for production."
+            )
+        server = self.serverapp
+        if (server.allow_origin or server.allow_origin_pat) and not allowed:
+            self.log.info(
+                "ServerApp.allow_origin/allow_origin_pat do not apply to open-notebook/api; "
+                "set OpenNotebookApp.allowed_origins to allow cross-origin calls there."
+            )
+        return policy
+
+    def _warn_about_key(self) -> None:
         if self.key_material.source == "generated":
             self.log.warning(
                 "No encryption key configured: generated one in %s. Anyone who can read this "
@@ -167,27 +343,12 @@ class OpenNotebookApp(ExtensionApp):
                 "with OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or OPEN_NOTEBOOK_ENCRYPTION_KEY.",
                 self.key_material.path,
             )
-        if not self.keyring.configured:
+        elif not self.keyring.configured:
             self.log.warning(
                 "No encryption key configured and generate_key is off: credentials can be "
                 "read but not stored. Set OPEN_NOTEBOOK_ENCRYPTION_KEY or "
                 "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE."
             )
-            return "not_configured"
-        check = self.db.get_or_create_meta(META_KEY_CHECK, self.keyring.make_check)
-        if self.keyring.verify_check(check):
-            return "ok"
-        if self.credentials.count_encrypted() == 0:
-            # Nothing was ever encrypted with the old key: adopt the new one.
-            self.db.set_meta(META_KEY_CHECK, self.keyring.make_check())
-            self.log.info("Encryption key changed while no keys were stored; adopted the new key")
-            return "ok"
-        self.log.error(
-            "Open Notebook: %s. Stored API keys cannot be decrypted until the original key "
-            "is configured again; they are listed with decryption_error set.",
-            MISMATCH_MESSAGE,
-        )
-        return "mismatch"
 
     def _warn_about_paths(self) -> None:
         """Warn when a secret file could be read back through the contents API."""
@@ -219,16 +380,12 @@ class OpenNotebookApp(ExtensionApp):
         return user.username
 
     def key_status(self) -> dict[str, Any]:
-        return {
-            "encryption_configured": self.keyring.configured,
-            "key_source": self.key_material.source,
-            "key_file": self.key_material.path
-            if self.key_material.source in ("generated", "file") else None,
-            "key_check": self.key_check,
-        }
+        return self.backend.key_status()
 
     async def stop_extension(self) -> None:
         if hasattr(self, "executor"):
             self.executor.shutdown(wait=False, cancel_futures=True)
-        if hasattr(self, "db"):
-            self.db.dispose()
+        if hasattr(self, "backend"):
+            self.backend.close()
+        if hasattr(self, "audit"):
+            self.audit.close()

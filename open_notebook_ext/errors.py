@@ -26,6 +26,14 @@ class BadRequest(OpenNotebookError):
     """The request cannot be processed as sent (400)."""
 
 
+class Forbidden(OpenNotebookError):
+    """Authenticated, but this may not be done (e.g. a notebook without a grant)."""
+
+
+class Unprocessable(OpenNotebookError):
+    """Well-formed, but cannot be done with this data (e.g. an undecryptable key)."""
+
+
 class InvalidInput(OpenNotebookError):
     """Validation failed; ``errors`` lists each field and what is wrong with it."""
 

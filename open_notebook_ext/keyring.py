@@ -35,6 +35,8 @@ PBKDF2_ITERATIONS = 600_000
 SALT_BYTES = 16
 KEY_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEY"
 KEY_FILE_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE"
+KEYS_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEYS"
+KEYS_FILE_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE"
 NO_KEY_MESSAGE = (
     "Encryption key not configured. "
     "Set OPEN_NOTEBOOK_ENCRYPTION_KEY or OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE."
@@ -135,26 +137,51 @@ def ensure_private(path: Path) -> bool:
     return False
 
 
+def split_keys(text: str) -> tuple[str, ...]:
+    """A key list: comma- or newline-separated, primary first, blanks dropped."""
+    return tuple(p.strip() for p in re.split(r"[,\n]", text) if p.strip())
+
+
 def resolve_key_material(
     env: Mapping[str, str],
     configured: str,
     generate: bool,
     generated_path: Path,
+    *,
+    configured_list: Sequence[str] = (),
+    create_missing: bool = True,
 ) -> KeyMaterial:
-    """Find the key: ``*_FILE`` env, then the env var, then the trait, then a generated file.
+    """Find the key(s). First match wins:
+
+    1. ``OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE`` / ``OPEN_NOTEBOOK_ENCRYPTION_KEYS``
+       (several keys, comma- or newline-separated, primary first);
+    2. ``OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE`` / ``OPEN_NOTEBOOK_ENCRYPTION_KEY``
+       (one key or passphrase, taken whole: a passphrase may contain commas);
+    3. the ``encryption_keys`` trait, then the ``encryption_key`` trait;
+    4. the generated key file (created when ``create_missing``).
 
     Raises :class:`KeyConfigError` for material that is configured but unusable:
     a start-up error is better than silently running with another key.
     """
+    keys_file = env.get(KEYS_FILE_ENV, "").strip()
+    if keys_file:
+        values = split_keys(_read_secret_file(keys_file, KEYS_FILE_ENV))
+        return KeyMaterial("file", values, keys_file)
+    keys_env = split_keys(env.get(KEYS_ENV, ""))
+    if keys_env:
+        return KeyMaterial("env", keys_env)
     file_env = env.get(KEY_FILE_ENV, "").strip()
     if file_env:
         return KeyMaterial("file", (_read_secret_file(file_env, KEY_FILE_ENV),), file_env)
     env_value = env.get(KEY_ENV, "").strip()
     if env_value:
         return KeyMaterial("env", (env_value,))
+    listed = tuple(k.strip() for k in configured_list if k.strip())
+    if listed:
+        return KeyMaterial("config", listed)
     if configured.strip():
         return KeyMaterial("config", (configured.strip(),))
-    if generate:
+    if generate and (create_missing or generated_path.exists()):
         if not generated_path.exists():
             # FileExistsError: another process made it first; use theirs.
             with contextlib.suppress(FileExistsError):
@@ -228,13 +255,40 @@ class KeyRing:
                 "(the key changed, or the stored value is corrupt)"
             ) from None
 
+    def decrypt_with_index(self, token: str) -> tuple[str, int]:
+        """Decrypt and say which key did it (0 = the primary): lazy rotation needs to know."""
+        if not self._fernets:
+            raise DecryptionError("no encryption key is configured")
+        raw = token.encode("ascii", "replace")
+        for index, fernet in enumerate(self._fernets):
+            try:
+                return fernet.decrypt(raw).decode("utf-8"), index
+            except (InvalidToken, UnicodeError, ValueError):
+                continue
+        raise DecryptionError(
+            "cannot be decrypted with the configured encryption key "
+            "(the key changed, or the stored value is corrupt)"
+        )
+
+    def reencrypt(self, token: str) -> tuple[str, str, bool]:
+        """(token under the primary key, primary key id, whether it changed)."""
+        plaintext, index = self.decrypt_with_index(token)
+        if index == 0:
+            return token, self.key_ids[0], False
+        return *self.encrypt(plaintext), True
+
     def make_check(self) -> str:
         """A check value for this key ring's primary key."""
         return self.encrypt(_KEY_CHECK_PLAINTEXT.decode("ascii"))[0]
 
     def verify_check(self, check: str) -> bool:
         """True when a stored check value was written by one of our keys."""
+        return self.check_index(check) is not None
+
+    def check_index(self, check: str) -> int | None:
+        """Which of our keys wrote the check value (0 = primary), or None."""
         try:
-            return self.decrypt(check) == _KEY_CHECK_PLAINTEXT.decode("ascii")
+            plaintext, index = self.decrypt_with_index(check)
         except DecryptionError:
-            return False
+            return None
+        return index if plaintext == _KEY_CHECK_PLAINTEXT.decode("ascii") else None

@@ -16,6 +16,13 @@ REQUESTS = [
     ("GET", "credentials/credential:abc"),
     ("PUT", "credentials/credential:abc"),
     ("DELETE", "credentials/credential:abc"),
+    ("GET", "audit"),
+    ("POST", "credentials/credential:abc/secret"),
+    ("GET", "secrets"),
+    ("POST", "secrets/get"),
+    ("GET", "grants"),
+    ("PUT", "grants"),
+    ("DELETE", "grants/grant:abc"),
     ("GET", "no/such/route"),
     ("POST", "no/such/route"),
 ]

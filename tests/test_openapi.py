@@ -36,7 +36,9 @@ def test_every_operation_lists_auth_errors():
         for method, op in ops.items():
             if method not in HTTP_METHODS or op.get("security") == []:
                 continue
-            assert {"401", "403", "500"} <= set(op["responses"]), (path, method)
+            assert {"401", "403", "429", "500"} <= set(op["responses"]), (path, method)
+            if "requestBody" in op:
+                assert "413" in op["responses"], (path, method)
 
 
 async def test_served_spec_is_the_file(api):

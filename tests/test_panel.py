@@ -27,8 +27,7 @@ from cryptography.fernet import Fernet
 
 from helpers import ServerProcess, random_api_key
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-from playwright.sync_api import (  # noqa: E402
+from playwright.sync_api import (
     Browser,
     BrowserContext,
     ConsoleMessage,
@@ -66,10 +65,6 @@ LAB_OVERRIDES = {
 
 # Auto-waiting assertions: generous on a busy two-core machine.
 expect.set_options(timeout=TIMEOUT_MS)
-
-if not Path(CHROMIUM).exists():  # pragma: no cover - make test installs it
-    pytest.skip(f"{CHROMIUM} is not installed (make sysdeps installs it)",
-                allow_module_level=True)
 
 
 def unique(prefix: str) -> str:
@@ -118,6 +113,8 @@ def playwright() -> Iterator[Playwright]:
 
 @pytest.fixture(scope="module")
 def browser(playwright: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: `make test` installs Debian's chromium package")
     browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()

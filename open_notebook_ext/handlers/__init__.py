@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from .audit import AuditHandler
 from .base import NotFoundHandler
 from .credentials import (
     CREDENTIAL_ID,
@@ -11,6 +12,13 @@ from .credentials import (
     CredentialStatusHandler,
 )
 from .meta import OpenAPIHandler, ProvidersHandler
+from .secrets import (
+    GrantHandler,
+    GrantsHandler,
+    SecretByNameHandler,
+    SecretHandler,
+    SecretsListHandler,
+)
 
 API = "open-notebook/api"
 
@@ -22,6 +30,12 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/credentials/by-provider/(?P<provider>[^/]+)", CredentialsByProviderHandler),
     (rf"{API}/credentials", CredentialsHandler),
     (rf"{API}/credentials/{CREDENTIAL_ID}", CredentialHandler),
+    (rf"{API}/credentials/{CREDENTIAL_ID}/secret", SecretHandler),
+    (rf"{API}/secrets", SecretsListHandler),
+    (rf"{API}/secrets/get", SecretByNameHandler),
+    (rf"{API}/grants", GrantsHandler),
+    (rf"{API}/grants/(?P<grant_id>[^/]+)", GrantHandler),
+    (rf"{API}/audit", AuditHandler),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", NotFoundHandler),
 ]

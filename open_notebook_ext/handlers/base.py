@@ -1,14 +1,30 @@
 """The one base class every Open Notebook API handler derives from.
 
-It owns what must be the same on every response: JSON errors of the form
-``{"detail": "..."}`` (never HTML, never a traceback, never a secret), the
-security headers, 401 with ``WWW-Authenticate: Bearer`` for missing or bad
-credentials, and running store calls off the event loop. Handlers stay thin:
-parse, call a store, write JSON.
+It owns what must be the same on every response, errors included:
+
+* the origin policy (``origin.OriginPolicy``): CORS headers are set in
+  ``set_default_headers``, which Tornado calls again after ``send_error``
+  clears the headers, so 401, 403, 404, 413, 422, 429 and 500 answers carry
+  them too; preflights are answered here; writes from a disallowed origin are
+  refused before anything else happens;
+* failed-authentication rate limiting (429 with ``Retry-After``);
+* 401 with ``WWW-Authenticate: Bearer`` for missing or bad credentials, 403
+  for refused ones;
+* a request body cap, enforced while the body streams in (413);
+* JSON errors ``{"detail": "..."}`` (never HTML, a traceback or a secret) and
+  the security headers;
+* running store calls off the event loop.
+
+Handlers stay thin: parse, call a store, write JSON.
+
+Jupyter's own CORS settings (``ServerApp.allow_origin``, ``allow_origin_pat``,
+``allow_credentials``, CORS headers in ``tornado_settings['headers']``) do not
+apply to these routes; ``OpenNotebookApp.allowed_origins`` does.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from collections.abc import Callable
@@ -20,8 +36,18 @@ from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..errors import BadRequest, Conflict, InvalidInput, NotFound, OpenNotebookError
+from ..auth import AuthFailureLimiter, client_address
+from ..errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    OpenNotebookError,
+    Unprocessable,
+)
 from ..keyring import EncryptionNotConfigured
+from ..origin import SAFE_METHODS, OriginPolicy, own_origin
 
 if TYPE_CHECKING:
     from ..app import OpenNotebookApp
@@ -30,6 +56,13 @@ T = TypeVar("T")
 
 AUTH_RESOURCE = "open_notebook"
 INTERNAL_ERROR = "Internal server error"
+ORIGIN_NOT_ALLOWED = "Origin not allowed"
+TOO_MANY_FAILURES = "Too many failed authentication attempts"
+# Settings keys under which the extension app publishes its policy objects.
+POLICY_SETTING = "open_notebook_origin_policy"
+LIMITER_SETTING = "open_notebook_auth_limiter"
+BODY_LIMIT_SETTING = "open_notebook_max_body_bytes"
+_HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
 class ApiError(web.HTTPError):
@@ -59,40 +92,185 @@ def api_error_for(exc: Exception) -> ApiError | None:
         return ApiError(422, exc.detail, extra={"errors": exc.errors})
     if isinstance(exc, EncryptionNotConfigured):
         return ApiError(400, str(exc))
-    status = {NotFound: 404, Conflict: 409, BadRequest: 400}.get(type(exc))
+    status = {NotFound: 404, Conflict: 409, BadRequest: 400, Forbidden: 403,
+              Unprocessable: 422}.get(type(exc))
     if status is not None and isinstance(exc, OpenNotebookError):
         return ApiError(status, exc.detail)
     return None
 
 
+@web.stream_request_body
 class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
-    """Base handler: JSON in, JSON out, errors in one place."""
+    """Base handler: origin policy, auth, JSON in and out, errors in one place."""
 
     auth_resource = AUTH_RESOURCE
+    # False on routes that must never be readable cross-origin (the secret endpoints)
+    cors_enabled = True
+    _body: bytearray
+    _body_limit: int
 
     @property
     def ext(self) -> OpenNotebookApp:
         return self.extensionapp  # type: ignore[return-value]
 
-    # -- headers ---------------------------------------------------------------
+    # -- origin policy -----------------------------------------------------------
+
+    @property
+    def origin_policy(self) -> OriginPolicy:
+        return self.settings.get(POLICY_SETTING) or OriginPolicy()
+
+    @property
+    def trust_xheaders(self) -> bool:
+        serverapp = self.settings.get("serverapp")
+        return bool(getattr(serverapp, "trust_xheaders", False))
+
+    def origin_verdict(self) -> str:
+        """none | same | allowed | disallowed (computed once per request)."""
+        verdict = getattr(self, "_origin_verdict", None)
+        if verdict is None:
+            own = own_origin(self.request.protocol, self.request.headers.get("Host"),
+                             self.request.headers, self.trust_xheaders)
+            verdict = self.origin_policy.verdict(self.request.headers.get("Origin"), own)
+            self._origin_verdict = verdict
+        return verdict
 
     def set_default_headers(self) -> None:
-        # Runs again after send_error() clears the headers, so anything set here
-        # is on error responses too.
+        # Runs on construction and again after send_error() clears the headers,
+        # so everything set here is on error responses too.
         super().set_default_headers()
+        for name in list(self._headers):
+            if name.lower().startswith("access-control-"):
+                # e.g. from tornado_settings["headers"]: only our policy answers CORS here
+                self.clear_header(name)
         self.set_header("Cache-Control", "no-store")
         self.set_header("Referrer-Policy", "no-referrer")
         self.set_header("X-Content-Type-Options", "nosniff")
+        origin = self.request.headers.get("Origin")
+        if origin is None:
+            return
+        if not self.cors_enabled:
+            self.set_header("Vary", "Origin")
+            return
+        policy = self.origin_policy
+        if not policy.wildcard:
+            self.set_header("Vary", "Origin")
+        for name, value in policy.response_headers(origin, self.origin_verdict()).items():
+            self.set_header(name, value)
 
     def set_cors_headers(self) -> None:
         # Jupyter echoes any Origin back to token-authenticated requests; our
-        # routes answer CORS only through the origin policy, never this way.
+        # routes answer CORS only through the origin policy.
         return None
+
+    def check_origin(self, origin_to_satisfy_tornado: str = "") -> bool:
+        # Disallowed-origin writes were refused in prepare(); reads go on to
+        # auth as usual and simply carry no CORS headers, so the browser
+        # withholds the response from the foreign page.
+        return self.origin_verdict() != "disallowed" or self.request.method in SAFE_METHODS
+
+    def allowed_methods(self) -> list[str]:
+        cls = type(self)
+        return [m for m in _HTTP_METHODS
+                if getattr(cls, m.lower()) is not getattr(web.RequestHandler, m.lower())]
+
+    def _answer_options(self) -> None:
+        """Preflight (and plain OPTIONS): no authentication needed."""
+        methods = self.allowed_methods()
+        is_preflight = ("Origin" in self.request.headers
+                        and "Access-Control-Request-Method" in self.request.headers)
+        if is_preflight:
+            verdict = self.origin_verdict()
+            if verdict == "disallowed" or not self.cors_enabled:
+                raise ApiError(403, ORIGIN_NOT_ALLOWED)
+            if verdict == "allowed":
+                preflight = self.origin_policy.preflight_headers([*methods, "OPTIONS"])
+                for name, value in preflight.items():
+                    self.set_header(name, value)
+        self.set_header("Allow", ", ".join([*methods, "OPTIONS"]))
+        self.set_status(204)
+        self.finish()
+
+    # -- request flow --------------------------------------------------------------
+
+    @property
+    def client_address(self) -> str:
+        return client_address(self.request.remote_ip, self.request.headers, self.trust_xheaders)
+
+    @property
+    def auth_limiter(self) -> AuthFailureLimiter | None:
+        return self.settings.get(LIMITER_SETTING)
+
+    async def prepare(self) -> None:  # type: ignore[override]
+        self._body = bytearray()
+        self._body_limit = int(self.settings.get(BODY_LIMIT_SETTING, 1024 * 1024))
+        try:
+            await self._prepare()
+        except Exception:
+            await self._drain_body()
+            raise
+
+    async def _drain_body(self) -> None:
+        """Read a small declared body before answering an error from prepare().
+
+        With a streamed body, Tornado closes the connection when a handler
+        finishes before the body was read; a keep-alive client (requests, a
+        browser) would then see its next request on that connection reset. Bodies
+        over the limit (413) or of unknown length are not waited for.
+        """
+        declared = self.request.headers.get("Content-Length", "")
+        future = getattr(self, "_prepared_future", None)
+        if (not declared.isdigit() or not 0 < int(declared) <= self._body_limit
+                or future is None or future.done()):
+            return
+        future.set_result(None)  # let Tornado read the body while we wait
+        with contextlib.suppress(Exception):
+            await self.request._body_future  # type: ignore[attr-defined]
+
+    async def _prepare(self) -> None:
+        method = self.request.method or "GET"
+        if method == "OPTIONS":
+            self._answer_options()
+            return
+        limiter = self.auth_limiter
+        if limiter is not None:
+            retry_after = limiter.retry_after(self.client_address)
+            if retry_after is not None:
+                raise ApiError(429, TOO_MANY_FAILURES, headers={"Retry-After": str(retry_after)})
+        if self.origin_verdict() == "disallowed" and method not in SAFE_METHODS:
+            raise ApiError(403, ORIGIN_NOT_ALLOWED)
+        declared = self.request.headers.get("Content-Length")
+        if declared is not None and declared.isdigit() and int(declared) > self._body_limit:
+            raise self._too_large()
+        await super().prepare()
+
+    def _too_large(self) -> ApiError:
+        return ApiError(413, f"Request body too large (limit {self._body_limit} bytes)")
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished:
+            return
+        if len(self._body) + len(chunk) > self._body_limit:
+            # A body without (or lying about) Content-Length: answer now; Tornado
+            # closes the connection after the response instead of reading on.
+            error = self._too_large()
+            self.send_error(413, exc_info=(type(error), error, None))
+            return
+        self._body.extend(chunk)
 
     # -- authentication ----------------------------------------------------------
 
     def _unauthenticated(self) -> ApiError:
         offered = bool(self.identity_provider.get_token(self))
+        if offered:
+            address = self.client_address
+            self.audit_auth("failure")
+            if self.auth_limiter is not None and self.auth_limiter.record_failure(address):
+                # Logged once per block; never with the offered token.
+                self.log.warning(
+                    "Blocking %s for %ss after %s failed authentication attempts",
+                    address, int(self.auth_limiter.window), self.auth_limiter.limit,
+                )
+                self.audit_auth("blocked", retry_after=int(self.auth_limiter.window))
         detail = "Invalid authentication credentials" if offered else "Authentication required"
         return ApiError(401, detail, headers={"WWW-Authenticate": "Bearer"})
 
@@ -113,6 +291,20 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     def _method_allows_anonymous(self) -> bool:
         method = getattr(self, (self.request.method or "get").lower(), None)
         return bool(getattr(method, "__allow_unauthenticated", False))
+
+    # -- audit -------------------------------------------------------------------
+
+    def audit(self, kind: str, **data: Any) -> None:
+        """Record an audit event about this request (who, from where, what)."""
+        user = self.current_user
+        self.ext.audit.emit(kind, user=getattr(user, "username", None), owner=self.owner,
+                            client=self.client_address, **data)
+
+    def audit_auth(self, action: str, **data: Any) -> None:
+        audit = getattr(getattr(self, "extensionapp", None), "audit", None)
+        if audit is not None:
+            audit.emit("auth", action=action, client=self.client_address,
+                       method=self.request.method, path=self.request.path, **data)
 
     @property
     def owner(self) -> str:
@@ -136,6 +328,8 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
                 except (TypeError, ValueError):
                     detail = exc.log_message
             body = {"detail": detail}
+        elif exc is None and status_code < 500:
+            body = {"detail": responses.get(status_code, "Error")}
         else:
             status_code = 500
             self.set_status(500)
@@ -146,10 +340,11 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
         # Tornado's version prints the request (URI with any ?token=) and the
-        # error's message; we log the status alone for expected errors and the
-        # traceback, but not the request, for unexpected ones.
+        # error's message; we log nothing for expected errors (jupyter's
+        # log_request logs the status line) and the traceback, without the
+        # request, for unexpected ones.
         if isinstance(value, web.HTTPError):
-            return  # jupyter's log_request already logs the status line
+            return
         self.log.error(
             "Unhandled error in %s %s", self.request.method, self.request.path,
             exc_info=(typ, value, tb),
@@ -157,10 +352,14 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
 
     # -- helpers for subclasses --------------------------------------------------
 
+    @property
+    def body(self) -> bytes:
+        return bytes(self._body)
+
     def read_json(self) -> Any:
         """The request body as JSON, or 400 when it is not JSON."""
-        body = self.request.body
-        if not body or not body.strip():
+        body = self.body
+        if not body.strip():
             raise ApiError(400, "Request body is empty; expected JSON")
         try:
             return json.loads(body)
@@ -178,11 +377,8 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             value = None
         if value is None or not minimum <= value <= maximum:
             message = f"must be an integer between {minimum} and {maximum}"
-            raise ApiError(
-                422,
-                f"{name}: {message}",
-                extra={"errors": [{"field": name, "message": message}]},
-            )
+            raise ApiError(422, f"{name}: {message}",
+                           extra={"errors": [{"field": name, "message": message}]})
         return value
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -200,6 +396,20 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
                 raise
             raise api_error from None
 
+    async def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A read-only store call: inline on SQLite, where WAL readers never wait for a
+        lock and a query takes well under a millisecond (the hop to a worker thread
+        costs more than the query); in the thread pool on other databases."""
+        if not self.ext.inline_reads:
+            return await self.call(fn, *args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            api_error = api_error_for(e)
+            if api_error is None:
+                raise
+            raise api_error from None
+
     def send_json(self, data: Any, status: int = 200) -> None:
         self.set_status(status)
         self.finish(json.dumps(data))
@@ -211,4 +421,4 @@ class NotFoundHandler(OpenNotebookHandler):
     def _not_found(self, *args: Any) -> None:
         raise ApiError(404, "Not Found")
 
-    get = post = put = delete = patch = head = web.authenticated(_not_found)
+    get = post = put = delete = patch = web.authenticated(_not_found)

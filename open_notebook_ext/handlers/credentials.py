@@ -10,15 +10,21 @@ from .base import OpenNotebookHandler
 CREDENTIAL_ID = r"(?P<credential_id>[^/]+)"
 
 
+class CredentialHandlerBase(OpenNotebookHandler):
+    def audit_credential(self, action: str, credential: dict, **data: object) -> None:
+        self.audit("credential", action=action, credential_id=credential["id"],
+                   credential_name=credential["name"], provider=credential["provider"], **data)
+
+
 class CredentialStatusHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        summary = await self.call(self.ext.credentials.summary, self.owner)
+        summary = await self.read(self.ext.credentials.summary, self.owner)
         self.send_json({**self.ext.key_status(), **summary})
 
 
-class CredentialsHandler(OpenNotebookHandler):
+class CredentialsHandler(CredentialHandlerBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
@@ -26,7 +32,7 @@ class CredentialsHandler(OpenNotebookHandler):
         limit = self.query_int("limit")
         offset = self.query_int("offset", default=0) or 0
         self.send_json(
-            await self.call(self.ext.credentials.list, self.owner, provider, limit, offset)
+            await self.read(self.ext.credentials.list, self.owner, provider, limit, offset)
         )
 
     @web.authenticated
@@ -35,6 +41,7 @@ class CredentialsHandler(OpenNotebookHandler):
         payload = self.read_json()
         created = await self.call(self.ext.credentials.create, self.owner, payload)
         self.log.info("Created credential %s (%s)", created["id"], created["provider"])
+        self.audit_credential("created", created)
         self.send_json(created, status=201)
 
 
@@ -42,14 +49,14 @@ class CredentialsByProviderHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self, provider: str) -> None:
-        self.send_json(await self.call(self.ext.credentials.list, self.owner, provider))
+        self.send_json(await self.read(self.ext.credentials.list, self.owner, provider))
 
 
-class CredentialHandler(OpenNotebookHandler):
+class CredentialHandler(CredentialHandlerBase):
     @web.authenticated
     @authorized
     async def get(self, credential_id: str) -> None:
-        self.send_json(await self.call(self.ext.credentials.get, self.owner, credential_id))
+        self.send_json(await self.read(self.ext.credentials.get, self.owner, credential_id))
 
     @web.authenticated
     @authorized
@@ -59,11 +66,14 @@ class CredentialHandler(OpenNotebookHandler):
             self.ext.credentials.update, self.owner, credential_id, payload
         )
         self.log.info("Updated credential %s", credential_id)
+        self.audit_credential("updated", updated)
         self.send_json(updated)
 
     @web.authenticated
     @authorized
     async def delete(self, credential_id: str) -> None:
-        result = await self.call(self.ext.credentials.delete, self.owner, credential_id)
+        deleted = await self.call(self.ext.credentials.delete, self.owner, credential_id)
         self.log.info("Deleted credential %s", credential_id)
-        self.send_json(result)
+        self.audit_credential("deleted", deleted)
+        # Open Notebook's answer (it also deletes the models linked to a credential)
+        self.send_json({"message": "Credential deleted successfully", "deleted_models": 0})

@@ -2,5 +2,6 @@
 
 from .credentials import CredentialStore
 from .db import Database
+from .grants import GrantStore
 
-__all__ = ["CredentialStore", "Database"]
+__all__ = ["CredentialStore", "Database", "GrantStore"]

@@ -8,13 +8,15 @@ decrypted, a ``decryption_error`` saying why.
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections import Counter
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..keyring import DecryptionError, KeyRing
@@ -22,6 +24,20 @@ from ..providers import PROVIDERS, ProviderSpec
 from ..schemas import CredentialCreate, CredentialUpdate, parse
 from .db import Database
 from .orm import Credential, utcnow
+
+log = logging.getLogger(__name__)
+
+_TABLE = Credential.__table__
+# Compare-and-swap re-encryption, built once and run as an executemany: a row is
+# rewritten only if it still holds the token that was read (a concurrent update
+# or rotation wins). Building a statement per row costs more than the crypto.
+_SWAP_TOKEN = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.api_key_encrypted == bindparam("old"))
+    .values(api_key_encrypted=bindparam("new"), key_id=bindparam("kid"))
+)
+_SET_KEY_ID = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(
+    key_id=bindparam("kid"))
 
 NOT_FOUND = "Credential not found"
 HINT_MIN_LENGTH = 12
@@ -60,10 +76,10 @@ def isoformat(value: datetime) -> str:
 
 def _missing_required(spec: ProviderSpec, values: dict[str, Any], has_key: bool) -> list[dict]:
     errors = []
-    for field in spec.required:
-        present = has_key if field == "api_key" else values.get(field) not in (None, "")
+    for name in spec.required:
+        present = has_key if name == "api_key" else values.get(name) not in (None, "")
         if not present:
-            errors.append({"field": field,
+            errors.append({"field": name,
                            "message": f"is required for provider {spec.name}"})
     return errors
 
@@ -77,6 +93,31 @@ def _unused_fields(spec: ProviderSpec, sent: dict[str, Any]) -> list[dict]:
     ]
 
 
+@dataclass(frozen=True)
+class Rotation:
+    id: str
+    old_token: str
+    new_token: str
+    key_id: str
+
+    def __repr__(self) -> str:  # tokens are ciphertext, but keep logs short and plain
+        return f"Rotation({self.id!r})"
+
+
+@dataclass
+class RotationReport:
+    re_encrypted: int = 0
+    already_current: int = 0
+    undecryptable: list[str] = field(default_factory=list)
+    scanned: int = 0
+
+    def add(self, other: RotationReport) -> None:
+        self.re_encrypted += other.re_encrypted
+        self.already_current += other.already_current
+        self.undecryptable.extend(other.undecryptable)
+        self.scanned += other.scanned
+
+
 class CredentialStore:
     """CRUD over :class:`Credential` rows for one owner at a time."""
 
@@ -86,16 +127,24 @@ class CredentialStore:
 
     # -- reading -------------------------------------------------------------
 
-    def _decryption_error(self, row: Credential) -> str | None:
+    def _check_token(self, row: Credential, rotations: list[Rotation] | None) -> str | None:
+        """Why the stored key cannot be decrypted, or None.
+
+        A key written under an older (still configured) key is queued in
+        ``rotations`` for re-encryption under the primary key: lazy rotation,
+        as JupyterHub does with ``auth_state``.
+        """
         if row.api_key_encrypted is None:
             return None
         try:
-            self.keyring.decrypt(row.api_key_encrypted)
+            token, kid, changed = self.keyring.reencrypt(row.api_key_encrypted)
         except DecryptionError as e:
             return f"API key {e}"
+        if changed and rotations is not None:
+            rotations.append(Rotation(row.id, row.api_key_encrypted, token, kid))
         return None
 
-    def to_json(self, row: Credential) -> dict[str, Any]:
+    def to_json(self, row: Credential, rotations: list[Rotation] | None = None) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": row.id,
             "name": row.name,
@@ -110,9 +159,29 @@ class CredentialStore:
             created=isoformat(row.created),
             updated=isoformat(row.updated),
             model_count=0,
-            decryption_error=self._decryption_error(row),
+            decryption_error=self._check_token(row, rotations),
         )
         return data
+
+    def _apply_rotations(self, rotations: list[Rotation]) -> int:
+        """Write re-encrypted tokens, each only if the row still holds the token we read
+        (compare-and-swap: a concurrent update or rotation wins). Returns rows changed."""
+        if not rotations:
+            return 0
+        with self.db.session(write=True) as s:
+            result = s.connection().execute(_SWAP_TOKEN, [
+                {"row_id": r.id, "old": r.old_token, "new": r.new_token, "kid": r.key_id}
+                for r in rotations
+            ])
+            return result.rowcount or 0
+
+    def rotate_lazily(self, rotations: list[Rotation]) -> None:
+        try:
+            self._apply_rotations(rotations)
+        except SQLAlchemyError:
+            # The read succeeded; the rows will be rotated on a later read or by the CLI.
+            log.warning("Lazy re-encryption of %d credential(s) failed; will retry later",
+                        len(rotations), exc_info=True)
 
     def _row(self, session: Any, owner: str, credential_id: str) -> Credential:
         row = session.scalar(
@@ -133,12 +202,18 @@ class CredentialStore:
             query = query.offset(offset)
         if limit is not None:
             query = query.limit(limit)
+        rotations: list[Rotation] = []
         with self.db.session() as s:
-            return [self.to_json(row) for row in s.scalars(query)]
+            result = [self.to_json(row, rotations) for row in s.scalars(query)]
+        self.rotate_lazily(rotations)
+        return result
 
     def get(self, owner: str, credential_id: str) -> dict[str, Any]:
+        rotations: list[Rotation] = []
         with self.db.session() as s:
-            return self.to_json(self._row(s, owner, credential_id))
+            result = self.to_json(self._row(s, owner, credential_id), rotations)
+        self.rotate_lazily(rotations)
+        return result
 
     def summary(self, owner: str) -> dict[str, Any]:
         """Counts for the status endpoint: per provider and how many cannot be decrypted."""
@@ -245,6 +320,116 @@ class CredentialStore:
             ) from None
 
     def delete(self, owner: str, credential_id: str) -> dict[str, Any]:
+        """Delete; returns what was deleted (id, name, provider) for the audit trail."""
         with self.db.session(write=True) as s:
-            s.delete(self._row(s, owner, credential_id))
-        return {"message": "Credential deleted successfully", "deleted_models": 0}
+            row = self._row(s, owner, credential_id)
+            deleted = {"id": row.id, "name": row.name, "provider": row.provider}
+            s.delete(row)
+        return deleted
+
+    # -- using the keys (kernel client, redaction, connection test) ----------------
+
+    def change_marker(self, owner: str) -> tuple[int, str]:
+        """Changes whenever one of ``owner``'s credentials is added, changed or removed."""
+        with self.db.session() as s:
+            count, latest = s.execute(
+                select(func.count(), func.max(Credential.updated)).where(
+                    Credential.owner == owner)
+            ).one()
+        return int(count or 0), str(latest)
+
+    def plaintext_keys(self, owner: str) -> list[tuple[str, str]]:
+        """(name, key) for every key of ``owner`` that decrypts; for the output redactor."""
+        out = []
+        with self.db.session() as s:
+            rows = s.execute(select(Credential.name, Credential.api_key_encrypted).where(
+                Credential.owner == owner, Credential.api_key_encrypted.is_not(None))).all()
+        for name, token in rows:
+            try:
+                out.append((name, self.keyring.decrypt(token)))
+            except DecryptionError:
+                continue
+        return out
+
+    # -- administration (command line; every owner) -----------------------------
+
+    def total(self) -> int:
+        with self.db.session() as s:
+            return s.scalar(select(func.count()).select_from(Credential)) or 0
+
+    def rotate_batch(self, after_id: str, batch_size: int) -> tuple[str | None, RotationReport]:
+        """Re-encrypt the next ``batch_size`` rows (by id, after ``after_id``) under the
+        primary key, in one transaction. Returns the last id seen (None when done).
+
+        Idempotent: rows already under the primary key are left alone, so an
+        interrupted run is resumed by running again. Safe beside a running server:
+        each row is rewritten only if it still holds the token read here.
+        """
+        report = RotationReport()
+        primary = self.keyring.primary_key_id
+        with self.db.session(write=True) as s:
+            rows = s.execute(
+                select(Credential.id, Credential.api_key_encrypted, Credential.key_id)
+                .where(Credential.id > after_id, Credential.api_key_encrypted.is_not(None))
+                .order_by(Credential.id)
+                .limit(batch_size)
+            ).all()
+            swaps, fixes = [], []
+            for cid, token, kid in rows:
+                report.scanned += 1
+                try:
+                    new_token, new_kid, changed = self.keyring.reencrypt(token)
+                except DecryptionError:
+                    report.undecryptable.append(cid)
+                    continue
+                if changed:
+                    swaps.append({"row_id": cid, "old": token, "new": new_token, "kid": new_kid})
+                else:
+                    report.already_current += 1
+                    if kid != primary:
+                        fixes.append({"row_id": cid, "kid": primary})
+            conn = s.connection()
+            if swaps:
+                swapped = conn.execute(_SWAP_TOKEN, swaps).rowcount or 0
+                report.re_encrypted += swapped
+                report.already_current += len(swaps) - swapped  # rewritten meanwhile
+            if fixes:
+                conn.execute(_SET_KEY_ID, fixes)
+        last = rows[-1][0] if len(rows) == batch_size else None
+        return last, report
+
+    def verify(self) -> list[dict[str, str]]:
+        """Every credential (all owners) whose key cannot be decrypted."""
+        failures = []
+        with self.db.session() as s:
+            for row in s.scalars(select(Credential).order_by(Credential.id)):
+                error = self._check_token(row, None)
+                if error:
+                    failures.append({"id": row.id, "owner": row.owner, "name": row.name,
+                                     "provider": row.provider, "error": error})
+        return failures
+
+    def admin_summary(self) -> dict[str, Any]:
+        """Counts across every owner, for ``jupyter open-notebook status``."""
+        with self.db.session() as s:
+            rows = s.execute(select(Credential.provider, Credential.owner,
+                                    Credential.api_key_encrypted, Credential.key_id)).all()
+        undecryptable = old_key = 0
+        primary = self.keyring.primary_key_id
+        for _, _, token, kid in rows:
+            if token is None:
+                continue
+            try:
+                self.keyring.decrypt(token)
+            except DecryptionError:
+                undecryptable += 1
+                continue
+            if kid != primary:
+                old_key += 1
+        return {
+            "total": len(rows),
+            "owners": len({o for _, o, _, _ in rows}),
+            "by_provider": dict(sorted(Counter(p for p, _, _, _ in rows).items())),
+            "undecryptable": undecryptable,
+            "not_under_primary_key": old_key,
+        }

@@ -109,6 +109,12 @@ class Database:
         with factory() as session, session.begin():
             yield session
 
+    @contextmanager
+    def connect(self) -> Iterator[Any]:
+        """A Core connection in a read transaction (cheaper than an ORM session)."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
     def upgrade(self) -> None:
         """Bring the schema to the latest migration (safe with several servers starting)."""
         from alembic import command

@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 
 from sqlalchemy import (
     DateTime,
+    ForeignKey,
     Integer,
     String,
     Text,
@@ -67,4 +68,23 @@ class Credential(Base):
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                               default=utcnow)
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
+                                              default=utcnow)
+
+
+class Grant(Base):
+    """A notebook (by its path under the Jupyter root) may read a credential's key."""
+
+    __tablename__ = "on_grants"
+    __table_args__ = (
+        UniqueConstraint("owner", "credential_id", "notebook_path", name="uq_grant"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    credential_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False,
+        index=True,
+    )
+    notebook_path: Mapped[str] = mapped_column(String(1024), nullable=False)
+    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                               default=utcnow)

@@ -1,0 +1,147 @@
+"""Authentication helpers: failed-auth rate limiting, client address, constant-time tokens.
+
+* :class:`AuthFailureLimiter` counts failed authentication attempts per client
+  address in a sliding window and blocks an address that reaches the limit
+  until the window has passed. Memory is bounded: at most ``max_tracked``
+  addresses are remembered (least recently seen dropped first). State is per
+  server process.
+* :func:`client_address` honours ``X-Real-Ip`` / ``X-Forwarded-For`` only when
+  ``ServerApp.trust_xheaders`` is on (behind a reverse proxy you run).
+* :class:`ConstantTimeIdentityProvider` is Jupyter's password/token identity
+  provider with the token compared by ``hmac.compare_digest`` instead of ``==``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import math
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from jupyter_server.auth.identity import PasswordIdentityProvider, User
+
+
+def client_address(remote_ip: str | None, headers: Mapping[str, str], trust_xheaders: bool) -> str:
+    """The client's address: the proxy's view of it when we trust the proxy."""
+    if trust_xheaders:
+        candidates = [headers.get("X-Real-Ip", "")]
+        xff = headers.get("X-Forwarded-For", "")
+        if xff:
+            # The last hop was added by our own proxy; earlier ones are client-supplied.
+            candidates.insert(0, xff.split(",")[-1])
+        for candidate in candidates:
+            candidate = candidate.strip()
+            try:
+                return str(ipaddress.ip_address(candidate))
+            except ValueError:
+                continue
+    return remote_ip or "unknown"
+
+
+@dataclass
+class _Entry:
+    failures: deque[float] = field(default_factory=deque)
+    blocked_until: float = 0.0
+
+
+class AuthFailureLimiter:
+    """Per-address failed-authentication counter with a bounded memory."""
+
+    def __init__(
+        self,
+        limit: int = 10,
+        window: float = 60.0,
+        max_tracked: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.limit = limit
+        self.window = window
+        self.max_tracked = max_tracked
+        self.clock = clock
+        self._entries: OrderedDict[str, _Entry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def retry_after(self, address: str) -> int | None:
+        """Seconds until ``address`` may try again, or None when it is not blocked."""
+        if self.limit <= 0:
+            return None
+        with self._lock:
+            entry = self._entries.get(address)
+            if entry is None:
+                return None
+            remaining = entry.blocked_until - self.clock()
+            return max(1, math.ceil(remaining)) if remaining > 0 else None
+
+    def record_failure(self, address: str) -> bool:
+        """Count one failure; True when this failure starts a block (log it once)."""
+        if self.limit <= 0:
+            return False
+        now = self.clock()
+        with self._lock:
+            entry = self._entries.get(address)
+            if entry is None:
+                entry = self._entries[address] = _Entry()
+                while len(self._entries) > self.max_tracked:
+                    self._entries.popitem(last=False)
+            else:
+                self._entries.move_to_end(address)
+            if entry.blocked_until > now:
+                return False
+            failures = entry.failures
+            failures.append(now)
+            while failures and failures[0] <= now - self.window:
+                failures.popleft()
+            if len(failures) >= self.limit:
+                entry.blocked_until = now + self.window
+                failures.clear()
+                return True
+            return False
+
+
+class ConstantTimeIdentityProvider(PasswordIdentityProvider):
+    """Jupyter's token/password identity provider, comparing tokens in constant time.
+
+    jupyter_server compares the offered token with ``==``, whose running time
+    depends on how many leading characters match. Use this class with
+    ``c.ServerApp.identity_provider_class =
+    "open_notebook_ext.auth.ConstantTimeIdentityProvider"`` (the production
+    configuration in ``jupyter-config/`` does).
+    """
+
+    @staticmethod
+    def tokens_match(offered: str | None, expected: str | None) -> bool:
+        if not offered or not expected:
+            return False
+        return hmac.compare_digest(offered.encode("utf-8"), expected.encode("utf-8"))
+
+    async def get_user_token(self, handler: Any) -> User | None:
+        token = handler.token
+        if not token:
+            return None
+        if not self.tokens_match(self.get_token(handler), token):
+            return None
+        self.log.debug("Accepting token-authenticated request from %s", handler.request.remote_ip)
+        user = self.get_user_cookie(handler)
+        if hasattr(user, "__await__"):
+            user = await user  # type: ignore[misc]
+        return user if user is not None else self.generate_anonymous_user(handler)
+
+    def process_login_form(self, handler: Any) -> User | None:
+        # Jupyter's version compares the typed token with ``==``; only hand the
+        # form to it once we know, in constant time, which branch will match.
+        typed = handler.get_argument("password", default="")
+        if (
+            self.tokens_match(typed, self.token)
+            or not self.auth_enabled
+            or (self.hashed_password and self.passwd_check(typed))
+        ):
+            return super().process_login_form(handler)
+        return None

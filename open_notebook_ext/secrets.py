@@ -1,0 +1,169 @@
+"""Read API keys from notebook code: ``from open_notebook_ext import secrets``.
+
+    >>> from open_notebook_ext import secrets
+    >>> key = secrets.get("Work")                    # by credential name
+    >>> key = secrets.get("Work", provider="openai") # when the name is used twice
+    >>> secrets.list()                               # names, providers, hints; no keys
+    >>> key = await secrets.aget("Work")             # from async code
+
+In a kernel started by a Jupyter server running open_notebook_ext this needs no
+configuration: the server gives each kernel its URL and a token of its own
+(``OPEN_NOTEBOOK_URL``, ``OPEN_NOTEBOOK_KERNEL_TOKEN``), which can read only
+the credentials granted to the kernel's notebook. Elsewhere set
+``OPEN_NOTEBOOK_URL`` (the server's base URL) and ``OPEN_NOTEBOOK_TOKEN`` (or
+``JUPYTER_TOKEN``).
+
+Standard library only: this module imports nothing of the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import os
+import threading
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+__all__ = [
+    "AccessDenied",
+    "AuthenticationFailed",
+    "DecryptionFailed",
+    "SecretError",
+    "SecretNotFound",
+    "ServerUnreachable",
+    "aget",
+    "alist",
+    "get",
+    "list",
+]
+
+_API = "open-notebook/api/"
+_TIMEOUT = 10.0
+
+
+class SecretError(Exception):
+    """Base class; the message never contains a key or token."""
+
+
+class SecretNotFound(SecretError):
+    """No credential with that name (or id) for this user."""
+
+
+class AccessDenied(SecretError):
+    """This notebook was not granted the credential (grant it in the Credentials panel)."""
+
+
+class DecryptionFailed(SecretError):
+    """The stored key cannot be decrypted with the server's encryption key."""
+
+
+class AuthenticationFailed(SecretError):
+    """The token was refused (revoked kernel token, wrong server token)."""
+
+
+class ServerUnreachable(SecretError):
+    """The server could not be reached, or nothing tells where it is."""
+
+
+_local = threading.local()
+
+
+def _config() -> tuple[str, str]:
+    url = os.environ.get("OPEN_NOTEBOOK_URL", "").strip()
+    token = (os.environ.get("OPEN_NOTEBOOK_KERNEL_TOKEN") or os.environ.get("OPEN_NOTEBOOK_TOKEN")
+             or os.environ.get("JUPYTER_TOKEN") or "").strip()
+    if not url:
+        raise ServerUnreachable(
+            "OPEN_NOTEBOOK_URL is not set: run this in a kernel started by a Jupyter server "
+            "with open_notebook_ext, or set OPEN_NOTEBOOK_URL and OPEN_NOTEBOOK_TOKEN")
+    if not token:
+        raise AuthenticationFailed(
+            "no token: set OPEN_NOTEBOOK_TOKEN (or run inside a kernel started by the server)")
+    return (url if url.endswith("/") else url + "/"), token
+
+
+def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
+    """A kept-alive connection per thread and server (loopback round trips stay ~1 ms)."""
+    parts = urlsplit(url)
+    key = (parts.scheme, parts.netloc)
+    cache = getattr(_local, "connections", None)
+    if cache is None:
+        cache = _local.connections = {}
+    conn = cache.get(key)
+    if conn is None:
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+        conn = cls(parts.hostname or "127.0.0.1", parts.port, timeout=_TIMEOUT)
+        cache[key] = conn
+    return conn, parts.path or "/"
+
+
+def _request(method: str, path: str, body: Any = None) -> Any:
+    url, token = _config()
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    if data is not None:
+        headers["Content-Type"] = "application/json"
+    for attempt in (1, 2):
+        conn, base = _connection(url)
+        try:
+            conn.request(method, base + _API + path, body=data, headers=headers)
+            response = conn.getresponse()
+            payload = response.read()
+            break
+        except (OSError, http.client.HTTPException) as e:
+            conn.close()
+            if attempt == 2:
+                raise ServerUnreachable(
+                    f"cannot reach the Open Notebook API at {url}: {type(e).__name__}") from None
+    try:
+        result = json.loads(payload) if payload else None
+    except ValueError:
+        result = None
+    if 200 <= response.status < 300:
+        return result
+    detail = result.get("detail") if isinstance(result, dict) else None
+    detail = str(detail or f"HTTP {response.status}")
+    if response.status == 404:
+        raise SecretNotFound(detail)
+    if response.status == 403:
+        raise AccessDenied(detail)
+    if response.status == 401:
+        raise AuthenticationFailed(detail)
+    if response.status == 422:
+        raise DecryptionFailed(detail)
+    if response.status == 409:
+        raise SecretError(detail)
+    raise SecretError(f"the Open Notebook API answered {response.status}: {detail}")
+
+
+def get(name: str, provider: str | None = None) -> str:
+    """The API key of the credential called ``name`` (optionally of ``provider``)."""
+    body: dict[str, Any] = {"name": name}
+    if provider:
+        body["provider"] = provider
+    secret = _request("POST", "secrets/get", body)
+    key = secret.get("api_key") if isinstance(secret, dict) else None
+    if not key:
+        raise SecretNotFound(f"credential {name!r} has no API key")
+    return key
+
+
+def get_by_id(credential_id: str) -> str:
+    """The API key of the credential with this id."""
+    secret = _request("POST", f"credentials/{quote(credential_id, safe='')}/secret", {})
+    return secret["api_key"]
+
+
+def list() -> list[dict[str, Any]]:
+    """Metadata of your credentials and whether this notebook may read each (no keys)."""
+    return _request("GET", "secrets")
+
+
+async def aget(name: str, provider: str | None = None) -> str:
+    return await asyncio.to_thread(get, name, provider)
+
+
+async def alist() -> list[dict[str, Any]]:
+    return await asyncio.to_thread(list)

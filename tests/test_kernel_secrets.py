@@ -1,0 +1,199 @@
+"""Notebook code reads granted keys through a real kernel; saved outputs are redacted."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+from jupyter_client import BlockingKernelClient
+
+from helpers import random_api_key
+
+NOTEBOOK = "work/analysis.ipynb"
+
+
+class Kernel:
+    """A kernel started through the server's sessions API, driven with jupyter_client."""
+
+    def __init__(self, server, path: str = NOTEBOOK) -> None:
+        self.server = server
+        r = server.request("POST", "api/sessions", {"path": path, "type": "notebook",
+                                                    "name": Path(path).name,
+                                                    "kernel": {"name": "python3"}})
+        assert r.status == 201, r.text
+        self.session_id = r.json["id"]
+        self.id = r.json["kernel"]["id"]
+        runtime = Path(server.env["JUPYTER_RUNTIME_DIR"])
+        conn = runtime / f"kernel-{self.id}.json"
+        deadline = time.monotonic() + 30
+        while not conn.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        self.client = BlockingKernelClient(connection_file=str(conn))
+        self.client.load_connection_file()
+        self.client.start_channels()
+        self.client.wait_for_ready(timeout=60)
+
+    def run(self, code: str) -> str:
+        """Execute code; return its stdout (raises if the cell raised)."""
+        out: list[str] = []
+        error: list[str] = []
+
+        def hook(msg: dict) -> None:
+            if msg["msg_type"] == "stream":
+                out.append(msg["content"]["text"])
+            elif msg["msg_type"] == "error":
+                error.append(msg["content"]["ename"] + ": " + msg["content"]["evalue"])
+
+        self.client.execute_interactive(code, output_hook=hook, timeout=60)
+        if error:
+            raise AssertionError("\n".join(error))
+        return "".join(out)
+
+    def shutdown(self) -> None:
+        self.client.stop_channels()
+        r = self.server.request("DELETE", f"api/sessions/{self.session_id}")
+        assert r.status == 204, r.text
+
+
+@pytest.fixture
+def server(server_factory):
+    s = server_factory(env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "kernel test passphrase"}).start()
+    (s.root / "work").mkdir()
+    return s
+
+
+def test_kernel_reads_granted_secret_and_loses_access_after_shutdown(server):
+    key = random_api_key()
+    cred = server.api("POST", "credentials", {"name": "Work", "provider": "openai",
+                                              "api_key": key}).json
+    kernel = Kernel(server)
+    try:
+        env = json.loads(kernel.run("import os, json; print(json.dumps(dict(os.environ)))"))
+        assert env["OPEN_NOTEBOOK_URL"].startswith("http://")
+        assert env["OPEN_NOTEBOOK_KERNEL_ID"] == kernel.id
+        kernel_token = env["OPEN_NOTEBOOK_KERNEL_TOKEN"]
+        assert kernel_token.startswith("onk_")
+        assert "JUPYTER_TOKEN" not in env
+        assert not [k for k, v in env.items() if server.token in v]
+        assert not [k for k in env if k.startswith("OPEN_NOTEBOOK_ENCRYPTION")]
+
+        # no grant yet: a clear error, no key
+        denied = kernel.run(
+            "from open_notebook_ext import secrets\n"
+            "try:\n    secrets.get('Work')\n"
+            "except secrets.AccessDenied as e:\n    print('DENIED', e)\n")
+        assert denied.startswith("DENIED")
+        assert NOTEBOOK in denied and "Grant it in the Credentials panel" in denied
+        assert key not in denied
+
+        r = server.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path": NOTEBOOK})
+        assert r.status == 201
+        digest = kernel.run(
+            "import hashlib\nfrom open_notebook_ext import secrets\n"
+            "print(hashlib.sha256(secrets.get('Work').encode()).hexdigest())\n")
+        import hashlib
+
+        assert digest.strip() == hashlib.sha256(key.encode()).hexdigest()
+        listed = json.loads(kernel.run(
+            "import json\nfrom open_notebook_ext import secrets\n"
+            "print(json.dumps(secrets.list()))"))
+        assert listed == [{"id": cred["id"], "name": "Work", "provider": "openai",
+                           "has_api_key": True, "api_key_hint": cred["api_key_hint"],
+                           "decryption_error": None, "granted": True}]
+        missing = kernel.run(
+            "from open_notebook_ext import secrets\n"
+            "try:\n    secrets.get('Nope')\nexcept secrets.SecretNotFound as e:\n    print(e)\n")
+        assert "Credential not found" in missing
+        asyncio_ok = kernel.run(
+            "from open_notebook_ext import secrets\n"
+            "print(len(await secrets.aget('Work')))\n")
+        assert asyncio_ok.strip() == str(len(key))
+
+        # the kernel token is scoped to secrets: nothing else accepts it
+        other = server.api("GET", "credentials", auth=False,
+                           headers={"Authorization": f"Bearer {kernel_token}"})
+        assert other.status == 401
+    finally:
+        kernel.shutdown()
+
+    # revoked with the kernel
+    r = server.api("POST", "secrets/get", {"name": "Work"}, auth=False,
+                   headers={"Authorization": f"Bearer {kernel_token}"})
+    assert r.status == 401
+    assert "revoked" in r.json["detail"]
+    events = [json.loads(line) for line in (server.data_dir / "audit.jsonl").read_text()
+              .splitlines()]
+    reads = [e for e in events if e.get("action") in ("secret_read", "secret_denied")]
+    assert [e["action"] for e in reads][:2] == ["secret_denied", "secret_read"]
+    assert reads[1]["kernel_id"] == kernel.id and reads[1]["notebook_path"] == NOTEBOOK
+    for text in (server.log, (server.data_dir / "audit.jsonl").read_text()):
+        assert key not in text and kernel_token not in text
+
+
+def test_saved_outputs_are_redacted(server):
+    key, short = random_api_key(), "short7!"
+    server.api("POST", "credentials", {"name": "Work", "provider": "openai", "api_key": key})
+    server.api("POST", "credentials", {"name": "Tiny", "provider": "groq", "api_key": short})
+    server.api("POST", "credentials", {"name": "Local", "provider": "ollama",
+                                       "base_url": "http://localhost:11434"})
+    cred = server.api("GET", "credentials").json
+    work = next(c for c in cred if c["name"] == "Work")
+    server.api("PUT", "grants", {"credential_id": work["id"], "notebook_path": NOTEBOOK})
+    kernel = Kernel(server)
+    try:
+        printed = kernel.run("from open_notebook_ext import secrets\n"
+                             "print('the key is', secrets.get('Work'))")
+    finally:
+        kernel.shutdown()
+    assert key in printed  # the kernel really printed it
+    notebook = {
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "cells": [{
+            "cell_type": "code", "id": "c1", "execution_count": 1, "metadata": {},
+            "source": "print(secrets.get('Work'))",
+            "outputs": [
+                {"output_type": "stream", "name": "stdout", "text": printed},
+                {"output_type": "display_data", "metadata": {}, "data": {
+                    "text/plain": [f"'{key}'"], "text/html": f"<b>{key}</b>",
+                    "text/markdown": f"`{key}`", "application/json": {"k": [key]}}},
+                {"output_type": "error", "ename": "ValueError", "evalue": f"bad {key}",
+                 "traceback": [f"ValueError: bad {key}", f"short {short}"]},
+            ]}],
+    }
+    r = server.request("PUT", f"api/contents/{NOTEBOOK}",
+                       {"type": "notebook", "format": "json", "content": notebook})
+    assert r.status in (200, 201), r.text
+    raw = (server.root / NOTEBOOK).read_bytes()
+    assert key.encode() not in raw
+    assert raw.count(b"[REDACTED:Work]") == 7
+    assert short.encode() in raw  # under 8 characters: not redacted (too many false hits)
+    assert "Redacted 7 stored API key occurrence(s)" in server.log
+    assert key not in server.log
+
+
+def test_kernel_without_notebook_session_and_require_grants_off(server_factory):
+    server = server_factory(args=["--OpenNotebookApp.require_grants=False"]).start()
+    key = random_api_key()
+    server.api("POST", "credentials", {"name": "Work", "provider": "openai", "api_key": key})
+    r = server.request("POST", "api/kernels", {"name": "python3"})
+    assert r.status == 201
+    kernel_id = r.json["id"]
+    conn = Path(server.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{kernel_id}.json"
+    for _ in range(300):
+        if conn.exists():
+            break
+        time.sleep(0.05)
+    client = BlockingKernelClient(connection_file=str(conn))
+    client.load_connection_file()
+    client.start_channels()
+    client.wait_for_ready(timeout=60)
+    out: list[str] = []
+    client.execute_interactive(
+        "from open_notebook_ext import secrets\nprint(len(secrets.get('Work')))",
+        output_hook=lambda m: out.append(m["content"].get("text", ""))
+        if m["msg_type"] == "stream" else None, timeout=60)
+    client.stop_channels()
+    assert "".join(out).strip() == str(len(key))
+    server.request("DELETE", f"api/kernels/{kernel_id}")
