@@ -24,9 +24,6 @@ from typing import Any
 
 import pytest
 from cryptography.fernet import Fernet
-
-from helpers import ServerProcess, random_api_key
-
 from playwright.sync_api import (
     Browser,
     BrowserContext,
@@ -40,6 +37,8 @@ from playwright.sync_api import (
     expect,
     sync_playwright,
 )
+
+from helpers import ServerProcess, random_api_key
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.browser]
 
