@@ -30,11 +30,15 @@ venv-sysdeps:
 	@command -v node >/dev/null || { echo "Node.js (20.19+) is needed to build the JupyterLab panel" >&2; exit 1; }
 
 # `pip install -e` builds the panel once (the hatch-jupyter-builder hook, when
-# open_notebook_ext/labextension is missing); `labextension develop` links the
-# build output into the venv so later rebuilds show up on a browser reload.
+# open_notebook_ext/labextension is missing); `jupyter-builder develop` links the
+# build output into the venv so later rebuilds show up on a browser reload. The
+# link goes before pip runs: pip would copy its data files through it into the
+# build output (and its uninstall would delete them there).
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/open-notebook-ext
 $(VENV)/.installed: pyproject.toml | venv-sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
 	$(PY) -m pip install --quiet -e '.[test]'
 	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	touch $@
