@@ -78,8 +78,10 @@ class ServerProcess:
         token: str | None = None,
         base_url: str = "/",
         app: str = "server",
+        bin_dir: Path | None = None,
     ) -> None:
         self.home = home
+        self.bin = bin_dir or BIN
         self.root = home / "work"
         self.root.mkdir(parents=True, exist_ok=True)
         self.token = token if token is not None else secrets.token_hex(24)
@@ -102,7 +104,7 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         return [
-            str(BIN / "jupyter"), self.app, "--no-browser", *root_flags(),
+            str(self.bin / "jupyter"), self.app, "--no-browser", *root_flags(),
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0", f"--ServerApp.base_url={self.base_url}",
             f"--ServerApp.root_dir={self.root}",
