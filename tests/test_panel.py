@@ -16,6 +16,7 @@ import os
 import re
 import shutil
 import sqlite3
+import urllib.parse
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,7 +39,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from helpers import ServerProcess, random_api_key
+from helpers import FakeProvider, ServerProcess, random_api_key
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.browser]
 
@@ -98,6 +99,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
         f"--LabApp.app_settings_dir={settings}",
         # window.jupyterapp: lets a test run JupyterLab commands (theme change).
         "--LabApp.expose_app_in_browser=True",
+        # Connection tests reach the fake provider on 127.0.0.1.
+        "--OpenNotebookApp.allow_private_targets=True",
+        "--OpenNotebookApp.connection_test_timeout=10",
     ])
     server.start(timeout=90)
     yield server
@@ -147,6 +151,19 @@ class Session:
         expect(panel).to_be_visible()
         expect(panel.locator(".jp-OpenNotebook-banners")).to_be_visible()
         return panel
+
+    def command(self, command: str, args: dict[str, Any] | None = None) -> None:
+        """Run a JupyterLab command and wait for it (its result stays in the page)."""
+        self.page.evaluate(
+            "async ([id, args]) => { await window.jupyterapp.commands.execute(id, args); }",
+            [command, args or {}])
+
+    def open_notebook(self, path: str) -> None:
+        """Open (or bring to the front) a notebook in the main area."""
+        self.command("docmanager:open", {"path": path})
+        current_tab = self.page.locator("#jp-main-dock-panel .lm-TabBar-tab.jp-mod-current")
+        expect(current_tab).to_have_text(path.rsplit("/", 1)[-1])
+        expect(self.page.locator("#jp-main-dock-panel .jp-NotebookPanel:visible")).to_have_count(1)
 
     def storage(self) -> str:
         return self.page.evaluate(
@@ -219,6 +236,23 @@ def form(panel: Locator) -> Locator:
 def api_url(path: str) -> re.Pattern[str]:
     """Requests to ``open-notebook/api/<path>`` (regex), with JupyterLab's cache-buster query."""
     return re.compile(rf".*/open-notebook/api/{path}(\?[^/]*)?$")
+
+
+UNLABELLED_JS = """root => {
+    const controls = root.querySelectorAll('button, input, select, textarea, a[href]');
+    const name = el => (el.getAttribute('aria-label') || '').trim()
+        || (el.labels && [...el.labels].map(l => l.textContent).join('').trim())
+        || (el.getAttribute('aria-labelledby') || '').split(' ')
+             .map(id => document.getElementById(id)?.textContent || '').join('').trim()
+        || (el.tagName !== 'INPUT' && el.tagName !== 'SELECT' ? el.textContent.trim() : '')
+        || (el.getAttribute('title') || '').trim();
+    return [...controls].filter(el => !name(el)).map(el => el.outerHTML.slice(0, 120));
+}"""
+
+
+def unlabelled_controls(root: Locator) -> list[str]:
+    """The controls under ``root`` without an accessible name."""
+    return root.evaluate(UNLABELLED_JS)
 
 
 def key_hint(key: str) -> str:
@@ -489,9 +523,20 @@ def test_markup_in_a_name_is_text(session: Session):
     page, lab = session.page, session.lab
     name = f"<img src=x onerror=alert(1)> {uuid.uuid4().hex[:6]}"
     cred = create(lab, name=name, base_url="https://example.test/<b>bold</b>")
+    notebook = f"<b>nb</b> <img src=y onerror=alert(2)> {uuid.uuid4().hex[:6]}.ipynb"
+    assert lab.api("PUT", "grants", {"credential_id": cred["id"],
+                                     "notebook_path": notebook}).status == 201
     panel = session.open_panel()
     entry = item(panel, name)
     expect(entry.locator(".jp-OpenNotebook-credentialName")).to_have_text(name)
+    # The notebook list, its explanation and the activity show the markup as text.
+    entry.get_by_role("button", name=re.compile(r"^Notebooks with access")).click()
+    expect(entry.locator(".jp-OpenNotebook-grantPath")).to_have_text([notebook])
+    expect(entry).to_contain_text(f"secrets.get({json.dumps(name)})")
+    activity = panel.get_by_role("region", name="Activity")
+    granted = activity.get_by_role("listitem").filter(has_text="Notebook allowed to read the key")
+    expect(granted.first.locator(".jp-OpenNotebook-eventName")).to_have_text(name)
+    expect(granted.first.locator(".jp-OpenNotebook-eventNotebook")).to_have_text(notebook)
     # The edit form's title and the delete dialog show the name too.
     entry.get_by_role("button", name=f"Edit {name}").click()
     expect(form(panel).get_by_role("heading")).to_have_text(f"Edit “{name}”")
@@ -614,33 +659,264 @@ def test_session_expired(session: Session):
 # -- connection test --------------------------------------------------------------
 
 
+@pytest.fixture
+def provider() -> Iterator[FakeProvider]:
+    """A fake AI provider on 127.0.0.1 (the lab allows private targets)."""
+    fake = FakeProvider()
+    yield fake
+    fake.httpd.shutdown()
+    fake.httpd.server_close()
+
+
 def test_connection_test_button_only_when_the_api_offers_it(session: Session):
     page, lab = session.page, session.lab
     cred = create(lab, name=unique("Testable"))
+    spec = lab.request("GET", "open-notebook/api/openapi.json", auth=False).json
+    assert "post" in spec["paths"]["/credentials/{credential_id}/test"]
+    del spec["paths"]["/credentials/{credential_id}/test"]
+    page.route(api_url(r"openapi\.json"), lambda route: route.fulfill(json=spec))
     panel = session.open_panel()
     expect(item(panel, cred["name"])).to_be_visible()
     expect(panel.get_by_role("button", name=re.compile("^Test connection"))).to_have_count(0)
 
-    spec = lab.request("GET", "open-notebook/api/openapi.json", auth=False).json
-    assert "/credentials/{credential_id}/test" not in spec["paths"]
-    spec["paths"]["/credentials/{credential_id}/test"] = {"post": {"summary": "Test"}}
-    page.route(api_url(r"openapi\.json"),
-               lambda route: route.fulfill(json=spec))
-    tested: list[str] = []
-
-    def fake_test(route: Route) -> None:
-        tested.append(route.request.url)
-        route.fulfill(json={"provider": "openai", "success": True, "message": "3 models"})
-
-    page.route(api_url("credentials/[^/]+/test"), fake_test)
+    page.unroute(api_url(r"openapi\.json"))
     panel.get_by_role("button", name="Refresh credentials").click()
-    button = item(panel, cred["name"]).get_by_role(
-        "button", name=f"Test connection of {cred['name']}")
-    expect(button).to_be_visible()
+    expect(item(panel, cred["name"]).get_by_role(
+        "button", name=f"Test connection of {cred['name']}")).to_be_visible()
+
+
+def test_connection_test_against_a_provider(session: Session, provider: FakeProvider):
+    """Busy state, success with the right key, failure after the key is replaced in the panel."""
+    page, lab = session.page, session.lab
+    key = random_api_key("sk-good")
+    provider.expect = ("Authorization", f"Bearer {key}")
+    cred = create(lab, name=unique("Probe"), api_key=key, base_url=provider.url + "/v1")
+    held: list[Route] = []
+    page.route(api_url("credentials/[^/]+/test"), lambda route: held.append(route), times=1)
+    panel = session.open_panel()
+    entry = item(panel, cred["name"])
+    button = entry.get_by_role("button", name=f"Test connection of {cred['name']}")
+    result = entry.get_by_role("status")
+    expect(result).to_have_attribute("aria-live", "polite")
+    expect(result).to_have_text("")
     button.click()
-    expect(item(panel, cred["name"]).get_by_role("status")).to_have_text("Connected: 3 models")
-    (url,) = tested
-    assert f"/credentials/{cred['id'].replace(':', '%3A')}/test" in url
+
+    # While the request is out: a busy button and a spoken "testing" line.
+    expect(button).to_be_disabled()
+    expect(button).to_have_text("Testing…")
+    expect(result).to_have_text("Testing the connection…")
+    expect(result).to_have_attribute("data-test-state", "running")
+    assert len(held) == 1
+    held[0].continue_()
+    expect(result).to_have_text("Connection test passed: Connection successful")
+    expect(result).to_have_attribute("data-test-state", "success")
+    expect(button).to_be_enabled()
+    expect(button).to_have_text("Test connection")
+    assert provider.requests[-1][0] == "/v1/models"
+    assert provider.requests[-1][1]["authorization"] == f"Bearer {key}"
+
+    # Replace the key with one the provider refuses; the old result goes away.
+    wrong = random_api_key("sk-wrong")
+    entry.get_by_role("button", name=f"Edit {cred['name']}").click()
+    form(panel).get_by_label("New API key", exact=True).fill(wrong)
+    form(panel).get_by_role("button", name="Save").click()
+    expect(form(panel)).to_have_count(0)
+    expect(entry.locator(".jp-OpenNotebook-hint")).to_have_text(key_hint(wrong))
+    expect(result).to_have_text("")
+    button.click()
+    expect(result).to_contain_text("Connection test failed: ")
+    expect(result).to_contain_text("rejected the API key (HTTP 401)")
+    expect(result).to_have_attribute("data-test-state", "failure")
+    assert provider.requests[-1][1]["authorization"] == f"Bearer {wrong}"
+    color = result.evaluate("e => getComputedStyle(e).color")
+    r, g, b = (int(v) for v in re.findall(r"\d+", color)[:3])
+    assert r > 150 and g < 100 and b < 100, color
+
+    html = page.content()
+    assert key not in html and wrong not in html
+    assert key not in session.storage() and wrong not in session.storage()
+    assert not any(key in line or wrong in line for line in session.console)
+    assert page.locator("input").evaluate_all(
+        "(inputs, keys) => inputs.some(i => keys.some(k => i.value.includes(k)))",
+        [key, wrong]) is False
+
+
+def test_connection_test_errors_are_text(session: Session, provider: FakeProvider):
+    """A 404 (deleted elsewhere) and a 422 (undecryptable key) show the server's message."""
+    lab = session.lab
+    gone = create(lab, name=unique("Gone"), base_url=provider.url + "/v1")
+    broken = create(lab, name=unique("Undecryptable"), base_url=provider.url + "/v1")
+    panel = session.open_panel()
+    expect(item(panel, broken["name"])).to_be_visible()
+    assert lab.api("DELETE", f"credentials/{gone['id']}").status == 200
+    foreign = Fernet(Fernet.generate_key()).encrypt(b"sk-other-key-0000").decode()
+    with sqlite3.connect(lab.data_dir / "open_notebook.db") as db:
+        db.execute("UPDATE on_credentials SET api_key_encrypted = ? WHERE id = ?",
+                   (foreign, broken["id"]))
+    try:
+        for cred, text in [(gone, "Could not test the connection: Credential not found"),
+                           (broken, "cannot be decrypted")]:
+            entry = item(panel, cred["name"])
+            entry.get_by_role("button", name=f"Test connection of {cred['name']}").click()
+            result = entry.get_by_role("status")
+            expect(result).to_contain_text(text)
+            expect(result).to_contain_text("Could not test the connection: ")
+            expect(result).to_have_attribute("data-test-state", "error")
+            assert '"detail"' not in result.inner_text()
+        assert provider.requests == []
+    finally:
+        lab.api("DELETE", f"credentials/{broken['id']}")
+
+
+# -- notebooks with access ----------------------------------------------------------
+
+
+def write_notebook(lab: ServerProcess, path: str) -> str:
+    """An empty Python notebook at ``path`` under the lab's root; returns the path."""
+    target = lab.root / path
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps({
+        "cells": [], "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                    "language": "python"}},
+    }), encoding="utf-8")
+    return path
+
+
+def grants_of(lab: ServerProcess, credential_id: str) -> list[dict[str, Any]]:
+    r = lab.api("GET", f"grants?credential_id={urllib.parse.quote(credential_id)}")
+    assert r.status == 200, r.text
+    return r.json
+
+
+def test_notebook_access_toggle_list_and_revoke(session: Session):
+    page, lab = session.page, session.lab
+    cred = create(lab, name=unique("Shared"))
+    other = create(lab, name=unique("Unrelated"))
+    hexid = uuid.uuid4().hex[:6]
+    path = write_notebook(lab, f"proj {hexid}/analysis-{hexid}.ipynb")
+    nb_name = path.rsplit("/", 1)[-1]
+    # A grant made elsewhere (the API), for a notebook that is not open.
+    elsewhere = lab.api("PUT", "grants", {"credential_id": cred["id"],
+                                          "notebook_path": f"elsewhere-{hexid}.ipynb"}).json
+    session.open_notebook(path)
+    panel = session.open_panel()
+    entry = item(panel, cred["name"])
+    allow = entry.get_by_role("switch", name=f"Allow {nb_name} to read this key")
+    expect(allow).not_to_be_checked()
+    disclosure = entry.get_by_role("button", name=re.compile(r"^Notebooks with access"))
+    expect(disclosure).to_have_text("Notebooks with access (1)")
+    expect(disclosure).to_have_attribute("aria-expanded", "false")
+
+    # On: a grant for exactly this notebook's path.
+    allow.click()
+    expect(allow).to_be_checked()
+    expect(disclosure).to_have_text("Notebooks with access (2)")
+    expect(panel.get_by_role("status").filter(
+        has_text=f"{nb_name} can now read “{cred['name']}”.")).to_be_visible()
+    (granted,) = [g for g in grants_of(lab, cred["id"]) if g["notebook_path"] == path]
+    assert granted["credential_name"] == cred["name"]
+    assert grants_of(lab, other["id"]) == []
+
+    # The list, with the one-line explanation.
+    disclosure.click()
+    expect(disclosure).to_have_attribute("aria-expanded", "true")
+    body = panel.locator(f"#{disclosure.get_attribute('aria-controls')}")
+    expect(body).to_contain_text(f'secrets.get("{cred["name"]}")')
+    listed = body.get_by_role("listitem")
+    expect(listed.locator(".jp-OpenNotebook-grantPath")).to_have_text(
+        sorted([path, elsewhere["notebook_path"]]))
+    assert unlabelled_controls(panel) == []
+
+    # Off (keyboard: Space on the switch): the grant is gone, the other one stays.
+    allow.focus()
+    page.keyboard.press("Space")
+    expect(allow).not_to_be_checked()
+    expect(listed.locator(".jp-OpenNotebook-grantPath")).to_have_text(
+        [elsewhere["notebook_path"]])
+    assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [
+        elsewhere["notebook_path"]]
+
+    # Another widget in front: no switch; this notebook again: the switch is back.
+    session.command("launcher:create")
+    expect(entry.get_by_role("switch")).to_have_count(0)
+    session.open_notebook(path)
+    expect(allow).to_be_visible()
+
+    # Revoke from the list asks first.
+    allow.click()
+    expect(allow).to_be_checked()
+    revoke = body.get_by_role("button", name=f"Revoke access of {path}")
+    revoke.click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text(path)
+    expect(dialog).to_contain_text(cred["name"])
+    dialog.get_by_role("button", name="Cancel").click()
+    expect(dialog).to_have_count(0)
+    assert len(grants_of(lab, cred["id"])) == 2
+    revoke.click()
+    dialog.get_by_role("button", name="Revoke").click()
+    expect(allow).not_to_be_checked()
+    expect(body.get_by_role("button", name=f"Revoke access of {path}")).to_have_count(0)
+    assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [
+        elsewhere["notebook_path"]]
+
+
+def test_notebook_access_follows_a_rename(session: Session):
+    """The switch follows the open notebook's new name, and so does its grant."""
+    page, lab = session.page, session.lab
+    cred = create(lab, name=unique("Follow"))
+    hexid = uuid.uuid4().hex[:6]
+    path = write_notebook(lab, f"before-{hexid}.ipynb")
+    session.open_notebook(path)
+    panel = session.open_panel()
+    entry = item(panel, cred["name"])
+    entry.get_by_role("switch", name=f"Allow {path} to read this key").click()
+    expect(entry.get_by_role("switch")).to_be_checked()
+    assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [path]
+
+    renamed = f"after-{hexid}.ipynb"
+    page.evaluate("async ([a, b]) => { await window.jupyterapp.serviceManager.contents"
+                  ".rename(a, b); }", [path, renamed])
+    allow = entry.get_by_role("switch", name=f"Allow {renamed} to read this key")
+    expect(allow).to_be_checked()
+    entry.get_by_role("button", name=re.compile(r"^Notebooks with access")).click()
+    expect(entry.locator(".jp-OpenNotebook-grantPath")).to_have_text([renamed])
+    assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [renamed]
+
+
+# -- activity ------------------------------------------------------------------------
+
+
+def test_activity_lists_create_and_delete(session: Session):
+    page, lab = session.page, session.lab
+    cred = create(lab, name=unique("Audited"))
+    panel = session.open_panel()
+    activity = panel.get_by_role("region", name="Activity")
+    events = activity.get_by_role("listitem")
+    created = events.filter(has_text=cred["name"])
+    expect(created).to_have_count(1)
+    expect(created.locator(".jp-OpenNotebook-eventWhat")).to_have_text("Credential created")
+    expect(created.locator(".jp-OpenNotebook-eventName")).to_have_text(cred["name"])
+    expect(created).to_contain_text("from 127.0.0.1")
+    expect(created.locator("time")).to_have_attribute("datetime", re.compile(r"^\d{4}-"))
+
+    # Deleting in the panel: the new event is listed first, without a manual refresh.
+    item(panel, cred["name"]).get_by_role("button", name=f"Delete {cred['name']}").click()
+    page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
+    expect(item(panel, cred["name"])).to_have_count(0)
+    expect(events.filter(has_text=cred["name"]).locator(".jp-OpenNotebook-eventWhat")
+           ).to_have_text(["Credential deleted", "Credential created"])
+    expect(events.first.locator(".jp-OpenNotebook-eventName")).to_have_text(cred["name"])
+
+    # Something that happened elsewhere shows up on the refresh button.
+    later = create(lab, name=unique("Later"))
+    expect(events.filter(has_text=later["name"])).to_have_count(0)
+    activity.get_by_role("button", name="Refresh activity").click()
+    expect(events.first.locator(".jp-OpenNotebook-eventName")).to_have_text(later["name"])
+    # The panel's answer is the server's, newest first.
+    served = lab.api("GET", "audit?limit=3").json
+    assert served[0]["credential_name"] == later["name"] and served[0]["action"] == "created"
 
 
 # -- keyboard and screen readers ------------------------------------------------------
@@ -681,17 +957,7 @@ def test_every_control_has_an_accessible_name(session: Session):
     panel = session.open_panel()
     panel.get_by_role("button", name="Add credential").click()
     form(panel).get_by_label("Provider (required)").select_option("azure")
-    unlabelled = panel.evaluate("""root => {
-        const controls = root.querySelectorAll('button, input, select, textarea, a[href]');
-        const name = el => (el.getAttribute('aria-label') || '').trim()
-            || (el.labels && [...el.labels].map(l => l.textContent).join('').trim())
-            || (el.getAttribute('aria-labelledby') || '').split(' ')
-                 .map(id => document.getElementById(id)?.textContent || '').join('').trim()
-            || (el.tagName !== 'INPUT' && el.tagName !== 'SELECT' ? el.textContent.trim() : '')
-            || (el.getAttribute('title') || '').trim();
-        return [...controls].filter(el => !name(el)).map(el => el.outerHTML.slice(0, 120));
-    }""")
-    assert unlabelled == []
+    assert unlabelled_controls(panel) == []
     count = panel.locator("button, input, select").count()
     assert count > 12  # the azure form (5+ inputs) and the list's buttons were checked
 
@@ -721,28 +987,46 @@ def _widen_sidebar(page: Page, width: int) -> None:
     page.mouse.up()
 
 
-def _screenshot_setup(lab: ServerProcess) -> None:
-    """A small, fixed set of credentials for the pictures."""
+def _screenshot_setup(lab: ServerProcess, provider: FakeProvider) -> None:
+    """A small, fixed set of credentials, grants and events for the pictures."""
     for cred in credentials(lab):
         lab.api("DELETE", f"credentials/{cred['id']}")
-    create(lab, name="Work", api_key="sk-proj-" + "x" * 30 + "a1B2",
-           base_url="https://api.openai.com/v1")
+    # The Activity section shows only what happens from here on.
+    (lab.data_dir / "audit.jsonl").write_text("", encoding="utf-8")
+    work = create(lab, name="Work", api_key="sk-proj-" + "x" * 30 + "a1B2",
+                  base_url="https://api.openai.com/v1")
     create(lab, name="Personal", api_key="sk-" + "y" * 30 + "9zQ4")
     create(lab, name="Claude", provider="anthropic", api_key="sk-ant-" + "z" * 30 + "Kc7d")
+    # A local Ollama: the fake provider answers its model list.
     create(lab, name="Local models", provider="ollama", api_key=None,
-           base_url="http://localhost:11434")
+           base_url=f"http://localhost:{provider.port}")
+    for path in ("analysis.ipynb", "reports/weekly.ipynb"):
+        write_notebook(lab, path)
+    lab.api("PUT", "grants", {"credential_id": work["id"],
+                              "notebook_path": "reports/weekly.ipynb"})
 
 
 @pytest.mark.parametrize(("theme", "light"), [
     pytest.param("JupyterLab Light", True, id="light"),
     pytest.param("JupyterLab Dark", False, id="dark"),
 ])
-def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, theme: str,
-                                      light: bool):
+def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, provider: FakeProvider,
+                                      theme: str, light: bool):
     page, lab = session.page, session.lab
-    _screenshot_setup(lab)
+    _screenshot_setup(lab, provider)
+    shots: dict[str, Path] = {}
+
+    def screenshot(name: str) -> None:
+        shot = tmp_path / name
+        page.screenshot(path=shot, clip={"x": 0, "y": 0, "width": 720, "height": 1000})
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        shots[name] = shot
+
+    page.set_viewport_size({"width": 1200, "height": 1000})
     try:
         _set_theme(page, theme, light)
+        if light:
+            session.open_notebook("analysis.ipynb")
         panel = session.open_panel()
         expect(item(panel, "Claude")).to_be_visible()
         background = panel.evaluate("e => getComputedStyle(e).backgroundColor")
@@ -753,8 +1037,21 @@ def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, theme: s
         else:
             assert _luminance(background) < 0.3 and _luminance(text) > 0.6, (background, text)
         _widen_sidebar(page, 440)
-        if not light:
-            # The dark picture shows the form instead of the list.
+        if light:
+            # The list: a passed connection test, the open notebook allowed to read a key.
+            local = item(panel, "Local models")
+            local.get_by_role("button", name="Test connection of Local models").click()
+            expect(local.get_by_role("status")).to_have_text(
+                "Connection test passed: Connection successful")
+            work = item(panel, "Work")
+            work.get_by_role("switch", name="Allow analysis.ipynb to read this key").click()
+            expect(work.get_by_role("switch")).to_be_checked()
+            work.get_by_role("button", name=re.compile("^Notebooks with access")).click()
+            expect(work.locator(".jp-OpenNotebook-grantPath")).to_have_count(2)
+            page.mouse.move(700, 600)  # no hover highlight in the picture
+            screenshot("panel-light.png")
+        else:
+            # The add form with an error, then the Activity section.
             panel.get_by_role("button", name="Add credential").click()
             form(panel).get_by_label("Provider (required)").select_option("openai")
             form(panel).get_by_label("Name (required)", exact=True).fill("Team account")
@@ -762,13 +1059,24 @@ def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, theme: s
             form(panel).get_by_label("Base URL", exact=True).fill("ftp://wrong")
             form(panel).get_by_role("button", name="Save").click()
             expect(form(panel).locator(".jp-OpenNotebook-fieldError")).to_have_count(1)
-        name = f"panel-{'light' if light else 'dark'}.png"
-        shot = tmp_path / name
-        page.screenshot(path=shot, clip={"x": 0, "y": 0, "width": 720, "height": 760})
-        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+            screenshot("panel-dark.png")
+            form(panel).get_by_role("button", name="Cancel").click()
+            local = item(panel, "Local models")
+            local.get_by_role("button", name="Test connection of Local models").click()
+            expect(local.get_by_role("status")).to_contain_text("passed")
+            item(panel, "Personal").get_by_role("button", name="Delete Personal").click()
+            page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
+            activity = panel.get_by_role("region", name="Activity")
+            expect(activity.get_by_role("listitem").first).to_contain_text("Credential deleted")
+            expect(activity.get_by_role("listitem").nth(1)).to_contain_text(
+                "Connection test passed")
+            activity.locator(".jp-OpenNotebook-title").evaluate(
+                "e => e.scrollIntoView({block: 'start'})")
+            screenshot("panel-activity.png")
         if os.environ.get("UPDATE_SCREENSHOTS") == "1":
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(shot, DOCS_IMAGES / name)
+            for name, shot in shots.items():
+                shutil.copyfile(shot, DOCS_IMAGES / name)
     finally:
         if not light:
             _set_theme(page, "JupyterLab Light", True)

@@ -11,7 +11,7 @@ import { ServerConnection } from '@jupyterlab/services';
 /** The API namespace, relative to the server's base URL. */
 export const API_PATH = 'open-notebook/api/';
 
-/** The path the (future) connection test endpoint has in the OpenAPI spec. */
+/** The path the connection test endpoint has in the OpenAPI spec. */
 export const TEST_PATH = '/credentials/{credential_id}/test';
 
 export type FieldType = 'text' | 'url' | 'integer';
@@ -65,6 +65,39 @@ export interface ITestResult {
   provider: string;
   success: boolean;
   message: string;
+}
+
+/** A notebook allowed to read a credential's key (`GET grants`). */
+export interface IGrant {
+  id: string;
+  credential_id: string;
+  credential_name: string;
+  provider: string;
+  notebook_path: string;
+  created: string;
+}
+
+/** One audit event (`GET audit`); which fields are present depends on the kind. */
+export interface IAuditEvent {
+  kind: 'credential' | 'grant' | 'auth' | 'rotation' | string;
+  action: string;
+  time: string | null;
+  user?: string;
+  owner?: string;
+  client?: string;
+  credential_id?: string;
+  credential_name?: string;
+  provider?: string;
+  notebook_path?: string;
+  kernel_id?: string;
+  success?: boolean;
+  reason?: string;
+  method?: string;
+  path?: string;
+  retry_after?: number;
+  re_encrypted?: number;
+  already_current?: number;
+  undecryptable?: number;
 }
 
 /** A JSON value the create / update endpoints accept for a field. */
@@ -222,6 +255,31 @@ export class CredentialsClient {
       `credentials/${encodeURIComponent(id)}/test`,
       {}
     );
+  }
+
+  /** Grants, all of them or one credential's. */
+  grants(credentialId?: string): Promise<IGrant[]> {
+    const query = credentialId
+      ? `?credential_id=${encodeURIComponent(credentialId)}`
+      : '';
+    return this.request<IGrant[]>('GET', `grants${query}`);
+  }
+
+  /** Let the notebook at `notebookPath` read the credential's key (idempotent). */
+  grant(credentialId: string, notebookPath: string): Promise<IGrant> {
+    return this.request<IGrant>('PUT', 'grants', {
+      credential_id: credentialId,
+      notebook_path: notebookPath
+    });
+  }
+
+  revokeGrant(id: string): Promise<IGrant> {
+    return this.request<IGrant>('DELETE', `grants/${encodeURIComponent(id)}`);
+  }
+
+  /** Recent audit events of the current user, newest first. */
+  audit(limit = 50): Promise<IAuditEvent[]> {
+    return this.request<IAuditEvent[]>('GET', `audit?limit=${limit}`);
   }
 
   /**

@@ -8,6 +8,7 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { CredentialsClient } from './api';
 import { keyIcon } from './icon';
+import { CurrentNotebook } from './notebook';
 // The panel is added to the sidebar during activation, so it is needed at once.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { CredentialsPanel, PANEL_ID } from './panel';
@@ -34,7 +35,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
   ) => {
     const trans = (translator ?? nullTranslator).load('open_notebook_ext');
     const client = new CredentialsClient(app.serviceManager.serverSettings);
-    const panel = new CredentialsPanel(client, translator ?? nullTranslator);
+    const panel = new CredentialsPanel(
+      client,
+      translator ?? nullTranslator,
+      new CurrentNotebook(app.shell)
+    );
     app.shell.add(panel, 'left', { rank: 850 });
     if (restorer) {
       restorer.add(panel, PANEL_ID);

@@ -2,7 +2,12 @@
  * One credential in the list.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button } from '@jupyterlab/ui-components';
+import {
+  Button,
+  checkIcon,
+  errorIcon,
+  LabIcon
+} from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { ICredential, ITestResult } from './api';
@@ -22,6 +27,8 @@ export interface ICredentialItemProps {
   onEdit: () => void;
   onDelete: () => void;
   onTest: () => void;
+  /** More sections of the entry (notebooks with access). */
+  children?: React.ReactNode;
 }
 
 function formatTime(iso: string): string {
@@ -34,31 +41,55 @@ export function domId(prefix: string, id: string): string {
   return `${prefix}-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
 }
 
+/**
+ * The outcome of the last connection test, next to the credential. The
+ * region is always there (empty before a test), so screen readers announce
+ * "Testing…" and then the result as they appear.
+ */
 function TestResult(props: {
-  test: TestState;
+  id: string;
+  test?: TestState;
   trans: TranslationBundle;
-}): JSX.Element | null {
+}): JSX.Element {
   const { test, trans } = props;
-  if (test.state === 'running') {
-    return null;
-  }
-  const success = test.state === 'done' && test.result.success;
-  let text: string;
-  if (test.state === 'failed') {
-    text = test.message;
-  } else if (test.result.success) {
-    text = trans.__('Connected: %1', test.result.message);
-  } else {
-    text = trans.__('Failed: %1', test.result.message);
+  let text = '';
+  let state = 'idle';
+  let Icon: LabIcon | null = null;
+  if (test?.state === 'running') {
+    text = trans.__('Testing the connection…');
+    state = 'running';
+  } else if (test?.state === 'failed') {
+    text = trans.__('Could not test the connection: %1', test.message);
+    state = 'error';
+    Icon = errorIcon;
+  } else if (test?.state === 'done' && test.result.success) {
+    text = trans.__('Connection test passed: %1', test.result.message);
+    state = 'success';
+    Icon = checkIcon;
+  } else if (test?.state === 'done') {
+    text = trans.__('Connection test failed: %1', test.result.message);
+    state = 'failure';
+    Icon = errorIcon;
   }
   return (
     <div
-      className={`jp-OpenNotebook-testResult ${
-        success ? 'jp-mod-success' : 'jp-mod-error'
-      }`}
+      id={props.id}
+      className={`jp-OpenNotebook-testResult jp-mod-${state}`}
       role="status"
+      aria-live="polite"
+      data-test-state={state}
     >
-      {text}
+      {Icon && (
+        <Icon.react
+          tag="span"
+          className="jp-OpenNotebook-testIcon"
+          aria-hidden="true"
+        />
+      )}
+      {test?.state === 'running' && (
+        <span className="jp-OpenNotebook-spinner" aria-hidden="true" />
+      )}
+      <span className="jp-OpenNotebook-testText">{text}</span>
     </div>
   );
 }
@@ -66,6 +97,7 @@ function TestResult(props: {
 export function CredentialItem(props: ICredentialItemProps): JSX.Element {
   const { credential: c, trans, test } = props;
   const nameId = domId('jp-OpenNotebook-name', c.id);
+  const testId = domId('jp-OpenNotebook-test', c.id);
   let keyText: string;
   if (c.api_key_hint) {
     keyText = c.api_key_hint;
@@ -148,6 +180,7 @@ export function CredentialItem(props: ICredentialItemProps): JSX.Element {
             small
             className="jp-OpenNotebook-test"
             aria-label={trans.__('Test connection of %1', c.name)}
+            aria-describedby={testId}
             disabled={props.busy || test?.state === 'running'}
             onClick={props.onTest}
           >
@@ -157,7 +190,8 @@ export function CredentialItem(props: ICredentialItemProps): JSX.Element {
           </Button>
         )}
       </div>
-      {test && <TestResult test={test} trans={trans} />}
+      {props.canTest && <TestResult id={testId} test={test} trans={trans} />}
+      {props.children}
     </li>
   );
 }

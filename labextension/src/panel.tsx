@@ -15,17 +15,21 @@ import {
 import { Message } from '@lumino/messaging';
 import React, { useCallback, useEffect, useRef, useState } from 'react';
 
+import { ActivitySection } from './activity';
 import {
   ApiError,
   CredentialsClient,
   ICredential,
+  IGrant,
   IProvider,
   IStatus
 } from './api';
 import { StatusBanner } from './banner';
 import { asApiError, CredentialForm } from './form';
+import { NotebookAccess } from './grants';
 import { keyIcon } from './icon';
 import { CredentialItem, domId, TestState } from './item';
+import { CurrentNotebook, INotebookRef } from './notebook';
 
 export const PANEL_ID = 'open-notebook-credentials';
 
@@ -83,8 +87,9 @@ export function CredentialsView(props: {
   client: CredentialsClient;
   trans: TranslationBundle;
   refreshToken: number;
+  notebooks: CurrentNotebook;
 }): JSX.Element {
-  const { client, trans } = props;
+  const { client, trans, notebooks } = props;
   const [data, setData] = useState<IData | null>(null);
   const [loading, setLoading] = useState(true);
   const [loadError, setLoadError] = useState<ApiError | null>(null);
@@ -93,10 +98,59 @@ export function CredentialsView(props: {
   const [actionError, setActionError] = useState<string | null>(null);
   const [busyId, setBusyId] = useState<string | null>(null);
   const [tests, setTests] = useState<Record<string, TestState>>({});
+  const [grants, setGrants] = useState<IGrant[] | null>(null);
+  const [grantBusy, setGrantBusy] = useState<Record<string, boolean>>({});
+  const [grantErrors, setGrantErrors] = useState<Record<string, string>>({});
+  const [expanded, setExpanded] = useState<Record<string, boolean>>({});
+  const [notebook, setNotebook] = useState<INotebookRef | null>(
+    notebooks.current
+  );
+  const [activityToken, setActivityToken] = useState(0);
   const addButton = useRef<HTMLButtonElement>(null);
+
+  const refreshActivity = () => setActivityToken(n => n + 1);
+
+  const loadGrants = useCallback(async () => {
+    try {
+      setGrants(await client.grants());
+    } catch {
+      // Shown in each credential's section ("could not be loaded").
+      setGrants(null);
+    }
+  }, [client]);
+
+  useEffect(() => {
+    const onChanged = (_: CurrentNotebook, current: INotebookRef | null) => {
+      setNotebook(current);
+    };
+    notebooks.changed.connect(onChanged);
+    setNotebook(notebooks.current);
+    return () => {
+      notebooks.changed.disconnect(onChanged);
+    };
+  }, [notebooks]);
+
+  const shownPath = useRef(notebook?.path);
+  useEffect(() => {
+    // Another notebook, or a renamed one (the first load is load()'s).
+    if (shownPath.current === notebook?.path) {
+      return;
+    }
+    shownPath.current = notebook?.path;
+    void loadGrants();
+    if (!notebook?.renamedFrom) {
+      return;
+    }
+    // The server moves a renamed notebook's grants when it sees the rename
+    // event, which may be a moment after the browser learns of the rename.
+    const again = window.setTimeout(() => void loadGrants(), 1500);
+    return () => window.clearTimeout(again);
+  }, [loadGrants, notebook]);
 
   const load = useCallback(async () => {
     setLoading(true);
+    setActivityToken(n => n + 1);
+    void loadGrants();
     try {
       const [providers, status, credentials, canTest] = await Promise.all([
         client.providers(),
@@ -111,7 +165,7 @@ export function CredentialsView(props: {
     } finally {
       setLoading(false);
     }
-  }, [client, trans]);
+  }, [client, trans, loadGrants]);
 
   useEffect(() => {
     void load();
@@ -133,6 +187,12 @@ export function CredentialsView(props: {
 
   const onSaved = (credential: ICredential, created: boolean) => {
     closeEditor();
+    // A new key or base URL: the last test result no longer says anything.
+    setTests(current => {
+      const next = { ...current };
+      delete next[credential.id];
+      return next;
+    });
     setNotice(
       created
         ? trans.__('Added credential “%1”.', credential.name)
@@ -197,6 +257,123 @@ export function CredentialsView(props: {
       state = { state: 'failed', message: error.detail };
     }
     setTests(current => ({ ...current, [credential.id]: state }));
+    refreshActivity();
+  };
+
+  /** Re-read one credential's grants after a change, keeping the others. */
+  const reloadGrants = async (credentialId: string) => {
+    try {
+      const fresh = await client.grants(credentialId);
+      setGrants(current => [
+        ...(current ?? []).filter(g => g.credential_id !== credentialId),
+        ...fresh
+      ]);
+    } catch {
+      await loadGrants();
+    }
+  };
+
+  /** Run one grant change for a credential: busy state, errors, refresh. */
+  const changeGrant = async (
+    credential: ICredential,
+    change: () => Promise<string>,
+    failure: string
+  ) => {
+    setGrantBusy(current => ({ ...current, [credential.id]: true }));
+    setGrantErrors(current => {
+      const next = { ...current };
+      delete next[credential.id];
+      return next;
+    });
+    try {
+      setNotice(await change());
+    } catch (reason) {
+      const error = asApiError(reason, trans);
+      if (error.isUnauthenticated) {
+        sessionExpired(error);
+        return;
+      }
+      setGrantErrors(current => ({
+        ...current,
+        [credential.id]: trans.__('%1: %2', failure, error.detail)
+      }));
+    } finally {
+      setGrantBusy(current => {
+        const next = { ...current };
+        delete next[credential.id];
+        return next;
+      });
+    }
+    await reloadGrants(credential.id);
+    refreshActivity();
+  };
+
+  const onAllowCurrent = (credential: ICredential, allow: boolean) => {
+    const current = notebook;
+    if (!current) {
+      return;
+    }
+    const existing = grants?.find(
+      g => g.credential_id === credential.id && g.notebook_path === current.path
+    );
+    if (allow) {
+      void changeGrant(
+        credential,
+        async () => {
+          await client.grant(credential.id, current.path);
+          return trans.__(
+            '%1 can now read “%2”.',
+            current.name,
+            credential.name
+          );
+        },
+        trans.__('Could not allow %1', current.name)
+      );
+    } else if (existing) {
+      void changeGrant(
+        credential,
+        async () => {
+          await client.revokeGrant(existing.id);
+          return trans.__(
+            '%1 can no longer read “%2”.',
+            current.name,
+            credential.name
+          );
+        },
+        trans.__('Could not revoke access of %1', current.name)
+      );
+    }
+  };
+
+  const onRevoke = async (credential: ICredential, grant: IGrant) => {
+    const result = await showDialog({
+      title: trans.__('Revoke access'),
+      body: trans.__(
+        '“%1” will no longer be able to read the key of “%2”: secrets.get(%3) will fail there.',
+        grant.notebook_path,
+        credential.name,
+        JSON.stringify(credential.name)
+      ),
+      buttons: [
+        Dialog.cancelButton({ label: trans.__('Cancel') }),
+        Dialog.warnButton({ label: trans.__('Revoke') })
+      ]
+    });
+    if (!result.button.accept) {
+      return;
+    }
+    await changeGrant(
+      credential,
+      async () => {
+        await client.revokeGrant(grant.id);
+        return trans.__(
+          '%1 can no longer read “%2”.',
+          grant.notebook_path,
+          credential.name
+        );
+      },
+      trans.__('Could not revoke access of %1', grant.notebook_path)
+    );
   };
 
   const canWriteKeys = !!data?.status.encryption_configured;
@@ -254,7 +431,24 @@ export function CredentialsView(props: {
                 }}
                 onDelete={() => void onDelete(c)}
                 onTest={() => void onTest(c)}
-              />
+              >
+                <NotebookAccess
+                  credential={c}
+                  trans={trans}
+                  grants={
+                    grants ? grants.filter(g => g.credential_id === c.id) : null
+                  }
+                  notebook={notebook}
+                  busy={!!grantBusy[c.id]}
+                  error={grantErrors[c.id] ?? null}
+                  expanded={!!expanded[c.id]}
+                  onExpandedChange={open =>
+                    setExpanded(current => ({ ...current, [c.id]: open }))
+                  }
+                  onAllowCurrent={allow => onAllowCurrent(c, allow)}
+                  onRevoke={grant => void onRevoke(c, grant)}
+                />
+              </CredentialItem>
             ))}
           </ul>
         </section>
@@ -310,6 +504,11 @@ export function CredentialsView(props: {
           />
         )}
         {renderList(data.credentials, data.canTest)}
+        <ActivitySection
+          client={client}
+          trans={trans}
+          refreshToken={activityToken}
+        />
       </>
     );
   }
@@ -367,7 +566,8 @@ export function CredentialsView(props: {
 export class CredentialsPanel extends ReactWidget {
   constructor(
     private readonly client: CredentialsClient,
-    translator: ITranslator
+    translator: ITranslator,
+    private readonly notebooks: CurrentNotebook
   ) {
     super();
     this.trans = translator.load('open_notebook_ext');
@@ -400,6 +600,7 @@ export class CredentialsPanel extends ReactWidget {
         client={this.client}
         trans={this.trans}
         refreshToken={this.refreshToken}
+        notebooks={this.notebooks}
       />
     );
   }
