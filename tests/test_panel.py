@@ -909,14 +909,38 @@ def test_activity_lists_create_and_delete(session: Session):
            ).to_have_text(["Credential deleted", "Credential created"])
     expect(events.first.locator(".jp-OpenNotebook-eventName")).to_have_text(cred["name"])
 
-    # Something that happened elsewhere shows up on the refresh button.
-    later = create(lab, name=unique("Later"))
+    # What happens elsewhere shows up on the refresh button: a key read with the
+    # server's token, and a request with a wrong token.
+    later_key = random_api_key("sk-later")
+    later = create(lab, name=unique("Later"), api_key=later_key)
+    read = lab.api("POST", f"credentials/{later['id']}/secret")
+    assert read.status == 200 and later_key in read.text
+    wrong = lab.request("GET", "open-notebook/api/credentials", auth=False,
+                        headers={"Authorization": "token not-the-token"})
+    assert wrong.status == 401
     expect(events.filter(has_text=later["name"])).to_have_count(0)
     activity.get_by_role("button", name="Refresh activity").click()
-    expect(events.first.locator(".jp-OpenNotebook-eventName")).to_have_text(later["name"])
+    expect(events.nth(0).locator(".jp-OpenNotebook-eventWhat")).to_have_text(
+        "Authentication failed")
+    expect(events.nth(0)).to_contain_text("GET /open-notebook/api/credentials")
+    expect(events.nth(0)).to_have_class(re.compile(r"\bjp-mod-error\b"))
+    expect(events.nth(1).locator(".jp-OpenNotebook-eventWhat")).to_have_text(
+        "Key read with a server token")
+    expect(events.nth(1).locator(".jp-OpenNotebook-eventName")).to_have_text(later["name"])
+    expect(events.nth(2).locator(".jp-OpenNotebook-eventWhat")).to_have_text(
+        "Credential created")
+
+    # ...and when the panel is shown again.
+    last = create(lab, name=unique("Last"))
+    page.locator(TAB).click()
+    expect(panel).to_be_hidden()
+    page.locator(TAB).click()
+    expect(events.first.locator(".jp-OpenNotebook-eventName")).to_have_text(last["name"])
     # The panel's answer is the server's, newest first.
     served = lab.api("GET", "audit?limit=3").json
-    assert served[0]["credential_name"] == later["name"] and served[0]["action"] == "created"
+    assert served[0]["credential_name"] == last["name"] and served[0]["action"] == "created"
+    # No key in the page, though one was read.
+    assert later_key not in page.content()
 
 
 # -- keyboard and screen readers ------------------------------------------------------
