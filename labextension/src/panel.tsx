@@ -130,19 +130,15 @@ export function CredentialsView(props: {
     };
   }, [notebooks]);
 
-  const shownPath = useRef(notebook?.path);
   useEffect(() => {
-    // Another notebook, or a renamed one (the first load is load()'s).
-    if (shownPath.current === notebook?.path) {
-      return;
-    }
-    shownPath.current = notebook?.path;
-    void loadGrants();
+    // All grants are loaded, so another notebook in front needs no request;
+    // a renamed one does: the server moved its grants to the new path. It
+    // does so when it sees the rename event, which may be a moment after the
+    // browser learns of the rename, hence a second look.
     if (!notebook?.renamedFrom) {
       return;
     }
-    // The server moves a renamed notebook's grants when it sees the rename
-    // event, which may be a moment after the browser learns of the rename.
+    void loadGrants();
     const again = window.setTimeout(() => void loadGrants(), 1500);
     return () => window.clearTimeout(again);
   }, [loadGrants, notebook]);
