@@ -9,7 +9,8 @@ LAB_PORT ?= 8888
 ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian packages the tests need, as command:package pairs (installed when missing).
-TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium
+TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium /usr/sbin/nginx:nginx-light \
+  docker-compose:docker-compose
 
 # The JupyterLab panel: TypeScript in labextension/, built into
 # open_notebook_ext/labextension/ (gitignored) with the venv's jlpm (Yarn 3, its
@@ -20,7 +21,7 @@ LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench clean
+.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench deploy-check clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -68,6 +69,11 @@ lint: lint-py lint-ts
 
 test: install sysdeps lint
 	$(PY) -m pytest
+
+# The deployment checks alone (they also run in `make test`): compose validation and
+# hardening, Dockerfile lint, nginx config, and the live proxy + production server.
+deploy-check: install sysdeps
+	$(PY) -m pytest tests/test_deploy_static.py tests/test_deploy_live.py
 
 bench: install
 	$(PY) bench/run.py
