@@ -10,21 +10,48 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian packages the tests need, as command:package pairs (installed when missing).
 # A path may be a glob: PostgreSQL's server lives under a versioned directory.
-TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium '/usr/lib/postgresql/*/bin/initdb:postgresql'
+TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium /usr/sbin/nginx:nginx-light \
+  docker-compose:docker-compose '/usr/lib/postgresql/*/bin/initdb:postgresql'
 
-.PHONY: install lab test lint sysdeps venv-sysdeps bench clean
+# The JupyterLab panel: TypeScript in labextension/, built into
+# open_notebook_ext/labextension/ (gitignored) with the venv's jlpm (Yarn 3, its
+# cache in labextension/.yarn/) and jupyter-builder.
+LABEXT_DIR := labextension
+LABEXT_OUT := open_notebook_ext/labextension/package.json
+LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT_DIR)/style/*) \
+  $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
+JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-install: $(VENV)/.installed
+.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench deploy-check clean
+
+install: $(VENV)/.installed $(LABEXT_OUT)
 
 venv-sysdeps:
 	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
 	  scripts/sysdeps.sh /nonexistent-python3-venv:python3-venv
+	@command -v node >/dev/null || { echo "Node.js (20.19+) is needed to build the JupyterLab panel" >&2; exit 1; }
 
+# `pip install -e` builds the panel once (the hatch-jupyter-builder hook, when
+# open_notebook_ext/labextension is missing); `jupyter-builder develop` links the
+# build output into the venv so later rebuilds show up on a browser reload. The
+# link goes before pip runs: pip would copy its data files through it into the
+# build output (and its uninstall would delete them there).
+LABEXT_LINK := $(VENV)/share/jupyter/labextensions/open-notebook-ext
 $(VENV)/.installed: pyproject.toml | venv-sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
 	$(PY) -m pip install --quiet -e '.[test]'
+	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	touch $@
+
+# Rebuild the panel when its sources changed (production build, ~10 s).
+$(LABEXT_OUT): $(LABEXT_SRC) | $(VENV)/.installed
+	$(JLPM) install --immutable
+	$(JLPM) build:prod
+	touch $@
+
+labextension: $(LABEXT_OUT)
 
 lab: install
 	$(BIN)/jupyter lab $(ROOT_FLAG) --no-browser --ServerApp.port=$(LAB_PORT)
@@ -32,14 +59,26 @@ lab: install
 sysdeps:
 	scripts/sysdeps.sh $(TEST_SYSDEPS)
 
-lint: install
+lint-py: install
 	$(BIN)/ruff check open_notebook_ext tests bench
+
+# eslint, prettier and stylelint in check mode (`jlpm lint` fixes instead).
+lint-ts: install
+	$(JLPM) lint:check
+
+lint: lint-py lint-ts
 
 test: install sysdeps lint
 	$(PY) -m pytest
+
+# The deployment checks alone (they also run in `make test`): compose validation and
+# hardening, Dockerfile lint, nginx config, and the live proxy + production server.
+deploy-check: install sysdeps
+	$(PY) -m pytest tests/test_deploy_static.py tests/test_deploy_live.py
 
 bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache \
+	  $(LABEXT_DIR)/lib $(LABEXT_DIR)/tsconfig.tsbuildinfo open_notebook_ext/labextension

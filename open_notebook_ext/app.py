@@ -69,11 +69,21 @@ class OpenNotebookApp(ExtensionApp):
         config=True,
         help="""SQLAlchemy database URL. Default: the SQLite file open_notebook.db in
         data_dir, created 0600. PostgreSQL: postgresql+psycopg://user@host/db.
-        Environment: OPEN_NOTEBOOK_DB_URL.""",
+        Environment: OPEN_NOTEBOOK_DB_URL_FILE (a file holding the URL, for URLs with a
+        password), then OPEN_NOTEBOOK_DB_URL.""",
     )
 
     @default("db_url")
     def _db_url_default(self) -> str:
+        url_file = os.environ.get("OPEN_NOTEBOOK_DB_URL_FILE", "").strip()
+        if url_file:
+            # A URL with a password is a secret: a compose/Kubernetes secret file.
+            try:
+                return Path(url_file).read_text(encoding="utf-8").strip()
+            except OSError as e:
+                self.log.critical("OPEN_NOTEBOOK_DB_URL_FILE names %s, which cannot be read: %s",
+                                  url_file, e.strerror)
+                raise SystemExit(1) from None
         return os.environ.get("OPEN_NOTEBOOK_DB_URL") or (
             f"sqlite:///{Path(self.data_dir) / 'open_notebook.db'}"
         )

@@ -8,7 +8,8 @@
 * :func:`client_address` honours ``X-Real-Ip`` / ``X-Forwarded-For`` only when
   ``ServerApp.trust_xheaders`` is on (behind a reverse proxy you run).
 * :class:`ConstantTimeIdentityProvider` is Jupyter's password/token identity
-  provider with the token compared by ``hmac.compare_digest`` instead of ``==``.
+  provider with the token compared by ``hmac.compare_digest`` instead of ``==``,
+  and ``JUPYTER_TOKEN_FILE`` read without its trailing newline.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import math
+import os
 import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from jupyter_server.auth.identity import PasswordIdentityProvider, User
+from traitlets import default
 
 
 def client_address(remote_ip: str | None, headers: Mapping[str, str], trust_xheaders: bool) -> str:
@@ -115,6 +119,16 @@ class ConstantTimeIdentityProvider(PasswordIdentityProvider):
     "open_notebook_ext.auth.ConstantTimeIdentityProvider"`` (the production
     configuration in ``jupyter-config/`` does).
     """
+
+    @default("token")
+    def _token_default(self) -> str:
+        # Jupyter keeps the file's trailing newline as part of the token, so a secret
+        # written with `echo` or `openssl rand -hex 32 >` never matches: strip it.
+        token_file = os.environ.get("JUPYTER_TOKEN_FILE", "")
+        if not os.environ.get("JUPYTER_TOKEN") and token_file:
+            self.token_generated = False
+            return Path(token_file).read_text(encoding="utf-8").strip()
+        return super()._token_default()
 
     @staticmethod
     def tokens_match(offered: str | None, expected: str | None) -> bool:

@@ -19,7 +19,12 @@ class NotFound(OpenNotebookError):
 
 
 class Conflict(OpenNotebookError):
-    """The request collides with existing data (a duplicate name)."""
+    """The request collides with existing data (a duplicate name); ``field`` names the
+    field at fault, when there is one, so a form can show the message beside it."""
+
+    def __init__(self, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.field = field
 
 
 class BadRequest(OpenNotebookError):

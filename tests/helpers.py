@@ -7,6 +7,7 @@ in a private HOME / Jupyter directory tree, on a free loopback port.
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import secrets
@@ -14,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,8 +80,10 @@ class ServerProcess:
         token: str | None = None,
         base_url: str = "/",
         app: str = "server",
+        bin_dir: Path | None = None,
     ) -> None:
         self.home = home
+        self.bin = bin_dir or BIN
         self.root = home / "work"
         self.root.mkdir(parents=True, exist_ok=True)
         self.token = token if token is not None else secrets.token_hex(24)
@@ -102,7 +106,7 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         return [
-            str(BIN / "jupyter"), self.app, "--no-browser", *root_flags(),
+            str(self.bin / "jupyter"), self.app, "--no-browser", *root_flags(),
             "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0", f"--ServerApp.base_url={self.base_url}",
             f"--ServerApp.root_dir={self.root}",
@@ -256,3 +260,38 @@ def pythonpath_env() -> dict[str, str]:
 def hub_user_args(name: str) -> list[str]:
     return ["--ServerApp.identity_provider_class=helpers.HubUserIdentityProvider",
             f"--HubUserIdentityProvider.user_name={name}"]
+
+
+class FakeProvider:
+    """Answers like an AI provider: 200 when the expected header holds the expected key."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.requests: list[tuple[str, dict[str, str]]] = []
+        self.expect: tuple[str, str] | None = None  # (header, value)
+        self.status_override: int | None = None
+        outer = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.requests.append((self.path, {k.lower(): v for k, v in self.headers.items()}))
+                status = outer.status_override
+                if status is None:
+                    header, value = outer.expect or ("", "")
+                    status = 200 if not header or self.headers.get(header) == value else 401
+                self.send_response(status)
+                if status in (301, 302):
+                    self.send_header("Location", "http://169.254.169.254/latest/")
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(json.dumps({"data": [{"id": "model-a"}]}).encode())
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"

@@ -164,6 +164,7 @@ async def test_duplicate_name_within_provider_is_409(api, ext):
                                        "api_key": random_api_key()})
     assert r.status == 409, r
     assert "already exists" in r.json["detail"]
+    assert r.json["errors"] == [{"field": "name", "message": r.json["detail"]}]
     assert db_rows(ext) == 1
     # the same name under another provider is fine
     await api.create_credential(name="dup", provider="anthropic")

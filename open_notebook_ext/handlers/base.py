@@ -99,6 +99,9 @@ def api_error_for(exc: Exception) -> ApiError | None:
         return ApiError(422, exc.detail, extra={"errors": exc.errors})
     if isinstance(exc, EncryptionNotConfigured):
         return ApiError(400, str(exc))
+    if isinstance(exc, Conflict) and exc.field:
+        return ApiError(409, exc.detail,
+                        extra={"errors": [{"field": exc.field, "message": exc.detail}]})
     status = {NotFound: 404, Conflict: 409, BadRequest: 400, Forbidden: 403,
               Unprocessable: 422, UpstreamError: 502}.get(type(exc))
     if status is not None and isinstance(exc, OpenNotebookError):

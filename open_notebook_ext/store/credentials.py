@@ -287,7 +287,7 @@ class CredentialStore:
                 return self.to_json(row)
         except IntegrityError:
             raise Conflict(
-                f"A credential with this name already exists for provider {spec.name}"
+                f"A credential with this name already exists for provider {spec.name}", "name"
             ) from None
 
     def update(self, owner: str, credential_id: str, payload: Any) -> dict[str, Any]:
@@ -318,7 +318,7 @@ class CredentialStore:
                 return self.to_json(row)
         except IntegrityError:
             raise Conflict(
-                "A credential with this name already exists for this provider"
+                "A credential with this name already exists for this provider", "name"
             ) from None
 
     def delete(self, owner: str, credential_id: str) -> dict[str, Any]:

@@ -1,0 +1,116 @@
+/**
+ * The encryption status banner, from `GET credentials/status`.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import React from 'react';
+
+import { IStatus } from './api';
+
+export const KEY_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEY';
+export const KEY_FILE_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE';
+
+export function StatusBanner(props: {
+  status: IStatus;
+  trans: TranslationBundle;
+}): JSX.Element {
+  const { status, trans } = props;
+  const banners: JSX.Element[] = [];
+  if (status.key_check === 'mismatch') {
+    banners.push(
+      <div
+        key="mismatch"
+        className="jp-OpenNotebook-banner jp-mod-error"
+        role="alert"
+        data-banner="mismatch"
+      >
+        <strong>{trans.__('Encryption key mismatch.')}</strong>{' '}
+        {trans.__(
+          'The configured key is not the one these credentials were saved with, so their API keys cannot be decrypted. Start Jupyter with the original key, or enter a new API key for each credential.'
+        )}
+      </div>
+    );
+  }
+  if (!status.encryption_configured || status.key_source === 'none') {
+    banners.push(
+      <div
+        key="none"
+        className="jp-OpenNotebook-banner jp-mod-warning"
+        role="alert"
+        data-banner="no-key"
+      >
+        <strong>{trans.__('No encryption key is configured.')}</strong>{' '}
+        {trans.__('API keys cannot be added or replaced. Set')}{' '}
+        <code>{KEY_ENV}</code>{' '}
+        {trans.__('(or %1, the path of a file holding the key)', KEY_FILE_ENV)}{' '}
+        {trans.__('and restart Jupyter.')}
+      </div>
+    );
+  } else if (status.key_source === 'generated') {
+    banners.push(
+      <div
+        key="generated"
+        className="jp-OpenNotebook-banner jp-mod-warning"
+        role="status"
+        data-banner="generated"
+      >
+        <strong>{trans.__('Using a generated encryption key,')}</strong>{' '}
+        {trans.__('stored in')}{' '}
+        <code className="jp-OpenNotebook-path">
+          {status.key_file ?? trans.__('the data directory')}
+        </code>
+        .{' '}
+        {trans.__(
+          'Back it up: without it the stored API keys cannot be decrypted. To use your own key, set'
+        )}{' '}
+        <code>{KEY_ENV}</code> {trans.__('or')} <code>{KEY_FILE_ENV}</code>{' '}
+        {trans.__('before starting Jupyter.')}
+      </div>
+    );
+  } else {
+    let source: string;
+    if (status.key_source === 'env') {
+      source = trans.__('the %1 environment variable', KEY_ENV);
+    } else if (status.key_source === 'file') {
+      source = trans.__(
+        'the file %1 (%2)',
+        status.key_file ?? '',
+        KEY_FILE_ENV
+      );
+    } else {
+      source = trans.__(
+        'the Jupyter configuration (OpenNotebookApp.encryption_key)'
+      );
+    }
+    banners.push(
+      <div
+        key="ok"
+        className="jp-OpenNotebook-banner jp-mod-info"
+        role="status"
+        data-banner="configured"
+      >
+        {trans.__('API keys are encrypted with the key from %1.', source)}
+      </div>
+    );
+  }
+  const undecryptable = status.counts?.undecryptable ?? 0;
+  if (undecryptable > 0 && status.key_check !== 'mismatch') {
+    banners.push(
+      <div
+        key="undecryptable"
+        className="jp-OpenNotebook-banner jp-mod-error"
+        role="status"
+        data-banner="undecryptable"
+      >
+        {trans._n(
+          '%1 stored API key cannot be decrypted.',
+          '%1 stored API keys cannot be decrypted.',
+          undecryptable
+        )}{' '}
+        {trans.__(
+          'Enter a new key for the credentials marked below, or delete them.'
+        )}
+      </div>
+    );
+  }
+  return <div className="jp-OpenNotebook-banners">{banners}</div>;
+}

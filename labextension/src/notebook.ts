@@ -1,0 +1,92 @@
+/**
+ * Which notebook is open in the main area: the one the panel offers to grant
+ * access to ("Allow analysis.ipynb to read this key").
+ *
+ * It follows the shell's current widget: a notebook panel (any document
+ * widget of the notebook factory) gives its path, anything else (a launcher,
+ * a text file, nothing) gives null. A rename of that notebook is followed too.
+ */
+import { JupyterFrontEnd } from '@jupyterlab/application';
+import { PathExt } from '@jupyterlab/coreutils';
+import { ISignal, Signal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
+
+export interface INotebookRef {
+  /** The path under the Jupyter root, as grants store it. */
+  path: string;
+  /** The file name, for labels. */
+  name: string;
+  /** Set when this is the previous notebook under a new name. */
+  renamedFrom?: string;
+}
+
+/** The part of a document context this needs. */
+interface IPathContext {
+  readonly path: string;
+  readonly pathChanged: ISignal<unknown, string>;
+}
+
+function notebookContext(widget: Widget | null): IPathContext | null {
+  if (!widget || widget.isDisposed || !widget.hasClass('jp-NotebookPanel')) {
+    return null;
+  }
+  const context = (widget as Widget & { context?: Partial<IPathContext> })
+    .context;
+  if (
+    !context ||
+    typeof context.path !== 'string' ||
+    !context.path ||
+    !context.pathChanged
+  ) {
+    return null;
+  }
+  return context as IPathContext;
+}
+
+export class CurrentNotebook {
+  constructor(shell: JupyterFrontEnd.IShell) {
+    this.shell = shell;
+    shell.currentChanged?.connect(this.onCurrentChanged, this);
+    this.onCurrentChanged();
+  }
+
+  /** The notebook open in the main area, or null. */
+  get current(): INotebookRef | null {
+    return this._current;
+  }
+
+  /** Emitted when `current` changes (another notebook, none, a rename). */
+  get changed(): ISignal<this, INotebookRef | null> {
+    return this._changed;
+  }
+
+  private onCurrentChanged(): void {
+    const context = notebookContext(this.shell.currentWidget);
+    if (context !== this.context) {
+      this.context?.pathChanged.disconnect(this.onPathChanged, this);
+      this.context = context;
+      context?.pathChanged.connect(this.onPathChanged, this);
+    }
+    this.set(context ? context.path : null);
+  }
+
+  private onPathChanged(): void {
+    const before = this._current?.path;
+    this.set(this.context ? this.context.path : null, before);
+  }
+
+  private set(path: string | null, renamedFrom?: string): void {
+    if ((this._current?.path ?? null) === path) {
+      return;
+    }
+    this._current = path
+      ? { path, name: PathExt.basename(path), renamedFrom }
+      : null;
+    this._changed.emit(this._current);
+  }
+
+  private readonly shell: JupyterFrontEnd.IShell;
+  private context: IPathContext | null = null;
+  private _current: INotebookRef | null = null;
+  private readonly _changed = new Signal<this, INotebookRef | null>(this);
+}
