@@ -76,7 +76,10 @@ test: install sysdeps lint
 deploy-check: install sysdeps
 	$(PY) -m pytest tests/test_deploy_static.py tests/test_deploy_live.py
 
+# Measurements, not tests: prints the table and writes bench/results.md (~5 min).
+# wrk drives the HTTP benchmarks (Debian package, installed when missing).
 bench: install
+	scripts/sysdeps.sh wrk:wrk
 	$(PY) bench/run.py
 
 clean:

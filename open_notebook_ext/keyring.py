@@ -194,6 +194,10 @@ def resolve_key_material(
     return KeyMaterial("none")
 
 
+# How many verified tokens a key ring remembers (about 150 bytes each).
+CURRENT_TOKENS_CACHE = 100_000
+
+
 class KeyRing:
     """Encrypts with the first key, decrypts with any of them.
 
@@ -206,9 +210,23 @@ class KeyRing:
         self._fernets = [Fernet(k) for k in self._keys]
         self._multi = MultiFernet(self._fernets) if self._fernets else None
         self.key_ids: tuple[str, ...] = tuple(key_id(k) for k in self._keys)
+        # Tokens known to decrypt under the primary key. A Fernet token is
+        # authenticated (HMAC-SHA256), so the same token decrypts the same way for
+        # as long as this key ring lives: listing credentials checks each stored
+        # token once per process, not at every request. Holds ciphertext only.
+        self._current: set[str] = set()
 
     def __repr__(self) -> str:
         return f"KeyRing(keys={len(self._keys)}, ids={self.key_ids!r})"
+
+    def known_current(self, token: str) -> bool:
+        """Whether ``token`` is known to decrypt under the primary key (it did before)."""
+        return token in self._current
+
+    def _remember(self, token: str) -> None:
+        if len(self._current) >= CURRENT_TOKENS_CACHE:
+            self._current.clear()  # rare; the next reads re-verify
+        self._current.add(token)
 
     @classmethod
     def from_material(
@@ -262,9 +280,12 @@ class KeyRing:
         raw = token.encode("ascii", "replace")
         for index, fernet in enumerate(self._fernets):
             try:
-                return fernet.decrypt(raw).decode("utf-8"), index
+                plaintext = fernet.decrypt(raw).decode("utf-8")
             except (InvalidToken, UnicodeError, ValueError):
                 continue
+            if index == 0:
+                self._remember(token)
+            return plaintext, index
         raise DecryptionError(
             "cannot be decrypted with the configured encryption key "
             "(the key changed, or the stored value is corrupt)"

@@ -162,3 +162,24 @@ def validation_errors(e: ValidationError) -> list[dict[str, str]]:
             message = err["msg"].removeprefix("Value error, ")
         errors.append({"field": field, "message": message})
     return errors
+
+
+class GrantRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    credential_id: StrictStr
+    notebook_path: StrictStr
+
+    @field_validator("credential_id")
+    @classmethod
+    def _cid(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("must not be blank")
+        return v.strip()
+
+    @field_validator("notebook_path")
+    @classmethod
+    def _path(cls, v: str) -> str:
+        from .store.grants import normalise_path
+
+        return normalise_path(v)

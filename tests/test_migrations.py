@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import subprocess
+import sys
 import threading
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +24,7 @@ from dbtools import rows
 from helpers import BIN, clean_env, random_api_key
 from open_notebook_ext.backend import META_KEY_CHECK, META_SALT, open_backend
 from open_notebook_ext.keyring import KeyRing
-from open_notebook_ext.store.db import MIGRATIONS_DIR, VERSION_TABLE, Database
+from open_notebook_ext.store.db import HEAD_REVISION, MIGRATIONS_DIR, VERSION_TABLE, Database
 from open_notebook_ext.store.notebooks import NotebookStore
 from open_notebook_ext.store.notes import NoteStore
 from open_notebook_ext.store.orm import Base
@@ -65,6 +66,25 @@ def url(request, tmp_path) -> str:
 
 def test_head_is_the_newest_migration():
     assert head() == sorted(p.name[:4] for p in (MIGRATIONS_DIR / "versions").glob("0*.py"))[-1]
+    # start-up compares the database with this constant to skip Alembic
+    assert head() == HEAD_REVISION
+
+
+def test_start_up_at_head_does_not_load_alembic(tmp_path):
+    """A database already at the latest revision is checked with one query."""
+    url = f"sqlite:///{tmp_path / 'at-head.db'}"
+    Database(url).upgrade()
+    code = ("import sys; from open_notebook_ext.store.db import Database;"
+            " d = Database(sys.argv[1]); print(d.at_head()); d.upgrade();"
+            " print('alembic' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == ["True", "False"]
+    older = f"sqlite:///{tmp_path / 'older.db'}"
+    with Database(older).engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {VERSION_TABLE} (version_num VARCHAR(32))")
+        conn.exec_driver_sql(f"INSERT INTO {VERSION_TABLE} VALUES ('0001')")  # noqa: S608
+    assert Database(older).at_head() is False
 
 
 def test_orm_matches_the_latest_migration(url):

@@ -5,8 +5,6 @@ from __future__ import annotations
 from jupyter_server.auth.decorator import authorized
 from tornado import web
 
-from ..notebook_schemas import SearchRequest
-from ..schemas import parse
 from ..store.search import text_search
 from .base import ApiError, OpenNotebookHandler
 
@@ -21,6 +19,9 @@ class SearchHandler(OpenNotebookHandler):
     @authorized
     async def post(self) -> None:
         payload = self.read_json()
+        from ..notebook_schemas import SearchRequest  # pydantic loads on first use
+        from ..schemas import parse
+
         req = await self.call(parse, SearchRequest, payload)
         if req.type == "vector":
             raise ApiError(400, VECTOR_UNAVAILABLE)

@@ -27,8 +27,6 @@ from tornado import web
 
 from .. import ingest, netguard
 from ..errors import InvalidInput, OpenNotebookError
-from ..notebook_schemas import SourceCreate
-from ..schemas import parse
 from ..store.sources import SORT_FIELDS, SORT_FIELDS_MESSAGE
 from ..uploads import StoredUpload, display_name
 from .base import INTERNAL_ERROR, ApiError, OpenNotebookHandler, api_error_for
@@ -83,6 +81,9 @@ class _SourceCreation(OpenNotebookHandler):
     _kept = False
 
     async def create_source(self, payload: Any, upload: dict[str, Any] | None = None) -> None:
+        from ..notebook_schemas import SourceCreate  # pydantic loads on first use
+        from ..schemas import parse
+
         req: SourceCreate = await self.call(parse, SourceCreate, payload)
         problems = req.problems(has_file=upload is not None)
         if problems:

@@ -8,21 +8,22 @@ decrypted, a ``decryption_error`` saying why.
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import secrets
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import Text, bindparam, func, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..keyring import DecryptionError, KeyRing
 from ..providers import PROVIDERS, ProviderSpec
-from ..schemas import CredentialCreate, CredentialUpdate, parse
 from .db import Database, locked
 from .orm import Credential, utcnow
 
@@ -69,9 +70,36 @@ def key_hint(api_key: str) -> str | None:
     return "\u2022\u2022\u2022\u2022" + api_key[-4:]
 
 
+# What a credential's JSON is made of. Reads select exactly these (plain rows, no
+# ORM objects: a list of thousands costs a fraction), the JSON column as text,
+# decoded once per distinct value.
+_JSON_COLUMNS = ("id", "name", "provider", "modalities", *_OPTIONAL_COLUMNS,
+                 "api_key_encrypted", "api_key_hint", "created", "updated")
+_LIST_COLUMNS = [type_coerce(_TABLE.c[c], Text).label(c) if c == "modalities" else _TABLE.c[c]
+                 for c in _JSON_COLUMNS]
+
+# Built once: constructing a statement per request costs more than running it.
+_GET_ONE = select(*_LIST_COLUMNS).where(_TABLE.c.owner == bindparam("owner"),
+                                        _TABLE.c.id == bindparam("cid"))
+
+
+@functools.lru_cache(maxsize=1024)
+def _decode_modalities(raw: str) -> tuple[str, ...]:
+    return tuple(json.loads(raw))
+
+
+def _modalities(value: Any) -> list[str]:
+    """A row's modalities as a new list: decoded JSON text, or a list the driver decoded."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        return list(_decode_modalities(value))
+    return list(value)
+
+
 def isoformat(value: datetime) -> str:
     if value.tzinfo is None:  # SQLite hands back naive datetimes; we only store UTC
-        value = value.replace(tzinfo=timezone.utc)
+        return value.isoformat() + "+00:00"
     return value.isoformat()
 
 
@@ -128,41 +156,39 @@ class CredentialStore:
 
     # -- reading -------------------------------------------------------------
 
-    def _check_token(self, row: Credential, rotations: list[Rotation] | None) -> str | None:
+    def _check_token(self, credential_id: str, token: str | None,
+                     rotations: list[Rotation] | None) -> str | None:
         """Why the stored key cannot be decrypted, or None.
 
         A key written under an older (still configured) key is queued in
         ``rotations`` for re-encryption under the primary key: lazy rotation,
         as JupyterHub does with ``auth_state``.
         """
-        if row.api_key_encrypted is None:
+        if token is None or self.keyring.known_current(token):
             return None
         try:
-            token, kid, changed = self.keyring.reencrypt(row.api_key_encrypted)
+            new_token, kid, changed = self.keyring.reencrypt(token)
         except DecryptionError as e:
             return f"API key {e}"
         if changed and rotations is not None:
-            rotations.append(Rotation(row.id, row.api_key_encrypted, token, kid))
+            rotations.append(Rotation(credential_id, token, new_token, kid))
         return None
 
-    def to_json(self, row: Credential, rotations: list[Rotation] | None = None) -> dict[str, Any]:
-        data: dict[str, Any] = {
-            "id": row.id,
-            "name": row.name,
-            "provider": row.provider,
-            "modalities": list(row.modalities or []),
-        }
-        for column in _OPTIONAL_COLUMNS:
-            data[column] = getattr(row, column)
-        data.update(
-            has_api_key=row.api_key_encrypted is not None,
-            api_key_hint=row.api_key_hint,
-            created=isoformat(row.created),
-            updated=isoformat(row.updated),
+    def _json(self, values: dict[str, Any], rotations: list[Rotation] | None) -> dict[str, Any]:
+        """The API shape, from a dict of the ``_JSON_COLUMNS`` values (consumed)."""
+        token = values.pop("api_key_encrypted")
+        values.update(
+            modalities=_modalities(values["modalities"]),
+            has_api_key=token is not None,
+            created=isoformat(values["created"]),
+            updated=isoformat(values["updated"]),
             model_count=0,
-            decryption_error=self._check_token(row, rotations),
+            decryption_error=self._check_token(values["id"], token, rotations),
         )
-        return data
+        return values
+
+    def to_json(self, row: Credential, rotations: list[Rotation] | None = None) -> dict[str, Any]:
+        return self._json({c: getattr(row, c) for c in _JSON_COLUMNS}, rotations)
 
     def _apply_rotations(self, rotations: list[Rotation]) -> int:
         """Write re-encrypted tokens, each only if the row still holds the token we read
@@ -195,24 +221,28 @@ class CredentialStore:
     def list(
         self, owner: str, provider: str | None = None, limit: int | None = None, offset: int = 0
     ) -> list[dict[str, Any]]:
-        query = select(Credential).where(Credential.owner == owner)
+        query = select(*_LIST_COLUMNS).where(_TABLE.c.owner == owner)
         if provider is not None:
-            query = query.where(Credential.provider == provider.strip().lower())
-        query = query.order_by(Credential.provider, Credential.created, Credential.id)
+            query = query.where(_TABLE.c.provider == provider.strip().lower())
+        query = query.order_by(_TABLE.c.provider, _TABLE.c.created, _TABLE.c.id)
         if offset:
             query = query.offset(offset)
         if limit is not None:
             query = query.limit(limit)
         rotations: list[Rotation] = []
-        with self.db.session() as s:
-            result = [self.to_json(row, rotations) for row in s.scalars(query)]
+        with self.db.connect(single_statement=True) as conn:
+            result = [self._json(dict(zip(_JSON_COLUMNS, row, strict=True)), rotations)
+                      for row in conn.execute(query).all()]
         self.rotate_lazily(rotations)
         return result
 
     def get(self, owner: str, credential_id: str) -> dict[str, Any]:
+        with self.db.connect(single_statement=True) as conn:
+            row = conn.execute(_GET_ONE, {"owner": owner, "cid": credential_id}).first()
+        if row is None:
+            raise NotFound(NOT_FOUND)
         rotations: list[Rotation] = []
-        with self.db.session() as s:
-            result = self.to_json(self._row(s, owner, credential_id), rotations)
+        result = self._json(dict(zip(_JSON_COLUMNS, row, strict=True)), rotations)
         self.rotate_lazily(rotations)
         return result
 
@@ -259,6 +289,8 @@ class CredentialStore:
         row.api_key_hint = key_hint(api_key)
 
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
+        from ..schemas import CredentialCreate, parse  # pydantic loads on first use
+
         req = parse(CredentialCreate, payload)
         spec = PROVIDERS[req.provider]
         sent = req.model_dump(exclude_unset=True)
@@ -291,6 +323,8 @@ class CredentialStore:
             ) from None
 
     def update(self, owner: str, credential_id: str, payload: Any) -> dict[str, Any]:
+        from ..schemas import CredentialUpdate, parse
+
         req = parse(CredentialUpdate, payload)
         sent = req.model_dump(exclude_unset=True)
         try:
@@ -413,7 +447,7 @@ class CredentialStore:
         failures = []
         with self.db.session() as s:
             for row in s.scalars(select(Credential).order_by(Credential.id)):
-                error = self._check_token(row, None)
+                error = self._check_token(row.id, row.api_key_encrypted, None)
                 if error:
                     failures.append({"id": row.id, "owner": row.owner, "name": row.name,
                                      "provider": row.provider, "error": error})

@@ -6,12 +6,10 @@ import posixpath
 import re
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, StrictStr, field_validator
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidInput, NotFound
-from ..schemas import parse
 from .credentials import NOT_FOUND, isoformat, new_id
 from .db import Database
 from .orm import Credential, Grant, utcnow
@@ -39,25 +37,6 @@ def _at_or_under(path: str) -> Any:
     """The notebook at ``path``, or anything in the directory ``path``."""
     return (Grant.notebook_path == path) | Grant.notebook_path.startswith(
         path + "/", autoescape=True)
-
-
-class GrantRequest(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    credential_id: StrictStr
-    notebook_path: StrictStr
-
-    @field_validator("credential_id")
-    @classmethod
-    def _cid(cls, v: str) -> str:
-        if not v.strip():
-            raise ValueError("must not be blank")
-        return v.strip()
-
-    @field_validator("notebook_path")
-    @classmethod
-    def _path(cls, v: str) -> str:
-        return normalise_path(v)
 
 
 class GrantStore:
@@ -93,6 +72,8 @@ class GrantStore:
 
     def grant(self, owner: str, payload: Any) -> tuple[dict[str, Any], bool]:
         """Allow a notebook to read a credential; (grant, created). Idempotent."""
+        from ..schemas import GrantRequest, parse  # pydantic loads on first use
+
         req = parse(GrantRequest, payload)
         try:
             with self.db.session(write=True) as s:

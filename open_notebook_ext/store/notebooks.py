@@ -17,8 +17,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
 from ..errors import NotFound
-from ..notebook_schemas import NotebookCreate, NotebookUpdate
-from ..schemas import parse
 from ..uploads import UploadArea
 from .credentials import isoformat, new_id
 from .db import Database, locked
@@ -148,6 +146,9 @@ class NotebookStore:
     # -- writing -------------------------------------------------------------
 
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
+        from ..notebook_schemas import NotebookCreate  # pydantic loads on first use
+        from ..schemas import parse
+
         req = parse(NotebookCreate, payload)
         now = utcnow()
         row = Notebook(id=new_id("notebook"), owner=owner, name=req.name,
@@ -159,6 +160,9 @@ class NotebookStore:
             return to_json(row, 0, 0)
 
     def update(self, owner: str, notebook_id: str, payload: Any) -> dict[str, Any]:
+        from ..notebook_schemas import NotebookUpdate
+        from ..schemas import parse
+
         req = parse(NotebookUpdate, payload)
         with self.db.session(write=True) as s:
             row = notebook_row(s, owner, notebook_id)

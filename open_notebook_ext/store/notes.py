@@ -9,8 +9,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import NotFound
-from ..notebook_schemas import NoteCreate, NoteUpdate
-from ..schemas import parse
 from .credentials import isoformat, new_id
 from .db import Database, locked
 from .notebooks import NOT_FOUND as NOTEBOOK_NOT_FOUND
@@ -58,6 +56,9 @@ class NoteStore:
             return to_json(self._row(s, owner, note_id))
 
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
+        from ..notebook_schemas import NoteCreate  # pydantic loads on first use
+        from ..schemas import parse
+
         req = parse(NoteCreate, payload)
         now = utcnow()
         try:
@@ -75,6 +76,9 @@ class NoteStore:
             raise NotFound(NOTEBOOK_NOT_FOUND) from None
 
     def update(self, owner: str, note_id: str, payload: Any) -> dict[str, Any]:
+        from ..notebook_schemas import NoteUpdate
+        from ..schemas import parse
+
         req = parse(NoteUpdate, payload)
         with self.db.session(write=True) as s:
             row = self._row(s, owner, note_id, lock="no_key_update")

@@ -8,20 +8,21 @@ after the transaction commits.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import case, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ..errors import InvalidInput, NotFound
-from ..notebook_schemas import SourceCreate, SourceUpdate
-from ..schemas import parse
 from ..uploads import StoredUpload, UploadArea
 from .credentials import isoformat, new_id
 from .db import Database, locked
 from .notebooks import notebook_row, require_notebooks
 from .orm import NotebookSource, Source, utcnow
+
+if TYPE_CHECKING:
+    from ..notebook_schemas import SourceCreate
 
 NOT_FOUND = "Source not found"
 SORT_FIELDS = ("type", "title", "created", "updated", "insights_count", "embedded")
@@ -166,6 +167,9 @@ class SourceStore:
             raise
 
     def update(self, owner: str, source_id: str, payload: Any) -> dict[str, Any]:
+        from ..notebook_schemas import SourceUpdate  # pydantic loads on first use
+        from ..schemas import parse
+
         req = parse(SourceUpdate, payload)
         with self.db.session(write=True) as s:
             row = self._row(s, owner, source_id, lock="no_key_update")

@@ -1,0 +1,176 @@
+"""HTTP benchmarks against one real server, side by side with Jupyter's own `/api/status`.
+
+* ``one``: GET one credential vs GET ``/api/status`` on the same server in the same
+  run, driven by ``wrk`` (2 threads, 8 connections, keep-alive). The two are
+  interleaved (status, credential, status, credential, ...) so a noisy moment
+  hits both; each figure is the median over the rounds.
+* ``listing``: GET ``credentials`` holding 100 / 1,000 / 10,000 credentials. Rows
+  are inserted straight into the database (encrypted with the server's key, as
+  the API would store them) between sizes; the first list after an insert is
+  reported separately ("cold": it checks every new row's ciphertext), then the
+  p50 of ``LIST_SAMPLES`` lists over one keep-alive connection.
+
+Everything runs on loopback; nothing here asserts a speed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+
+import requests
+from cryptography.fernet import Fernet
+
+from helpers import API, ServerProcess, random_api_key
+from open_notebook_ext.keyring import KeyRing
+from open_notebook_ext.store import Database
+from open_notebook_ext.store.credentials import key_hint, new_id
+from open_notebook_ext.store.orm import Credential, utcnow
+
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))
+LIST_SIZES = (100, 1_000, 10_000)
+LIST_SAMPLES = int(os.environ.get("BENCH_LIST_SAMPLES", "15"))
+
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
+
+
+def _ms(text: str) -> float:
+    value, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(value) * _UNITS[unit]
+
+
+def wrk(url: str, token: str, seconds: int = SECONDS) -> dict[str, float]:
+    """One wrk run: requests/s, p50 and p99 latency (ms), and non-2xx count."""
+    exe = shutil.which("wrk")
+    if exe is None:
+        raise RuntimeError("wrk is missing: `make bench` installs it (Debian package wrk)")
+    out = subprocess.run(
+        [exe, "-t2", "-c8", f"-d{seconds}s", "--latency", "-H", f"Authorization: token {token}",
+         url], capture_output=True, text=True, check=True).stdout
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    if non2xx or errors:
+        raise RuntimeError(f"wrk saw failures against {url}:\n{out}")
+    return {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
+        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        "requests": float(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
+    }
+
+
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+
+
+def one_credential(server: ServerProcess, credential_id: str) -> dict[str, Any]:
+    status_url = server.url + "api/status"
+    cred_url = f"{server.url}{API}/credentials/{credential_id}"
+    for url in (status_url, cred_url):  # warm up both paths
+        wrk(url, server.token, seconds=1)
+    status_runs, cred_runs = [], []
+    for _ in range(ROUNDS):
+        status_runs.append(wrk(status_url, server.token))
+        cred_runs.append(wrk(cred_url, server.token))
+    status, cred = _median(status_runs), _median(cred_runs)
+    return {
+        "status": status, "credential": cred,
+        "p50_ratio": cred["p50_ms"] / status["p50_ms"],
+        "p99_ratio": cred["p99_ms"] / status["p99_ms"],
+        "rps_ratio": status["rps"] / cred["rps"],
+        "requests": sum(r["requests"] for r in status_runs + cred_runs),
+    }
+
+
+def _insert(db_url: str, key: bytes, owner: str, start: int, count: int) -> None:
+    ring = KeyRing([key])
+    now = utcnow()
+    rows = []
+    for i in range(start, start + count):
+        secret = f"sk-bench-{i:08d}-{os.urandom(8).hex()}"
+        token, kid = ring.encrypt(secret)
+        rows.append(Credential(id=new_id("credential"), owner=owner, name=f"bench {i:05d}",
+                               provider=("openai", "anthropic", "groq")[i % 3],
+                               modalities=["language"], api_key_encrypted=token, key_id=kid,
+                               api_key_hint=key_hint(secret), created=now, updated=now))
+    db = Database(db_url)
+    try:
+        with db.session(write=True) as s:
+            s.add_all(rows)
+    finally:
+        db.dispose()
+
+
+def listing(server: ServerProcess, db_url: str, key: bytes, owner: str) -> dict[int, dict]:
+    url = f"{server.url}{API}/credentials"
+    results: dict[int, dict] = {}
+    have = 1
+    with requests.Session() as http:
+        http.headers["Authorization"] = f"token {server.token}"
+        for size in LIST_SIZES:
+            _insert(db_url, key, owner, have, size - have)
+            have = size
+            t = time.perf_counter()
+            r = http.get(url, timeout=120)
+            cold = (time.perf_counter() - t) * 1e3
+            r.raise_for_status()
+            if len(r.json()) != size:
+                raise RuntimeError(f"listed {len(r.json())} credentials, expected {size}")
+            samples = []
+            for _ in range(LIST_SAMPLES):
+                t = time.perf_counter()
+                r = http.get(url, timeout=120)
+                samples.append((time.perf_counter() - t) * 1e3)
+                r.raise_for_status()
+            samples.sort()
+            results[size] = {"cold_ms": cold, "p50_ms": samples[len(samples) // 2],
+                             "max_ms": samples[-1], "bytes": len(r.content)}
+    return results
+
+
+def main() -> dict[str, Any]:
+    key = Fernet.generate_key()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        db_url = f"sqlite:///{home / 'bench.db'}"
+        server = ServerProcess(home, env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": key.decode(),
+                                          "OPEN_NOTEBOOK_DB_URL": db_url}).start()
+        try:
+            created = server.api("POST", "credentials", {
+                "name": "bench 00000", "provider": "openai", "api_key": random_api_key()})
+            if created.status != 201:
+                raise RuntimeError(f"could not create a credential: {created.status}")
+            db = Database(db_url)
+            with db.session() as s:
+                owner = s.get(Credential, created.json["id"]).owner
+            db.dispose()
+            one = one_credential(server, created.json["id"])
+            lists = listing(server, db_url, key, owner)
+        finally:
+            server.stop()
+    return {"one": one, "listing": lists}
+
+
+if __name__ == "__main__":
+    r = main()
+    one = r["one"]
+    for name in ("status", "credential"):
+        m = one[name]
+        print(f"GET {name}: p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} ms, "
+              f"{m['rps']:.0f} req/s")
+    print(f"ratio: p50 {one['p50_ratio']:.2f}x, p99 {one['p99_ratio']:.2f}x, "
+          f"throughput {one['rps_ratio']:.2f}x")
+    for size, m in r["listing"].items():
+        print(f"list {size:>6}: p50 {m['p50_ms']:.1f} ms (cold {m['cold_ms']:.1f} ms, "
+              f"max {m['max_ms']:.1f} ms, {m['bytes']} bytes)")
