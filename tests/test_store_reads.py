@@ -127,19 +127,40 @@ def test_remembered_tokens_are_bounded_and_only_good_ones(monkeypatch):
 
 
 @pytest.mark.sqlite_only
-def test_single_statement_reads_skip_begin_on_sqlite(backend_for):
+def test_credential_reads_are_one_statement_on_sqlite(backend_for):
+    """get and list are one SELECT each on the driver's connection (no BEGIN/COMMIT);
+    a read of several statements keeps its transaction."""
     backend = backend_for(fernet_key())
     store = backend.credentials
     cred = store.create("me", {"name": "a", "provider": "openai", "api_key": random_api_key()})
     statements: list[str] = []
-    event.listen(backend.db.engine, "before_cursor_execute",
-                 lambda conn, cur, sql, *a: statements.append(sql.split()[0].upper()))
-    store.get("me", cred["id"])
-    store.list("me")
-    assert statements == ["SELECT", "SELECT"]
+
+    @event.listens_for(backend.db.engine, "connect")
+    def trace(dbapi_connection, _record):
+        dbapi_connection.set_trace_callback(lambda sql: statements.append(sql.split()[0]))
+
+    backend.db.engine.dispose()  # new connections, traced
+    assert store.get("me", cred["id"])["id"] == cred["id"]
+    assert [c["id"] for c in store.list("me", provider="OpenAI ", limit=5, offset=0)] == [
+        cred["id"]]
+    assert store.list("me", offset=1) == []
+    assert [s.upper() for s in statements] == ["SELECT", "SELECT", "SELECT"]
     statements.clear()
-    store.summary("me")  # a multi-statement read keeps its transaction
-    assert statements[0] == "BEGIN"
+    store.summary("me")
+    assert statements[0].upper() == "BEGIN"
+
+
+@pytest.mark.sqlite_only
+def test_driver_errors_become_sqlalchemy_errors(backend_for, tmp_path):
+    """A locked or broken SQLite file raises what every other database call raises,
+    so the handlers' 503 mapping applies to the fast path too."""
+    from sqlalchemy.exc import OperationalError
+
+    backend = backend_for(fernet_key())
+    with backend.db.engine.begin() as conn:
+        conn.exec_driver_sql("DROP TABLE on_credentials")
+    with pytest.raises(OperationalError):
+        backend.credentials.get("me", "x")
 
 
 def test_dump_json_matches_the_standard_library():

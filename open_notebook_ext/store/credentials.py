@@ -78,9 +78,24 @@ _JSON_COLUMNS = ("id", "name", "provider", "modalities", *_OPTIONAL_COLUMNS,
 _LIST_COLUMNS = [type_coerce(_TABLE.c[c], Text).label(c) if c == "modalities" else _TABLE.c[c]
                  for c in _JSON_COLUMNS]
 
-# Built once: constructing a statement per request costs more than running it.
+# Built once: constructing a statement per request costs more than running it
+# (and Database.fetch_all compiles each statement once).
 _GET_ONE = select(*_LIST_COLUMNS).where(_TABLE.c.owner == bindparam("owner"),
                                         _TABLE.c.id == bindparam("cid"))
+_NO_LIMIT = 2**62
+
+
+def _list_statement(by_provider: bool, paged: bool) -> Any:
+    query = select(*_LIST_COLUMNS).where(_TABLE.c.owner == bindparam("owner"))
+    if by_provider:
+        query = query.where(_TABLE.c.provider == bindparam("provider"))
+    query = query.order_by(_TABLE.c.provider, _TABLE.c.created, _TABLE.c.id)
+    if paged:
+        query = query.limit(bindparam("limit")).offset(bindparam("offset"))
+    return query
+
+
+_LIST = {(p, g): _list_statement(p, g) for p in (False, True) for g in (False, True)}
 
 
 @functools.lru_cache(maxsize=1024)
@@ -97,7 +112,9 @@ def _modalities(value: Any) -> list[str]:
     return list(value)
 
 
-def isoformat(value: datetime) -> str:
+def isoformat(value: datetime | str) -> str:
+    if isinstance(value, str):  # SQLite's text, read without SQLAlchemy's conversion
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:  # SQLite hands back naive datetimes; we only store UTC
         return value.isoformat() + "+00:00"
     return value.isoformat()
@@ -221,28 +238,25 @@ class CredentialStore:
     def list(
         self, owner: str, provider: str | None = None, limit: int | None = None, offset: int = 0
     ) -> list[dict[str, Any]]:
-        query = select(*_LIST_COLUMNS).where(_TABLE.c.owner == owner)
+        params: dict[str, Any] = {"owner": owner}
         if provider is not None:
-            query = query.where(_TABLE.c.provider == provider.strip().lower())
-        query = query.order_by(_TABLE.c.provider, _TABLE.c.created, _TABLE.c.id)
-        if offset:
-            query = query.offset(offset)
-        if limit is not None:
-            query = query.limit(limit)
+            params["provider"] = provider.strip().lower()
+        paged = limit is not None or offset
+        if paged:
+            params.update(limit=_NO_LIMIT if limit is None else limit, offset=offset)
+        rows = self.db.fetch_all(_LIST[provider is not None, bool(paged)], params)
         rotations: list[Rotation] = []
-        with self.db.connect(single_statement=True) as conn:
-            result = [self._json(dict(zip(_JSON_COLUMNS, row, strict=True)), rotations)
-                      for row in conn.execute(query).all()]
+        result = [self._json(dict(zip(_JSON_COLUMNS, row, strict=True)), rotations)
+                  for row in rows]
         self.rotate_lazily(rotations)
         return result
 
     def get(self, owner: str, credential_id: str) -> dict[str, Any]:
-        with self.db.connect(single_statement=True) as conn:
-            row = conn.execute(_GET_ONE, {"owner": owner, "cid": credential_id}).first()
-        if row is None:
+        rows = self.db.fetch_all(_GET_ONE, {"owner": owner, "cid": credential_id})
+        if not rows:
             raise NotFound(NOT_FOUND)
         rotations: list[Rotation] = []
-        result = self._json(dict(zip(_JSON_COLUMNS, row, strict=True)), rotations)
+        result = self._json(dict(zip(_JSON_COLUMNS, rows[0], strict=True)), rotations)
         self.rotate_lazily(rotations)
         return result
 
