@@ -22,7 +22,7 @@ LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench deploy-check clean
+.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -75,6 +75,11 @@ test: install sysdeps lint
 # hardening, Dockerfile lint, nginx config, and the live proxy + production server.
 deploy-check: install sysdeps
 	$(PY) -m pytest tests/test_deploy_static.py tests/test_deploy_live.py
+
+# The full-size write storm of tests/test_concurrency.py: 32 clients x 500 requests
+# against each configuration (~8 min; `make test` runs 60 requests per client).
+stress: install sysdeps
+	ON_STORM_REQUESTS=500 $(PY) -m pytest tests/test_concurrency.py
 
 # Measurements, not tests: prints the table and writes bench/results.md (~5 min).
 # wrk drives the HTTP benchmarks (Debian package, installed when missing).

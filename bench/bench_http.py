@@ -8,7 +8,9 @@
   are inserted straight into the database (encrypted with the server's key, as
   the API would store them) between sizes; the first list after an insert is
   reported separately ("cold": it checks every new row's ciphertext), then the
-  p50 of ``LIST_SAMPLES`` lists over one keep-alive connection.
+  p50 of ``LIST_SAMPLES`` lists over one keep-alive connection: the server's own
+  time (its ``Server-Timing`` header: handler start to response ready) and the
+  time the client saw (plus sending and receiving the body).
 
 Everything runs on loopback; nothing here asserts a speed.
 """
@@ -93,6 +95,11 @@ def one_credential(server: ServerProcess, credential_id: str) -> dict[str, Any]:
     }
 
 
+def _server_ms(header: str) -> float:
+    """The ``dur`` of our ``Server-Timing: app;dur=12.34`` header."""
+    return float(re.fullmatch(r"app;dur=([\d.]+)", header).group(1))  # type: ignore[union-attr]
+
+
 def _insert(db_url: str, key: bytes, owner: str, start: int, count: int) -> None:
     ring = KeyRing([key])
     now = utcnow()
@@ -127,14 +134,17 @@ def listing(server: ServerProcess, db_url: str, key: bytes, owner: str) -> dict[
             r.raise_for_status()
             if len(r.json()) != size:
                 raise RuntimeError(f"listed {len(r.json())} credentials, expected {size}")
-            samples = []
+            samples, server = [], []
             for _ in range(LIST_SAMPLES):
                 t = time.perf_counter()
                 r = http.get(url, timeout=120)
                 samples.append((time.perf_counter() - t) * 1e3)
                 r.raise_for_status()
+                server.append(_server_ms(r.headers["Server-Timing"]))
             samples.sort()
+            server.sort()
             results[size] = {"cold_ms": cold, "p50_ms": samples[len(samples) // 2],
+                             "server_p50_ms": server[len(server) // 2],
                              "max_ms": samples[-1], "bytes": len(r.content)}
     return results
 
@@ -172,5 +182,6 @@ if __name__ == "__main__":
     print(f"ratio: p50 {one['p50_ratio']:.2f}x, p99 {one['p99_ratio']:.2f}x, "
           f"throughput {one['rps_ratio']:.2f}x")
     for size, m in r["listing"].items():
-        print(f"list {size:>6}: p50 {m['p50_ms']:.1f} ms (cold {m['cold_ms']:.1f} ms, "
+        print(f"list {size:>6}: server p50 {m['server_p50_ms']:.1f} ms, "
+              f"client p50 {m['p50_ms']:.1f} ms (cold {m['cold_ms']:.1f} ms, "
               f"max {m['max_ms']:.1f} ms, {m['bytes']} bytes)")

