@@ -376,6 +376,8 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             body = {"detail": INTERNAL_ERROR}
         if status_code == 401:
             self.set_header("WWW-Authenticate", "Bearer")
+        elif status_code == 405:  # RFC 9110: a 405 names the methods the resource supports
+            self.set_header("Allow", ", ".join([*self.allowed_methods(), "OPTIONS"]))
         self.finish(json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
