@@ -600,6 +600,7 @@ def test_no_key_leaks_anywhere(server: ServerProcess, provider: FakeProvider,
            f"places, {searched / 1e6:.1f} MB, {len(hits)} hits")
     assert hits == []
     assert "Traceback" not in server.log
+    assert "hunter2" not in cli_output  # a database URL's password is never printed
 
 
 def test_the_search_finds_a_planted_leak(server: ServerProcess) -> None:
