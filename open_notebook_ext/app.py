@@ -21,6 +21,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, List, Unicode, default
 
+from . import logscrub
 from ._version import __version__
 from .audit import AuditLog
 from .auth import AuthFailureLimiter
@@ -315,6 +316,7 @@ class OpenNotebookApp(ExtensionApp):
 
     def _start(self) -> None:
         self.origin_policy = self._origin_policy()  # config errors first, before any file
+        logscrub.install()
         self.backend = open_backend(
             db_url=self.db_url, data_dir=self.data_dir, env=os.environ,
             encryption_key=self.encryption_key, encryption_keys=self.encryption_keys,

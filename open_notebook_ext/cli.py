@@ -22,6 +22,8 @@ from typing import Any
 
 from cryptography.fernet import Fernet
 from jupyter_core.application import JupyterApp
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 from traitlets import Bool, Int, Unicode
 
 from ._version import __version__
@@ -29,7 +31,7 @@ from .audit import AuditLog
 from .backend import Backend, open_backend, open_database
 from .errors import ConfigError
 from .keyring import KeyConfigError
-from .store.db import safe_url
+from .store.db import safe_url, sqlite_path
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
 
@@ -62,6 +64,7 @@ class _Command(JupyterApp):
 
     def open(self) -> Backend:
         s = self.settings()
+        self.require_existing_database(s.db_url)
         try:
             return open_backend(
                 db_url=s.db_url, data_dir=s.data_dir, env=os.environ,
@@ -71,6 +74,17 @@ class _Command(JupyterApp):
         except (ConfigError, KeyConfigError) as e:
             self.fail(str(e))
             raise  # unreachable
+
+    def require_existing_database(self, db_url: str) -> None:
+        """A SQLite file that is not there is a wrong --db-url or data directory: say so
+        (only `migrate` creates one), instead of reporting on a new, empty database."""
+        try:
+            path = sqlite_path(make_url(db_url))
+        except ArgumentError:
+            return  # open_backend names the problem
+        if path is not None and not path.exists():
+            self.fail(f"there is no database at {path} (start the server, or run "
+                      "`jupyter open-notebook migrate`, to create it)")
 
     def fail(self, message: str, code: int = EXIT_CONFIG) -> None:
         print(f"jupyter open-notebook {self.name}: {message}", file=sys.stderr)

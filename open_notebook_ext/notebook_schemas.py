@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     StrictBool,
+    StrictFloat,
     StrictInt,
     StrictStr,
     field_validator,
@@ -246,7 +247,7 @@ class SearchRequest(_Model):
     limit: StrictInt = Field(default=100, ge=1, le=1000)
     search_sources: StrictBool = True
     search_notes: StrictBool = True
-    minimum_score: float = Field(default=0.2, ge=0, le=1)
+    minimum_score: StrictFloat = Field(default=0.2, ge=0, le=1)  # not true/false
     notebook_id: StrictStr | None = None
 
     @field_validator("query")

@@ -24,6 +24,7 @@ MAX_TEXT = 200
 _TYPE_MESSAGES = {
     "string_type": "must be a string",
     "int_type": "must be an integer",
+    "float_type": "must be a number",
     "list_type": "must be a list",
     "missing": "is required",
     "model_type": "must be a JSON object",

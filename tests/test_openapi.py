@@ -49,3 +49,10 @@ async def test_served_spec_is_the_file(api):
     r = await api.get("openapi.json", auth=None)
     assert r.status == 200
     assert r.json == openapi_spec()
+
+
+def test_provider_enum_is_the_provider_list():
+    from open_notebook_ext.providers import PROVIDERS
+
+    create = openapi_spec()["components"]["schemas"]["CredentialCreate"]["allOf"][1]
+    assert create["properties"]["provider"]["enum"] == list(PROVIDERS)

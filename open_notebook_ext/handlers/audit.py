@@ -16,7 +16,7 @@ class AuditHandler(OpenNotebookHandler):
         limit = self.query_int("limit", default=100, minimum=1, maximum=1000) or 100
         since_raw = self.get_query_argument("since", None)
         since = None
-        if since_raw:
+        if since_raw is not None:
             since = parse_time(since_raw)
             if since is None:
                 raise ApiError(422, "since: must be an ISO 8601 date-time",

@@ -259,8 +259,10 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         over the limit (413) or of unknown length are not waited for.
         """
         declared = self.request.headers.get("Content-Length", "")
+        if not declared and "Transfer-Encoding" not in self.request.headers:
+            declared = "0"  # no body at all (a GET): finish reading it, or the connection closes
         future = getattr(self, "_prepared_future", None)
-        if (not declared.isdigit() or not 0 < int(declared) <= self._body_limit
+        if (not declared.isdigit() or not 0 <= int(declared) <= self._body_limit
                 or future is None or future.done()):
             return
         future.set_result(None)  # let Tornado read the body while we wait
@@ -272,6 +274,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         if method == "OPTIONS":
             self._answer_options()
             return
+        bad = getattr(self, "_undecodable_path_argument", None)
+        if bad is not None:
+            raise ApiError(400, f"{bad}: invalid UTF-8 in the URL")
         limiter = self.auth_limiter
         if limiter is not None:
             retry_after = limiter.retry_after(self.client_address)
@@ -283,6 +288,19 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         if declared is not None and declared.isdigit() and int(declared) > self._body_limit:
             raise self._too_large()
         await super().prepare()
+
+    def decode_argument(self, value: bytes, name: str | None = None) -> str:
+        """Tornado answers bad UTF-8 with a 400 that quotes the bytes sent, and for path
+        arguments before prepare(), so a request body is left unread and the connection
+        reset. Here the answer names the argument only, and for a path argument comes
+        from prepare(), which reads a small body first."""
+        try:
+            return value.decode("utf-8")
+        except UnicodeDecodeError:
+            if not hasattr(self, "_body"):  # a path argument: prepare() has not run yet
+                self._undecodable_path_argument = name or "path"
+                return ""
+            raise ApiError(400, f"{name or 'argument'}: invalid UTF-8") from None
 
     def _too_large(self) -> ApiError:
         return ApiError(413, f"Request body too large (limit {self._body_limit} bytes)")
@@ -385,6 +403,8 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             body = {"detail": INTERNAL_ERROR}
         if status_code == 401:
             self.set_header("WWW-Authenticate", "Bearer")
+        elif status_code == 405:  # RFC 9110: a 405 names the methods the resource supports
+            self.set_header("Allow", ", ".join([*self.allowed_methods(), "OPTIONS"]))
         self.finish(json.dumps(body))
 
     def log_exception(self, typ: Any, value: Any, tb: Any) -> None:
