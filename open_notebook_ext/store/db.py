@@ -148,8 +148,10 @@ class Database:
             # would defer it and then fail lock upgrades under concurrency).
             dbapi_connection.isolation_level = None
             cur = dbapi_connection.cursor()
-            cur.execute("PRAGMA journal_mode=WAL")
+            # busy_timeout first: switching a new file to WAL takes an exclusive lock,
+            # and servers starting together must wait for it, not fail.
             cur.execute("PRAGMA busy_timeout=10000")
+            cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA synchronous=FULL")
             cur.close()
