@@ -66,8 +66,9 @@ def wrk(url: str, token: str, seconds: int = SECONDS) -> dict[str, float]:
         raise RuntimeError(f"wrk saw failures against {url}:\n{out}")
     return {
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),  # type: ignore[union-attr]
-        "p50_ms": _ms(re.search(r"50%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
-        "p99_ms": _ms(re.search(r"99%\s+(\S+)", out).group(1)),  # type: ignore[union-attr]
+        # the latency distribution's lines ("     50%    6.02ms"), not a "+/- Stdev" column
+        "p50_ms": _ms(re.search(r"^\s*50%\s+(\S+)$", out, re.M).group(1)),  # type: ignore[union-attr]
+        "p99_ms": _ms(re.search(r"^\s*99%\s+(\S+)$", out, re.M).group(1)),  # type: ignore[union-attr]
         "requests": float(re.search(r"(\d+) requests in", out).group(1)),  # type: ignore[union-attr]
     }
 

@@ -168,3 +168,17 @@ def test_dump_json_matches_the_standard_library():
     assert json.loads(dump_json(data)) == data
     huge = {"big": 2**70}  # orjson refuses past 64 bits; the fallback does not
     assert json.loads(dump_json(huge)) == huge
+
+
+@pytest.mark.parametrize("stored", [
+    "2026-11-23 13:55:42.619969", "2026-01-02 03:04:05.000000", "2026-01-02T03:04:05",
+    "2026-01-02 03:04:05.5",
+])
+def test_isoformat_of_sqlite_text_matches_datetime(stored):
+    from datetime import datetime, timezone
+
+    from open_notebook_ext.store.credentials import isoformat
+
+    expected = datetime.fromisoformat(stored).replace(tzinfo=timezone.utc).isoformat()
+    assert isoformat(stored) == expected
+    assert isoformat(datetime.fromisoformat(stored)) == expected
