@@ -9,14 +9,11 @@ from __future__ import annotations
 import json
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from jupyter_client import BlockingKernelClient
-
-from helpers import ServerProcess, random_api_key
+from helpers import Kernel, ServerProcess, random_api_key
 
 CODE = """
 import json, time, statistics
@@ -40,24 +37,10 @@ def main(n: int = 1000) -> dict[str, float]:
                                                       "api_key": random_api_key()}).json
             server.api("PUT", "grants", {"credential_id": cred["id"],
                                          "notebook_path": "bench.ipynb"})
-            session = server.request("POST", "api/sessions", {
-                "path": "bench.ipynb", "type": "notebook", "name": "bench.ipynb",
-                "kernel": {"name": "python3"}}).json
-            runtime = Path(server.env["JUPYTER_RUNTIME_DIR"])
-            conn = runtime / f"kernel-{session['kernel']['id']}.json"
-            while not conn.exists():
-                time.sleep(0.05)
-            client = BlockingKernelClient(connection_file=str(conn))
-            client.load_connection_file()
-            client.start_channels()
-            client.wait_for_ready(timeout=60)
-            out: list[str] = []
-            client.execute_interactive(
-                CODE.replace("N", str(n)), timeout=600,
-                output_hook=lambda m: out.append(m["content"].get("text", ""))
-                if m["msg_type"] == "stream" else None)
-            client.stop_channels()
-            return json.loads("".join(out))
+            kernel = Kernel(server, "bench.ipynb")
+            out = kernel.run(CODE.replace("N", str(n)), timeout=600)
+            kernel.shutdown()
+            return json.loads(out)
         finally:
             server.stop()
 

@@ -3,58 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
 
 import pytest
-from jupyter_client import BlockingKernelClient
 
-from helpers import random_api_key
+from helpers import Kernel, random_api_key
 
 NOTEBOOK = "work/analysis.ipynb"
-
-
-class Kernel:
-    """A kernel started through the server's sessions API, driven with jupyter_client."""
-
-    def __init__(self, server, path: str = NOTEBOOK) -> None:
-        self.server = server
-        r = server.request("POST", "api/sessions", {"path": path, "type": "notebook",
-                                                    "name": Path(path).name,
-                                                    "kernel": {"name": "python3"}})
-        assert r.status == 201, r.text
-        self.session_id = r.json["id"]
-        self.id = r.json["kernel"]["id"]
-        runtime = Path(server.env["JUPYTER_RUNTIME_DIR"])
-        conn = runtime / f"kernel-{self.id}.json"
-        deadline = time.monotonic() + 30
-        while not conn.exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        self.client = BlockingKernelClient(connection_file=str(conn))
-        self.client.load_connection_file()
-        self.client.start_channels()
-        self.client.wait_for_ready(timeout=60)
-
-    def run(self, code: str) -> str:
-        """Execute code; return its stdout (raises if the cell raised)."""
-        out: list[str] = []
-        error: list[str] = []
-
-        def hook(msg: dict) -> None:
-            if msg["msg_type"] == "stream":
-                out.append(msg["content"]["text"])
-            elif msg["msg_type"] == "error":
-                error.append(msg["content"]["ename"] + ": " + msg["content"]["evalue"])
-
-        self.client.execute_interactive(code, output_hook=hook, timeout=60)
-        if error:
-            raise AssertionError("\n".join(error))
-        return "".join(out)
-
-    def shutdown(self) -> None:
-        self.client.stop_channels()
-        r = self.server.request("DELETE", f"api/sessions/{self.session_id}")
-        assert r.status == 204, r.text
 
 
 @pytest.fixture
@@ -68,7 +22,7 @@ def test_kernel_reads_granted_secret_and_loses_access_after_shutdown(server):
     key = random_api_key()
     cred = server.api("POST", "credentials", {"name": "Work", "provider": "openai",
                                               "api_key": key}).json
-    kernel = Kernel(server)
+    kernel = Kernel(server, NOTEBOOK)
     try:
         env = json.loads(kernel.run("import os, json; print(json.dumps(dict(os.environ)))"))
         assert env["OPEN_NOTEBOOK_URL"].startswith("http://")
@@ -141,7 +95,7 @@ def test_saved_outputs_are_redacted(server):
     cred = server.api("GET", "credentials").json
     work = next(c for c in cred if c["name"] == "Work")
     server.api("PUT", "grants", {"credential_id": work["id"], "notebook_path": NOTEBOOK})
-    kernel = Kernel(server)
+    kernel = Kernel(server, NOTEBOOK)
     try:
         printed = kernel.run("from open_notebook_ext import secrets\n"
                              "print('the key is', secrets.get('Work'))")
@@ -177,23 +131,7 @@ def test_kernel_without_notebook_session_and_require_grants_off(server_factory):
     server = server_factory(args=["--OpenNotebookApp.require_grants=False"]).start()
     key = random_api_key()
     server.api("POST", "credentials", {"name": "Work", "provider": "openai", "api_key": key})
-    r = server.request("POST", "api/kernels", {"name": "python3"})
-    assert r.status == 201
-    kernel_id = r.json["id"]
-    conn = Path(server.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{kernel_id}.json"
-    for _ in range(300):
-        if conn.exists():
-            break
-        time.sleep(0.05)
-    client = BlockingKernelClient(connection_file=str(conn))
-    client.load_connection_file()
-    client.start_channels()
-    client.wait_for_ready(timeout=60)
-    out: list[str] = []
-    client.execute_interactive(
-        "from open_notebook_ext import secrets\nprint(len(secrets.get('Work')))",
-        output_hook=lambda m: out.append(m["content"].get("text", ""))
-        if m["msg_type"] == "stream" else None, timeout=60)
-    client.stop_channels()
-    assert "".join(out).strip() == str(len(key))
-    server.request("DELETE", f"api/kernels/{kernel_id}")
+    kernel = Kernel(server)  # no notebook session: nothing to check a grant against
+    out = kernel.run("from open_notebook_ext import secrets\nprint(len(secrets.get('Work')))")
+    kernel.shutdown()
+    assert out.strip() == str(len(key))

@@ -159,8 +159,9 @@ def test_driver_errors_become_sqlalchemy_errors(backend_for, tmp_path):
     backend = backend_for(fernet_key())
     with backend.db.engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE on_credentials")
-    with pytest.raises(OperationalError):
-        backend.credentials.get("me", "x")
+    with pytest.raises(OperationalError) as raised:
+        backend.credentials.get("me", "secret-looking-id")
+    assert "secret-looking-id" not in str(raised.value)  # parameters hidden, as the engine
 
 
 def test_dump_json_matches_the_standard_library():

@@ -202,7 +202,8 @@ class Database:
         try:
             return conn.driver_connection.execute(sql, args).fetchall()
         except sqlite3.Error as e:
-            raise DBAPIError.instance(sql, args, e, sqlite3.Error) from e
+            # as the engine (hide_parameters): no bound value in a message or a log
+            raise DBAPIError.instance(sql, args, e, sqlite3.Error, hide_parameters=True) from e
         finally:
             conn.close()
 
