@@ -115,8 +115,10 @@ class ServerProcess:
 
     def start(self, wait: bool = True, timeout: float = 60) -> ServerProcess:
         env = dict(self.env)
-        # The token goes through the environment, not the command line (ps shows that).
-        env.setdefault("JUPYTER_TOKEN", self.token)
+        # The token goes through the environment, not the command line (ps shows that);
+        # a test that gives JUPYTER_TOKEN_FILE gets that alone.
+        if "JUPYTER_TOKEN_FILE" not in env:
+            env.setdefault("JUPYTER_TOKEN", self.token)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
