@@ -196,6 +196,32 @@ class ServerProcess:
         self.stop()
 
 
+AUTH_DISABLED = "All authentication is disabled"
+
+
+def refused(server: ServerProcess, timeout: float = 90, probe: str = "api/contents") -> str:
+    """Start ``server``; it must exit non-zero, without a traceback and without ever
+    serving or disabling authentication. Returns its log. When it does start, the
+    failure shows what ``GET probe`` (with the token) answered."""
+    server.start(wait=False)
+    assert server.proc is not None
+    deadline = time.monotonic() + timeout
+    while server.proc.poll() is None:
+        # Judged from its own log: another test's server may hold a recycled port.
+        if "is running at" in server.log:
+            r = server.request("GET", probe)
+            raise AssertionError(f"the server started (GET {probe}: {r.status}):\n{server.log}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server neither exited nor started in {timeout}s:\n"
+                                 f"{server.log}")
+        time.sleep(0.1)
+    log = server.log
+    assert server.proc.returncode != 0, log
+    assert "Traceback" not in log, log
+    assert AUTH_DISABLED not in log, log
+    return log
+
+
 def files_under(path: Path) -> list[Path]:
     return [p for p in path.rglob("*") if p.is_file()]
 

@@ -16,19 +16,16 @@ from __future__ import annotations
 import os
 import secrets
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-import requests
 
-from helpers import ServerProcess
+from helpers import AUTH_DISABLED, ServerProcess, refused
 
 ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = ROOT / "jupyter-config" / "production" / "jupyter_server_config.py"
 PROVIDER = "open_notebook_ext.auth.ConstantTimeIdentityProvider"
-AUTH_DISABLED = "All authentication is disabled"
 GOOD_KEY = "production passphrase " + "k" * 20
 # Root reads every file whatever its mode: drop the capabilities that let it.
 NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]
@@ -55,27 +52,6 @@ def launch(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield make
     for server in started:
         server.stop()
-
-
-def refused(server: Server, timeout: float = 90) -> str:
-    """Start ``server``; it must exit non-zero without ever serving. Returns its log."""
-    server.start(wait=False)
-    assert server.proc is not None
-    deadline = time.monotonic() + timeout
-    while server.proc.poll() is None:
-        # Judged from its own log: another test's server may hold a recycled port.
-        if "is running at" in server.log:
-            r = requests.get(server.url + "api/contents", timeout=10)
-            pytest.fail(f"the server started (GET /api/contents without a token: "
-                        f"{r.status_code}):\n{server.log}")
-        if time.monotonic() > deadline:
-            pytest.fail(f"the server neither exited nor started in {timeout}s:\n{server.log}")
-        time.sleep(0.1)
-    log = server.log
-    assert server.proc.returncode != 0, log
-    assert "Traceback" not in log, log
-    assert AUTH_DISABLED not in log, log
-    return log
 
 
 def production(tmp_path: Path, **env: str | None) -> dict[str, str]:
