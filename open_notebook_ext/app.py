@@ -330,6 +330,7 @@ class OpenNotebookApp(ExtensionApp):
         self.origin_policy = self._origin_policy()  # config errors first, before any file
         self._check_exposure()  # before anything is created inside the root
         logscrub.install()
+        self._warn_about_command_line_secrets()
         self.backend = open_backend(
             db_url=self.db_url, data_dir=self.data_dir, env=os.environ,
             encryption_key=self.encryption_key, encryption_keys=self.encryption_keys,
@@ -447,6 +448,17 @@ class OpenNotebookApp(ExtensionApp):
                 "No encryption key configured and generate_key is off: credentials can be "
                 "read but not stored. Set OPEN_NOTEBOOK_ENCRYPTION_KEY or "
                 "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE."
+            )
+
+    def _warn_about_command_line_secrets(self) -> None:
+        named = logscrub.command_line_secrets(getattr(self.serverapp, "cli_config", None) or {})
+        if named:
+            self.log.warning(
+                "%s given on the command line, where every local user and process can read "
+                "it (ps, /proc/<pid>/cmdline). Use OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or "
+                "OPEN_NOTEBOOK_ENCRYPTION_KEY for the key, JUPYTER_TOKEN_FILE or JUPYTER_TOKEN "
+                "for the token, OPEN_NOTEBOOK_DB_URL_FILE for a database URL with a password.",
+                ", ".join(named),
             )
 
     def _key_given(self) -> bool:
