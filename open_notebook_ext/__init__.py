@@ -6,7 +6,13 @@ from ._version import __version__
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:
+    # Jupyter calls this while it imports extensions, before any of them is linked:
+    # the first moment our code runs, and before traitlets logs the configuration
+    # (with our key in it) at debug level.
     from .app import OpenNotebookApp
+    from .logscrub import install_config_masking
+
+    install_config_masking()
 
     return [{"module": "open_notebook_ext", "app": OpenNotebookApp}]
 

@@ -15,13 +15,13 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from jupyter_core.paths import is_hidden, jupyter_data_dir
+from jupyter_core.paths import jupyter_data_dir
 from jupyter_server import CallContext
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, List, Unicode, default
 
-from . import logscrub
+from . import exposure, logscrub
 from ._version import __version__
 from .audit import AuditLog
 from .auth import AuthFailureLimiter
@@ -31,7 +31,7 @@ from .handlers import ROUTES
 from .handlers.base import BODY_LIMIT_SETTING, LIMITER_SETTING, POLICY_SETTING
 from .kernels import DEFAULT_STRIPPED_ENV, KernelTokens
 from .kernels import install as install_kernel_tokens
-from .keyring import KeyConfigError
+from .keyring import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyConfigError
 from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
 from .redact import Redactor
 from .store import GrantStore
@@ -302,6 +302,18 @@ class OpenNotebookApp(ExtensionApp):
         help="Largest page body a link fetch reads, after decompression (502 above it).",
     )
 
+    allow_secrets_in_root = Bool(
+        False,
+        config=True,
+        help="""Start even when Jupyter's contents API (/files, /api/contents, /view) could
+        serve a secret file: the data directory, uploads, the SQLite database and its
+        -wal/-shm files, a key file, the token file, the database URL file or the audit
+        log, because it lies inside the contents root and is not hidden, or is hidden but
+        ContentsManager.allow_hidden is on. Default: such a configuration stops start-up
+        (with this on: a warning). Anyone who can download the database and the key file
+        can decrypt every stored key.""",
+    )
+
     # -- start-up --------------------------------------------------------------
 
     def initialize_handlers(self) -> None:
@@ -316,7 +328,9 @@ class OpenNotebookApp(ExtensionApp):
 
     def _start(self) -> None:
         self.origin_policy = self._origin_policy()  # config errors first, before any file
+        self._check_exposure()  # before anything is created inside the root
         logscrub.install()
+        self._warn_about_command_line_secrets()
         self.backend = open_backend(
             db_url=self.db_url, data_dir=self.data_dir, env=os.environ,
             encryption_key=self.encryption_key, encryption_keys=self.encryption_keys,
@@ -331,7 +345,6 @@ class OpenNotebookApp(ExtensionApp):
         self.audit = AuditLog(self.audit_log or None, max_bytes=self.audit_log_max_bytes,
                               backups=self.audit_log_backups, parent=self)
         self._warn_about_key()
-        self._warn_about_paths()
         self.inline_reads = self.db.backend == "sqlite"
         self.executor = ThreadPoolExecutor(
             max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
@@ -437,22 +450,47 @@ class OpenNotebookApp(ExtensionApp):
                 "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE."
             )
 
-    def _warn_about_paths(self) -> None:
-        """Warn when a secret file could be read back through the contents API."""
-        root = Path(self.serverapp.root_dir).resolve()
-        secret_files = [("database", self.db.path)]
-        if self.key_material.source == "generated" and self.key_material.path:
-            secret_files.append(("encryption key file", Path(self.key_material.path)))
-        for what, path in secret_files:
-            if path is None:
-                continue
-            path = path.resolve()
-            if path.is_relative_to(root) and not is_hidden(str(path), str(root)):
-                self.log.warning(
-                    "The %s %s lies inside the Jupyter root directory and is not hidden: anyone "
-                    "using Jupyter could download it through /api/contents. Move data_dir "
-                    "outside %s or into a hidden directory.", what, path, root,
-                )
+    def _warn_about_command_line_secrets(self) -> None:
+        named = logscrub.command_line_secrets(getattr(self.serverapp, "cli_config", None) or {})
+        if named:
+            self.log.warning(
+                "%s given on the command line, where every local user and process can read "
+                "it (ps, /proc/<pid>/cmdline). Use OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or "
+                "OPEN_NOTEBOOK_ENCRYPTION_KEY for the key, JUPYTER_TOKEN_FILE or JUPYTER_TOKEN "
+                "for the token, OPEN_NOTEBOOK_DB_URL_FILE for a database URL with a password.",
+                ", ".join(named),
+            )
+
+    def _key_given(self) -> bool:
+        """A key is configured (no key file will be generated)."""
+        env_vars = (KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV)
+        return bool(self.encryption_key.strip() or self.encryption_keys
+                    or any(os.environ.get(v, "").strip() for v in env_vars))
+
+    def _check_exposure(self) -> None:
+        """Refuse (or, when allowed, warn) when a secret file could be read back through
+        Jupyter's contents API: see exposure.py."""
+        cm = self.serverapp.contents_manager
+        root = getattr(cm, "root_dir", None) or self.serverapp.root_dir
+        allow_hidden = bool(getattr(cm, "allow_hidden", False))
+        files = exposure.secret_files(data_dir=self.data_dir, db_url=self.db_url,
+                                      audit_log=self.audit_log, env=os.environ,
+                                      generated_key=self.generate_key and not self._key_given())
+        found = exposure.exposed(files, root, allow_hidden)
+        if not found:
+            return
+        why = "ContentsManager.allow_hidden is on" if allow_hidden else "not hidden"
+        problem = (f"Jupyter's contents API (/files, /api/contents, /view) could serve "
+                   f"{exposure.describe(found)} (inside the root directory {root}, {why})")
+        if not self.allow_secrets_in_root:
+            fix = ("turn ContentsManager.allow_hidden off" if allow_hidden
+                   else "move them into a hidden directory")
+            raise ConfigError(
+                f"{problem}: whoever can download the database and the key can decrypt every "
+                f"stored key. Move data_dir (OPEN_NOTEBOOK_DATA_DIR) and these files outside "
+                f"{root} or {fix}; OpenNotebookApp.allow_secrets_in_root = True starts anyway")
+        self.log.warning("%s; started anyway because OpenNotebookApp.allow_secrets_in_root "
+                         "is set.", problem)
 
     @property
     def max_upload_bytes(self) -> int:

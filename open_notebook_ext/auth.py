@@ -9,7 +9,8 @@
   ``ServerApp.trust_xheaders`` is on (behind a reverse proxy you run).
 * :class:`ConstantTimeIdentityProvider` is Jupyter's password/token identity
   provider with the token compared by ``hmac.compare_digest`` instead of ``==``,
-  and ``JUPYTER_TOKEN_FILE`` read without its trailing newline.
+  ``JUPYTER_TOKEN_FILE`` read without its trailing newline, and a token file
+  that would give an empty token (authentication disabled) refused.
 """
 
 from __future__ import annotations
@@ -23,11 +24,12 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from jupyter_server.auth.identity import PasswordIdentityProvider, User
-from traitlets import default
+from traitlets import Int, default
+
+from .secretfile import SecretError, check_length, read_secret_file
 
 
 def client_address(remote_ip: str | None, headers: Mapping[str, str], trust_xheaders: bool) -> str:
@@ -118,17 +120,58 @@ class ConstantTimeIdentityProvider(PasswordIdentityProvider):
     ``c.ServerApp.identity_provider_class =
     "open_notebook_ext.auth.ConstantTimeIdentityProvider"`` (the production
     configuration in ``jupyter-config/`` does).
+
+    It fails closed: a ``JUPYTER_TOKEN_FILE`` that is missing, unreadable, empty
+    or only whitespace (or a blank ``JUPYTER_TOKEN``) stops the server with one
+    message. Jupyter's own provider turns such a file into the empty token,
+    which it reads as "authentication disabled", or stops with a traceback.
     """
+
+    min_token_length = Int(
+        0,
+        config=True,
+        help="""Refuse to start unless the token has at least this many characters
+        (surrounding whitespace not counted), wherever it comes from: JUPYTER_TOKEN,
+        JUPYTER_TOKEN_FILE or IdentityProvider.token. The production configuration sets
+        32. A token from the environment or a token file that is empty or only
+        whitespace is refused whatever this says.""",
+    )
 
     @default("token")
     def _token_default(self) -> str:
         # Jupyter keeps the file's trailing newline as part of the token, so a secret
         # written with `echo` or `openssl rand -hex 32 >` never matches: strip it.
+        env_token = os.environ.get("JUPYTER_TOKEN", "")
         token_file = os.environ.get("JUPYTER_TOKEN_FILE", "")
-        if not os.environ.get("JUPYTER_TOKEN") and token_file:
-            self.token_generated = False
-            return Path(token_file).read_text(encoding="utf-8").strip()
+        min_length = max(1, self.min_token_length)
+        try:
+            if env_token:
+                self.token_generated = False
+                check_length(env_token, "JUPYTER_TOKEN", min_length)
+                return env_token  # as Jupyter uses it
+            if token_file:
+                self.token_generated = False
+                return read_secret_file(token_file, "JUPYTER_TOKEN_FILE", min_length=min_length)
+        except SecretError as e:
+            self._refuse(str(e))
         return super()._token_default()
+
+    def _refuse(self, problem: str) -> NoReturn:
+        self.log.critical("Refusing to start: %s. Give the server a token of %d or more "
+                          "random characters, e.g. `openssl rand -hex 32 > token`.",
+                          problem, max(self.min_token_length, 32))
+        raise SystemExit(1)
+
+    def validate_security(self, app: Any, ssl_options: dict[str, Any] | None = None) -> None:
+        token = self.token
+        if token and not token.strip():
+            self._refuse("the token is only whitespace")
+        if self.min_token_length > 0:
+            try:
+                check_length(token, "the token", self.min_token_length)
+            except SecretError as e:
+                self._refuse(str(e))
+        super().validate_security(app, ssl_options)
 
     @staticmethod
     def tokens_match(offered: str | None, expected: str | None) -> bool:

@@ -35,15 +35,23 @@ URL_ENV = "OPEN_NOTEBOOK_URL"
 TOKEN_ENV = "OPEN_NOTEBOOK_KERNEL_TOKEN"  # noqa: S105 - a variable name
 KERNEL_ID_ENV = "OPEN_NOTEBOOK_KERNEL_ID"
 TOKEN_PREFIX = "onk_"  # noqa: S105 - tells kernel tokens from Jupyter tokens
-# Never handed to kernels: credentials that would let notebook code act as the server.
+# Never handed to kernels: credentials that would let notebook code act as the
+# server, and the *_FILE variables that say where such a credential is stored
+# (the token would be one open() away). Every *_FILE variable the server reads
+# must be listed here (tests/test_kernel_secrets.py checks the source for them).
 DEFAULT_STRIPPED_ENV = (
     "JUPYTER_TOKEN",
+    "JUPYTER_TOKEN_FILE",
     "JUPYTER_PASSWORD",
     "OPEN_NOTEBOOK_TOKEN",
     "OPEN_NOTEBOOK_ENCRYPTION_KEY",
+    "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
     "OPEN_NOTEBOOK_ENCRYPTION_KEYS",
+    "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE",
     "OPEN_NOTEBOOK_DB_URL",
+    "OPEN_NOTEBOOK_DB_URL_FILE",
     "PGPASSWORD",  # libpq's password for the database, when it is not in the URL
+    "PGPASSFILE",  # libpq's password file
 )
 
 

@@ -31,6 +31,8 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from .secretfile import SecretError, read_secret_file
+
 PBKDF2_ITERATIONS = 600_000
 SALT_BYTES = 16
 KEY_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEY"
@@ -110,12 +112,9 @@ class KeyMaterial:
 
 def _read_secret_file(path: str, what: str) -> str:
     try:
-        text = Path(path).read_text(encoding="utf-8").strip()
-    except OSError as e:
-        raise KeyConfigError(f"{what} names {path!r}, which cannot be read: {e.strerror}") from None
-    if not text:
-        raise KeyConfigError(f"{what} names {path!r}, which is empty")
-    return text
+        return read_secret_file(path, what)
+    except SecretError as e:
+        raise KeyConfigError(str(e)) from None
 
 
 def _write_new_key_file(path: Path) -> None:

@@ -115,8 +115,10 @@ class ServerProcess:
 
     def start(self, wait: bool = True, timeout: float = 60) -> ServerProcess:
         env = dict(self.env)
-        # The token goes through the environment, not the command line (ps shows that).
-        env.setdefault("JUPYTER_TOKEN", self.token)
+        # The token goes through the environment, not the command line (ps shows that);
+        # a test that gives JUPYTER_TOKEN_FILE gets that alone.
+        if "JUPYTER_TOKEN_FILE" not in env:
+            env.setdefault("JUPYTER_TOKEN", self.token)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
             self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
@@ -192,6 +194,32 @@ class ServerProcess:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+AUTH_DISABLED = "All authentication is disabled"
+
+
+def refused(server: ServerProcess, timeout: float = 90, probe: str = "api/contents") -> str:
+    """Start ``server``; it must exit non-zero, without a traceback and without ever
+    serving or disabling authentication. Returns its log. When it does start, the
+    failure shows what ``GET probe`` (with the token) answered."""
+    server.start(wait=False)
+    assert server.proc is not None
+    deadline = time.monotonic() + timeout
+    while server.proc.poll() is None:
+        # Judged from its own log: another test's server may hold a recycled port.
+        if "is running at" in server.log:
+            r = server.request("GET", probe)
+            raise AssertionError(f"the server started (GET {probe}: {r.status}):\n{server.log}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the server neither exited nor started in {timeout}s:\n"
+                                 f"{server.log}")
+        time.sleep(0.1)
+    log = server.log
+    assert server.proc.returncode != 0, log
+    assert "Traceback" not in log, log
+    assert AUTH_DISABLED not in log, log
+    return log
 
 
 def files_under(path: Path) -> list[Path]:

@@ -246,3 +246,60 @@ def test_nginx_accepts_the_rendered_config(tmp_path):
                  "X-Forwarded-Host", "client_max_body_size 101m;", "return 301 https://"):
         assert item in rendered
     assert "$request " not in (ROOT / "deploy/nginx/nginx.conf").read_text()  # no query strings
+
+
+# -- issue 15, finding 2: a token on a command line is readable by every local user -------
+# (/proc/<pid>/cmdline is world-readable; `ps` shows it). Secrets come from files.
+
+CLI_SECRET = re.compile(
+    r"--(?:[A-Za-z_]\w*\.)?(?:token|password|hashed_password|encryption_keys?|db_url"
+    r"|cookie_secret)\b", re.IGNORECASE)
+CONFIG_SECRET = re.compile(
+    r"^\s*c\.\w+\.(?:token|password|hashed_password|encryption_keys?|db_url|cookie_secret)"
+    r"\s*=", re.MULTILINE)
+PRODUCTION_CONFIG = ROOT / "jupyter-config" / "production" / "jupyter_server_config.py"
+
+
+def deployment_files() -> list[Path]:
+    files = [PRODUCTION_CONFIG, ROOT / "Dockerfile", COMPOSE,
+             *(p for p in (ROOT / "deploy").rglob("*") if p.is_file())]
+    assert POSTGRES_OVERRIDE in files and len(files) >= 6
+    return files
+
+
+@pytest.mark.parametrize("line", [
+    "jupyter lab --ServerApp.token=abc", "--IdentityProvider.token abc",
+    "--NotebookApp.token=abc", "--ServerApp.password=sha1:x",
+    "--PasswordIdentityProvider.hashed_password=argon2:x", "--token=abc",
+    "--OpenNotebookApp.encryption_key=x", "--OpenNotebookApp.encryption_keys=[x]",
+    "--OpenNotebookApp.db_url=postgresql://u:p@h/d", 'command: ["--ServerApp.token", "x"]',
+])
+def test_the_command_line_check_catches_secrets(line):
+    assert CLI_SECRET.search(line)
+
+
+def test_no_secret_on_a_command_line_in_the_deployment_files():
+    for path in deployment_files():
+        text = path.read_text()
+        found = [m.group(0) for m in CLI_SECRET.finditer(text)]
+        assert not found, f"{path.relative_to(ROOT)} passes {found} on a command line"
+
+
+def test_production_config_sets_no_secret_value():
+    # A secret set in a config file also lands in every process that reads that file;
+    # the production config lets the identity provider and key ring read the files.
+    assert CONFIG_SECRET.search("c.IdentityProvider.token = 'x'")
+    assert not CONFIG_SECRET.findall(PRODUCTION_CONFIG.read_text())
+
+
+def test_compose_and_image_start_jupyter_without_arguments_that_carry_secrets(workdir):
+    config = compose_config(workdir, workdir / "docker-compose.yml",
+                            workdir / "deploy" / "compose.postgres.yml")
+    for name, service in config["services"].items():
+        for key in ("command", "entrypoint"):
+            parts = service.get(key) or []
+            parts = [parts] if isinstance(parts, str) else parts
+            assert not [p for p in parts if CLI_SECRET.search(str(p))], (name, key)
+    entry = [ln for ln in (ROOT / "Dockerfile").read_text().splitlines()
+             if ln.upper().startswith(("ENTRYPOINT", "CMD"))]
+    assert entry and not [ln for ln in entry if CLI_SECRET.search(ln)]

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets as secrets_module
+from pathlib import Path
 
 import pytest
 
 from helpers import Kernel, random_api_key
+from open_notebook_ext.kernels import DEFAULT_STRIPPED_ENV
 
 NOTEBOOK = "work/analysis.ipynb"
 
@@ -135,3 +139,67 @@ def test_kernel_without_notebook_session_and_require_grants_off(server_factory):
     out = kernel.run("from open_notebook_ext import secrets\nprint(len(secrets.get('Work')))")
     kernel.shutdown()
     assert out.strip() == str(len(key))
+
+
+# -- issue 15, finding 2: no variable that says where a secret is stored ------------------
+
+SECRET_FILE_VARS = ("JUPYTER_TOKEN_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
+                    "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE", "OPEN_NOTEBOOK_DB_URL_FILE",
+                    "PGPASSFILE")
+
+
+def test_kernels_get_no_secret_file_variables(server_factory, tmp_path):
+    """With the token, key and database URL in files, as compose secrets give them, the
+    kernel must not learn where those files are: JUPYTER_TOKEN_FILE made the server's
+    token one open() away. Checked at start, and after a session rename (Jupyter merges
+    its own environment back in) and a restart."""
+    secret_dir = tmp_path / "run-secrets"
+    secret_dir.mkdir()
+    token = secrets_module.token_hex(24)
+    contents = {
+        "JUPYTER_TOKEN_FILE": token,  # Jupyter's own provider keeps a newline: none here
+        "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": "kernel file passphrase\n",
+        "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE": "kernel file passphrase\n",
+        "OPEN_NOTEBOOK_DB_URL_FILE": f"sqlite:///{tmp_path / 'kernel-env.db'}\n",
+        "PGPASSFILE": "*:*:*:*:pg-password\n",
+    }
+    env = {}
+    for var, text in contents.items():
+        (secret_dir / var.lower()).write_text(text)
+        env[var] = str(secret_dir / var.lower())
+    server = server_factory(env=env, token=token).start()
+    assert server.api("GET", "credentials/status").json["key_source"] == "file"
+    (server.root / "work").mkdir()
+    kernel = Kernel(server, NOTEBOOK)
+    dump = "import os, json; print(json.dumps(dict(os.environ)))"
+    try:
+        seen = [json.loads(kernel.run(dump))]
+        r = server.request("PATCH", f"api/sessions/{kernel.session_id}",
+                           {"path": "work/renamed.ipynb", "name": "renamed.ipynb"})
+        assert r.status == 200, r.text
+        r = server.request("POST", f"api/kernels/{kernel.id}/restart")
+        assert r.status == 200, r.text
+        kernel.client.wait_for_ready(timeout=60)
+        seen.append(json.loads(kernel.run(dump)))
+    finally:
+        kernel.shutdown()
+    assert seen[1].get("JPY_SESSION_NAME", "").endswith("renamed.ipynb")  # the merge happened
+    for kernel_env in seen:
+        assert not [v for v in SECRET_FILE_VARS if v in kernel_env]
+        assert not [k for k, v in kernel_env.items() if str(secret_dir) in v]
+        assert not [k for k, v in kernel_env.items() if token in v]
+        assert kernel_env["OPEN_NOTEBOOK_KERNEL_TOKEN"].startswith("onk_")
+
+
+def test_every_secret_file_variable_the_server_reads_is_stripped():
+    """A new *_FILE variable in the code must join DEFAULT_STRIPPED_ENV (or be harmless)."""
+    root = Path(__file__).resolve().parent.parent
+    sources = [*(root / "open_notebook_ext").rglob("*.py"),
+               root / "jupyter-config" / "production" / "jupyter_server_config.py"]
+    named = set()
+    for source in sources:
+        named |= set(re.findall(r"[\"']([A-Z][A-Z0-9_]*_FILE)[\"']", source.read_text()))
+    assert {"JUPYTER_TOKEN_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
+            "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE", "OPEN_NOTEBOOK_DB_URL_FILE"} <= named
+    assert named <= set(DEFAULT_STRIPPED_ENV)
+    assert set(SECRET_FILE_VARS) <= set(DEFAULT_STRIPPED_ENV)

@@ -16,15 +16,50 @@ reaches it), JUPYTER_ENABLE_TERMINALS=1 to allow terminals.
 
 import os
 
+from open_notebook_ext.keyring import split_keys
+from open_notebook_ext.secretfile import SecretError, check_length, read_secret_file
+
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
-if not (os.environ.get("JUPYTER_TOKEN_FILE") or os.environ.get("JUPYTER_TOKEN")):
-    raise SystemExit("production config: set JUPYTER_TOKEN_FILE (a file holding the token)")
-if not any(os.environ.get(v) for v in (
-    "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE",
-    "OPEN_NOTEBOOK_ENCRYPTION_KEY", "OPEN_NOTEBOOK_ENCRYPTION_KEYS",
-)):
-    raise SystemExit("production config: set OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE")
+# Secrets: each must be there, readable and at least 32 characters (a token file
+# holding only a newline would otherwise mean "authentication disabled"). One
+# line and exit 1 when not, before anything starts. The first variable set wins,
+# in the order Jupyter (token) and open_notebook_ext (key) read them.
+MIN_SECRET_LENGTH = 32
+
+
+def _secret(*sources: str, several: bool = False) -> bool:
+    """Check the first of ``sources`` that is set (``*_FILE``: a file holding the secret)."""
+    whole = 1 if several else MIN_SECRET_LENGTH  # a key list: each key is checked below
+    for var in sources:
+        raw = os.environ.get(var, "")
+        if var.endswith("_FILE") and raw.strip():
+            text = read_secret_file(raw.strip(), var, min_length=whole)
+        elif raw and not var.endswith("_FILE"):
+            text = check_length(raw, var, whole)
+        else:
+            continue
+        if several:
+            keys = split_keys(text)
+            if not keys:
+                raise SecretError(f"{var} holds no key")
+            for key in keys:
+                check_length(key, f"a key in {var}", MIN_SECRET_LENGTH)
+        return True
+    return False
+
+
+try:
+    if not _secret("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE"):
+        raise SecretError("set JUPYTER_TOKEN_FILE (a file holding the token)")
+    if not (_secret("OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEYS",
+                    several=True)
+            or _secret("OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEY")):
+        raise SecretError("set OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE (a file holding the key)")
+except SecretError as e:
+    raise SystemExit(f"production config: {e}; refusing to start "
+                     f"(secrets need {MIN_SECRET_LENGTH}+ characters, e.g. "
+                     f"`openssl rand -hex 32`)") from None
 
 # Network: listen inside the container only; the proxy terminates TLS and adds
 # X-Forwarded-*, which Jupyter and open_notebook_ext trust because of this flag.
@@ -36,9 +71,12 @@ c.ServerApp.trust_xheaders = True
 c.ServerApp.allow_remote_access = True  # the Host header is the public name
 c.ServerApp.root_dir = os.environ.get("NOTEBOOK_DIR", "/data/notebooks")
 
-# Authentication: the token from JUPYTER_TOKEN_FILE (Jupyter reads it), compared
-# in constant time; cookies only over HTTPS and never sent cross-site.
+# Authentication: the token from JUPYTER_TOKEN_FILE (read by the identity provider,
+# never copied into this config: config values show in --debug logs), compared in
+# constant time; the provider refuses a short or empty token itself too. Cookies
+# only over HTTPS and never sent cross-site.
 c.ServerApp.identity_provider_class = "open_notebook_ext.auth.ConstantTimeIdentityProvider"
+c.ConstantTimeIdentityProvider.min_token_length = MIN_SECRET_LENGTH
 c.IdentityProvider.cookie_options = {"secure": True, "samesite": "Lax", "httponly": True}
 c.ServerApp.allow_origin = ""  # Jupyter's own API: same-origin only
 c.ServerApp.allow_credentials = False
