@@ -191,7 +191,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         comes from a trusted proxy (anyone else who reaches Jupyter, a kernel for one,
         could write anything there)."""
         trusted = self.trusted_proxies
-        return bool(trusted) and transport_peer(self.request)[0] in trusted  # type: ignore[operator]
+        return trusted is not None and transport_peer(self.request)[0] in trusted
 
     def origin_verdict(self) -> str:
         """none | same | allowed | disallowed (computed once per request)."""
