@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import http.server
+import json
 import re
 import threading
 import time
@@ -150,11 +151,18 @@ READ_KEYS_FROM_THE_PAGE = """async ([api, credentialId]) => {
 
 
 @pytest.mark.subprocess
-def test_script_in_the_jupyterlab_page_cannot_read_keys(browser, server_factory):
+def test_script_in_the_jupyterlab_page_cannot_read_keys(browser, server_factory, tmp_path):
     """Issue 15, finding 3: the page's own token, a same-origin fetch, and the key came
     back. Now the secret routes refuse whatever carries a browser's Origin or
     Sec-Fetch-* headers; the same token from a non-browser client still reads it."""
-    lab = server_factory(app="lab").start(timeout=90)
+    settings = tmp_path / "lab-settings"
+    settings.mkdir()
+    # no news or update checks (they would reach out of loopback), as in test_panel.py
+    (settings / "overrides.json").write_text(json.dumps({
+        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
+                                                        "checkForUpdates": False}}))
+    lab = server_factory(app="lab", args=[f"--LabApp.app_settings_dir={settings}"]).start(
+        timeout=90)
     key = random_api_key()
     cred = lab.api("POST", "credentials", {"name": "Work", "provider": "openai",
                                            "api_key": key}).json
