@@ -324,6 +324,22 @@ def test_nginx_limits_the_login_form_and_token_routes(deployment):
     assert {status for status, _, _ in assets} == {200}
 
 
+def test_another_sites_page_cannot_use_up_the_users_rate(deployment):
+    """A page in another tab can fire <img> requests at the lab from the user's own
+    address; they count against their own budget (Sec-Fetch-Site: cross-site), so the
+    user's requests still go through. Forging the header buys no extra rate."""
+    cross_site = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    page = [s for s, _, _ in _burst(deployment, "127.0.0.8", "/api/status?token=x", 300,
+                                    cross_site)]
+    assert page.count(429) >= 50, page.count(429)  # limited like anyone else
+    token = {"Authorization": f"Bearer {deployment.token}", "Sec-Fetch-Site": "same-origin"}
+    assert [s for s, _, _ in _burst(deployment, "127.0.0.8", "/api/status", 20, token)] == \
+        [200] * 20
+    login = [s for s, _, _ in _burst(deployment, "127.0.0.8", "/login", 25, cross_site)]
+    assert login.count(429) >= 10
+    assert _burst(deployment, "127.0.0.8", "/login", 1)[0][0] == 200
+
+
 def test_kernel_websocket_through_the_proxy(deployment):
     r = deployment.post("/api/sessions", {"path": "ws.ipynb", "type": "notebook",
                                           "name": "ws.ipynb", "kernel": {"name": "python3"}})

@@ -272,5 +272,6 @@ def test_nginx_accepts_the_rendered_config(tmp_path):
                  "X-Forwarded-Host", "client_max_body_size 101m;", "return 301 https://",
                  "limit_req zone=login", "limit_req zone=token", "location = /login"):
         assert item in rendered
-    assert "limit_req_zone $binary_remote_addr zone=login" in out.stdout
+    assert "limit_req_zone $own_site_client zone=login:" in out.stdout
+    assert "limit_req_zone $other_site_client zone=token_other_site:" in out.stdout
     assert "$request " not in (ROOT / "deploy/nginx/nginx.conf").read_text()  # no query strings
