@@ -24,11 +24,17 @@ from traitlets import Bool, Float, Int, List, Unicode, default
 from . import exposure, logscrub
 from ._version import __version__
 from .audit import AuditLog
-from .auth import AuthFailureLimiter
+from .auth import AuthFailureLimiter, TrustedProxies
 from .backend import open_backend
 from .errors import ConfigError
 from .handlers import ROUTES
-from .handlers.base import BODY_LIMIT_SETTING, LIMITER_SETTING, POLICY_SETTING
+from .handlers.base import (
+    BODY_LIMIT_SETTING,
+    BODY_TIMEOUT_SETTING,
+    LIMITER_SETTING,
+    POLICY_SETTING,
+    TRUSTED_PROXIES_SETTING,
+)
 from .kernels import DEFAULT_STRIPPED_ENV, KernelTokens
 from .kernels import install as install_kernel_tokens
 from .keyring import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyConfigError
@@ -314,6 +320,55 @@ class OpenNotebookApp(ExtensionApp):
         can decrypt every stored key.""",
     )
 
+    # -- requests: proxies and body time (one block; see handlers/base.py) ---------
+
+    trusted_proxies = List(
+        Unicode(),
+        config=True,
+        help="""Addresses and networks (CIDR; "unix:" for a Unix socket) of the reverse
+        proxies whose X-Forwarded-For, X-Real-Ip, X-Forwarded-Proto and X-Forwarded-Host
+        are believed, as nginx's set_real_ip_from: only from these peers, and only while
+        ServerApp.trust_xheaders is on. X-Forwarded-For is read right to left past
+        trusted proxies (nginx's real_ip_recursive). Default: none, so no forwarded
+        header counts: loopback is not trusted by default because every kernel and
+        local process reaches Jupyter from there and could write any address. List the
+        proxy's own address (the compose deployment's is on its backend network).
+        Environment: OPEN_NOTEBOOK_TRUSTED_PROXIES (comma-separated).""",
+    )
+
+    @default("trusted_proxies")
+    def _trusted_proxies_default(self) -> list[str]:
+        raw = os.environ.get("OPEN_NOTEBOOK_TRUSTED_PROXIES", "")
+        return [part.strip() for part in raw.split(",") if part.strip()]
+
+    body_timeout = Float(
+        60.0,
+        config=True,
+        help="""Seconds a client may take to send a request body to these routes (408 and
+        the connection closed after that); Tornado sets no limit of its own. 0: none.""",
+    )
+
+    upload_timeout = Float(
+        1800.0,
+        config=True,
+        help="""Seconds a multipart upload to POST sources may take to arrive (408 after
+        that); 1800 s lets 100 MiB through at 60 KB/s. 0: no limit.""",
+    )
+
+    def _request_settings(self) -> dict[str, Any]:
+        """Settings for the handlers' request checks (config errors stop start-up)."""
+        proxies = TrustedProxies(self.trusted_proxies, "OpenNotebookApp.trusted_proxies")
+        trust = bool(self.serverapp.trust_xheaders)
+        if trust and not proxies:
+            self.log.warning(
+                "ServerApp.trust_xheaders is on but OpenNotebookApp.trusted_proxies is empty: "
+                "open-notebook/api ignores X-Forwarded-* and X-Real-Ip from every peer. Set "
+                "trusted_proxies (OPEN_NOTEBOOK_TRUSTED_PROXIES) to your proxy's address.")
+        elif proxies and not trust:
+            self.log.warning("OpenNotebookApp.trusted_proxies has no effect while "
+                             "ServerApp.trust_xheaders is off.")
+        return {TRUSTED_PROXIES_SETTING: proxies, BODY_TIMEOUT_SETTING: self.body_timeout}
+
     # -- start-up --------------------------------------------------------------
 
     def initialize_handlers(self) -> None:
@@ -328,6 +383,7 @@ class OpenNotebookApp(ExtensionApp):
 
     def _start(self) -> None:
         self.origin_policy = self._origin_policy()  # config errors first, before any file
+        request_settings = self._request_settings()
         self._check_exposure()  # before anything is created inside the root
         logscrub.install()
         self._warn_about_command_line_secrets()
@@ -370,6 +426,7 @@ class OpenNotebookApp(ExtensionApp):
             POLICY_SETTING: self.origin_policy,
             LIMITER_SETTING: self.auth_limiter,
             BODY_LIMIT_SETTING: self.max_body_bytes,
+            **request_settings,
         })
         self.log.info(
             "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",

@@ -5,8 +5,11 @@
   until the window has passed. Memory is bounded: at most ``max_tracked``
   addresses are remembered (least recently seen dropped first). State is per
   server process.
-* :func:`client_address` honours ``X-Real-Ip`` / ``X-Forwarded-For`` only when
-  ``ServerApp.trust_xheaders`` is on (behind a reverse proxy you run).
+* :func:`client_address` honours ``X-Forwarded-For`` / ``X-Real-Ip`` only when
+  the connection comes from a trusted proxy (:class:`TrustedProxies`, nginx's
+  ``set_real_ip_from``), walking ``X-Forwarded-For`` right to left past trusted
+  proxies as nginx's ``real_ip_recursive`` does. :func:`transport_peer` is the
+  connection's real address, before Tornado's ``xheaders`` rewrote it.
 * :class:`ConstantTimeIdentityProvider` is Jupyter's password/token identity
   provider with the token compared by ``hmac.compare_digest`` instead of ``==``,
   ``JUPYTER_TOKEN_FILE`` read without its trailing newline, and a token file
@@ -19,34 +22,119 @@ import hmac
 import ipaddress
 import math
 import os
+import socket
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
 from jupyter_server.auth.identity import PasswordIdentityProvider, User
+from tornado.httputil import HTTPServerRequest
 from traitlets import Int, default
 
+from .errors import ConfigError
 from .secretfile import SecretError, check_length, read_secret_file
 
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+UNIX_PEER = "unix:"  # a connection over a Unix socket (ServerApp.sock), as nginx spells it
 
-def client_address(remote_ip: str | None, headers: Mapping[str, str], trust_xheaders: bool) -> str:
-    """The client's address: the proxy's view of it when we trust the proxy."""
-    if trust_xheaders:
-        candidates = [headers.get("X-Real-Ip", "")]
-        xff = headers.get("X-Forwarded-For", "")
-        if xff:
-            # The last hop was added by our own proxy; earlier ones are client-supplied.
-            candidates.insert(0, xff.split(",")[-1])
-        for candidate in candidates:
-            candidate = candidate.strip()
-            try:
-                return str(ipaddress.ip_address(candidate))
-            except ValueError:
+
+def _ip(text: str | None) -> IPAddress | None:
+    """An address as text, or None; IPv4-mapped IPv6 (``::ffff:a.b.c.d``) read as IPv4."""
+    try:
+        address = ipaddress.ip_address((text or "").strip())
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+class TrustedProxies:
+    """The peers whose forwarded headers are believed: addresses and networks (CIDR), and
+    ``unix:`` for a proxy on a Unix socket, as nginx's ``set_real_ip_from`` takes them."""
+
+    def __init__(self, entries: Iterable[str] = (), source: str = "trusted_proxies") -> None:
+        self.networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
+        self.unix = False
+        for entry in entries:
+            entry = entry.strip()
+            if not entry:
                 continue
-    return remote_ip or "unknown"
+            if entry == UNIX_PEER:
+                self.unix = True
+                continue
+            try:
+                network = ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ConfigError(
+                    f"{source}: {entry!r} is not an IP address or network (CIDR); "
+                    "expected e.g. 172.31.240.2, 10.0.0.0/24 or unix:") from None
+            self.networks.append(network)
+
+    def __bool__(self) -> bool:
+        return self.unix or bool(self.networks)
+
+    def __contains__(self, peer: object) -> bool:
+        if peer == UNIX_PEER:
+            return self.unix
+        address = peer if isinstance(peer, IPAddress) else _ip(str(peer))
+        return address is not None and any(address in n for n in self.networks)
+
+    def __repr__(self) -> str:
+        entries = [str(n) for n in self.networks] + ([UNIX_PEER] if self.unix else [])
+        return f"TrustedProxies({entries!r})"
+
+
+def transport_peer(request: HTTPServerRequest) -> tuple[str | None, str]:
+    """The connection's own peer address and scheme, whatever the request's headers say.
+
+    With ``ServerApp.trust_xheaders`` Jupyter starts Tornado's HTTP server with
+    ``xheaders=True``, which rewrites ``request.remote_ip`` and ``request.protocol`` from
+    ``X-Real-Ip`` / ``X-Forwarded-For`` / ``X-Scheme`` / ``X-Forwarded-Proto`` before any
+    handler runs, for every client. Tornado keeps the originals on the connection's
+    context (``_orig_remote_ip``, ``_orig_protocol``; private, so read here only and pinned
+    by a test). Without them the address is None: nothing forwarded is trusted.
+    """
+    context = getattr(request.connection, "context", None)
+    if getattr(context, "address_family", None) == getattr(socket, "AF_UNIX", object()):
+        return UNIX_PEER, getattr(context, "_orig_protocol", None) or request.protocol
+    ip = getattr(context, "_orig_remote_ip", None)
+    protocol = getattr(context, "_orig_protocol", None)
+    if not isinstance(ip, str):
+        return None, request.protocol
+    return ip, protocol if isinstance(protocol, str) else request.protocol
+
+
+def client_address(peer: str | None, headers: Mapping[str, str],
+                   trusted: TrustedProxies | None) -> str:
+    """The client's address: the peer's own, unless the peer is a trusted proxy.
+
+    From a trusted proxy, ``X-Forwarded-For`` is read right to left, each trusted proxy
+    skipped, and the first address that is not a trusted proxy is the client (nginx's
+    ``real_ip_recursive on``); an entry that is not an address ends the walk at the last
+    address that was. Without ``X-Forwarded-For``, ``X-Real-Ip``.
+    """
+    if not peer:
+        return "unknown"
+    own = _ip(peer)
+    client = str(own) if own is not None else peer
+    if not trusted or peer not in trusted:
+        return client
+    hops = [hop for hop in headers.get("X-Forwarded-For", "").split(",") if hop.strip()]
+    if not hops:
+        real = _ip(headers.get("X-Real-Ip"))
+        return str(real) if real is not None else client
+    for hop in reversed(hops):
+        address = _ip(hop)
+        if address is None:
+            break
+        client = str(address)
+        if address not in trusted:
+            break
+    return client
 
 
 @dataclass

@@ -10,7 +10,9 @@ Verdicts:
 * ``none``      no ``Origin`` header (curl, kernels, same-origin GETs in some browsers)
 * ``same``      the ``Origin`` is the server's own scheme://host[:port]
 * ``allowed``   listed in ``allowed_origins`` (or the list is ``*``)
-* ``disallowed`` anything else, including ``null`` and non-canonical spellings
+* ``disallowed`` anything else, including non-canonical spellings, and ``null``
+  (an opaque origin: a sandboxed iframe, a ``data:`` or ``file:`` page) even
+  when the list is ``*``
 
 Only ``allowed`` gets CORS headers. A listed origin is reflected with
 ``Access-Control-Allow-Credentials: true`` and ``Vary: Origin``; ``*`` is sent
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 from .errors import ConfigError
 
 WILDCARD = "*"
+OPAQUE = "null"  # what browsers send for an opaque origin
 DEFAULT_ALLOW_HEADERS = ("Authorization", "Content-Type", "X-XSRFToken", "X-Requested-With")
 EXPOSE_HEADERS = ("Retry-After", "WWW-Authenticate")
 _DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -97,6 +100,10 @@ class OriginPolicy:
     def verdict(self, origin: str | None, own_origin: str | None) -> str:
         if origin is None:
             return "none"
+        if origin == OPAQUE:
+            # Sandboxed iframes, data: and file: pages, some redirects: whoever they are,
+            # they are not an origin anyone listed, "*" included.
+            return "disallowed"
         if own_origin is not None and origin == own_origin:
             return "same"
         if self.wildcard or origin in self.allowed:

@@ -263,6 +263,21 @@ class HeaderDenyAuthorizer(Authorizer):
 from traitlets import Unicode  # noqa: E402
 
 
+class DenyOpenNotebookAuthorizer(Authorizer):
+    """A test authorizer that refuses resource ``open_notebook`` while ``deny_file``
+    exists, allows everything else, and logs who it was asked about."""
+
+    deny_file = Unicode("", config=True, help="While this file exists, open_notebook is denied.")
+
+    def is_authorized(self, handler, user, action, resource):  # type: ignore[override]
+        if resource != "open_notebook":
+            return True
+        denied = bool(self.deny_file) and os.path.exists(self.deny_file)
+        self.log.info("authorizer asked: user=%s action=%s resource=%s -> %s",
+                      user.username, action, resource, "denied" if denied else "allowed")
+        return not denied
+
+
 class HubUserIdentityProvider(IdentityProvider):
     """One named user per server, as a JupyterHub single-user server has.
 

@@ -29,7 +29,7 @@ def jp_server_config():
     ListHandler.records = []
     return {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": True},
                           "trust_xheaders": True},
-            "OpenNotebookApp": {"auth_failure_limit": 3},
+            "OpenNotebookApp": {"auth_failure_limit": 3, "trusted_proxies": ["127.0.0.1"]},
             "EventLogger": {"handlers": [ListHandler()]}}
 
 

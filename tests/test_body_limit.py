@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -81,3 +82,88 @@ def test_errors_before_the_body_keep_the_connection_alive(server_factory):
             r.read()
             assert r.status in (status, 409), (headers, r.status)
     assert len(sockets) == 1  # one connection served all twelve requests
+
+
+# -- issue 15, finding 14: no waiting for bodies that will be refused, and not forever ---
+
+
+def _exchange(port: int, head: str, body: bytes = b"", wait: float = 10.0) -> tuple[bytes, float]:
+    """Send a request head (and maybe part of a body) on a raw socket; return what the
+    server sent until it closed the connection (or ``wait`` passed), and how long that took."""
+    import socket
+    import time
+
+    started = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=wait) as s:
+        s.sendall(head.encode() + b"\r\n" + body)
+        received = b""
+        try:
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                received += chunk
+        except TimeoutError:
+            pass
+    return received, time.monotonic() - started
+
+
+def _head(method: str, path: str, headers: dict[str, str]) -> str:
+    lines = [f"{method} /open-notebook/api/{path} HTTP/1.1", "Host: 127.0.0.1"]
+    lines += [f"{k}: {v}" for k, v in headers.items()]
+    return "\r\n".join(lines) + "\r\n"
+
+
+@pytest.mark.subprocess
+def test_unauthenticated_body_is_not_waited_for(server_factory):
+    """Headers announcing a 1 MB body and no (valid) token: the answer is 401 at once,
+    before a byte of the body is sent. It used to wait for the whole body first."""
+    server = server_factory().start()
+    for path, headers in [
+        ("credentials", {"Content-Type": "application/json"}),
+        ("credentials", {"Content-Type": "application/json", "Authorization": "token wrong"}),
+        ("secrets/get", {"Content-Type": "application/json"}),  # authenticated by the route
+        ("secrets/get", {"Content-Type": "application/json",
+                         "Authorization": "Bearer onk_bogus"}),
+        ("sources", {"Content-Type": "multipart/form-data; boundary=x"}),
+    ]:
+        head = _head("POST", path, {**headers, "Content-Length": "1000000"})
+        received, took = _exchange(server.port, head, wait=10)
+        assert received.startswith(b"HTTP/1.1 401"), (path, headers, received[:200])
+        assert took < 5, (path, headers, took)
+        assert b'"detail"' in received and b"www-authenticate: bearer" in received.lower()
+
+
+@pytest.mark.subprocess
+def test_a_slow_body_is_cut_off_after_body_timeout(server_factory):
+    """An authenticated client that sends its body a few bytes at a time (or never)
+    used to hold the connection for as long as it liked: Tornado has no body timeout
+    unless one is set. Now 408 after OpenNotebookApp.body_timeout seconds, and the
+    connection closed."""
+    server = server_factory(args=["--OpenNotebookApp.body_timeout=1.5"]).start()
+    head = _head("POST", "credentials", {"Content-Type": "application/json",
+                                         "Authorization": f"token {server.token}",
+                                         "Content-Length": "1000"})
+    received, took = _exchange(server.port, head, b'{"name": "slo', wait=10)
+    assert received.startswith(b"HTTP/1.1 408"), received[:300]
+    assert b'{"detail": "Request body not received within 1.5 seconds"}' in received
+    assert 1.4 < took < 6, took  # ...and the server closed the connection
+    assert server.api("GET", "credentials").json == []
+
+
+@pytest.mark.subprocess
+def test_a_slow_upload_is_cut_off_after_upload_timeout(server_factory):
+    server = server_factory(args=["--OpenNotebookApp.upload_timeout=1.5"]).start()
+    head = _head("POST", "sources", {"Content-Type": "multipart/form-data; boundary=b0undary",
+                                     "Authorization": f"token {server.token}",
+                                     "Content-Length": "5000000"})
+    part = (b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="a.txt"'
+            b"\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 1000)
+    received, took = _exchange(server.port, head, part, wait=10)
+    assert received.startswith(b"HTTP/1.1 408"), received[:300]
+    assert 1.4 < took < 6, took
+    # nothing left behind (Tornado may close the socket a moment before on_finish runs)
+    deadline = time.monotonic() + 5
+    while list((server.data_dir / "uploads").iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not list((server.data_dir / "uploads").iterdir())

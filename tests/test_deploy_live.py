@@ -45,6 +45,7 @@ class Deployment:
     https: str
     http: str
     https_port: int
+    jupyter_port: int
     cert: Path
     jupyter: subprocess.Popen
     nginx: subprocess.Popen
@@ -132,6 +133,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         JUPYTER_TOKEN_FILE=str(secrets_dir / "jupyter_token"),
         OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE=str(secrets_dir / "encryption_key"),
         OPEN_NOTEBOOK_CORS_ORIGINS=ALLOWED,
+        # nginx runs on loopback here (in compose: its fixed backend address)
+        OPEN_NOTEBOOK_TRUSTED_PROXIES="127.0.0.1",
         JUPYTER_IP="127.0.0.1", JUPYTER_PORT=str(jupyter_port), PYTHONUNBUFFERED="1",
     )
     jupyter_log = tmp / "jupyter.log"
@@ -158,7 +161,8 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
          "-c", str(nginx_dir / "nginx.conf"), "-g", "daemon off;"],
         start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     dep = Deployment(tmp, token, key, f"https://127.0.0.1:{https_port}",
-                     f"http://127.0.0.1:{http_port}", https_port, secrets_dir / "tls.crt",
+                     f"http://127.0.0.1:{http_port}", https_port, jupyter_port,
+                     secrets_dir / "tls.crt",
                      jupyter, nginx, jupyter_log, nginx_dir, uid, nginx_uid)
     try:
         _wait_http(f"http://127.0.0.1:{jupyter_port}/api")
@@ -250,12 +254,90 @@ def _from(address: str, deployment: Deployment, token: str,
 def test_rate_limit_sees_each_client_through_the_proxy(deployment):
     for _ in range(10):
         assert _from("127.0.0.2", deployment, "guess-" + secrets.token_hex(4)) == 401
-    assert _from("127.0.0.2", deployment, deployment.token) == 429
+    assert _from("127.0.0.2", deployment, "guess-" + secrets.token_hex(4)) == 429
     # a spoofed X-Forwarded-For does not get the blocked client out (nginx appends the
     # real address, and that is the one trusted)
-    assert _from("127.0.0.2", deployment, deployment.token,
-                 {"X-Forwarded-For": "203.0.113.9"}) == 429
-    assert _from("127.0.0.3", deployment, deployment.token) == 200
+    assert _from("127.0.0.2", deployment, "guess-x", {"X-Forwarded-For": "203.0.113.9"}) == 429
+    assert _from("127.0.0.3", deployment, "guess-y") == 401  # another client: not blocked
+    # the valid token is never refused (issue 15, finding 6): only guesses are
+    assert _from("127.0.0.2", deployment, deployment.token) == 200
+
+
+def test_a_direct_peer_cannot_forge_forwarded_headers(deployment):
+    """Issue 15, finding 7: a kernel or any local process reaches Jupyter directly, not
+    through nginx. Its X-Forwarded-For / X-Real-Ip are not believed (only 127.0.0.1,
+    nginx here, is a trusted proxy): a fresh forged address per guess used to mean a
+    fresh allowance of guesses, and false addresses in the audit trail."""
+    def guess(i: int) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", deployment.jupyter_port,
+                                          source_address=("127.0.0.4", 0), timeout=10)
+        conn.request("GET", "/open-notebook/api/credentials", headers={
+            "Authorization": f"Bearer guess-{i}", "X-Forwarded-For": f"203.0.113.{i}",
+            "X-Real-Ip": f"198.51.100.{i}"})
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    assert [guess(i) for i in range(10)] == [401] * 10
+    assert guess(10) == 429  # all ten counted for 127.0.0.4
+    audit = (deployment.tmp / "data" / "open_notebook" / "audit.jsonl").read_text()
+    assert '"client": "127.0.0.4"' in audit
+    assert "203.0.113." not in audit and "198.51.100." not in audit
+
+
+def _burst(deployment: Deployment, address: str, path: str, count: int,
+           headers: dict[str, str] | None = None) -> list[tuple]:
+    """``count`` GETs of ``path`` on one keep-alive connection from ``address``."""
+    ctx = ssl.create_default_context(cafile=str(deployment.cert))
+    conn = http.client.HTTPSConnection("127.0.0.1", deployment.https_port, context=ctx,
+                                       source_address=(address, 0), timeout=10)
+    out = []
+    for _ in range(count):
+        conn.request("GET", path, headers=headers or {})
+        r = conn.getresponse()
+        out.append((r.status, r.getheader("Content-Type"), r.read()))
+    conn.close()
+    return out
+
+
+def test_nginx_limits_the_login_form_and_token_routes(deployment):
+    """Issue 15, finding 15: open_notebook_ext counts wrong tokens on its own routes only;
+    Jupyter's login form and API were unlimited. nginx's limit_req now covers them: the
+    login form 10 a minute (burst 10), every other token-taking route 20 a second (burst
+    100); beyond that nginx answers 429 itself, in JSON."""
+    login = _burst(deployment, "127.0.0.5", "/login", 25)
+    statuses = [status for status, _, _ in login]
+    assert statuses[:11].count(200) == 11, statuses  # the burst (and the first) get through
+    assert statuses.count(429) >= 10, statuses
+    refused = next(x for x in login if x[0] == 429)
+    assert refused[1] == "application/json"
+    assert json.loads(refused[2]) == {"detail": "Too many requests"}
+
+    token = {"Authorization": f"Bearer {deployment.token}"}
+    api = [status for status, _, _ in _burst(deployment, "127.0.0.6", "/api/status", 300,
+                                             token)]
+    assert api[:100] == [200] * 100, api[:100]
+    assert api.count(429) >= 50, api.count(429)
+    # another address is not affected, and static assets are not limited at all
+    assert _burst(deployment, "127.0.0.7", "/api/status", 1, token)[0][0] == 200
+    assets = _burst(deployment, "127.0.0.6", "/static/favicons/favicon.ico", 150)
+    assert {status for status, _, _ in assets} == {200}
+
+
+def test_another_sites_page_cannot_use_up_the_users_rate(deployment):
+    """A page in another tab can fire <img> requests at the lab from the user's own
+    address; they count against their own budget (Sec-Fetch-Site: cross-site), so the
+    user's requests still go through. Forging the header buys no extra rate."""
+    cross_site = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
+    page = [s for s, _, _ in _burst(deployment, "127.0.0.8", "/api/status?token=x", 300,
+                                    cross_site)]
+    assert page.count(429) >= 50, page.count(429)  # limited like anyone else
+    token = {"Authorization": f"Bearer {deployment.token}", "Sec-Fetch-Site": "same-origin"}
+    assert [s for s, _, _ in _burst(deployment, "127.0.0.8", "/api/status", 20, token)] == \
+        [200] * 20
+    login = [s for s, _, _ in _burst(deployment, "127.0.0.8", "/login", 25, cross_site)]
+    assert login.count(429) >= 10
+    assert _burst(deployment, "127.0.0.8", "/login", 1)[0][0] == 200
 
 
 def test_kernel_websocket_through_the_proxy(deployment):

@@ -122,6 +122,31 @@ def check_compose(config: dict) -> list[str]:
         problems.append("jupyter: OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE")
     if "postgres" not in ((services.get("db") or {}).get("profiles") or []):
         problems.append("db: must be under the postgres profile")
+    problems += check_trusted_proxy(config)
+    return problems
+
+
+def check_trusted_proxy(config: dict) -> list[str]:
+    """Jupyter believes X-Forwarded-* from the proxy's own backend address, and only that
+    (not the subnet: the database and Jupyter's own kernels sit there too)."""
+    import ipaddress
+
+    services = config.get("services", {})
+    proxy_nets = (services.get("proxy") or {}).get("networks") or {}
+    address = ((proxy_nets.get("backend") if isinstance(proxy_nets, dict) else None)
+               or {}).get("ipv4_address")
+    env = (services.get("jupyter") or {}).get("environment") or {}
+    trusted = str(env.get("OPEN_NOTEBOOK_TRUSTED_PROXIES", ""))
+    if not address:
+        return ["proxy: needs a fixed ipv4_address on the backend network"]
+    problems = []
+    if trusted != address:
+        problems.append(f"jupyter: OPEN_NOTEBOOK_TRUSTED_PROXIES must be the proxy's "
+                        f"address {address} exactly, not {trusted!r}")
+    subnets = [c.get("subnet") for c in (((config.get("networks") or {}).get("backend") or {})
+                                         .get("ipam") or {}).get("config") or []]
+    if not any(s and ipaddress.ip_address(address) in ipaddress.ip_network(s) for s in subnets):
+        problems.append("networks: backend subnet must hold the proxy's address")
     return problems
 
 
@@ -151,7 +176,8 @@ def test_postgres_override_is_valid_and_keeps_the_db_url_secret(workdir):
 HARDENING = re.compile(
     r"^\s*(read_only|cap_drop|security_opt|pids_limit|mem_limit|cpus|restart|user|internal"
     r"|options: \{max-size|driver: json-file|- /tmp|test:|JUPYTER_TOKEN_FILE"
-    r"|OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE|profiles|- \"127\.0\.0\.1|networks: \[backend\])")
+    r"|OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE|profiles|- \"127\.0\.0\.1|networks: \[backend\]"
+    r"|OPEN_NOTEBOOK_TRUSTED_PROXIES|ipv4_address|- subnet)")
 
 
 def hardening_lines() -> list[int]:
@@ -243,8 +269,11 @@ def test_nginx_accepts_the_rendered_config(tmp_path):
     rendered = (tmp_path / "conf.d" / "open-notebook.conf").read_text()
     for item in ("ssl_protocols TLSv1.2 TLSv1.3;", "server_tokens off;", "Strict-Transport",
                  "proxy_set_header Upgrade", "X-Forwarded-For", "X-Forwarded-Proto",
-                 "X-Forwarded-Host", "client_max_body_size 101m;", "return 301 https://"):
+                 "X-Forwarded-Host", "client_max_body_size 101m;", "return 301 https://",
+                 "limit_req zone=login", "limit_req zone=token", "location = /login"):
         assert item in rendered
+    assert "limit_req_zone $own_site_client zone=login:" in out.stdout
+    assert "limit_req_zone $other_site_client zone=token_other_site:" in out.stdout
     assert "$request " not in (ROOT / "deploy/nginx/nginx.conf").read_text()  # no query strings
 
 

@@ -13,6 +13,12 @@ response must:
   ``Vary: Origin`` (except on the secret routes, which are never readable
   cross-origin); for a disallowed origin no ``Access-Control-*`` header at all.
 
+Besides schemathesis's own data, one JSON body in three of the fuzzing phase takes a
+hostile shape (``hostile_json_shapes``): nested 100,000 levels deep, or with a lone
+surrogate (``"\ud800"``) in a string or a key -- shapes that Python's JSON module and
+Hypothesis's text strategies never produce and that once crashed routes with a 500;
+each must be answered 400 (or refused as a browser's on the secret routes).
+
 The run is bounded: a fixed seed, derandomized generation and ``MAX_EXAMPLES`` per
 operation in the fuzzing phase. Path parameters naming a resource are swapped, in
 every other case, for the id of a resource that exists (a fresh one for a
@@ -33,10 +39,12 @@ from typing import Any
 import pytest
 import requests
 import schemathesis
+from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
 from helpers import API, FakeProvider, ServerProcess, random_api_key
 from open_notebook_ext.handlers.meta import openapi_spec
+from open_notebook_ext.handlers.secrets import FROM_A_BROWSER
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.sqlite_only]
 
@@ -158,6 +166,43 @@ CONFIG = SchemathesisConfig.from_dict({
 schema = schemathesis.openapi.from_dict(openapi_spec(), config=CONFIG)
 TARGETS: dict[str, Target] = {}
 
+DEEP_JSON = b"[" * 100_000 + b"]" * 100_000
+LONE_SURROGATE = "\ud800"
+
+
+def _with_lone_surrogate(body: Any) -> Any:
+    """The body with a lone surrogate in its first string value (else in a new key)."""
+    if isinstance(body, dict):
+        for name, value in body.items():
+            if isinstance(value, str):
+                return {**body, name: value + LONE_SURROGATE}
+        return {**body, "x" + LONE_SURROGATE: 1}
+    if isinstance(body, list):
+        return [*body, LONE_SURROGATE]
+    return LONE_SURROGATE
+
+
+def is_hostile(case: Any) -> bool:
+    return isinstance(case.body, bytes) and (case.body == DEEP_JSON or b"\\ud800" in case.body)
+
+
+@schema.hooks.hook("flatmap_case")
+def hostile_json_shapes(ctx: Any, case: Any) -> Any:
+    """One JSON body in three: nested 100,000 deep, or with a lone surrogate."""
+    if case.media_type != "application/json" or not isinstance(case.body, dict | list | str):
+        return st.just(case)
+
+    def shape(choice: int) -> Any:
+        if choice == 1:
+            case.body = DEEP_JSON  # bytes go out as they are
+        elif choice == 2:
+            # Encoded here ("\\ud800" in ASCII JSON): schemathesis's own checks cannot take
+            # a str that is not Unicode text.
+            case.body = json.dumps(_with_lone_surrogate(case.body)).encode()
+        return case
+
+    return st.integers(0, 5).map(shape)
+
 
 # Message framing is Tornado's, answered before any of our code runs (400, empty body).
 FRAMING_HEADERS = {"content-length", "transfer-encoding", "host", "connection", "expect"}
@@ -203,9 +248,11 @@ def check_cors_and_error_body(response: Any, case: Any, target: Target) -> None:
 
 
 def check_undeclared_method(response: Any, case: Any, target: Target) -> None:
-    """schemathesis's unsupported_method check, plus our origin rule: a method the path
+    """schemathesis's unsupported_method check, plus our origin rules: a method the path
     does not have is 405 with Allow, except a write from a disallowed origin, which is
-    refused (403) before the method is looked at, as every write from there."""
+    refused (403) before the method is looked at, as every write from there, and any
+    request to a secret route, which a browser (these all carry Origin) never gets past.
+    (Methods Tornado does not know, TRACE and the like, are 405 before any of that.)"""
     declared = {m.upper() for m in openapi_spec()["paths"][case.operation.path]
                 if m in ("get", "post", "put", "delete", "patch")}
     method = response.request.method
@@ -213,12 +260,30 @@ def check_undeclared_method(response: Any, case: Any, target: Target) -> None:
         return
     STATS[target.origin_kind]["undeclared-method"] += 1
     allow = {m.strip() for m in ", ".join(response.headers.get("allow", [])).split(",")}
-    if target.origin_kind == "disallowed" and method in {"POST", "PUT", "PATCH", "DELETE"}:
+    op = case.operation.definition.raw.get("operationId")
+    if op in NO_CORS and method in {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"}:
+        assert response.status_code == 403, (method, case.operation.path, response.status_code)
+        assert json.loads(response.text) == {"detail": FROM_A_BROWSER}
+    elif target.origin_kind == "disallowed" and method in {"POST", "PUT", "PATCH", "DELETE"}:
         assert response.status_code == 403, (method, case.operation.path, response.status_code)
         assert json.loads(response.text) == {"detail": "Origin not allowed"}
     else:
         assert response.status_code == 405, (method, case.operation.path, response.status_code)
         assert allow == declared | {"OPTIONS"}, (method, case.operation.path, allow)
+
+
+def check_hostile_json(response: Any, case: Any, target: Target) -> None:
+    """A hostile shape is refused as JSON (400), unless something refused the request
+    before its body was parsed: a browser on a secret route, a disallowed origin's
+    write, the body limit."""
+    op = case.operation.definition.raw.get("operationId")
+    detail = json.loads(response.text).get("detail", "")
+    if response.status_code == 403:
+        assert op in NO_CORS or target.origin_kind == "disallowed", (op, detail)
+        return
+    assert response.status_code in (400, 405, 413), (op, response.status_code, detail)
+    if response.status_code == 400:
+        assert detail.startswith("Invalid JSON in request body: "), (op, detail)
 
 
 @pytest.mark.parametrize("origin_kind", sorted(ORIGINS), scope="module")
@@ -233,6 +298,9 @@ def test_api_against_its_description(case: Any, fuzz_target: Target) -> None:
     check_cors_and_error_body(response, case, fuzz_target)
     check_undeclared_method(response, case, fuzz_target)
     stats = STATS[fuzz_target.origin_kind]
+    if is_hostile(case):
+        check_hostile_json(response, case, fuzz_target)
+        stats["hostile-json"] += 1
     stats["cases"] += 1
     stats[f"{response.status_code // 100}xx"] += 1
     stats["op:" + case.operation.label] += 1
@@ -251,12 +319,14 @@ def test_fuzzing_reached_the_handlers(request: pytest.FixtureRequest,
         ops = [k for k in stats if k.startswith("op:")]
         report(f"{kind} origin: {len(ops)} operations, {stats['cases']} cases, "
                f"2xx {stats['2xx']}, 4xx {stats['4xx']}, 5xx {stats['5xx']}, "
-               f"undeclared methods {stats['undeclared-method']}")
+               f"undeclared methods {stats['undeclared-method']}, "
+               f"hostile JSON {stats['hostile-json']}")
         assert len(ops) > operations, (kind, sorted(ops))  # more operations than paths
         assert min(stats[op] for op in ops) >= 5, (kind, stats)
         assert stats["cases"] >= 1000, (kind, stats["cases"])
         assert stats["2xx"] >= 100 and stats["4xx"] >= 100 and stats["5xx"] == 0, (kind, stats)
         assert stats["undeclared-method"] >= operations, (kind, stats)
+        assert stats["hostile-json"] >= 20, (kind, stats)
     assert "Traceback" not in Path(fuzz_server.log_path).read_text(errors="replace")
 
 

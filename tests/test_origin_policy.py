@@ -53,6 +53,10 @@ def test_verdicts():
     for other in ("https://a.example/", "HTTPS://A.EXAMPLE", "https://a.example:444",
                   "http://a.example", "null", "https://b.example", ""):
         assert policy.verdict(other, own) == "disallowed", other
+    wildcard = OriginPolicy(("*",))
+    assert wildcard.verdict("https://b.example", own) == "allowed"
+    assert wildcard.verdict("null", own) == "disallowed"
+    assert wildcard.response_headers("null", wildcard.verdict("null", own)) == {}
 
 
 def test_invalid_origin_stops_start_up(server_factory):
@@ -94,6 +98,19 @@ class TestWildcard:
         warnings = [ln for ln in logs.lines if "allowed_origins is '*'" in ln]
         assert len(warnings) == 1
         assert "without" in warnings[0] or "not sent" in warnings[0]
+
+    async def test_null_is_never_allowed(self, api):
+        """Issue 15, finding 15: ``Origin: null`` (a sandboxed iframe, a data: or file:
+        page: anyone) got ``Access-Control-Allow-Origin: *`` when the list was ``*``."""
+        null = {"Origin": "null"}
+        r = await api.get("credentials", headers=null)
+        assert r.status == 200
+        assert not [h for h in r.headers if h.lower().startswith("access-control")]
+        pre = await api.request("OPTIONS", "credentials", auth=None, headers={
+            **null, "Access-Control-Request-Method": "POST"})
+        assert pre.status == 403 and "Access-Control-Allow-Origin" not in pre.headers
+        w = await api.post("notebooks", {"name": "n"}, headers=null)
+        assert w.status == 403 and w.json == {"detail": "Origin not allowed"}
 
 
 class TestJupyterCorsSettingsDoNotApply:
@@ -137,35 +154,40 @@ class TestJupyterCorsSettingsDoNotApply:
 
 
 class TestBehindProxy:
-    """Same-origin detection and client addresses honour X-Forwarded-* only when trusted."""
+    """Same-origin detection and client addresses honour X-Forwarded-* only from a
+    trusted proxy: ServerApp.trust_xheaders on and the peer in trusted_proxies."""
 
     PROXIED = {"Origin": "https://lab.proxy.example", "X-Forwarded-Proto": "https",
                "X-Forwarded-Host": "lab.proxy.example"}
 
-    @pytest.fixture(params=[True, False], ids=["trusted", "untrusted"])
+    @pytest.fixture(params=["trusted", "xheaders-only", "off"])
     def trust(self, request):
         return request.param
 
     @pytest.fixture
     def jp_server_config(self, trust):
+        proxies = ["127.0.0.1"] if trust == "trusted" else []
         return {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": True},
-                              "trust_xheaders": trust},
-                "OpenNotebookApp": {"auth_failure_limit": 3}}
+                              "trust_xheaders": trust != "off"},
+                "OpenNotebookApp": {"auth_failure_limit": 3, "trusted_proxies": proxies}}
 
     async def test_same_origin_through_proxy(self, api, trust):
         r = await api.post("credentials", {"name": "x", "provider": "openai",
                                            "api_key": "sk-" + "z" * 20}, headers=self.PROXIED)
-        assert r.status == (201 if trust else 403), r
+        assert r.status == (201 if trust == "trusted" else 403), r
         assert "Access-Control-Allow-Origin" not in r.headers  # same-origin needs no CORS
 
     async def test_rate_limit_uses_forwarded_address_only_when_trusted(self, api, trust):
+        guess = {"Authorization": "token nope"}
         for _ in range(3):
             r = await api.get("credentials", auth=None, headers={
-                "Authorization": "token nope", "X-Forwarded-For": "203.0.113.7"})
+                **guess, "X-Forwarded-For": "203.0.113.7"})
             assert r.status == 401
-        blocked = await api.get("credentials", headers={"X-Forwarded-For": "203.0.113.7"})
+        blocked = await api.get("credentials", auth=None,
+                                headers={**guess, "X-Forwarded-For": "203.0.113.7"})
         assert blocked.status == 429
-        other = await api.get("credentials", headers={"X-Forwarded-For": "203.0.113.8"})
-        # trusted: another client is unaffected; untrusted: the header is ignored, and
-        # every request is the proxy's (loopback) address, which is now blocked.
-        assert other.status == (200 if trust else 429)
+        other = await api.get("credentials", auth=None,
+                              headers={**guess, "X-Forwarded-For": "203.0.113.8"})
+        # trusted: another client is unaffected; otherwise the header is ignored, and
+        # every request is the peer's (loopback) address, which is now blocked.
+        assert other.status == (401 if trust == "trusted" else 429)

@@ -11,7 +11,9 @@ environment variables (compose `secrets:`), never from the command line:
 Other knobs: NOTEBOOK_DIR (/data/notebooks), OPEN_NOTEBOOK_DATA_DIR
 (/data/open_notebook), OPEN_NOTEBOOK_CORS_ORIGINS (empty: same-origin only),
 JUPYTER_IP / JUPYTER_PORT (0.0.0.0:8888 inside the container; only the proxy
-reaches it), JUPYTER_ENABLE_TERMINALS=1 to allow terminals.
+reaches it), JUPYTER_ENABLE_TERMINALS=1 to allow terminals,
+OPEN_NOTEBOOK_TRUSTED_PROXIES (the proxy's own address: docker-compose.yml gives
+it a fixed one on the backend network and sets this).
 """
 
 import os
@@ -62,7 +64,9 @@ except SecretError as e:
                      f"`openssl rand -hex 32`)") from None
 
 # Network: listen inside the container only; the proxy terminates TLS and adds
-# X-Forwarded-*, which Jupyter and open_notebook_ext trust because of this flag.
+# X-Forwarded-*, which Jupyter trusts because of this flag, and open_notebook_ext
+# only from OpenNotebookApp.trusted_proxies (OPEN_NOTEBOOK_TRUSTED_PROXIES, the
+# proxy's address): kernels reach Jupyter directly and could write anything there.
 c.ServerApp.ip = os.environ.get("JUPYTER_IP", "0.0.0.0")  # noqa: S104 - container-internal
 c.ServerApp.port = int(os.environ.get("JUPYTER_PORT", "8888"))
 c.ServerApp.port_retries = 0

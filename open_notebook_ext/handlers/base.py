@@ -7,10 +7,15 @@ It owns what must be the same on every response, errors included:
   clears the headers, so 401, 403, 404, 413, 422, 429 and 500 answers carry
   them too; preflights are answered here; writes from a disallowed origin are
   refused before anything else happens;
-* failed-authentication rate limiting (429 with ``Retry-After``);
-* 401 with ``WWW-Authenticate: Bearer`` for missing or bad credentials, 403
-  for refused ones;
-* a request body cap, enforced while the body streams in (413);
+* authentication when the headers arrive, before any body is read: 401 with
+  ``WWW-Authenticate: Bearer`` for missing or bad credentials, 403 for refused
+  ones; a token in the URL of a request another site's page made is ignored;
+* failed-authentication rate limiting: a wrong token from a blocked address is
+  429 with ``Retry-After`` (a valid token always passes);
+* the client address: forwarded headers believed only from trusted proxies;
+* a request body cap, enforced while the body streams in (413), and a time
+  limit for the body (408);
+* request JSON parsed with a depth limit and Unicode text only (``jsontext``);
 * JSON errors ``{"detail": "..."}`` (never HTML, a traceback or a secret) and
   the security headers; a database that cannot be reached is 503 ``Database
   unavailable`` with one log line, not a traceback;
@@ -25,6 +30,7 @@ apply to these routes; ``OpenNotebookApp.allowed_origins`` does.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import json
@@ -34,13 +40,15 @@ from http.client import responses
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
+from jupyter_server.auth.decorator import authorized
 from jupyter_server.base.handlers import APIHandler
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from sqlalchemy import exc as sa_exc
 from tornado import web
 from tornado.ioloop import IOLoop
 
-from ..auth import AuthFailureLimiter, client_address
+from .. import jsontext
+from ..auth import AuthFailureLimiter, TrustedProxies, client_address, transport_peer
 from ..errors import (
     BadRequest,
     Conflict,
@@ -70,6 +78,14 @@ TOO_MANY_FAILURES = "Too many failed authentication attempts"
 POLICY_SETTING = "open_notebook_origin_policy"
 LIMITER_SETTING = "open_notebook_auth_limiter"
 BODY_LIMIT_SETTING = "open_notebook_max_body_bytes"
+BODY_TIMEOUT_SETTING = "open_notebook_body_timeout"
+TRUSTED_PROXIES_SETTING = "open_notebook_trusted_proxies"
+DEFAULT_BODY_TIMEOUT = 60.0
+# A refused request's body is read (so the connection stays usable) only when it is
+# small and arrives soon; a request without valid credentials gets less patience.
+DRAIN_TIMEOUT = 5.0
+UNAUTHENTICATED_DRAIN_BYTES = 64 * 1024
+WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
 _HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
@@ -161,12 +177,28 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         serverapp = self.settings.get("serverapp")
         return bool(getattr(serverapp, "trust_xheaders", False))
 
+    @functools.cached_property
+    def trusted_proxies(self) -> TrustedProxies | None:
+        """Peers whose forwarded headers count: ``OpenNotebookApp.trusted_proxies``, and
+        only while ``ServerApp.trust_xheaders`` is on (None otherwise)."""
+        if not self.trust_xheaders:
+            return None
+        return self.settings.get(TRUSTED_PROXIES_SETTING) or TrustedProxies()
+
+    @functools.cached_property
+    def forwarded_headers_trusted(self) -> bool:
+        """Whether X-Forwarded-* / X-Real-Ip of this request are believed: the connection
+        comes from a trusted proxy (anyone else who reaches Jupyter, a kernel for one,
+        could write anything there)."""
+        trusted = self.trusted_proxies
+        return trusted is not None and transport_peer(self.request)[0] in trusted
+
     def origin_verdict(self) -> str:
         """none | same | allowed | disallowed (computed once per request)."""
         verdict = getattr(self, "_origin_verdict", None)
         if verdict is None:
-            own = own_origin(self.request.protocol, self.request.headers.get("Host"),
-                             self.request.headers, self.trust_xheaders)
+            own = own_origin(transport_peer(self.request)[1], self.request.headers.get("Host"),
+                             self.request.headers, self.forwarded_headers_trusted)
             verdict = self.origin_policy.verdict(self.request.headers.get("Origin"), own)
             self._origin_verdict = verdict
         return verdict
@@ -229,9 +261,11 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
 
     # -- request flow --------------------------------------------------------------
 
-    @property
+    @functools.cached_property
     def client_address(self) -> str:
-        return client_address(self.request.remote_ip, self.request.headers, self.trust_xheaders)
+        """The client's address (forwarded headers believed only from trusted proxies)."""
+        return client_address(transport_peer(self.request)[0], self.request.headers,
+                              self.trusted_proxies)
 
     @property
     def auth_limiter(self) -> AuthFailureLimiter | None:
@@ -241,33 +275,73 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         """Largest body this request may send (a handler may allow more, e.g. uploads)."""
         return int(self.settings.get(BODY_LIMIT_SETTING, 1024 * 1024))
 
+    def request_body_timeout(self) -> float:
+        """Seconds this request's body may take to arrive (0: no limit)."""
+        return float(self.settings.get(BODY_TIMEOUT_SETTING, DEFAULT_BODY_TIMEOUT))
+
     async def prepare(self) -> None:  # type: ignore[override]
         self._body = bytearray()
         self._body_limit = self.request_body_limit()
+        self._start_body_clock()
         try:
             await self._prepare()
-        except Exception:
-            await self._drain_body()
+        except Exception as e:
+            status = getattr(e, "status_code", 0)
+            # Without valid credentials only a small body is waited for (401, 429).
+            await self._drain_body(UNAUTHENTICATED_DRAIN_BYTES if status in (401, 429) else None)
             raise
 
-    async def _drain_body(self) -> None:
+    def _declares_body(self) -> bool:
+        declared = self.request.headers.get("Content-Length", "")
+        return "Transfer-Encoding" in self.request.headers or (
+            declared.isdigit() and int(declared) > 0)
+
+    def _start_body_clock(self) -> None:
+        """408 when the body has not arrived within request_body_timeout() seconds.
+
+        Tornado gives a streamed body all the time in the world (Jupyter sets no
+        body_timeout), so a client could hold a connection open forever by sending
+        it a byte at a time. The clock stops when the body is complete.
+        """
+        timeout = self.request_body_timeout()
+        body = getattr(self.request, "_body_future", None)
+        if not timeout > 0 or body is None or body.done() or not self._declares_body():
+            return
+        loop = IOLoop.current()
+        handle = loop.call_later(timeout, self._body_too_slow, timeout)
+        body.add_done_callback(lambda _: loop.remove_timeout(handle))
+
+    def _body_too_slow(self, timeout: float) -> None:
+        body = getattr(self.request, "_body_future", None)
+        if self._finished or body is None or body.done():
+            return
+        self.log.info("Request body from %s not received within %gs: answered 408",
+                      self.client_address, timeout)
+        error = ApiError(408, f"Request body not received within {timeout:g} seconds")
+        self.send_error(408, exc_info=(type(error), error, None))  # the connection then closes
+
+    async def _drain_body(self, limit: int | None = None) -> None:
         """Read a small declared body before answering an error from prepare().
 
         With a streamed body, Tornado closes the connection when a handler
         finishes before the body was read; a keep-alive client (requests, a
         browser) would then see its next request on that connection reset. Bodies
-        over the limit (413) or of unknown length are not waited for.
+        over ``limit`` (the request's body limit unless less is given) or of unknown
+        length are not waited for, nor is a body that takes over DRAIN_TIMEOUT
+        seconds: then the answer comes at once and the connection is closed.
         """
         declared = self.request.headers.get("Content-Length", "")
         if not declared and "Transfer-Encoding" not in self.request.headers:
             declared = "0"  # no body at all (a GET): finish reading it, or the connection closes
+        limit = self._body_limit if limit is None else min(limit, self._body_limit)
         future = getattr(self, "_prepared_future", None)
-        if (not declared.isdigit() or not 0 <= int(declared) <= self._body_limit
+        if (not declared.isdigit() or not 0 <= int(declared) <= limit
                 or future is None or future.done()):
             return
         future.set_result(None)  # let Tornado read the body while we wait
         with contextlib.suppress(Exception):
-            await self.request._body_future  # type: ignore[attr-defined]
+            body = self.request._body_future  # type: ignore[attr-defined]
+            await asyncio.wait_for(asyncio.shield(body), DRAIN_TIMEOUT)
 
     async def _prepare(self) -> None:
         method = self.request.method or "GET"
@@ -277,17 +351,38 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         bad = getattr(self, "_undecodable_path_argument", None)
         if bad is not None:
             raise ApiError(400, f"{bad}: invalid UTF-8 in the URL")
-        limiter = self.auth_limiter
-        if limiter is not None:
-            retry_after = limiter.retry_after(self.client_address)
-            if retry_after is not None:
-                raise ApiError(429, TOO_MANY_FAILURES, headers={"Retry-After": str(retry_after)})
         if self.origin_verdict() == "disallowed" and method not in SAFE_METHODS:
             raise ApiError(403, ORIGIN_NOT_ALLOWED)
         declared = self.request.headers.get("Content-Length")
         if declared is not None and declared.isdigit() and int(declared) > self._body_limit:
             raise self._too_large()
+        # Jupyter's request log line shows remote_ip: make it the address we believe.
+        self.request.remote_ip = self.client_address
+        self._ignore_cross_site_query_token()
         await super().prepare()
+        if self.current_user is None and not self._method_allows_anonymous():
+            # Now, while the body is still unread: a request without valid credentials
+            # is answered at once, whatever body it announced.
+            raise self._unauthenticated()
+
+    def _ignore_cross_site_query_token(self) -> None:
+        """A ``?token=`` on a request another site's page made is not the user's.
+
+        An ``<img src=".../providers?token=x">`` on any web page would otherwise be a
+        failed guess from the user's own address, and ten of them a lock-out. Such a
+        request cannot carry an Authorization header (that needs a CORS preflight, which
+        other origins fail), so its only credential is the URL's: it is dropped, the
+        request is unauthenticated and counts as nothing. Browsers name the requesting
+        site in ``Sec-Fetch-Site`` and, for CORS and form requests, ``Origin``.
+        """
+        if "token" not in self.request.query_arguments:
+            return
+        verdict = self.origin_verdict()
+        site = (self.request.headers.get("Sec-Fetch-Site") or "").strip().lower()
+        if verdict == "disallowed" or (
+                verdict != "allowed" and site not in ("", "same-origin", "none")):
+            self.request.query_arguments.pop("token", None)
+            self.request.arguments.pop("token", None)
 
     def decode_argument(self, value: bytes, name: str | None = None) -> str:
         """Tornado answers bad UTF-8 with a 400 that quotes the bytes sent, and for path
@@ -319,19 +414,38 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     # -- authentication ----------------------------------------------------------
 
     def _unauthenticated(self) -> ApiError:
-        offered = bool(self.identity_provider.get_token(self))
-        if offered:
-            address = self.client_address
+        if self.identity_provider.get_token(self):
+            return self.wrong_token("Invalid authentication credentials")
+        return ApiError(401, "Authentication required", headers=WWW_AUTHENTICATE)
+
+    def wrong_token(self, detail: str) -> ApiError:
+        """The answer to a token that did not match: a guess.
+
+        401, counted against the client's address; while the address is blocked, 429
+        with ``Retry-After`` and not counted again. Only guesses are ever refused this
+        way: a valid token is accepted from a blocked address too, so no one (a web
+        page, another process on the same host) can lock the user out. Computed once
+        per request, however often it is asked.
+        """
+        answer: ApiError | None = getattr(self, "_wrong_token_answer", None)
+        if answer is not None:
+            return answer
+        limiter, address = self.auth_limiter, self.client_address
+        retry_after = limiter.retry_after(address) if limiter is not None else None
+        if retry_after is not None:
+            answer = ApiError(429, TOO_MANY_FAILURES, headers={"Retry-After": str(retry_after)})
+        else:
             self.audit_auth("failure")
-            if self.auth_limiter is not None and self.auth_limiter.record_failure(address):
+            if limiter is not None and limiter.record_failure(address):
                 # Logged once per block; never with the offered token.
                 self.log.warning(
                     "Blocking %s for %ss after %s failed authentication attempts",
-                    address, int(self.auth_limiter.window), self.auth_limiter.limit,
+                    address, int(limiter.window), limiter.limit,
                 )
-                self.audit_auth("blocked", retry_after=int(self.auth_limiter.window))
-        detail = "Invalid authentication credentials" if offered else "Authentication required"
-        return ApiError(401, detail, headers={"WWW-Authenticate": "Bearer"})
+                self.audit_auth("blocked", retry_after=int(limiter.window))
+            answer = ApiError(401, detail, headers=WWW_AUTHENTICATE)
+        self._wrong_token_answer = answer
+        return answer
 
     def get_login_url(self) -> str:
         # tornado's @web.authenticated asks for the login page when nobody is
@@ -431,14 +545,16 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         return bytes(self._body)
 
     def read_json(self) -> Any:
-        """The request body as JSON, or 400 when it is not JSON."""
+        """The request body as JSON, or 400 when it is not JSON this server takes (see
+        ``jsontext``: too deep, lone surrogates, NaN)."""
         body = self.body
         if not body.strip():
             raise ApiError(400, "Request body is empty; expected JSON")
         try:
-            return json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise ApiError(400, "Invalid JSON in request body") from None
+            return jsontext.loads(body)
+        except jsontext.UnacceptableJSON as e:
+            reason = "" if str(e) == jsontext.NOT_JSON else f": {e}"
+            raise ApiError(400, f"Invalid JSON in request body{reason}") from None
 
     def query_int(self, name: str, *, default: int | None = None, minimum: int = 0,
                   maximum: int = 100_000) -> int | None:
@@ -510,4 +626,9 @@ class NotFoundHandler(OpenNotebookHandler):
     def _not_found(self, *args: Any) -> None:
         raise ApiError(404, "Not Found")
 
-    get = post = put = delete = patch = web.authenticated(_not_found)
+    # One decoration per method: @authorized remembers the action of its first call.
+    get = web.authenticated(authorized(_not_found))
+    post = web.authenticated(authorized(_not_found))
+    put = web.authenticated(authorized(_not_found))
+    delete = web.authenticated(authorized(_not_found))
+    patch = web.authenticated(authorized(_not_found))

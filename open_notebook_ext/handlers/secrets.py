@@ -1,23 +1,42 @@
 """Reading keys from notebook code, and the grants that allow it.
 
-The secret endpoints answer the kernel client (``open_notebook_ext.secrets``).
-They authenticate a per-kernel token (``kernels.py``) or a Jupyter *token* —
-never the login cookie, so script in a browser page cannot read keys — and
-carry no CORS headers whatever ``allowed_origins`` says: a browser on another
-origin can never read a key. A kernel token only works for notebooks granted
-the credential (``require_grants``); each read is audited and logged, without
-the value.
+The secret endpoints answer the kernel client (``open_notebook_ext.secrets``),
+which is not a browser. They authenticate a per-kernel token (``kernels.py``)
+or a Jupyter *token* — never the login cookie — and refuse any request that
+carries a browser's marks (an ``Origin`` header, ``Sec-Fetch-*`` headers), so
+script in a web page cannot read a key even with the server's token, which
+JupyterLab's own page holds. They carry no CORS headers whatever
+``allowed_origins`` says. Every reader is put to Jupyter's authorizer (a kernel
+as its owner). A kernel token only works for notebooks granted the credential
+(``require_grants``); each read is audited and logged, without the value. All of
+this is decided when the headers arrive, before any body is read.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
+from jupyter_server.auth.identity import User
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from tornado import web
+from tornado.httputil import HTTPHeaders
 
 from ..kernels import TOKEN_PREFIX, KernelGrant
 from .base import ApiError, OpenNotebookHandler
+
+FROM_A_BROWSER = ("Secrets cannot be read from a browser page: this request carries a "
+                  "browser's Origin or Sec-Fetch headers. Read keys from notebook code "
+                  "(open_notebook_ext.secrets) or another non-browser client.")
+BROWSER_HEADERS = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode")
+
+
+def from_a_browser(headers: HTTPHeaders) -> bool:
+    """Browsers send ``Origin`` on every POST (same-origin included) and ``Sec-Fetch-*``
+    on every request to a secure or local origin; kernels, curl and the standard-library
+    client in ``open_notebook_ext.secrets`` send neither."""
+    return any(name in headers for name in BROWSER_HEADERS)
 
 
 class Reader:
@@ -35,16 +54,25 @@ class Reader:
 
 class SecretHandlerBase(OpenNotebookHandler):
     cors_enabled = False  # never readable cross-origin
+    reader: Reader
 
-    async def reader(self) -> Reader:
-        if self.origin_verdict() in ("allowed", "disallowed"):
-            raise ApiError(403, "Secrets cannot be read from a browser page")
+    async def _prepare(self) -> None:
+        if self.request.method != "OPTIONS" and from_a_browser(self.request.headers):
+            raise ApiError(403, FROM_A_BROWSER)
+        await super()._prepare()
+        if not self._finished:
+            self.reader = await self._authenticate()
+
+    async def _authenticate(self) -> Reader:
+        """The kernel token or Jupyter token of this request, authorized."""
         offered = self.identity_provider.get_token(self) or ""
         if offered.startswith(TOKEN_PREFIX):
             grant = self.ext.kernel_tokens.check(offered)
             if grant is None or grant.kernel_id not in self.kernel_manager:
-                self.audit_auth("failure")
-                raise self._unauthenticated_kernel()
+                raise self.wrong_token(
+                    "Invalid or revoked kernel token (the kernel was shut down?)")
+            # A kernel acts for the user who started it: the authorizer is asked about them.
+            await self._authorize(User(username=grant.owner))
             sessions = await self.session_manager.list_sessions()
             paths = sorted({s["path"] for s in sessions
                             if (s.get("kernel") or {}).get("id") == grant.kernel_id
@@ -55,14 +83,15 @@ class SecretHandlerBase(OpenNotebookHandler):
         if not self.token_authenticated:
             raise ApiError(403, "Reading a secret needs a token (the kernel's or the "
                                 "server's), not the login cookie")
+        await self._authorize(self.current_user)
         return Reader(self.owner, None, [])
 
-    def _unauthenticated_kernel(self) -> ApiError:
-        limiter = self.auth_limiter
-        if limiter is not None and limiter.record_failure(self.client_address):
-            self.audit_auth("blocked", retry_after=int(limiter.window))
-        return ApiError(401, "Invalid or revoked kernel token (the kernel was shut down?)",
-                        headers={"WWW-Authenticate": "Bearer"})
+    async def _authorize(self, user: User) -> None:
+        """What @authorized does, for a user this handler found itself (a kernel's owner)."""
+        action = HTTP_METHOD_TO_AUTH_ACTION[self.request.method or "GET"]
+        resource = self.auth_resource
+        if not await ensure_async(self.authorizer.is_authorized(self, user, action, resource)):
+            raise ApiError(403, f"User is not authorized to {action} on resource: {resource}.")
 
     def audit_secret(self, action: str, reader: Reader, credential: dict[str, Any],
                      **data: Any) -> None:
@@ -101,9 +130,10 @@ class SecretHandlerBase(OpenNotebookHandler):
 class SecretHandler(SecretHandlerBase):
     """``POST credentials/{id}/secret``: the decrypted key of one credential."""
 
-    @allow_unauthenticated  # authenticated in reader(): kernel token or Jupyter token
+    # Authenticated and authorized in _prepare(): a kernel token or a Jupyter token.
+    @allow_unauthenticated
     async def post(self, credential_id: str) -> None:
-        await self.reveal(await self.reader(), credential_id=credential_id)
+        await self.reveal(self.reader, credential_id=credential_id)
 
 
 class SecretByNameHandler(SecretHandlerBase):
@@ -111,7 +141,7 @@ class SecretByNameHandler(SecretHandlerBase):
 
     @allow_unauthenticated
     async def post(self) -> None:
-        reader = await self.reader()
+        reader = self.reader
         body = self.read_json()
         name = body.get("name") if isinstance(body, dict) else None
         provider = body.get("provider") if isinstance(body, dict) else None
@@ -130,7 +160,7 @@ class SecretsListHandler(SecretHandlerBase):
 
     @allow_unauthenticated
     async def get(self) -> None:
-        reader = await self.reader()
+        reader = self.reader
         credentials = await self.read(self.ext.credentials.list, reader.owner)
         granted: set[str] | None = None
         if reader.kernel is not None and self.ext.require_grants:

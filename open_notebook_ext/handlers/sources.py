@@ -13,7 +13,6 @@ database error, the client going away) leaves no file behind.
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Awaitable
 from pathlib import Path
@@ -25,7 +24,7 @@ from jupyter_server.auth.decorator import authorized
 from jupyter_server.utils import ensure_async
 from tornado import web
 
-from .. import ingest, netguard
+from .. import ingest, jsontext, netguard
 from ..errors import InvalidInput, OpenNotebookError
 from ..store.sources import SORT_FIELDS, SORT_FIELDS_MESSAGE
 from ..uploads import StoredUpload, display_name
@@ -55,10 +54,11 @@ def form_payload(fields: dict[str, str]) -> dict[str, Any]:
             payload.pop(name, None)
             continue
         try:
-            payload[name] = json.loads(raw)
-        except ValueError:
+            payload[name] = jsontext.loads(raw)
+        except jsontext.UnacceptableJSON as e:
+            reason = "" if str(e) == jsontext.NOT_JSON else f": {e}"
             raise InvalidInput([{"field": name,
-                                 "message": f"Invalid JSON in {name} field"}]) from None
+                                 "message": f"Invalid JSON in {name} field{reason}"}]) from None
     return payload
 
 
@@ -174,6 +174,11 @@ class SourcesHandler(_SourceCreation):
             return self.ext.max_upload_bytes
         return super().request_body_limit()
 
+    def request_body_timeout(self) -> float:
+        if self._multipart:
+            return self.ext.upload_timeout
+        return super().request_body_timeout()
+
     def _too_large(self) -> ApiError:
         if self._multipart:
             return ApiError(413, f"Upload too large (limit {self._body_limit} bytes, "
@@ -190,14 +195,12 @@ class SourcesHandler(_SourceCreation):
             await self._drain_body()
             raise
 
-    async def _drain_body(self) -> None:
+    async def _drain_body(self, limit: int | None = None) -> None:
         # Reading a refused body to keep the connection is worth it for small bodies
         # only: a refused large upload is answered at once, and the connection closed.
-        declared = self.request.headers.get("Content-Length", "")
-        if self._multipart and (not declared.isdigit()
-                                or int(declared) > self.settings_body_limit):
-            return
-        await super()._drain_body()
+        if self._multipart:
+            limit = min(limit or self.settings_body_limit, self.settings_body_limit)
+        await super()._drain_body(limit)
 
     async def _prepare_upload(self) -> None:
         # Nothing reaches the disk before the request is authenticated and authorized
