@@ -580,7 +580,8 @@ def test_markup_in_a_name_is_text(session: Session):
     page, lab = session.page, session.lab
     name = f"<img src=x onerror=alert(1)> {uuid.uuid4().hex[:6]}"
     cred = create(lab, name=name, base_url="https://example.test/<b>bold</b>")
-    notebook = f"<b>nb</b> <img src=y onerror=alert(2)> {uuid.uuid4().hex[:6]}.ipynb"
+    notebook = write_notebook(
+        lab, f"<b>nb</b> <img src=y onerror=alert(2)> {uuid.uuid4().hex[:6]}.ipynb")
     assert lab.api("PUT", "grants", {"credential_id": cred["id"],
                                      "notebook_path": notebook}).status == 201
     panel = session.open_panel()
@@ -895,8 +896,8 @@ def test_notebook_access_toggle_list_and_revoke(session: Session):
     path = write_notebook(lab, f"proj {hexid}/analysis-{hexid}.ipynb")
     nb_name = path.rsplit("/", 1)[-1]
     # A grant made elsewhere (the API), for a notebook that is not open.
-    elsewhere = lab.api("PUT", "grants", {"credential_id": cred["id"],
-                                          "notebook_path": f"elsewhere-{hexid}.ipynb"}).json
+    elsewhere = lab.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path":
+                                          write_notebook(lab, f"elsewhere-{hexid}.ipynb")}).json
     session.open_notebook(path)
     panel = session.open_panel()
     entry = item(panel, cred["name"])
