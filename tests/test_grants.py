@@ -371,3 +371,18 @@ def test_file_identity_tells_a_recreated_file_from_the_old_one(tmp_path):
     assert file_identity(str(path)) is None
     assert file_identity(str(tmp_path)) is None  # a directory is no notebook
     assert ContentsFiles(object()).tracked is False  # no local files: by path alone
+
+
+async def test_without_local_files_grants_are_by_path(api, ext):
+    """A contents manager without local files (no _get_os_path): grants by path alone, as
+    the start-up warning says; nothing is refused for want of a file."""
+    from open_notebook_ext.store.grants import GrantStore
+
+    c = await api.create_credential(name="Work")
+    by_path = GrantStore(ext.db, identify=None)
+    grant, created = by_path.grant(ext.owner, {"credential_id": c["id"],
+                                               "notebook_path": "s3/remote.ipynb"})
+    assert created and grant["notebook_path"] == "s3/remote.ipynb"
+    assert by_path.is_granted(ext.owner, c["id"], ["s3/remote.ipynb"])
+    # the server's own store checks files: there is none at that path, so no grant
+    assert not ext.grants.is_granted(ext.owner, c["id"], ["s3/remote.ipynb"])
