@@ -35,6 +35,7 @@ def main(n: int = 1000) -> dict[str, float]:
         try:
             cred = server.api("POST", "credentials", {"name": "Work", "provider": "openai",
                                                       "api_key": random_api_key()}).json
+            (server.root / "bench.ipynb").write_text('{"cells": []}')  # grants need the file
             server.api("PUT", "grants", {"credential_id": cred["id"],
                                          "notebook_path": "bench.ipynb"})
             kernel = Kernel(server, "bench.ipynb")

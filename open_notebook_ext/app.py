@@ -27,6 +27,7 @@ from .audit import AuditLog
 from .auth import AuthFailureLimiter, TrustedProxies
 from .backend import open_backend
 from .errors import ConfigError
+from .fileidentity import ContentsFiles
 from .handlers import ROUTES
 from .handlers.base import (
     BODY_LIMIT_SETTING,
@@ -396,7 +397,7 @@ class OpenNotebookApp(ExtensionApp):
         self.key_material = self.backend.material
         self.keyring = self.backend.keyring
         self.credentials = self.backend.credentials
-        self.grants = GrantStore(self.db)
+        self.grants = GrantStore(self.db, identify=self._grant_files())
         self.secret_access = SecretAccess(self.credentials, self.grants)
         self.audit = AuditLog(self.audit_log or None, max_bytes=self.audit_log_max_bytes,
                               backups=self.audit_log_backups, parent=self)
@@ -433,6 +434,17 @@ class OpenNotebookApp(ExtensionApp):
             self.serverapp.base_url, self.db.url.render_as_string(hide_password=True),
             self.key_material.source, len(self.keyring.key_ids),
         )
+
+    def _grant_files(self) -> ContentsFiles | None:
+        """How grants find the file behind a notebook path (None: they cannot)."""
+        files = ContentsFiles(self.serverapp.contents_manager)
+        if files.tracked:
+            return files
+        self.log.warning(
+            "%s keeps no local files: notebook grants are by path alone, so a notebook "
+            "deleted outside Jupyter's contents API and created again at the same path "
+            "keeps its grants.", type(self.serverapp.contents_manager).__name__)
+        return None
 
     def _install_kernel_tokens(self) -> None:
         self.kernel_tokens = KernelTokens()

@@ -111,6 +111,8 @@ def open_backend(
     )
     credentials = CredentialStore(db, keyring)
     backend = Backend(db, material, keyring, credentials, log)
+    # no key is written while the key check says mismatch (it is re-read on each write)
+    credentials.key_check = lambda: backend.key_check
     check_key(backend, log)
     backend.key_check  # noqa: B018 - remember the verdict at start-up
     return backend

@@ -18,6 +18,10 @@ Three layers, each usable on its own:
 
 DNS rebinding cannot slip a different address in between check and connect,
 because the connection never resolves the name again.
+
+Error messages say what is wrong without repeating the URL, its host or its
+scheme: they reach API clients (a link source's 400/502, a connection test's
+message), and a URL pasted by mistake may hold something private.
 """
 
 from __future__ import annotations
@@ -177,7 +181,7 @@ def parse_url(url: str) -> tuple[str, str, int]:
         raise URLRefused("Invalid URL") from None
     scheme = parts.scheme.lower()
     if scheme not in ("http", "https"):
-        raise URLRefused(f"Invalid URL scheme: '{scheme}'. Only http and https are allowed.")
+        raise URLRefused("Invalid URL scheme: only http and https are allowed")
     if "@" in parts.netloc:
         raise URLRefused("URLs with a user name or password are not accepted")
     host = parts.hostname
@@ -217,16 +221,16 @@ def check_url(
             addresses = list((resolve or system_resolve)(host, port))
         except (OSError, UnicodeError) as e:
             if require_resolution:
-                raise FetchError(f"Could not resolve host '{host}'") from e
+                raise FetchError("Could not resolve the URL's host") from e
             addresses = []
         if not addresses and require_resolution:
-            raise FetchError(f"Could not resolve host '{host}'")
+            raise FetchError("Could not resolve the URL's host")
     for address in addresses:
         reason = blocked_reason(address, allow_private=allow_private)
         if reason is not None:
             if literal is not None:
                 raise URLRefused(f"The URL's host is {reason}, which is not allowed")
-            raise URLRefused(f"Host '{host}' resolves to {reason}, which is not allowed")
+            raise URLRefused(f"The URL's host resolves to {reason}, which is not allowed")
     pinned = next((a for a in addresses if ":" not in a), addresses[0] if addresses else None)
     return Target(url.strip(), scheme, host, port, pinned, tuple(addresses))
 
@@ -373,8 +377,13 @@ async def _request_pinned(
 
 
 def _describe(error: BaseException) -> str:
-    if isinstance(error, HTTPClientError) and error.code == 599 and error.message:
-        return error.message
+    """A fixed phrase for a transport error (never the error's own text, which may
+    quote the host or address)."""
+    if isinstance(error, HTTPClientError) and error.code == 599:
+        text = (error.message or "").lower()
+        if "timeout" in text or "timed out" in text:
+            return "timed out"
+        return "connection closed" if "closed" in text else "connection failed"
     if isinstance(error, ConnectionRefusedError):
         return "connection refused"
     if isinstance(error, TimeoutError):

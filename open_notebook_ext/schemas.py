@@ -16,6 +16,11 @@ from .errors import InvalidInput
 from .providers import MODALITIES, PROVIDERS, TEXT_FIELDS, URL_FIELDS
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Vertex AI builds its host from the location ("<location>-aiplatform.googleapis.com")
+# and its paths from the project: letters, digits and hyphens (a project may also be
+# "domain.com:name") keep either from naming another host or path.
+_LOCATION = re.compile(r"[A-Za-z0-9]+(?:-[A-Za-z0-9]+)*")
+_PROJECT = re.compile(r"[A-Za-z0-9][A-Za-z0-9.:_-]*")
 MAX_NAME = 200
 MAX_KEY = 8192
 MAX_URL = 2048
@@ -98,6 +103,20 @@ class _CredentialFields(BaseModel):
     @classmethod
     def _texts(cls, v: str | None) -> str | None:
         return _text(v, max_len=MAX_TEXT, blank_ok=True)
+
+    @field_validator("location")
+    @classmethod
+    def _location(cls, v: str | None) -> str | None:
+        if v is not None and not _LOCATION.fullmatch(v):
+            raise ValueError("must be a region name (letters, digits and hyphens)")
+        return v
+
+    @field_validator("project")
+    @classmethod
+    def _project(cls, v: str | None) -> str | None:
+        if v is not None and not _PROJECT.fullmatch(v):
+            raise ValueError("must be a project ID (letters, digits, '-', '_', '.', ':')")
+        return v
 
     @field_validator("credentials_path")
     @classmethod

@@ -115,13 +115,146 @@ class TestPrivateTargetsRefusedByDefault:
         return {}
 
     async def test_loopback_base_url_is_refused(self, api, provider):
-        c = await api.create_credential(base_url=provider.url + "/v1")
+        key = random_api_key()
+        c = await api.create_credential(base_url=provider.url + "/v1", api_key=key)
         r = await api.post(f"credentials/{c['id']}/test", {})
         assert r.status == 200
         assert r.json["success"] is False and r.json["message"].startswith("URL refused")
         assert provider.requests == []
         for addr in ("http://169.254.169.254/v1", "http://[::ffff:169.254.169.254]/v1",
                      "http://[64:ff9b::a9fe:a9fe]/v1"):
-            await api.put(f"credentials/{c['id']}", {"base_url": addr})
+            r = await api.put(f"credentials/{c['id']}", {"base_url": addr, "api_key": key})
+            assert r.status == 200, r
             r = await api.post(f"credentials/{c['id']}/test", {})
             assert r.json["success"] is False and "refused" in r.json["message"], addr
+
+
+# -- a stored key never follows a moved URL (issue 15, finding 4) ----------------------
+
+
+async def browser_session(api, jp_base_url) -> dict[str, str]:
+    """Headers of a logged-in browser: the login cookie and the _xsrf token, no token."""
+    r = await api.get("credentials")
+    cookie = "; ".join(h.split(";")[0] for h in r.headers.get_list("Set-Cookie"))
+    login = await api.http.fetch(f"{jp_base_url}login", raise_error=False)
+    xsrf = next(h for h in login.headers.get_list("Set-Cookie")
+                if h.startswith("_xsrf")).split(";")[0]
+    return {"Cookie": f"{cookie}; {xsrf}", "X-XSRFToken": xsrf.split("=", 1)[1]}
+
+
+@pytest.fixture
+def attacker() -> Iterator[FakeProvider]:
+    fake = FakeProvider()
+    yield fake
+    fake.httpd.shutdown()
+
+
+def sent_keys(fake: FakeProvider) -> list[str]:
+    return [v for _, headers in fake.requests for v in headers.values()]
+
+
+async def test_moving_the_url_needs_the_key_and_never_sends_the_stored_one(
+        api, ext, jp_base_url, provider, attacker):
+    """The attack: a browser session (cookie + _xsrf only) points the credential at its own
+    host, then asks for a connection test. The PUT must be refused without the key."""
+    key = random_api_key()
+    c = await api.create_credential(api_key=key, base_url=provider.url + "/v1")
+    browser = await browser_session(api, jp_base_url)
+    for change in ({"base_url": attacker.url + "/v1"},
+                   {"base_url": attacker.url + "/v1", "name": "renamed"},
+                   {"base_url": None},  # clearing: the key would go to the default host
+                   {"base_url": ""},
+                   {"base_url": "  "}):
+        r = await api.put(f"credentials/{c['id']}", change, auth=None, headers=browser)
+        assert r.status == 422, (change, r)
+        assert r.json["errors"] == [{"field": "api_key", "message": r.json["errors"][0]
+                                     ["message"]}]
+        assert "base_url" in r.json["errors"][0]["message"]
+        assert attacker.url not in r.text
+        r = await api.post(f"credentials/{c['id']}/test", {}, auth=None, headers=browser)
+        assert r.status == 200 and r.json["success"] is True, r
+    assert (await api.get(f"credentials/{c['id']}")).json == c  # nothing was written
+    assert attacker.requests == []
+    assert f"Bearer {key}" in sent_keys(provider)
+
+    # the same value again is no change; other fields change freely
+    r = await api.put(f"credentials/{c['id']}", {"base_url": provider.url + "/v1",
+                                                 "name": "same place"},
+                      auth=None, headers=browser)
+    assert r.status == 200 and r.json["name"] == "same place", r
+
+    # with the key in the same request the move is the user's own: the new key goes there
+    new_key = random_api_key("sk-typed")
+    attacker.expect = ("Authorization", f"Bearer {new_key}")
+    r = await api.put(f"credentials/{c['id']}", {"base_url": attacker.url + "/v1",
+                                                 "api_key": new_key},
+                      auth=None, headers=browser)
+    assert r.status == 200 and r.json["base_url"] == attacker.url + "/v1", r
+    r = await api.post(f"credentials/{c['id']}/test", {})
+    assert r.json["success"] is True, r
+    assert f"Bearer {new_key}" in sent_keys(attacker)
+    assert not [v for v in sent_keys(attacker) if key in v]
+
+
+# Every field that decides where a key goes, on a provider that uses it.
+DESTINATIONS = [
+    ("openai", {}, "base_url"),
+    ("openai_compatible", {}, "base_url"),
+    ("anthropic_compatible", {}, "base_url"),
+    ("omlx", {}, "base_url"),
+    *[("azure", {"api_version": "2024-06-01"}, f)
+      for f in ("endpoint", "endpoint_llm", "endpoint_embedding", "endpoint_stt",
+                "endpoint_tts")],
+]
+
+
+def test_the_cases_cover_every_destination_field():
+    from open_notebook_ext.providers import KEY_DESTINATION_FIELDS
+
+    assert {f for _, _, f in DESTINATIONS} == set(KEY_DESTINATION_FIELDS)
+
+
+@pytest.mark.parametrize(("name", "extra", "field"), DESTINATIONS,
+                         ids=[f"{n}-{f}" for n, _, f in DESTINATIONS])
+async def test_every_destination_field_needs_the_key(api, ext, provider, attacker, name,
+                                                     extra, field):
+    from open_notebook_ext.providers import KEY_DESTINATION_FIELDS, PROVIDERS
+
+    assert field in KEY_DESTINATION_FIELDS
+    key = random_api_key()
+    fields = {"endpoint": provider.url, **extra} if name == "azure" else \
+        {"base_url": provider.url + "/v1"}
+    fields[field] = provider.url + "/v1" if field == "base_url" else provider.url
+    c = await api.create_credential(provider=name, api_key=key, **fields)
+    for value in (attacker.url, None):
+        r = await api.put(f"credentials/{c['id']}", {field: value})
+        if value is None and field in PROVIDERS[name].required:
+            assert r.status == 422 and r.json["errors"][0]["field"] == field  # required
+            continue
+        assert r.status == 422, (field, value, r)
+        assert r.json["errors"] == [{"field": "api_key", "message": r.json["errors"][0]
+                                     ["message"]}]
+        assert field in r.json["detail"]
+    assert (await api.get(f"credentials/{c['id']}")).json == c
+    r = await api.put(f"credentials/{c['id']}", {field: attacker.url, "api_key": key})
+    assert r.status == 200 and r.json[field] == attacker.url, r
+    assert attacker.requests == []
+
+
+async def test_a_credential_without_a_stored_key_moves_freely(api, provider, attacker):
+    r = await api.post("credentials", {"name": "local", "provider": "ollama",
+                                       "base_url": provider.url})
+    assert r.status == 201
+    r = await api.put(f"credentials/{r.json['id']}", {"base_url": attacker.url})
+    assert r.status == 200 and r.json["base_url"] == attacker.url, r
+
+
+@pytest.mark.parametrize("location", ["evil.example.com/#", "x.evil.example", "a b", "us/1"])
+async def test_vertex_location_cannot_name_another_host(api, location):
+    r = await api.post("credentials", {"name": "v", "provider": "vertex", "project": "p-1",
+                                       "location": location})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "location", r
+    assert location not in r.text
+    r = await api.post("credentials", {"name": "v", "provider": "vertex",
+                                       "project": "p/../../x", "location": "us-central1"})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "project", r

@@ -83,8 +83,11 @@ async def test_put_field_semantics(api, ext):
     assert r.json["api_key_hint"] == c["api_key_hint"]
     assert r.json["updated"] >= c["updated"]
 
-    # null clears an optional field
+    # null clears an optional field; base_url decides where the key goes, so clearing it
+    # needs the key too (see test_connection_probe.py)
     r = await api.put(f"credentials/{c['id']}", {"base_url": None})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "api_key"
+    r = await api.put(f"credentials/{c['id']}", {"base_url": None, "api_key": key})
     assert r.status == 200 and r.json["base_url"] is None and r.json["name"] == "renamed"
 
     # api_key given replaces the key (hint follows; the new key decrypts)

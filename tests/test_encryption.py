@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from dbtools import rows
+from dbtools import count, execute, rows
 from helpers import bytes_contain, files_under, random_api_key
 from open_notebook_ext.keyring import (
     MISMATCH_MESSAGE,
@@ -84,6 +84,49 @@ async def test_key_never_leaks_in_process(logs, api, ext, request):
     assert plain == {replacement, keys[1], keys[2]}
 
 
+async def test_key_writes_refused_while_mismatched(api, ext):
+    """Issue 15, finding 8: with key_check "mismatch" (the database was written with
+    another key), storing a key would mix two keys in one database and overwrite
+    ciphertext only the original key can read. Key writes answer 409 naming the fix;
+    nothing is written. Everything that stores no key still works."""
+    key = random_api_key()
+    cred = await api.create_credential(name="old", api_key=key)
+    token_before = rows(ext, "SELECT api_key_encrypted FROM on_credentials")
+    # another server adopts another key for this database (what a restart with the
+    # wrong key looks like to the key check, which re-reads the stored check value)
+    foreign = KeyRing([Fernet.generate_key()]).make_check()
+    execute(ext, "UPDATE on_meta SET value = :v WHERE key = 'key_check'", v=foreign)
+    assert (await api.get("credentials/status")).json["key_check"] == "mismatch"
+
+    new_key = random_api_key("sk-new")
+    created = await api.post("credentials", {"name": "new", "provider": "openai",
+                                             "api_key": new_key})
+    replaced = await api.put(f"credentials/{cred['id']}", {"api_key": new_key})
+    renamed_with_key = await api.put(f"credentials/{cred['id']}", {"api_key": new_key,
+                                                                  "name": "renamed"})
+    for r in (created, replaced, renamed_with_key):
+        assert r.status == 409, r
+        detail = r.json["detail"]
+        assert "does not match" in detail and "jupyter open-notebook rotate" in detail
+        assert "encryption_keys" in detail and "original key" in detail
+        assert new_key not in r.text
+    assert count(ext, "on_credentials") == 1
+    assert rows(ext, "SELECT api_key_encrypted FROM on_credentials") == token_before
+    assert (await api.get(f"credentials/{cred['id']}")).json["name"] == "old"
+
+    # no key involved: still allowed
+    assert (await api.put(f"credentials/{cred['id']}", {"name": "renamed"})).status == 200
+    local = await api.post("credentials", {"name": "local", "provider": "ollama",
+                                           "base_url": "http://localhost:11434"})
+    assert local.status == 201, local
+    assert (await api.delete(f"credentials/{local.json['id']}")).status == 200
+
+    # the right key back (the check value it wrote): writes work again
+    execute(ext, "UPDATE on_meta SET value = :v WHERE key = 'key_check'",
+            v=ext.keyring.make_check())
+    assert (await api.put(f"credentials/{cred['id']}", {"api_key": new_key})).status == 200
+
+
 def test_generated_key_file_is_private_and_reused(server_factory):
     server = server_factory().start()
     key_file = server.data_dir / "encryption.key"
@@ -132,9 +175,10 @@ def test_wrong_key_is_listed_with_decryption_error(server_factory):
     status = second.api("GET", "credentials/status").json
     assert status["key_check"] == "mismatch"
     assert status["counts"] == {"total": 1, "by_provider": {"openai": 1}, "undecryptable": 1}
-    # the user can still fix it: replace the key, or delete the credential
-    fixed = second.api("PUT", f"credentials/{cred['id']}", {"api_key": random_api_key()})
-    assert fixed.status == 200 and fixed.json["decryption_error"] is None
+    # no key is written under the wrong key (see test_key_writes_refused_while_mismatched);
+    # deleting is still possible
+    refused = second.api("PUT", f"credentials/{cred['id']}", {"api_key": random_api_key()})
+    assert refused.status == 409 and "jupyter open-notebook rotate" in refused.json["detail"]
     assert second.api("DELETE", f"credentials/{cred['id']}").status == 200
 
 

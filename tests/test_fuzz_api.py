@@ -117,6 +117,9 @@ def _make_pool(server: ServerProcess) -> tuple[dict[str, str], dict[str, Callabl
     def source() -> str:
         return _call(server, "POST", "sources", {"type": "text", "content": "fuzz text"})["id"]
 
+    (server.root / "work").mkdir(exist_ok=True)
+    (server.root / "work" / "fuzz.ipynb").write_text('{"cells": []}')  # grants need the file
+
     def grant() -> str:
         return _call(server, "PUT", "grants", {"credential_id": credential(),
                                                 "notebook_path": "work/fuzz.ipynb"})["id"]

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from urllib.parse import quote
 
 import pytest
 
+from dbtools import execute, scalar
 from helpers import random_api_key
 from open_notebook_ext.redact import Automaton, redact_notebook
 
 
-async def test_grant_lifecycle(api, ext):
+async def test_grant_lifecycle(api, ext, jp_root_dir):
     c = await api.create_credential(name="Work")
+    (jp_root_dir / "work").mkdir()
+    for path in ("work/a.ipynb", "b.ipynb"):
+        await write_file(api, path)
     body = {"credential_id": c["id"], "notebook_path": "/work//a.ipynb"}
     first = await api.put("grants", body)
     assert first.status == 201, first
@@ -167,3 +172,217 @@ def test_automaton_prefers_the_longest_key():
                                   "data": {"application/json": {"a": [1, long, {"b": long}]}}}]}]}
     assert redact_notebook(nb, a) == 2
     assert nb["cells"][0]["source"] == long  # sources are not touched
+
+
+# -- grant paths as Jupyter sees them, and grants that die with their file ---------------
+# (issue 15, finding 13)
+
+
+async def write_file(api, path: str) -> None:
+    """Create (or overwrite) a notebook through the contents API."""
+    r = await api.request("PUT", f"contents/{quote(path)}", {"type": "notebook", "content": {
+        "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}}, prefix="api")
+    assert r.status in (200, 201), r
+
+
+class NotebookKernel:
+    """A real kernel in a notebook session, and a kernel token for it; the session's path
+    is moved to check each notebook in turn. Started on first use; the server's
+    clean-up shuts it down."""
+
+    def __init__(self, api, ext) -> None:
+        self.api, self.ext = api, ext
+        self.session_id = self.kernel_id = self.token = ""
+
+    async def at(self, path: str) -> NotebookKernel:
+        if not self.session_id:
+            r = await self.api.request("POST", "sessions", {
+                "path": path, "type": "notebook", "name": path.rsplit("/", 1)[-1],
+                "kernel": {"name": "python3"}}, prefix="api")
+            assert r.status == 201, r
+            self.session_id, self.kernel_id = r.json["id"], r.json["kernel"]["id"]
+            # a second token for the same kernel replaces the one in its environment
+            self.token = self.ext.kernel_tokens.issue(self.kernel_id, self.ext.owner)
+            return self
+        r = await self.api.request("PATCH", f"sessions/{self.session_id}", {"path": path},
+                                   prefix="api")
+        assert r.status == 200, r
+        return self
+
+    async def read(self, name: str = "Work") -> int:
+        r = await self.api.post("secrets/get", {"name": name}, auth=None,
+                                headers={"Authorization": f"Bearer {self.token}"})
+        return r.status
+
+    async def listed(self) -> dict[str, bool]:
+        r = await self.api.get("secrets", auth=None,
+                               headers={"Authorization": f"Bearer {self.token}"})
+        return {c["name"]: c["granted"] for c in r.json}
+
+
+@pytest.fixture
+def notebook_kernel(api, ext) -> NotebookKernel:
+    return NotebookKernel(api, ext)
+
+
+@pytest.mark.parametrize(("granted", "other"), [
+    ("dir\\x.ipynb", "dir/x.ipynb"),  # a backslash is part of a POSIX name
+    (" sp.ipynb ", "sp.ipynb"),       # so are surrounding spaces
+])
+async def test_grant_paths_are_compared_as_jupyter_does(api, ext, jp_root_dir, notebook_kernel,
+                                                       granted, other):
+    c = await api.create_credential(name="Work")
+    (jp_root_dir / "dir").mkdir(exist_ok=True)
+    for path in (granted, other):
+        await write_file(api, path)
+    assert (jp_root_dir / granted).is_file() and (jp_root_dir / other).is_file()
+    r = await api.put("grants", {"credential_id": c["id"], "notebook_path": granted})
+    assert r.status == 201 and r.json["notebook_path"] == granted, r
+    assert (await api.get(f"grants?notebook_path={quote(other)}")).json == []
+    listed = (await api.get(f"grants?notebook_path={quote(granted)}")).json
+    assert [g["notebook_path"] for g in listed] == [granted]
+    assert await (await notebook_kernel.at(other)).read() == 403
+    assert await (await notebook_kernel.at(granted)).read() == 200
+
+
+async def test_grant_paths_normalised_like_the_contents_manager(api, jp_root_dir):
+    c = await api.create_credential(name="Work")
+    (jp_root_dir / "a").mkdir()
+    await write_file(api, "a/n.ipynb")
+    for sent in ("/a//n.ipynb", "./a/./n.ipynb", "a/n.ipynb/"):
+        r = await api.put("grants", {"credential_id": c["id"], "notebook_path": sent})
+        assert r.status in (200, 201) and r.json["notebook_path"] == "a/n.ipynb", (sent, r)
+
+
+@pytest.mark.parametrize("char", [
+    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",   # embeddings, overrides
+    "\u2066", "\u2067", "\u2068", "\u2069",             # isolates
+    "\u200e", "\u200f", "\u061c",                       # marks
+    "\u200b", "\ufeff", "\u00ad",                       # other format characters
+    "\x1b", "\x7f", "\x85", "\u2028",                   # C0, DEL, C1, line separator
+])
+async def test_control_and_bidi_characters_are_refused(api, ext, jp_root_dir, char):
+    c = await api.create_credential(name="Work")
+    name = f"invoice{char}bpyt.ipynb"
+    (jp_root_dir / name).write_text("{}")  # the file exists: the name alone is refused
+    r = await api.put("grants", {"credential_id": c["id"], "notebook_path": name})
+    assert r.status == 422, r
+    assert r.json["errors"][0]["field"] == "notebook_path"
+    assert "bidirectional" in r.json["errors"][0]["message"]
+    assert char not in r.text and "invoice" not in r.text
+    r = await api.get(f"grants?notebook_path={quote(name)}")
+    if char in "\x1b":  # Tornado turns C0 controls in query arguments into spaces
+        assert r.status == 200 and r.json == [], r
+    else:
+        assert r.status == 422, r
+    assert (await api.get("grants")).json == []
+
+
+@pytest.mark.parametrize("path", [".", "./.", "/", "//", "./", "a/.."])
+async def test_paths_naming_no_file_are_422_not_500(api, path):
+    c = await api.create_credential(name="Work")
+    r = await api.put("grants", {"credential_id": c["id"], "notebook_path": path})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "notebook_path", r
+    r = await api.get(f"grants?notebook_path={quote(path)}")
+    assert r.status == 422 and r.json["errors"][0]["field"] == "notebook_path", r
+
+
+async def test_a_grant_needs_the_file(api, jp_root_dir):
+    c = await api.create_credential(name="Work")
+    r = await api.put("grants", {"credential_id": c["id"], "notebook_path": "nope.ipynb"})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "notebook_path", r
+    (jp_root_dir / "folder.ipynb").mkdir()
+    r = await api.put("grants", {"credential_id": c["id"], "notebook_path": "folder.ipynb"})
+    assert r.status == 422, r
+    assert (await api.get("grants")).json == []
+
+
+async def test_a_grant_dies_with_its_file(api, ext, jp_root_dir, notebook_kernel):
+    """The attack: the granted notebook is deleted outside the contents API (a terminal)
+    and another file is created at its path — it must not inherit the grant."""
+    c = await api.create_credential(name="Work")
+    await write_file(api, "report.ipynb")
+    r = await api.put("grants", {"credential_id": c["id"], "notebook_path": "report.ipynb"})
+    assert r.status == 201
+    kernel = await notebook_kernel.at("report.ipynb")
+    assert await kernel.read() == 200
+    await write_file(api, "report.ipynb")  # saving (in place) keeps the grant
+    assert await kernel.read() == 200
+    inode = (jp_root_dir / "report.ipynb").stat().st_ino
+
+    (jp_root_dir / "report.ipynb").unlink()  # outside the contents API: no event
+    assert await kernel.read() == 403        # no file: no grant
+    (jp_root_dir / "report.ipynb").write_text('{"cells": []}')
+    reused = (jp_root_dir / "report.ipynb").stat().st_ino == inode  # often, on ext4
+    assert await kernel.read() == 403, f"inode reused: {reused}"
+    assert (await kernel.listed())["Work"] is False
+    assert (await api.get("grants")).json == []  # the stale grant is gone
+    assert scalar(ext, "SELECT count(*) FROM on_grants") == 0
+    # granting the new file is a new decision, and works
+    r = await api.put("grants", {"credential_id": c["id"], "notebook_path": "report.ipynb"})
+    assert r.status == 201
+    assert await kernel.read() == 200
+
+
+async def test_a_grant_survives_a_rename_and_a_missing_file_is_kept(api, ext, jp_root_dir,
+                                                                   notebook_kernel):
+    c = await api.create_credential(name="Work")
+    await write_file(api, "old.ipynb")
+    await api.put("grants", {"credential_id": c["id"], "notebook_path": "old.ipynb"})
+    r = await api.request("PATCH", "contents/old.ipynb", {"path": "new.ipynb"}, prefix="api")
+    assert r.status == 200
+    assert await grant_paths(api, ["new.ipynb"]) == ["new.ipynb"]
+    assert await (await notebook_kernel.at("new.ipynb")).read() == 200
+    # moved away outside Jupyter and back: the same file, the same grant
+    (jp_root_dir / "new.ipynb").rename(jp_root_dir / "elsewhere.ipynb")
+    assert await notebook_kernel.read() == 403
+    assert [g["notebook_path"] for g in (await api.get("grants")).json] == ["new.ipynb"]
+    (jp_root_dir / "elsewhere.ipynb").rename(jp_root_dir / "new.ipynb")
+    assert await notebook_kernel.read() == 200
+
+
+async def test_grants_from_before_file_identity_bind_on_first_use(api, ext, jp_root_dir,
+                                                                 notebook_kernel):
+    c = await api.create_credential(name="Work")
+    await write_file(api, "legacy.ipynb")
+    await api.put("grants", {"credential_id": c["id"], "notebook_path": "legacy.ipynb"})
+    execute(ext, "UPDATE on_grants SET file_id = NULL")  # as migration 0005 leaves them
+    assert await (await notebook_kernel.at("legacy.ipynb")).read() == 200
+    bound = scalar(ext, "SELECT file_id FROM on_grants")
+    assert bound and bound.split(":")[0] == str((jp_root_dir / "legacy.ipynb").stat().st_ino)
+    (jp_root_dir / "legacy.ipynb").unlink()
+    (jp_root_dir / "legacy.ipynb").write_text("{}")
+    assert await notebook_kernel.read() == 403
+
+
+def test_file_identity_tells_a_recreated_file_from_the_old_one(tmp_path):
+    from open_notebook_ext.fileidentity import ContentsFiles, file_identity
+
+    path = tmp_path / "n.ipynb"
+    seen = set()
+    for _ in range(5):
+        path.write_text("{}")
+        identity = file_identity(str(path))
+        assert identity is not None and identity not in seen
+        seen.add(identity)
+        path.write_text('{"changed": true}')  # writing in place keeps it
+        assert file_identity(str(path)) == identity
+        path.unlink()
+    assert file_identity(str(path)) is None
+    assert file_identity(str(tmp_path)) is None  # a directory is no notebook
+    assert ContentsFiles(object()).tracked is False  # no local files: by path alone
+
+
+async def test_without_local_files_grants_are_by_path(api, ext):
+    """A contents manager without local files (no _get_os_path): grants by path alone, as
+    the start-up warning says; nothing is refused for want of a file."""
+    from open_notebook_ext.store.grants import GrantStore
+
+    c = await api.create_credential(name="Work")
+    by_path = GrantStore(ext.db, identify=None)
+    grant, created = by_path.grant(ext.owner, {"credential_id": c["id"],
+                                               "notebook_path": "s3/remote.ipynb"})
+    assert created and grant["notebook_path"] == "s3/remote.ipynb"
+    assert by_path.is_granted(ext.owner, c["id"], ["s3/remote.ipynb"])
+    # the server's own store checks files: there is none at that path, so no grant
+    assert not ext.grants.is_granted(ext.owner, c["id"], ["s3/remote.ipynb"])

@@ -19,6 +19,7 @@ NOTEBOOK = "work/analysis.ipynb"
 def server(server_factory):
     s = server_factory(env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "kernel test passphrase"}).start()
     (s.root / "work").mkdir()
+    (s.root / NOTEBOOK).write_text('{"cells": []}')  # grants are given to files that exist
     return s
 
 

@@ -38,7 +38,7 @@ import pytest
 import requests
 from cryptography.fernet import Fernet
 
-from content_helpers import multipart
+from content_helpers import multipart, multipart_parts
 from helpers import API, BIN, FakeProvider, ServerProcess, clean_env, random_api_key
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.sqlite_only]
@@ -337,7 +337,10 @@ def drive_secrets_and_grants(hunt: Hunt, ids: dict[str, str]) -> None:
     hunt.send("POST", f"credentials/{ids['openai']}/secret",
               auth=f"Bearer onk_{secrets.token_hex(24)}", expect=401)
     hunt.send("GET", "secrets", auth="Bearer onk_", expect=401)
-    # grants, with hostile notebook paths
+    # grants (for notebooks that exist), with hostile notebook paths
+    for path in (NOTEBOOK, "wörk/ü 🔑.ipynb"):
+        (hunt.server.root / path).parent.mkdir(parents=True, exist_ok=True)
+        (hunt.server.root / path).write_text('{"cells": []}')
     r = hunt.send("PUT", "grants", {"credential_id": ids["openai"], "notebook_path": NOTEBOOK},
                   expect=201)
     hunt.send("PUT", "grants", {"credential_id": ids["openai"], "notebook_path": NOTEBOOK},
@@ -346,12 +349,10 @@ def drive_secrets_and_grants(hunt: Hunt, ids: dict[str, str]) -> None:
     hunt.send("PUT", "grants", {"credential_id": ids["groq"], "notebook_path": "wörk/ü 🔑.ipynb"},
               expect=201)
     for path in ("../../etc/passwd", "a/../../b.ipynb", "x\x00y", "a\r\nSet-Cookie: a=b", "",
-                 "a" * 2000):
+                 "a" * 2000, "\r\nSet-Cookie: a=b", "x\u202egpj.ipynb", ".", "./.",
+                 "no-such.ipynb"):
         hunt.send("PUT", "grants", {"credential_id": ids["openai"], "notebook_path": path},
                   expect=422)
-    # surrounding whitespace (CR/LF included) is trimmed: a plain, harmless path
-    hunt.send("PUT", "grants", {"credential_id": ids["openai"],
-                                "notebook_path": "\r\nSet-Cookie: a=b"}, expect=201)
     hunt.send("PUT", "grants", {"credential_id": "credential:none", "notebook_path": "a.ipynb"},
               expect=404)
     hunt.send("PUT", "grants", {"credential_id": 1, "notebook_path": ["a"]}, expect=422)
@@ -359,6 +360,7 @@ def drive_secrets_and_grants(hunt: Hunt, ids: dict[str, str]) -> None:
     hunt.send("GET", f"grants?credential_id={ids['openai']}&notebook_path={quote(NOTEBOOK)}",
               expect=200)
     hunt.send("GET", "grants?notebook_path=%00", expect=(200, 422))
+    hunt.send("GET", "grants?notebook_path=.", expect=422)
     for junk in TRAVERSAL[:6]:
         hunt.send("DELETE", f"grants/{junk}", expect=(400, 404))
     hunt.send("DELETE", f"grants/{grant_id}", expect=200)
@@ -478,16 +480,20 @@ def drive_header_injection(hunt: Hunt, canary: str) -> None:
 
 def save_leaky_notebook(hunt: Hunt, canary: str) -> None:
     key = hunt.keys["openai"]
+    widgets = {"state": {"w1": {"model_name": "PasswordModel", "state": {"value": key}}},
+               "version_major": 2, "version_minor": 0}
     notebook = {
-        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
+        "nbformat": 4, "nbformat_minor": 5,
+        "metadata": {"widgets": {"application/vnd.jupyter.widget-state+json": widgets}},
         "cells": [{
-            "cell_type": "code", "id": "c1", "execution_count": 1, "metadata": {},
+            "cell_type": "code", "id": "c1", "execution_count": 1,
+            "metadata": {"note": hunt.keys["azure"]},
             "source": f"# {canary}\nprint(secrets.get('leak openai'))",
             "outputs": [
                 {"output_type": "stream", "name": "stdout", "text": f"the key is {key}\n"},
                 {"output_type": "display_data", "metadata": {}, "data": {
                     "text/plain": [f"'{key}'"], "text/html": f"<b>{key}</b>",
-                    "application/json": {"k": [key, hunt.keys["groq"]]}}},
+                    "application/json": {"k": [key, hunt.keys["groq"]], key: 1}}},
                 {"output_type": "error", "ename": "ValueError", "evalue": f"bad {key}",
                  "traceback": [f"ValueError: bad {hunt.keys['azure']}"]},
             ]}],
@@ -613,3 +619,71 @@ def test_the_search_finds_a_planted_leak(server: ServerProcess) -> None:
     log = server.log.encode()
     found = {form for form, needle in variants(key).items() if needle in log}
     assert {"plain", "base64", "random-part"} <= found, found
+
+
+def test_error_messages_do_not_repeat_input(server: ServerProcess) -> None:
+    """Issue 15, finding 15: error answers name the field and the problem, never the value
+    sent (a URL, an id, a sort field may hold something private, or markup). A canary is
+    sent in every client-controlled place an error message could quote, and no answer
+    may contain it — except the one answer that legitimately returns it (a stored base
+    URL), which shows the search finds it."""
+    hunt = Hunt(server)
+    canary = "canary" + secrets.token_hex(8)
+    created = hunt.send("POST", "credentials", {
+        "name": "unreachable", "provider": "openai", "api_key": random_api_key(),
+        "base_url": f"http://{canary}.invalid/v1"}, expect=201)
+    assert canary.encode() in created.content  # the control: stored, so returned
+    cid = created.json()["id"]
+    nb = hunt.send("POST", "notebooks", {"name": "n"}, expect=200).json()["id"]
+    hunt.exchanges.clear()
+
+    def send(method: str, path: str, body: Any = None, expect: Any = None, **kw: Any) -> None:
+        hunt.send(method, path, body, expect=expect, **kw)
+
+    # the connection test: the host cannot be resolved (netguard's message)
+    r = hunt.send("POST", f"credentials/{cid}/test", expect=200)
+    assert r.json()["success"] is False and "resolve" in r.json()["message"], r.text
+    send("POST", "sources/json", {"type": "link", "url": f"{canary}://host/x"}, 400)
+    send("PUT", f"credentials/{cid}", {"base_url": f"http://{canary}.example/v1"}, 422)
+    send("PUT", f"credentials/{cid}", {"base_url": f"{canary}://x"}, 422)
+    send("POST", "credentials", {"name": "n", "provider": canary, "api_key": "k" * 20}, 422)
+    send("POST", "credentials", {"name": "v", "provider": "vertex", "project": "p",
+                                 "location": f"{canary}.example/"}, 422)
+    # sort fields and other query parameters
+    for order in (canary, f"name%20{canary}", f"{canary}%20asc%20x"):
+        send("GET", f"notebooks?order_by={order}", expect=400)
+    send("GET", f"sources?sort_by={canary}", expect=400)
+    send("GET", f"sources?sort_order={canary}", expect=400)
+    send("GET", f"notebooks?archived={canary}", expect=422)
+    send("GET", f"credentials?limit={canary}", expect=422)
+    send("GET", f"audit?since={canary}", expect=422)
+    # ids that do not exist
+    send("POST", "sources/json", {"type": "text", "content": "x",
+                                  "notebooks": [f"notebook:{canary}"]}, 404)
+    send("POST", "sources/json", {"type": "text", "content": "x",
+                                  "transformations": [f"transformation:{canary}"]}, 404)
+    send("POST", "notes", {"content": "x", "notebook_id": f"notebook:{canary}"}, 404)
+    send("GET", f"notebooks/notebook:{canary}", expect=404)
+    send("GET", f"sources/source:{canary}", expect=404)
+    send("POST", f"notebooks/{nb}/sources/source:{canary}", expect=404)
+    send("PUT", "grants", {"credential_id": f"credential:{canary}",
+                           "notebook_path": "a.ipynb"}, (404, 422))
+    send("POST", "secrets/get", {"name": canary}, 404)
+    # enumerations and paths
+    send("POST", "notes", {"content": "x", "note_type": canary}, 422)
+    send("POST", "search", {"query": "x", "type": canary}, 422)
+    send("PUT", "grants", {"credential_id": cid, "notebook_path": f"{canary}\u202e.ipynb"}, 422)
+    send("PUT", "grants", {"credential_id": cid, "notebook_path": f"../{canary}.ipynb"}, 422)
+    send("GET", f"grants?notebook_path=../{canary}", expect=422)
+    # a multipart field named after the canary, not UTF-8: unknown fields are ignored
+    body, ctype = multipart_parts([
+        ('Content-Disposition: form-data; name="type"', b"text"),
+        ('Content-Disposition: form-data; name="content"', b"x"),
+        (f'Content-Disposition: form-data; name="{canary}"', b"\xff\xfe not UTF-8"),
+    ])
+    send("POST", "sources", raw=body, headers={"Content-Type": ctype}, expect=(200, 422))
+
+    assert len(hunt.exchanges) == 28  # every case above was sent
+    echoed = [(x.method, x.path, x.status, x.body[:200]) for x in hunt.exchanges
+              if canary.encode() in x.body or canary.encode() in x.head]
+    assert echoed == []

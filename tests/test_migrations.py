@@ -18,7 +18,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
-from sqlalchemy import MetaData, inspect, select
+from sqlalchemy import MetaData, inspect, select, text
 
 from dbtools import rows
 from helpers import BIN, clean_env, random_api_key
@@ -130,6 +130,41 @@ def test_down_and_up_again_keeps_credentials(url):
     db.upgrade()
     assert db.current_revision() == head()
     assert rows(db, "SELECT name FROM on_credentials") == [("n",)]
+    db.dispose()
+
+
+def test_0005_adds_grant_file_identity_and_keeps_grants(url, tmp_path):
+    """Grants written under 0004 survive 0005 with no file identity (NULL), which the store
+    binds to the file it finds at their next use, except those whose path holds a bidi or
+    control character (refused since); down again, the column goes."""
+    db = Database(url)
+    migrate(db, "0004")
+    with db.engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO on_credentials (id, owner, name, provider, modalities, created, "
+            "updated) VALUES ('credential:1', 'me', 'n', 'openai', '[]', '2026-01-01', "
+            "'2026-01-01')")
+        for gid, path in (("grant:1", "a.ipynb"), ("grant:2", "invoice\u202egpj.ipynb"),
+                          ("grant:3", "tab\there.ipynb")):
+            conn.execute(text(
+                "INSERT INTO on_grants (id, owner, credential_id, notebook_path, created) "
+                "VALUES (:gid, 'me', 'credential:1', :path, '2026-01-01')"),
+                {"gid": gid, "path": path})
+    db.upgrade()
+    assert db.current_revision() == head() == "0005"
+    assert rows(db, "SELECT id, notebook_path, file_id FROM on_grants") == [
+        ("grant:1", "a.ipynb", None)]
+    from open_notebook_ext.fileidentity import file_identity
+    from open_notebook_ext.store.grants import GrantStore
+
+    (tmp_path / "a.ipynb").write_text("{}")
+    store = GrantStore(db, identify=lambda p: file_identity(str(tmp_path / p)))
+    assert store.is_granted("me", "credential:1", ["a.ipynb"])
+    bound = file_identity(str(tmp_path / "a.ipynb"))
+    assert bound and rows(db, "SELECT file_id FROM on_grants") == [(bound,)]
+    migrate(db, "0004", down=True)
+    assert "file_id" not in {c["name"] for c in inspect(db.engine).get_columns("on_grants")}
+    assert rows(db, "SELECT id, notebook_path FROM on_grants") == [("grant:1", "a.ipynb")]
     db.dispose()
 
 

@@ -37,6 +37,7 @@ def test_users_on_one_database_see_only_their_own(hub, pg_url):
                                              "api_key": key})
     assert cred.status == 201, cred.text
     cid = cred.json["id"]
+    (alice.root / "a.ipynb").write_text('{"cells": []}')  # a grant needs the notebook file
     grant = alice.api("PUT", "grants", {"credential_id": cid, "notebook_path": "a.ipynb"})
     assert grant.status == 201
     nb = alice.api("POST", "notebooks", {"name": "Alice's research"}).json

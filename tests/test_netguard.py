@@ -132,6 +132,28 @@ def test_bad_urls(url, message):
         check_url(url, allow_private=True, resolve=resolver({"example.org": ["8.8.8.8"]}))
 
 
+def test_refusals_do_not_repeat_the_url():
+    """Issue 15, finding 15: messages reach API clients; they name the problem, never the
+    host, scheme or URL that was sent."""
+    canary = "canary" + "5f3a9c"
+    table = {f"{canary}.example": ["169.254.169.254"], f"p.{canary}.example": ["10.0.0.1"]}
+    refusals = []
+    for url, allow_private in ((f"http://{canary}.example/", True),
+                               (f"http://p.{canary}.example/", False),
+                               (f"http://nowhere.{canary}.example/", False),
+                               (f"{canary}://host/", False),
+                               (f"ftp://{canary}.example/", False),
+                               (f"http://user:{canary}@h.example/", False),
+                               (f"http://{canary}.example:99999/", False)):
+        with pytest.raises((URLRefused, FetchError)) as caught:
+            check_url(url, allow_private=allow_private, resolve=resolver(table))
+        refusals.append(str(caught.value))
+    assert [m for m in refusals if canary in m] == []
+    assert "resolves to a cloud metadata address" in refusals[0]
+    assert "Could not resolve the URL's host" in refusals[2]
+    assert refusals[3] == "Invalid URL scheme: only http and https are allowed"
+
+
 def test_check_url_resolves_once_and_judges_every_address():
     table = {"ok.example": ["93.184.216.34", "2606:4700::1"],
              "mixed.example": ["93.184.216.34", "169.254.169.254"],

@@ -75,13 +75,13 @@ async def test_list_archived_filter_and_order(api):
 
 
 @pytest.mark.parametrize(("query", "status", "detail"), [
-    ("order_by=size", 400,
-     "Invalid order_by field: 'size'. Allowed fields: created, name, updated"),
-    ("order_by=name%20sideways", 400, "Invalid order_by: 'name sideways'. Allowed fields: "
+    # Open Notebook's messages, without the value sent (errors never repeat input)
+    ("order_by=size", 400, "Invalid order_by field. Allowed fields: created, name, updated"),
+    ("order_by=name%20sideways", 400, "Invalid order_by. Allowed fields: "
                                       "created, name, updated. Allowed directions: asc, desc"),
-    ("order_by=name%20asc%20now", 400, "Invalid order_by format: 'name asc now'. "
+    ("order_by=name%20asc%20now", 400, "Invalid order_by format. "
                                        "Expected 'field' or 'field direction'"),
-    ("order_by=", 400, "Invalid order_by format: ''. Expected 'field' or 'field direction'"),
+    ("order_by=", 400, "Invalid order_by format. Expected 'field' or 'field direction'"),
     ("order_by=name;DROP%20TABLE", 400, None),
     ("archived=maybe", 422, "archived: must be a boolean (true or false)"),
 ])

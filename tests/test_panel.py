@@ -397,6 +397,63 @@ def test_replace_key(session: Session):
     assert not any(new_key in line for line in session.console)
 
 
+def test_changing_the_url_asks_for_the_key(session: Session):
+    """Issue 15, finding 4: the server refuses a new base URL (or endpoint) without the key,
+    so the stored key can never be pointed at another host; the form asks for the key as
+    soon as a URL field changes, says why, and sends nothing until it is given."""
+    lab = session.lab
+    cred = create(lab, name=unique("Moved"), base_url="https://a.example.test/v1")
+    panel = session.open_panel()
+    item(panel, cred["name"]).get_by_role("button", name=f"Edit {cred['name']}").click()
+    f = form(panel)
+    url = f.get_by_label("Base URL", exact=True)
+    key = f.get_by_label("New API key", exact=True)
+    expect(key).to_have_attribute("aria-required", "false")
+
+    url.fill("https://b.example.test/v1")
+    key = f.get_by_label("API key (required)", exact=True)
+    expect(key).to_have_attribute("aria-required", "true")
+    help_line = f.locator('.jp-OpenNotebook-help[data-reason="moved"]')
+    expect(help_line).to_contain_text("Base URL changed: enter the API key again")
+    expect(help_line).to_contain_text("only sent to the address it was saved with")
+    f.get_by_role("button", name="Save").click()
+    expect(f.locator(".jp-OpenNotebook-fieldError")).to_have_text([
+        "API key is required because Base URL changed: a stored key is only sent to the "
+        "address it was saved with"])
+    expect(key).to_be_focused()
+    assert session.api_posts() == []
+
+    # back to the stored value: no change, no key needed; cleared: a change again
+    url.fill("https://a.example.test/v1")
+    expect(f.get_by_label("New API key", exact=True)).to_have_attribute("aria-required",
+                                                                       "false")
+    url.fill("")
+    expect(f.get_by_label("API key (required)", exact=True)).to_be_visible()
+
+    # with the key the move goes through, in one request
+    new_key = random_api_key("sk-moved")
+    url.fill("https://b.example.test/v1")
+    f.get_by_label("API key (required)", exact=True).fill(new_key)
+    f.get_by_role("button", name="Save").click()
+    expect(form(panel)).to_have_count(0)
+    (put,) = session.api_posts()
+    sent = json.loads(put.post_data or "{}")
+    assert sent["base_url"] == "https://b.example.test/v1" and sent["api_key"] == new_key
+    after = lab.api("GET", f"credentials/{cred['id']}").json
+    assert after["base_url"] == "https://b.example.test/v1"
+    assert after["api_key_hint"] == key_hint(new_key)
+
+
+def test_server_refuses_a_moved_url_without_the_key(session: Session):
+    """The server is the authority: a form that did not ask (replayed request) gets a 422
+    on the key field, which the form shows next to it."""
+    lab = session.lab
+    cred = create(lab, name=unique("Pinned"), base_url="https://a.example.test/v1")
+    r = lab.api("PUT", f"credentials/{cred['id']}", {"base_url": "https://evil.example.test"})
+    assert r.status == 422 and r.json["errors"][0]["field"] == "api_key", r.text
+    assert lab.api("GET", f"credentials/{cred['id']}").json["base_url"] == cred["base_url"]
+
+
 def test_delete_asks_first(session: Session):
     page, lab = session.page, session.lab
     cred = create(lab, name=unique("Disposable"))
@@ -523,7 +580,8 @@ def test_markup_in_a_name_is_text(session: Session):
     page, lab = session.page, session.lab
     name = f"<img src=x onerror=alert(1)> {uuid.uuid4().hex[:6]}"
     cred = create(lab, name=name, base_url="https://example.test/<b>bold</b>")
-    notebook = f"<b>nb</b> <img src=y onerror=alert(2)> {uuid.uuid4().hex[:6]}.ipynb"
+    notebook = write_notebook(
+        lab, f"<b>nb</b> <img src=y onerror=alert(2)> {uuid.uuid4().hex[:6]}.ipynb")
     assert lab.api("PUT", "grants", {"credential_id": cred["id"],
                                      "notebook_path": notebook}).status == 201
     panel = session.open_panel()
@@ -592,7 +650,7 @@ def _status(**overrides: Any) -> dict[str, Any]:
                  "no-key", "No encryption key is configured", False, id="no-key"),
     pytest.param(_status(key_check="mismatch", counts={"total": 2, "by_provider": {},
                                                        "undecryptable": 2}),
-                 "mismatch", "Encryption key mismatch", True, id="mismatch"),
+                 "mismatch", "jupyter open-notebook rotate", True, id="mismatch"),
     pytest.param(_status(), "configured", "OPEN_NOTEBOOK_ENCRYPTION_KEY environment variable",
                  True, id="env"),
 ])
@@ -605,12 +663,53 @@ def test_status_banner(session: Session, status: dict, banner: str, text: str, c
     expect(shown).to_contain_text(text)
     expect(panel.locator('[data-banner="generated"]')).to_have_count(0)
     add = panel.get_by_role("button", name="Add credential")
+    if banner == "mismatch":
+        # Issue 15, finding 8: the server refuses key writes while the key does not match,
+        # so the banner must not advise re-entering keys; it names the fix instead.
+        expect(shown).to_contain_text("Encryption key mismatch")
+        expect(shown).to_contain_text("Start Jupyter with the original key")
+        expect(shown).to_contain_text('OPEN_NOTEBOOK_ENCRYPTION_KEYS="<this key>,<original key>"')
+        expect(shown).to_contain_text("no API key can be added or replaced")
+        assert "enter a new API key" not in shown.inner_text()
     if can_add:
         expect(add).to_be_enabled()
     else:
         expect(shown).to_contain_text("OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE")
         expect(add).to_be_disabled()
         expect(shown).to_have_attribute("role", "alert")
+
+
+def test_key_mismatch_blocks_key_entry(session: Session):
+    """With the real server's key check at mismatch (another key's check value stored),
+    the banner shows, the form's key field is disabled and says why, and the server
+    answers a key write with 409 naming the fix."""
+    lab = session.lab
+    cred = create(lab, name=unique("Mixed"))
+    db = lab.data_dir / "open_notebook.db"
+    with sqlite3.connect(db) as conn:
+        (original,) = conn.execute("SELECT value FROM on_meta WHERE key = 'key_check'").fetchone()
+    from open_notebook_ext.keyring import KeyRing
+
+    foreign = KeyRing([Fernet.generate_key()]).make_check()
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE on_meta SET value = ? WHERE key = 'key_check'", (foreign,))
+    try:
+        assert lab.api("GET", "credentials/status").json["key_check"] == "mismatch"
+        r = lab.api("PUT", f"credentials/{cred['id']}", {"api_key": random_api_key()})
+        assert r.status == 409 and "jupyter open-notebook rotate" in r.json["detail"]
+        panel = session.open_panel()
+        expect(panel.locator('[data-banner="mismatch"]')).to_contain_text(
+            "jupyter open-notebook rotate")
+        item(panel, cred["name"]).get_by_role("button", name=f"Edit {cred['name']}").click()
+        f = form(panel)
+        expect(f.get_by_label("New API key", exact=True)).to_be_disabled()
+        expect(f.locator('.jp-OpenNotebook-help[data-reason="mismatch"]')).to_contain_text(
+            "Keys cannot be stored while the encryption key does not match")
+        f.get_by_role("button", name="Cancel").click()
+    finally:
+        with sqlite3.connect(db) as conn:
+            conn.execute("UPDATE on_meta SET value = ? WHERE key = 'key_check'", (original,))
+    assert lab.api("GET", "credentials/status").json["key_check"] == "ok"
 
 
 def test_empty_and_loading_states(session: Session):
@@ -797,8 +896,8 @@ def test_notebook_access_toggle_list_and_revoke(session: Session):
     path = write_notebook(lab, f"proj {hexid}/analysis-{hexid}.ipynb")
     nb_name = path.rsplit("/", 1)[-1]
     # A grant made elsewhere (the API), for a notebook that is not open.
-    elsewhere = lab.api("PUT", "grants", {"credential_id": cred["id"],
-                                          "notebook_path": f"elsewhere-{hexid}.ipynb"}).json
+    elsewhere = lab.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path":
+                                          write_notebook(lab, f"elsewhere-{hexid}.ipynb")}).json
     session.open_notebook(path)
     panel = session.open_panel()
     entry = item(panel, cred["name"])

@@ -124,7 +124,12 @@ def store_env(tmp_path, db_url):
     return make
 
 
-def fill(backend, n: int, prefix: str) -> dict[str, str]:
+def fill(backend, n: int, prefix: str, *, mixing: bool = False) -> dict[str, str]:
+    """``n`` credentials written through the store. ``mixing``: under a key the database
+    was not written with, as servers did before key writes were refused on a key
+    mismatch (the guard is the store's ``key_check``, set by ``open_backend``)."""
+    if mixing:
+        backend.credentials.key_check = None
     out = {}
     for i in range(n):
         key = random_api_key()
@@ -155,9 +160,9 @@ def test_interrupted_rotation_resumes(store_env, tmp_path, db_url):
 def test_mixed_keys_and_undecryptable_rows(store_env, tmp_path, db_url):
     k1, k2, k3, stranger = (fernet_key() for _ in range(4))
     plain = fill(store_env(k1), 5, "one")
-    plain |= fill(store_env(k2), 5, "two")
-    plain |= fill(store_env(k3), 5, "three")
-    lost = fill(store_env(stranger), 2, "lost")
+    plain |= fill(store_env(k2), 5, "two", mixing=True)
+    plain |= fill(store_env(k3), 5, "three", mixing=True)
+    lost = fill(store_env(stranger), 2, "lost", mixing=True)
     db = db_url
     corrupt = next(iter(plain))
     execute(db, "UPDATE on_credentials SET api_key_encrypted = 'gAAAAAcorrupt' WHERE id = :id",

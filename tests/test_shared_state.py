@@ -10,6 +10,7 @@ talks to the server that started it), the audit file (in each data directory).
 from __future__ import annotations
 
 import json
+import shutil
 
 import pytest
 from cryptography.fernet import Fernet
@@ -55,7 +56,11 @@ def test_grants_and_redaction_follow_changes_made_by_another_server(server_facto
                      notebook_with_output(f"key={second}\n")).status in (200, 201)
     assert saved_output(a, "two.ipynb") == "key=[REDACTED:Renamed]\n"
 
-    # grants made on one server are seen by the other, revoked there, gone here
+    # grants made on one server are seen by the other, revoked there, gone here; a grant
+    # is bound to its notebook file, so servers serving the same person share the files
+    # (here: B's root is A's)
+    shutil.rmtree(b.root)
+    b.root.symlink_to(a.root, target_is_directory=True)
     grant = a.api("PUT", "grants", {"credential_id": cid, "notebook_path": "one.ipynb"})
     assert grant.status == 201
     assert [g["id"] for g in b.api("GET", "grants").json] == [grant.json["id"]]

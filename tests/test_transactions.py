@@ -65,8 +65,10 @@ def fail_before_commit():
         event.remove(target, name, fn)
 
 
-async def seed(api) -> dict[str, Any]:
+async def seed(api, root: Path) -> dict[str, Any]:
     """One of everything, linked together, to be changed by the requests below."""
+    for name in ("x.ipynb", "y.ipynb"):  # grants are given to notebook files that exist
+        (root / name).write_text('{"cells": []}')
     cred = await api.create_credential(name="seeded")
     nb = (await api.post("notebooks", {"name": "Seeded"})).json
     other = (await api.post("notebooks", {"name": "Other"})).json
@@ -110,8 +112,9 @@ def requests(ids: dict[str, Any]) -> list[tuple[str, str, Any, dict[str, str] | 
     ]
 
 
-async def test_failure_before_commit_leaves_nothing(api, ext, logs, fail_before_commit):
-    ids = await seed(api)
+async def test_failure_before_commit_leaves_nothing(api, ext, logs, fail_before_commit,
+                                                    jp_root_dir):
+    ids = await seed(api, jp_root_dir)
     before, files = snapshot(ext), uploads(ext)
     assert len(files) == 1
     fail_before_commit["on"] = True

@@ -8,6 +8,8 @@ import { IStatus } from './api';
 
 export const KEY_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEY';
 export const KEY_FILE_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE';
+export const KEYS_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEYS';
+export const ROTATE_COMMAND = 'jupyter open-notebook rotate';
 
 export function StatusBanner(props: {
   status: IStatus;
@@ -25,8 +27,14 @@ export function StatusBanner(props: {
       >
         <strong>{trans.__('Encryption key mismatch.')}</strong>{' '}
         {trans.__(
-          'The configured key is not the one these credentials were saved with, so their API keys cannot be decrypted. Start Jupyter with the original key, or enter a new API key for each credential.'
-        )}
+          'The configured key is not the one these credentials were saved with, so their API keys cannot be decrypted, and no API key can be added or replaced until this is fixed (it would mix two keys in one database).'
+        )}{' '}
+        {trans.__(
+          'Start Jupyter with the original key. To move to this key, configure both keys, this one first:'
+        )}{' '}
+        <code>{`${KEYS_ENV}="<this key>,<original key>"`}</code>{' '}
+        {trans.__('(or OpenNotebookApp.encryption_keys), restart, and run')}{' '}
+        <code>{ROTATE_COMMAND}</code>.
       </div>
     );
   }

@@ -21,6 +21,7 @@ import {
   buildPayload,
   FieldErrors,
   FormValues,
+  movedFields,
   serverFieldName,
   validate
 } from './validation';
@@ -70,6 +71,11 @@ export interface ICredentialFormProps {
   credential?: ICredential;
   /** False when the server has no encryption key: keys cannot be written. */
   canWriteKeys: boolean;
+  /**
+   * The server's key check says mismatch: the server refuses to store keys
+   * until the original key is configured again (or the keys are rotated).
+   */
+  keyMismatch?: boolean;
   onSaved: (credential: ICredential, created: boolean) => void;
   onCancel: () => void;
   onSessionExpired: (error: ApiError) => void;
@@ -77,6 +83,7 @@ export interface ICredentialFormProps {
 
 export function CredentialForm(props: ICredentialFormProps): JSX.Element {
   const { client, trans, providers, credential, canWriteKeys } = props;
+  const keyMismatch = !!props.keyMismatch;
   const editing = credential !== undefined;
   const [formId] = useState(() => `jp-OpenNotebook-form-${++nextFormId}`);
   const [providerName, setProviderName] = useState<string>(
@@ -95,6 +102,16 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
   const [showKey, setShowKey] = useState(false);
   const keyRef = useRef<HTMLInputElement>(null);
   const formRef = useRef<HTMLFormElement>(null);
+  // URL fields changed in this edit: the stored key is only sent where it was
+  // saved for, so the server needs the key again with the new address.
+  const moved =
+    editing && credential.has_api_key
+      ? movedFields(
+          provider,
+          values,
+          credential as unknown as Record<string, unknown>
+        )
+      : [];
 
   useEffect(() => {
     // Focus the first control when the form opens.
@@ -149,7 +166,9 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
         unplaced.push(e.field ? `${e.field}: ${e.message}` : e.message);
       }
     }
-    if (error.status === 409) {
+    const nameTaken =
+      error.status === 409 && error.errors.some(e => e.field === 'name');
+    if (nameTaken) {
       fieldErrors.name = trans.__(
         'is already used by another credential of this provider'
       );
@@ -157,7 +176,7 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
     setErrors(fieldErrors);
     if (unplaced.length > 0) {
       setFormError(unplaced.join('; '));
-    } else if (error.status === 409 || Object.keys(fieldErrors).length === 0) {
+    } else if (nameTaken || Object.keys(fieldErrors).length === 0) {
       setFormError(error.detail);
     } else {
       setFormError(
@@ -176,7 +195,9 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
     const apiKey = keyRef.current?.value ?? '';
     const clientErrors = validate(provider, values, apiKey, {
       editing,
-      hasStoredKey: credential?.has_api_key ?? false
+      hasStoredKey: credential?.has_api_key ?? false,
+      moved,
+      keysBlocked: keyMismatch
     });
     if (Object.keys(clientErrors).length > 0 || !provider) {
       // The messages mirror the server's, which are not translated either.
@@ -234,11 +255,21 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
   const renderSecret = (field: IProviderField) => {
     const id = fieldId(field.name);
     const invalid = !!errors[field.name];
-    const keyDisabled = !canWriteKeys || saving;
+    const keyDisabled = !canWriteKeys || keyMismatch || saving;
+    const labels = moved.map(labelOf).join(', ');
     let help: string;
     if (!canWriteKeys) {
       help = trans.__(
         'Keys cannot be stored until an encryption key is configured.'
+      );
+    } else if (keyMismatch) {
+      help = trans.__(
+        'Keys cannot be stored while the encryption key does not match the one the stored keys were saved with (see above).'
+      );
+    } else if (moved.length > 0) {
+      help = trans.__(
+        '%1 changed: enter the API key again. A stored key is only sent to the address it was saved with, so changing where it goes needs the key.',
+        labels
       );
     } else if (editing && credential?.has_api_key) {
       help = credential.api_key_hint
@@ -254,8 +285,14 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
         'Stored encrypted; it is never shown again after saving.'
       );
     }
-    const label = editing ? trans.__('New API key') : field.label;
-    const required = field.required && !(editing && credential?.has_api_key);
+    const label = editing
+      ? moved.length > 0
+        ? trans.__('API key')
+        : trans.__('New API key')
+      : field.label;
+    const required =
+      (field.required && !(editing && credential?.has_api_key)) ||
+      moved.length > 0;
     return (
       <div className="jp-OpenNotebook-field" key={field.name}>
         <label htmlFor={id}>
@@ -297,7 +334,13 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
             {showKey ? trans.__('Hide') : trans.__('Show')}
           </Button>
         </div>
-        <div id={`${id}-help`} className="jp-OpenNotebook-help">
+        <div
+          id={`${id}-help`}
+          className="jp-OpenNotebook-help"
+          data-reason={
+            moved.length > 0 ? 'moved' : keyMismatch ? 'mismatch' : undefined
+          }
+        >
           {help}
         </div>
         {renderError(field.name)}

@@ -373,6 +373,7 @@ export function CredentialsView(props: {
   };
 
   const canWriteKeys = !!data?.status.encryption_configured;
+  const keyMismatch = data?.status.key_check === 'mismatch';
 
   const renderList = (list: ICredential[], canTest: boolean) => {
     if (list.length === 0) {
@@ -494,6 +495,7 @@ export function CredentialsView(props: {
             providers={data.providers}
             credential={editor.mode === 'edit' ? editor.credential : undefined}
             canWriteKeys={canWriteKeys}
+            keyMismatch={keyMismatch}
             onSaved={onSaved}
             onCancel={closeEditor}
             onSessionExpired={sessionExpired}

@@ -85,6 +85,36 @@ export interface IValidationContext {
   editing: boolean;
   /** The credential being edited already has a stored key. */
   hasStoredKey: boolean;
+  /**
+   * Fields changed in this edit that decide where the stored key is sent
+   * (`movedFields`): the server then needs the key in the same request.
+   */
+  moved?: string[];
+  /** No key can be stored now (the server's key check says mismatch). */
+  keysBlocked?: boolean;
+}
+
+/**
+ * The URL fields (base URL, endpoints) whose value in the form differs from the
+ * credential's: they decide which host the key is sent to, so changing one
+ * (clearing included) needs the key again, as the server requires.
+ */
+export function movedFields(
+  provider: IProvider | undefined,
+  values: FormValues,
+  credential: Record<string, unknown> | undefined
+): string[] {
+  if (!provider || !credential) {
+    return [];
+  }
+  return provider.fields
+    .filter(f => f.type === 'url')
+    .filter(f => {
+      const before = credential[f.name];
+      const after = fieldValue(f.type, values[f.name] ?? '');
+      return (before === undefined ? null : before) !== after;
+    })
+    .map(f => f.name);
 }
 
 /**
@@ -109,13 +139,28 @@ export function validate(
   for (const field of provider.fields) {
     let error: string | null;
     if (field.secret) {
+      const moved =
+        context.editing && context.hasStoredKey ? (context.moved ?? []) : [];
       const keyNeeded =
-        field.required && (!context.editing || !context.hasStoredKey);
-      error = textError(apiKey, MAX_KEY, keyNeeded);
+        (field.required && (!context.editing || !context.hasStoredKey)) ||
+        moved.length > 0;
+      if (keyNeeded && context.keysBlocked) {
+        error =
+          'cannot be stored while the encryption key does not match the database';
+      } else {
+        error = textError(apiKey, MAX_KEY, keyNeeded);
+      }
       if (error === 'is required') {
-        error = context.editing
-          ? 'is required for this provider: enter a key'
-          : 'must not be blank';
+        if (moved.length > 0) {
+          const labels = moved.map(
+            name => provider.fields.find(f => f.name === name)?.label ?? name
+          );
+          error = `is required because ${labels.join(', ')} changed: a stored key is only sent to the address it was saved with`;
+        } else {
+          error = context.editing
+            ? 'is required for this provider: enter a key'
+            : 'must not be blank';
+        }
       }
     } else if (field.type === 'url') {
       error = urlError(values[field.name] ?? '', field.required);

@@ -32,20 +32,21 @@ def query_bool(handler: OpenNotebookHandler, name: str, default: bool | None = N
 
 
 def parse_order_by(order_by: str) -> tuple[str, str]:
-    """Open Notebook's ``order_by`` ("field" or "field direction"); 400 otherwise."""
+    """Open Notebook's ``order_by`` ("field" or "field direction"); 400 otherwise.
+
+    Open Notebook's messages, without the value sent (errors never repeat input)."""
     allowed = ", ".join(sorted(_ORDER_FIELDS))
     parts = order_by.strip().lower().split()
     if len(parts) == 1:
         if parts[0] not in _ORDER_FIELDS:
-            raise ApiError(400, f"Invalid order_by field: '{order_by}'. Allowed fields: {allowed}")
+            raise ApiError(400, f"Invalid order_by field. Allowed fields: {allowed}")
         return parts[0], "asc"
     if len(parts) == 2:
         if parts[0] not in _ORDER_FIELDS or parts[1] not in ("asc", "desc"):
-            raise ApiError(400, f"Invalid order_by: '{order_by}'. Allowed fields: {allowed}. "
+            raise ApiError(400, f"Invalid order_by. Allowed fields: {allowed}. "
                                 "Allowed directions: asc, desc")
         return parts[0], parts[1]
-    raise ApiError(400, f"Invalid order_by format: '{order_by}'. "
-                        "Expected 'field' or 'field direction'")
+    raise ApiError(400, "Invalid order_by format. Expected 'field' or 'field direction'")
 
 
 class NotebooksHandler(OpenNotebookHandler):

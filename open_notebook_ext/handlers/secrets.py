@@ -164,8 +164,8 @@ class SecretsListHandler(SecretHandlerBase):
         credentials = await self.read(self.ext.credentials.list, reader.owner)
         granted: set[str] | None = None
         if reader.kernel is not None and self.ext.require_grants:
-            grants = await self.read(self.ext.grants.list, reader.owner)
-            granted = {g["credential_id"] for g in grants if g["notebook_path"] in reader.paths}
+            granted = await self.read(self.ext.grants.granted_credentials, reader.owner,
+                                      reader.paths)
         self.send_json([
             {"id": c["id"], "name": c["name"], "provider": c["provider"],
              "has_api_key": c["has_api_key"], "api_key_hint": c["api_key_hint"],
@@ -188,7 +188,8 @@ class GrantsHandler(_GrantHandlerBase):
     async def get(self) -> None:
         self.send_json(await self.read(
             self.ext.grants.list, self.owner, self.get_query_argument("credential_id", None),
-            self.get_query_argument("notebook_path", None)))
+            # not stripped: " a.ipynb " and "a.ipynb" are different notebooks to Jupyter
+            self.get_query_argument("notebook_path", None, strip=False)))
 
     @web.authenticated
     @authorized

@@ -334,8 +334,12 @@ class SourcesHandler(_SourceCreation):
             self._parser.close()
         except (multipart.MultipartError, _FormProblem):
             raise ApiError(400, "Invalid multipart/form-data body") from None
+        from ..notebook_schemas import SourceCreate
+
         fields = {}
         for name, raw in self._fields.items():
+            if name not in SourceCreate.model_fields:
+                continue  # ignored like any unknown field, and never named in an error
             try:
                 fields[name] = raw.decode("utf-8")
             except UnicodeDecodeError:

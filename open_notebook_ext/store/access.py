@@ -1,7 +1,8 @@
 """Reading a key on behalf of notebook code: find it, check the grant, decrypt — in one call.
 
 One call (one trip to the store's thread pool, one session, two small queries)
-keeps ``secrets.get`` fast; the grant is checked before the key is decrypted.
+keeps ``secrets.get`` fast; the grant — and that its notebook is still the file it
+was given for — is checked before the key is decrypted.
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ _BY_ID = select(*_COLUMNS).where(Credential.owner == bindparam("owner"),
 _BY_NAME = select(*_COLUMNS).where(Credential.owner == bindparam("owner"),
                                    Credential.name == bindparam("name")).limit(2)
 _BY_NAME_AND_PROVIDER = _BY_NAME.where(Credential.provider == bindparam("provider"))
-_GRANTED = select(Grant.id).where(
+_GRANTS = select(Grant.id, Grant.notebook_path, Grant.file_id).where(
     Grant.owner == bindparam("owner"), Grant.credential_id == bindparam("cid"),
-    Grant.notebook_path.in_(bindparam("paths", expanding=True))).limit(1)
+    Grant.notebook_path.in_(bindparam("paths", expanding=True)))
 
 
 class SecretAccess:
@@ -67,10 +68,13 @@ class SecretAccess:
                     f"Several credentials have this name ({providers}); give a provider")
             row = rows[0]
             meta = {"id": row.id, "name": row.name, "provider": row.provider}
-            if notebook_paths is not None and (not notebook_paths or conn.execute(
-                _GRANTED, {"owner": owner, "cid": row.id, "paths": notebook_paths},
-            ).first() is None):
-                return meta, None
+            grants = []
+            if notebook_paths:
+                grants = conn.execute(_GRANTS, {"owner": owner, "cid": row.id,
+                                                "paths": notebook_paths}).all()
+        # a grant counts only while its notebook is the file it was given for
+        if notebook_paths is not None and not self.grants.check_files(grants):
+            return meta, None
         secret = {**meta, **{c: getattr(row, c) for c in _OPTIONAL_COLUMNS}, "api_key": None}
         if row.api_key_encrypted is None:
             if require_key:

@@ -14,6 +14,7 @@ import json
 import logging
 import secrets
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -23,7 +24,7 @@ from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from ..errors import Conflict, InvalidInput, NotFound
 from ..keyring import DecryptionError, KeyRing
-from ..providers import PROVIDERS, ProviderSpec
+from ..providers import KEY_DESTINATION_FIELDS, PROVIDERS, ProviderSpec
 from .db import Database, locked
 from .orm import Credential, utcnow
 
@@ -42,6 +43,13 @@ _SET_KEY_ID = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(
     key_id=bindparam("kid"))
 
 NOT_FOUND = "Credential not found"
+KEY_MISMATCH = (
+    "API keys cannot be stored while the encryption key does not match the one this "
+    "database was written with (key_check: mismatch): a key stored now would be encrypted "
+    "under a different key than the others. Start Jupyter with the original key, or add the "
+    "original key to OpenNotebookApp.encryption_keys (OPEN_NOTEBOOK_ENCRYPTION_KEYS, after "
+    "the new one) and run `jupyter open-notebook rotate`."
+)
 HINT_MIN_LENGTH = 12
 _OPTIONAL_COLUMNS = (
     "base_url",
@@ -145,6 +153,22 @@ def _unused_fields(spec: ProviderSpec, sent: dict[str, Any]) -> list[dict]:
     ]
 
 
+def _destination_changes(sent: dict[str, Any], row: Credential) -> list[str]:
+    """The fields in ``sent`` that would change where the stored key is sent.
+
+    Setting the value stored already is no change; clearing one is (the key
+    would go to the provider's default host)."""
+    return [f for f in KEY_DESTINATION_FIELDS if f in sent and sent[f] != getattr(row, f)]
+
+
+def _key_needed_for(changed: list[str]) -> InvalidInput:
+    return InvalidInput([{
+        "field": "api_key",
+        "message": f"is required when {', '.join(changed)} changes: the stored key is only "
+                   "sent to the address it was saved with, so enter the key again",
+    }])
+
+
 @dataclass(frozen=True)
 class Rotation:
     id: str
@@ -173,9 +197,12 @@ class RotationReport:
 class CredentialStore:
     """CRUD over :class:`Credential` rows for one owner at a time."""
 
-    def __init__(self, db: Database, keyring: KeyRing) -> None:
+    def __init__(self, db: Database, keyring: KeyRing,
+                 key_check: Callable[[], str] | None = None) -> None:
         self.db = db
         self.keyring = keyring
+        # ok | mismatch | not_configured, read now (Backend.key_check); None: not checked
+        self.key_check = key_check
 
     # -- reading -------------------------------------------------------------
 
@@ -304,6 +331,12 @@ class CredentialStore:
 
     # -- writing -------------------------------------------------------------
 
+    def _check_key_writable(self) -> None:
+        """Refuse to encrypt a key while the key check says mismatch: the database would
+        end up with keys under two unrelated keys, and only one of them configured."""
+        if self.key_check is not None and self.key_check() == "mismatch":
+            raise Conflict(KEY_MISMATCH)
+
     def _set_key(self, row: Credential, api_key: str) -> None:
         row.api_key_encrypted, row.key_id = self.keyring.encrypt(api_key)
         row.api_key_hint = key_hint(api_key)
@@ -319,6 +352,8 @@ class CredentialStore:
         )
         if errors:
             raise InvalidInput(errors)
+        if req.api_key is not None:
+            self._check_key_writable()
         now = utcnow()
         row = Credential(
             id=new_id("credential"),
@@ -347,6 +382,8 @@ class CredentialStore:
 
         req = parse(CredentialUpdate, payload)
         sent = req.model_dump(exclude_unset=True)
+        if req.api_key is not None:
+            self._check_key_writable()
         try:
             with self.db.session(write=True) as s:
                 # locked: the validation below must see the row it updates
@@ -358,6 +395,12 @@ class CredentialStore:
                     errors = _unused_fields(spec, sent) + _missing_required(spec, merged, has_key)
                     if errors:
                         raise InvalidInput(errors)
+                if row.api_key_encrypted is not None and req.api_key is None:
+                    # A browser session (cookie and _xsrf) must not be able to point a
+                    # stored key at another host and then have it sent there.
+                    changed = _destination_changes(sent, row)
+                    if changed:
+                        raise _key_needed_for(changed)
                 if "name" in sent:
                     row.name = req.name  # type: ignore[assignment]
                 if sent.get("modalities") is not None:

@@ -36,15 +36,15 @@ def notebook_row(session: Session, owner: str, notebook_id: str,
 
 
 def require_notebooks(session: Session, owner: str, ids: Sequence[str]) -> None:
-    """Every id names one of the owner's notebooks, else 404 naming the first missing."""
+    """Every id names one of the owner's notebooks, else 404 (the message does not repeat
+    the id sent)."""
     if not ids:
         return
     found = set(session.scalars(
         select(Notebook.id).where(Notebook.owner == owner, Notebook.id.in_(list(ids)))
     ))
-    for notebook_id in ids:
-        if notebook_id not in found:
-            raise NotFound(f"Notebook {notebook_id} not found")
+    if any(notebook_id not in found for notebook_id in ids):
+        raise NotFound("Notebook not found")
 
 
 def _counts() -> tuple[Any, Any]:

@@ -169,5 +169,8 @@ class Grant(Base):
         index=True,
     )
     notebook_path: Mapped[str] = mapped_column(String(1024), nullable=False)
+    # The file the grant was given for ("<inode>:<birth ns>", see fileidentity.py); NULL
+    # for grants from before revision 0005 (bound to the file found at their next use).
+    file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                               default=utcnow)

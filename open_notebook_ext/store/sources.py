@@ -128,9 +128,9 @@ class SourceStore:
         problems = req.problems(has_file=upload is not None)
         if problems:
             raise InvalidInput(problems)
-        for transformation in req.transformations or []:
+        if req.transformations:
             # Transformations are not part of this extension; none exists.
-            raise NotFound(f"Transformation {transformation} not found")
+            raise NotFound("Transformation not found")
         now = utcnow()
         row = Source(
             id=new_id("source"), owner=owner, kind=req.type,
