@@ -423,6 +423,7 @@ def test_an_authorizer_that_denies_open_notebook_is_asked_on_every_route(
         args=["--ServerApp.authorizer_class=helpers.DenyOpenNotebookAuthorizer",
               f"--DenyOpenNotebookAuthorizer.deny_file={deny}"]).start()
     (server.root / "work").mkdir()
+    (server.root / "work" / "x.ipynb").write_text("{}")  # a grant needs the notebook file
     key = random_api_key()
     cred = server.api("POST", "credentials", {"name": "Work", "provider": "openai",
                                               "api_key": key}).json
