@@ -30,14 +30,19 @@ print(json.dumps({"p50_ms": samples[len(samples) // 2] * 1e3,
 
 def main(n: int = 1000) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp), env={
-            "OPEN_NOTEBOOK_ENCRYPTION_KEY": "bench passphrase"}).start()
+        server = ServerProcess(
+            Path(tmp), env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "bench passphrase"}
+        ).start()
         try:
-            cred = server.api("POST", "credentials", {"name": "Work", "provider": "openai",
-                                                      "api_key": random_api_key()}).json
+            cred = server.api(
+                "POST",
+                "credentials",
+                {"name": "Work", "provider": "openai", "api_key": random_api_key()},
+            ).json
             (server.root / "bench.ipynb").write_text('{"cells": []}')  # grants need the file
-            server.api("PUT", "grants", {"credential_id": cred["id"],
-                                         "notebook_path": "bench.ipynb"})
+            server.api(
+                "PUT", "grants", {"credential_id": cred["id"], "notebook_path": "bench.ipynb"}
+            )
             kernel = Kernel(server, "bench.ipynb")
             out = kernel.run(CODE.replace("N", str(n)), timeout=600)
             kernel.shutdown()

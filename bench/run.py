@@ -28,54 +28,98 @@ def _http_rows(r: dict) -> list[tuple[str, str, str, bool | None]]:
     one, lists = r["one"], r["listing"]
     s, c = one["status"], one["credential"]
     rows = [
-        ("GET `/api/status` (Jupyter's own handler), wrk -t2 -c8",
-         f"p50 {s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms, {s['rps']:.0f} req/s",
-         "(the floor)", None),
-        ("GET one credential, same server, same run",
-         f"p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms, {c['rps']:.0f} req/s",
-         "", None),
-        ("Ratio credential / status",
-         f"p50 {one['p50_ratio']:.2f}x, p99 {one['p99_ratio']:.2f}x, "
-         f"throughput {one['rps_ratio']:.2f}x ({one['requests']:.0f} requests)",
-         "<= 1.3x", one["p50_ratio"] <= 1.3 and one["rps_ratio"] <= 1.3),
+        (
+            "GET `/api/status` (Jupyter's own handler), wrk -t2 -c8",
+            f"p50 {s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms, {s['rps']:.0f} req/s",
+            "(the floor)",
+            None,
+        ),
+        (
+            "GET one credential, same server, same run",
+            f"p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms, {c['rps']:.0f} req/s",
+            "",
+            None,
+        ),
+        (
+            "Ratio credential / status",
+            f"p50 {one['p50_ratio']:.2f}x, p99 {one['p99_ratio']:.2f}x, "
+            f"throughput {one['rps_ratio']:.2f}x ({one['requests']:.0f} requests)",
+            "<= 1.3x",
+            one["p50_ratio"] <= 1.3 and one["rps_ratio"] <= 1.3,
+        ),
     ]
     sizes = sorted(lists)
     for size in sizes:
         m = lists[size]
-        rows.append((f"List {size:,} credentials (GET `credentials`)",
-                     f"server p50 {m['server_p50_ms']:.1f} ms; client p50 {m['p50_ms']:.1f} ms "
-                     f"(first after insert {m['cold_ms']:.1f} ms; {m['bytes'] / 1e6:.2f} MB)",
-                     "<= 100 ms at 10,000" if size == 10_000 else "",
-                     m["server_p50_ms"] <= 100 if size == 10_000 else None))
+        rows.append(
+            (
+                f"List {size:,} credentials (GET `credentials`)",
+                f"server p50 {m['server_p50_ms']:.1f} ms; client p50 {m['p50_ms']:.1f} ms "
+                f"(first after insert {m['cold_ms']:.1f} ms; {m['bytes'] / 1e6:.2f} MB)",
+                "<= 100 ms at 10,000" if size == 10_000 else "",
+                m["server_p50_ms"] <= 100 if size == 10_000 else None,
+            )
+        )
     growth = ", ".join(
         f"{lists[b]['server_p50_ms'] / lists[a]['server_p50_ms']:.1f}x from {a:,} to {b:,}"
-        for a, b in itertools.pairwise(sizes))
+        for a, b in itertools.pairwise(sizes)
+    )
     rows.append(("List growth, server time (10x the rows each step)", growth, "", None))
     return rows
 
 
 def _startup_rows(r: dict) -> list[tuple[str, str, str, bool | None]]:
-    return [(f"Start-up, `jupyter {app}`, with vs without the extension",
-             f"{m['with_s']:.2f} s vs {m['without_s']:.2f} s ({m['overhead_pct']:+.1f} %); "
-             f"first start (creates DB and key) {m['first_s']:.2f} s",
-             "<= +10 %", m["overhead_pct"] <= 10) for app, m in r.items()]
+    return [
+        (
+            f"Start-up, `jupyter {app}`, with vs without the extension",
+            f"{m['with_s']:.2f} s vs {m['without_s']:.2f} s ({m['overhead_pct']:+.1f} %); "
+            f"first start (creates DB and key) {m['first_s']:.2f} s",
+            "<= +10 %",
+            m["overhead_pct"] <= 10,
+        )
+        for app, m in r.items()
+    ]
 
 
 BENCHES = [
     ("HTTP", bench_http.main, _http_rows),
-    ("Kernel client", bench_secrets.main, lambda r: [(
-        "Kernel client `secrets.get` p50 (from a real kernel, loopback)",
-        f"{r['p50_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms, {r['n']} calls)",
-        "<= 3 ms", r["p50_ms"] <= 3)]),
-    ("Redaction", bench_redact.main, lambda r: [(
-        "Output redaction, 10 / 1,000 / 10,000 keys",
-        " / ".join(f"{v:.0f}" for v in r.values()) + " MB/s", ">= 200 MB/s at 1,000",
-        r[1000] >= 200)]),
+    (
+        "Kernel client",
+        bench_secrets.main,
+        lambda r: [
+            (
+                "Kernel client `secrets.get` p50 (from a real kernel, loopback)",
+                f"{r['p50_ms']:.2f} ms (p99 {r['p99_ms']:.2f} ms, {r['n']} calls)",
+                "<= 3 ms",
+                r["p50_ms"] <= 3,
+            )
+        ],
+    ),
+    (
+        "Redaction",
+        bench_redact.main,
+        lambda r: [
+            (
+                "Output redaction, 10 / 1,000 / 10,000 keys",
+                " / ".join(f"{v:.0f}" for v in r.values()) + " MB/s",
+                ">= 200 MB/s at 1,000",
+                r[1000] >= 200,
+            )
+        ],
+    ),
     ("Start-up", bench_startup.main, _startup_rows),
-    ("Rotation", bench_rotate.main, lambda r: [(
-        "Rotate 10,000 credentials (`jupyter open-notebook rotate`)",
-        f"{r['rotation_s']:.2f} s (command incl. start-up: {r['wall_s']:.2f} s)",
-        "<= 5 s", r["rotation_s"] <= 5)]),
+    (
+        "Rotation",
+        bench_rotate.main,
+        lambda r: [
+            (
+                "Rotate 10,000 credentials (`jupyter open-notebook rotate`)",
+                f"{r['rotation_s']:.2f} s (command incl. start-up: {r['wall_s']:.2f} s)",
+                "<= 5 s",
+                r["rotation_s"] <= 5,
+            )
+        ],
+    ),
 ]
 
 

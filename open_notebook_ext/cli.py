@@ -67,9 +67,14 @@ class _Command(JupyterApp):
         self.require_existing_database(s.db_url)
         try:
             return open_backend(
-                db_url=s.db_url, data_dir=s.data_dir, env=os.environ,
-                encryption_key=s.encryption_key, encryption_keys=s.encryption_keys,
-                generate_key=s.generate_key, create_key=False, log=self.log,
+                db_url=s.db_url,
+                data_dir=s.data_dir,
+                env=os.environ,
+                encryption_key=s.encryption_key,
+                encryption_keys=s.encryption_keys,
+                generate_key=s.generate_key,
+                create_key=False,
+                log=self.log,
             )
         except (ConfigError, KeyConfigError) as e:
             self.fail(str(e))
@@ -83,8 +88,10 @@ class _Command(JupyterApp):
         except ArgumentError:
             return  # open_backend names the problem
         if path is not None and not path.exists():
-            self.fail(f"there is no database at {path} (start the server, or run "
-                      "`jupyter open-notebook migrate`, to create it)")
+            self.fail(
+                f"there is no database at {path} (start the server, or run "
+                "`jupyter open-notebook migrate`, to create it)"
+            )
 
     def fail(self, message: str, code: int = EXIT_CONFIG) -> None:
         print(f"jupyter open-notebook {self.name}: {message}", file=sys.stderr)
@@ -131,13 +138,22 @@ class RotateApp(_Command):
         if not self.quiet:
             print(file=sys.stderr)
         settings = self.settings()
-        audit = AuditLog(settings.audit_log or None, max_bytes=settings.audit_log_max_bytes,
-                         backups=settings.audit_log_backups)
-        audit.emit("rotation", action="run", user=_os_user(),
-                   primary_key_id=backend.keyring.primary_key_id,
-                   re_encrypted=report.re_encrypted, already_current=report.already_current,
-                   undecryptable=len(report.undecryptable),
-                   undecryptable_ids=report.undecryptable, completed=True)
+        audit = AuditLog(
+            settings.audit_log or None,
+            max_bytes=settings.audit_log_max_bytes,
+            backups=settings.audit_log_backups,
+        )
+        audit.emit(
+            "rotation",
+            action="run",
+            user=_os_user(),
+            primary_key_id=backend.keyring.primary_key_id,
+            re_encrypted=report.re_encrypted,
+            already_current=report.already_current,
+            undecryptable=len(report.undecryptable),
+            undecryptable_ids=report.undecryptable,
+            completed=True,
+        )
         audit.close()
         print(f"re-encrypted: {report.re_encrypted}")
         print(f"already current: {report.already_current}")
@@ -213,12 +229,16 @@ class StatusApp(_Command):
         else:
             by_provider = ", ".join(f"{p}: {n}" for p, n in status["by_provider"].items())
             print(f"database: {status['database']} (schema {status['schema_revision']})")
-            print(f"key source: {status['key_source']}"
-                  + (f" ({status['key_file']})" if status["key_file"] else "")
-                  + f", {status['keys']} key(s)")
+            print(
+                f"key source: {status['key_source']}"
+                + (f" ({status['key_file']})" if status["key_file"] else "")
+                + f", {status['keys']} key(s)"
+            )
             print(f"key check: {status['key_check']}")
-            print(f"credentials: {status['total']} across {status['owners']} owner(s)"
-                  + (f" ({by_provider})" if by_provider else ""))
+            print(
+                f"credentials: {status['total']} across {status['owners']} owner(s)"
+                + (f" ({by_provider})" if by_provider else "")
+            )
             print(f"undecryptable: {status['undecryptable']}")
             print(f"not under the primary key: {status['not_under_primary_key']}")
         if status["key_check"] == "mismatch" or status["undecryptable"]:

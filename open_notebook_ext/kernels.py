@@ -146,8 +146,9 @@ def install(
             return await start(*args, kernel_id=kernel_id, **kwargs)
         kernel_id = kernel_id or str(uuid.uuid4())
         token = tokens.issue(kernel_id, owner())
-        kwargs["env"] = kernel_env(kwargs.get("env"), url=url(), kernel_id=kernel_id,
-                                   token=token, strip=strip)
+        kwargs["env"] = kernel_env(
+            kwargs.get("env"), url=url(), kernel_id=kernel_id, token=token, strip=strip
+        )
         try:
             return await start(*args, kernel_id=kernel_id, **kwargs)
         except BaseException:
@@ -165,8 +166,7 @@ def install(
         # Jupyter merges the session's environment (os.environ included) into a
         # kernel's launch environment when the session is renamed; keep the
         # stripped variables out of what a restart would launch with.
-        return update_env(kernel_id=kernel_id,
-                          env={k: v for k, v in env.items() if k not in strip})
+        return update_env(kernel_id=kernel_id, env={k: v for k, v in env.items() if k not in strip})
 
     kernel_manager.start_kernel = start_kernel
     kernel_manager.shutdown_kernel = shutdown_kernel

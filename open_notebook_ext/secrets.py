@@ -72,15 +72,21 @@ _local = threading.local()
 
 def _config() -> tuple[str, str]:
     url = os.environ.get("OPEN_NOTEBOOK_URL", "").strip()
-    token = (os.environ.get("OPEN_NOTEBOOK_KERNEL_TOKEN") or os.environ.get("OPEN_NOTEBOOK_TOKEN")
-             or os.environ.get("JUPYTER_TOKEN") or "").strip()
+    token = (
+        os.environ.get("OPEN_NOTEBOOK_KERNEL_TOKEN")
+        or os.environ.get("OPEN_NOTEBOOK_TOKEN")
+        or os.environ.get("JUPYTER_TOKEN")
+        or ""
+    ).strip()
     if not url:
         raise ServerUnreachable(
             "OPEN_NOTEBOOK_URL is not set: run this in a kernel started by a Jupyter server "
-            "with open_notebook_ext, or set OPEN_NOTEBOOK_URL and OPEN_NOTEBOOK_TOKEN")
+            "with open_notebook_ext, or set OPEN_NOTEBOOK_URL and OPEN_NOTEBOOK_TOKEN"
+        )
     if not token:
         raise AuthenticationFailed(
-            "no token: set OPEN_NOTEBOOK_TOKEN (or run inside a kernel started by the server)")
+            "no token: set OPEN_NOTEBOOK_TOKEN (or run inside a kernel started by the server)"
+        )
     return (url if url.endswith("/") else url + "/"), token
 
 
@@ -116,7 +122,8 @@ def _request(method: str, path: str, body: Any = None) -> Any:
             conn.close()
             if attempt == 2:
                 raise ServerUnreachable(
-                    f"cannot reach the Open Notebook API at {url}: {type(e).__name__}") from None
+                    f"cannot reach the Open Notebook API at {url}: {type(e).__name__}"
+                ) from None
     try:
         result = json.loads(payload) if payload else None
     except ValueError:

@@ -63,8 +63,12 @@ def test_requests_cover_every_route():
 @pytest.fixture(params=[True, False], ids=["strict-server", "default-server"])
 def jp_server_config(request):
     """Both with ServerApp.allow_unauthenticated_access off (strict) and at its default."""
-    return {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": True},
-                          "allow_unauthenticated_access": not request.param}}
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"open_notebook_ext": True},
+            "allow_unauthenticated_access": not request.param,
+        }
+    }
 
 
 @pytest.mark.sqlite_only  # refused before any database call
@@ -83,8 +87,9 @@ async def test_unauthenticated_is_json_401(api, method, path):
 @pytest.mark.parametrize(("method", "path"), REQUESTS)
 async def test_wrong_token_is_401(api, method, path):
     body = {"name": "x"} if method in ("POST", "PUT") else None
-    r = await api.request(method, path, body, headers={"Authorization": "Bearer wrong-token"},
-                          auth=None)
+    r = await api.request(
+        method, path, body, headers={"Authorization": "Bearer wrong-token"}, auth=None
+    )
     assert r.status == 401, r
     assert r.json == {"detail": "Invalid authentication credentials"}
     assert "wrong-token" not in r.text
@@ -92,8 +97,11 @@ async def test_wrong_token_is_401(api, method, path):
 
 @pytest.mark.parametrize("scheme", ["token", "Bearer", "bearer"])
 async def test_token_and_bearer_both_work(api, scheme):
-    r = await api.post("credentials", {"name": f"via-{scheme}", "provider": "openai",
-                                       "api_key": "sk-" + "x" * 20}, auth=scheme)
+    r = await api.post(
+        "credentials",
+        {"name": f"via-{scheme}", "provider": "openai", "api_key": "sk-" + "x" * 20},
+        auth=scheme,
+    )
     assert r.status == 201, r
     r = await api.get("credentials", auth=scheme)
     assert r.status == 200 and len(r.json) == 1

@@ -28,8 +28,9 @@ def routed() -> dict[str, set[str]]:
 
 
 def test_every_route_is_described_and_every_path_is_routed():
-    spec_paths = {p: {m for m in ops if m in HTTP_METHODS}
-                  for p, ops in openapi_spec()["paths"].items()}
+    spec_paths = {
+        p: {m for m in ops if m in HTTP_METHODS} for p, ops in openapi_spec()["paths"].items()
+    }
     assert spec_paths == routed()
 
 

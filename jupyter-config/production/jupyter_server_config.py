@@ -54,14 +54,17 @@ def _secret(*sources: str, several: bool = False) -> bool:
 try:
     if not _secret("JUPYTER_TOKEN", "JUPYTER_TOKEN_FILE"):
         raise SecretError("set JUPYTER_TOKEN_FILE (a file holding the token)")
-    if not (_secret("OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEYS",
-                    several=True)
-            or _secret("OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEY")):
+    if not (
+        _secret("OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEYS", several=True)
+        or _secret("OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEY")
+    ):
         raise SecretError("set OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE (a file holding the key)")
 except SecretError as e:
-    raise SystemExit(f"production config: {e}; refusing to start "
-                     f"(secrets need {MIN_SECRET_LENGTH}+ characters, e.g. "
-                     f"`openssl rand -hex 32`)") from None
+    raise SystemExit(
+        f"production config: {e}; refusing to start "
+        f"(secrets need {MIN_SECRET_LENGTH}+ characters, e.g. "
+        f"`openssl rand -hex 32`)"
+    ) from None
 
 # Network: listen inside the container only; the proxy terminates TLS and adds
 # X-Forwarded-*, which Jupyter trusts because of this flag, and open_notebook_ext

@@ -26,9 +26,11 @@ from tornado.httputil import HTTPHeaders
 from ..kernels import TOKEN_PREFIX, KernelGrant
 from .base import ApiError, OpenNotebookHandler
 
-FROM_A_BROWSER = ("Secrets cannot be read from a browser page: this request carries a "
-                  "browser's Origin or Sec-Fetch headers. Read keys from notebook code "
-                  "(open_notebook_ext.secrets) or another non-browser client.")
+FROM_A_BROWSER = (
+    "Secrets cannot be read from a browser page: this request carries a "
+    "browser's Origin or Sec-Fetch headers. Read keys from notebook code "
+    "(open_notebook_ext.secrets) or another non-browser client."
+)
 BROWSER_HEADERS = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode")
 
 
@@ -70,19 +72,27 @@ class SecretHandlerBase(OpenNotebookHandler):
             grant = self.ext.kernel_tokens.check(offered)
             if grant is None or grant.kernel_id not in self.kernel_manager:
                 raise self.wrong_token(
-                    "Invalid or revoked kernel token (the kernel was shut down?)")
+                    "Invalid or revoked kernel token (the kernel was shut down?)"
+                )
             # A kernel acts for the user who started it: the authorizer is asked about them.
             await self._authorize(User(username=grant.owner))
             sessions = await self.session_manager.list_sessions()
-            paths = sorted({s["path"] for s in sessions
-                            if (s.get("kernel") or {}).get("id") == grant.kernel_id
-                            and s.get("path")})
+            paths = sorted(
+                {
+                    s["path"]
+                    for s in sessions
+                    if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")
+                }
+            )
             return Reader(grant.owner, grant, paths)
         if self.current_user is None:
             raise self._unauthenticated()
         if not self.token_authenticated:
-            raise ApiError(403, "Reading a secret needs a token (the kernel's or the "
-                                "server's), not the login cookie")
+            raise ApiError(
+                403,
+                "Reading a secret needs a token (the kernel's or the "
+                "server's), not the login cookie",
+            )
         await self._authorize(self.current_user)
         return Reader(self.owner, None, [])
 
@@ -93,26 +103,39 @@ class SecretHandlerBase(OpenNotebookHandler):
         if not await ensure_async(self.authorizer.is_authorized(self, user, action, resource)):
             raise ApiError(403, f"User is not authorized to {action} on resource: {resource}.")
 
-    def audit_secret(self, action: str, reader: Reader, credential: dict[str, Any],
-                     **data: Any) -> None:
+    def audit_secret(
+        self, action: str, reader: Reader, credential: dict[str, Any], **data: Any
+    ) -> None:
         self.ext.audit.emit(
-            "credential", action=action, owner=reader.owner, client=self.client_address,
+            "credential",
+            action=action,
+            owner=reader.owner,
+            client=self.client_address,
             user=getattr(self.current_user, "username", None),
-            credential_id=credential["id"], credential_name=credential["name"],
-            provider=credential["provider"], notebook_path=reader.notebook,
-            kernel_id=reader.kernel.kernel_id if reader.kernel else None, **data,
+            credential_id=credential["id"],
+            credential_name=credential["name"],
+            provider=credential["provider"],
+            notebook_path=reader.notebook,
+            kernel_id=reader.kernel.kernel_id if reader.kernel else None,
+            **data,
         )
 
     async def reveal(self, reader: Reader, **which: Any) -> None:
         """Find the credential, check the kernel's grant, decrypt, answer."""
         check = reader.kernel is not None and self.ext.require_grants
         credential, secret = await self.read(
-            self.ext.secret_access.read, reader.owner,
-            notebook_paths=reader.paths if check else None, **which)
+            self.ext.secret_access.read,
+            reader.owner,
+            notebook_paths=reader.paths if check else None,
+            **which,
+        )
         if secret is None:
             self.audit_secret("secret_denied", reader, credential, reason="no grant")
-            where = f"Notebook {reader.notebook!r}" if reader.paths else \
-                "This kernel (it has no notebook session)"
+            where = (
+                f"Notebook {reader.notebook!r}"
+                if reader.paths
+                else "This kernel (it has no notebook session)"
+            )
             raise ApiError(
                 403,
                 f"{where} has no access to credential {credential['name']!r}. Grant it in "
@@ -120,9 +143,11 @@ class SecretHandlerBase(OpenNotebookHandler):
             )
         self.audit_secret("secret_read", reader, credential)
         self.log.info(
-            "Secret of credential %s read by %s", credential["id"],
+            "Secret of credential %s read by %s",
+            credential["id"],
             f"kernel {reader.kernel.kernel_id} ({reader.notebook or 'no notebook'})"
-            if reader.kernel else "a token holder",
+            if reader.kernel
+            else "a token holder",
         )
         self.send_json(secret)
 
@@ -146,12 +171,17 @@ class SecretByNameHandler(SecretHandlerBase):
         name = body.get("name") if isinstance(body, dict) else None
         provider = body.get("provider") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name.strip():
-            raise ApiError(422, "name: must be a non-blank string",
-                           extra={"errors": [{"field": "name",
-                                              "message": "must be a non-blank string"}]})
+            raise ApiError(
+                422,
+                "name: must be a non-blank string",
+                extra={"errors": [{"field": "name", "message": "must be a non-blank string"}]},
+            )
         if provider is not None and not isinstance(provider, str):
-            raise ApiError(422, "provider: must be a string",
-                           extra={"errors": [{"field": "provider", "message": "must be a string"}]})
+            raise ApiError(
+                422,
+                "provider: must be a string",
+                extra={"errors": [{"field": "provider", "message": "must be a string"}]},
+            )
         await self.reveal(reader, name=name, provider=provider)
 
 
@@ -164,32 +194,49 @@ class SecretsListHandler(SecretHandlerBase):
         credentials = await self.read(self.ext.credentials.list, reader.owner)
         granted: set[str] | None = None
         if reader.kernel is not None and self.ext.require_grants:
-            granted = await self.read(self.ext.grants.granted_credentials, reader.owner,
-                                      reader.paths)
-        self.send_json([
-            {"id": c["id"], "name": c["name"], "provider": c["provider"],
-             "has_api_key": c["has_api_key"], "api_key_hint": c["api_key_hint"],
-             "decryption_error": c["decryption_error"],
-             "granted": True if granted is None else c["id"] in granted}
-            for c in credentials
-        ])
+            granted = await self.read(
+                self.ext.grants.granted_credentials, reader.owner, reader.paths
+            )
+        self.send_json(
+            [
+                {
+                    "id": c["id"],
+                    "name": c["name"],
+                    "provider": c["provider"],
+                    "has_api_key": c["has_api_key"],
+                    "api_key_hint": c["api_key_hint"],
+                    "decryption_error": c["decryption_error"],
+                    "granted": True if granted is None else c["id"] in granted,
+                }
+                for c in credentials
+            ]
+        )
 
 
 class _GrantHandlerBase(OpenNotebookHandler):
     def audit_grant(self, action: str, grant: dict[str, Any]) -> None:
-        self.audit("grant", action=action, credential_id=grant["credential_id"],
-                   credential_name=grant["credential_name"],
-                   notebook_path=grant["notebook_path"])
+        self.audit(
+            "grant",
+            action=action,
+            credential_id=grant["credential_id"],
+            credential_name=grant["credential_name"],
+            notebook_path=grant["notebook_path"],
+        )
 
 
 class GrantsHandler(_GrantHandlerBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.send_json(await self.read(
-            self.ext.grants.list, self.owner, self.get_query_argument("credential_id", None),
-            # not stripped: " a.ipynb " and "a.ipynb" are different notebooks to Jupyter
-            self.get_query_argument("notebook_path", None, strip=False)))
+        self.send_json(
+            await self.read(
+                self.ext.grants.list,
+                self.owner,
+                self.get_query_argument("credential_id", None),
+                # not stripped: " a.ipynb " and "a.ipynb" are different notebooks to Jupyter
+                self.get_query_argument("notebook_path", None, strip=False),
+            )
+        )
 
     @web.authenticated
     @authorized

@@ -17,17 +17,30 @@ from .credentials import _OPTIONAL_COLUMNS, NOT_FOUND, CredentialStore, Rotation
 from .grants import GrantStore
 from .orm import Credential, Grant
 
-_COLUMNS = [Credential.id, Credential.name, Credential.provider, Credential.api_key_encrypted,
-            *(getattr(Credential, c) for c in _OPTIONAL_COLUMNS)]
+_COLUMNS = [
+    Credential.id,
+    Credential.name,
+    Credential.provider,
+    Credential.api_key_encrypted,
+    *(getattr(Credential, c) for c in _OPTIONAL_COLUMNS),
+]
 # Built once: constructing SQLAlchemy statements per call costs more than running them.
-_BY_ID = select(*_COLUMNS).where(Credential.owner == bindparam("owner"),
-                                 Credential.id == bindparam("cid")).limit(2)
-_BY_NAME = select(*_COLUMNS).where(Credential.owner == bindparam("owner"),
-                                   Credential.name == bindparam("name")).limit(2)
+_BY_ID = (
+    select(*_COLUMNS)
+    .where(Credential.owner == bindparam("owner"), Credential.id == bindparam("cid"))
+    .limit(2)
+)
+_BY_NAME = (
+    select(*_COLUMNS)
+    .where(Credential.owner == bindparam("owner"), Credential.name == bindparam("name"))
+    .limit(2)
+)
 _BY_NAME_AND_PROVIDER = _BY_NAME.where(Credential.provider == bindparam("provider"))
 _GRANTS = select(Grant.id, Grant.notebook_path, Grant.file_id).where(
-    Grant.owner == bindparam("owner"), Grant.credential_id == bindparam("cid"),
-    Grant.notebook_path.in_(bindparam("paths", expanding=True)))
+    Grant.owner == bindparam("owner"),
+    Grant.credential_id == bindparam("cid"),
+    Grant.notebook_path.in_(bindparam("paths", expanding=True)),
+)
 
 
 class SecretAccess:
@@ -54,8 +67,14 @@ class SecretAccess:
         if credential_id is not None:
             query, params = _BY_ID, {"owner": owner, "cid": credential_id}
         elif provider:
-            query, params = _BY_NAME_AND_PROVIDER, {
-                "owner": owner, "name": (name or "").strip(), "provider": provider.strip().lower()}
+            query, params = (
+                _BY_NAME_AND_PROVIDER,
+                {
+                    "owner": owner,
+                    "name": (name or "").strip(),
+                    "provider": provider.strip().lower(),
+                },
+            )
         else:
             query, params = _BY_NAME, {"owner": owner, "name": (name or "").strip()}
         with self.credentials.db.connect() as conn:
@@ -64,14 +83,14 @@ class SecretAccess:
                 raise NotFound(NOT_FOUND)
             if len(rows) > 1:
                 providers = ", ".join(sorted(r.provider for r in rows))
-                raise Conflict(
-                    f"Several credentials have this name ({providers}); give a provider")
+                raise Conflict(f"Several credentials have this name ({providers}); give a provider")
             row = rows[0]
             meta = {"id": row.id, "name": row.name, "provider": row.provider}
             grants = []
             if notebook_paths:
-                grants = conn.execute(_GRANTS, {"owner": owner, "cid": row.id,
-                                                "paths": notebook_paths}).all()
+                grants = conn.execute(
+                    _GRANTS, {"owner": owner, "cid": row.id, "paths": notebook_paths}
+                ).all()
         # a grant counts only while its notebook is the file it was given for
         if notebook_paths is not None and not self.grants.check_files(grants):
             return meta, None
