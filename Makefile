@@ -22,7 +22,7 @@ LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check clean
+.PHONY: install lab test test-fast lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -75,15 +75,21 @@ PYTEST_ARGS ?=
 test: install sysdeps lint
 	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
+# The everyday loop (under a minute): unit, store and in-process API tests on
+# SQLite; no system package, no subprocess server, no browser.
+FAST_TESTS := tests/unit tests/store tests/api
+test-fast: $(VENV)/.installed
+	$(PY) -m pytest -n 2 --dist loadfile -m "not postgresql" $(FAST_TESTS) $(PYTEST_ARGS)
+
 # The deployment checks alone (they also run in `make test`): compose validation and
 # hardening, Dockerfile lint, nginx config, and the live proxy + production server.
 deploy-check: install sysdeps
-	$(PY) -m pytest tests/test_deploy_static.py tests/test_deploy_live.py
+	$(PY) -m pytest tests/deploy
 
-# The full-size write storm of tests/test_concurrency.py: 32 clients x 500 requests
+# The full-size write storm of tests/integration/test_concurrency.py: 32 clients x 500 requests
 # against each configuration (~8 min; `make test` runs 60 requests per client).
 stress: install sysdeps
-	ON_STORM_REQUESTS=500 $(PY) -m pytest tests/test_concurrency.py
+	ON_STORM_REQUESTS=500 $(PY) -m pytest tests/integration/test_concurrency.py
 
 # Measurements, not tests: prints the table and writes bench/results.md (~5 min).
 # wrk drives the HTTP benchmarks (Debian package, installed when missing).

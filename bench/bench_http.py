@@ -33,11 +33,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import requests
 from cryptography.fernet import Fernet
 
-from helpers import API, ServerProcess, random_api_key
 from open_notebook_ext.keyring import KeyRing
 from open_notebook_ext.store import Database
 from open_notebook_ext.store.credentials import key_hint, new_id
 from open_notebook_ext.store.orm import Credential, utcnow
+from support.leaks import random_api_key
+from support.servers import API, ServerProcess
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "5"))

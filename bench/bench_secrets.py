@@ -13,7 +13,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from helpers import Kernel, ServerProcess, random_api_key
+from support.kernels import Kernel
+from support.leaks import random_api_key
+from support.servers import ServerProcess
 
 CODE = """
 import json, time, statistics

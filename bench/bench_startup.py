@@ -19,7 +19,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from helpers import ServerProcess
+from support.servers import ServerProcess
 
 REPS = int(os.environ.get("BENCH_STARTUP_REPS", "5"))
 APPS = tuple(os.environ.get("BENCH_STARTUP_APPS", "server,lab").split(","))

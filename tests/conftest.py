@@ -1,35 +1,66 @@
-"""Shared fixtures: an in-process Jupyter server with the extension (pytest-jupyter),
-a small JSON client for it, captured logs, subprocess servers, and PostgreSQL.
+"""Shared fixtures and the rules of the test tree.
+
+The tree (see CONTRIBUTING.md): ``support/`` holds helpers, the test folders say
+what a test needs, and the markers follow from the folder, so ``-m`` selections
+are true:
+
+* ``unit/`` no server, no database; ``store/`` the stores on a real database;
+  ``api/`` the in-process Jupyter server (pytest-jupyter). These three run in this
+  process only: a test there that starts a process fails (``_processes_only_where_
+  marked``). ``make test-fast`` runs them on SQLite.
+* ``integration/`` real ``jupyter server`` processes, kernels, the CLI (marker
+  ``subprocess``); ``e2e/`` Chromium driving ``jupyter lab`` (``subprocess``,
+  ``browser``); ``deploy/`` nginx, compose, the production configuration
+  (``subprocess``, ``deploy``); ``packaging/`` wheels and their install
+  (``subprocess``, ``packaging``).
 
 pytest-jupyter's default base_url ``/a%40b/`` is kept on purpose: every route
 must work under a non-root base_url.
 
 Every test that runs the in-process server runs twice, against SQLite (the
 default file in the data directory) and against PostgreSQL (a cluster this
-session starts, see ``tests/pg.py``), unless its module or class is marked
+session starts, see ``support/pg.py``), unless its module or class is marked
 ``sqlite_only`` (tests about HTTP, origins and files where the database plays no
-part). PostgreSQL tests share one migrated database, emptied before each test.
-Without PostgreSQL's server binaries the PostgreSQL half is skipped, saying why.
+part). The PostgreSQL half, and every test that uses the cluster, is marked
+``postgresql`` (``-m "not postgresql"`` leaves it out). PostgreSQL tests share one
+migrated database, emptied before each test. Without PostgreSQL's server binaries
+the PostgreSQL half is skipped, saying why.
 """
 
 from __future__ import annotations
 
-import json
 import logging
+import shutil
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import create_engine, text
-from tornado.httpclient import HTTPResponse
 
-from helpers import API, ServerProcess, random_api_key
 from open_notebook_ext.store.db import Database
 from open_notebook_ext.store.orm import Base
-from pg import PostgresCluster, find_bindir
+from support.api import ApiClient, LogCapture
+from support.pg import PostgresCluster, find_bindir
+from support.servers import ServerProcess
 
 BACKENDS = ("sqlite", "postgresql")
+TESTS = Path(__file__).resolve().parent
+# What each folder's tests need, as markers (applied in pytest_collection_modifyitems).
+FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
+    "unit": (),
+    "store": (),
+    "api": (),
+    "integration": ("subprocess",),
+    "e2e": ("subprocess", "browser"),
+    "deploy": ("subprocess", "deploy"),
+    "packaging": ("subprocess", "packaging"),
+}
+
+# Processes a test may start without the subprocess marker: jupyter_server runs git
+# and uname (platform.processor) when it builds its settings (jupyter_server/_sysinfo.py).
+IN_PROCESS_TOOLS = frozenset({"git", "uname"})
 
 pytest_plugins = ("pytest_jupyter.jupyter_server",)
 
@@ -41,7 +72,47 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.definition.get_closest_marker("sqlite_only") is not None:
         metafunc.parametrize("db_backend", ["sqlite"], indirect=True)
     else:
-        metafunc.parametrize("db_backend", BACKENDS, indirect=True)
+        postgresql = pytest.param("postgresql", marks=pytest.mark.postgresql)
+        metafunc.parametrize("db_backend", ["sqlite", postgresql], indirect=True)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        folder = Path(item.path).resolve().relative_to(TESTS).parts[0]
+        if folder not in FOLDER_MARKERS:
+            raise pytest.UsageError(f"{item.nodeid}: tests live in one of {list(FOLDER_MARKERS)}")
+        for name in FOLDER_MARKERS[folder]:
+            item.add_marker(name)
+        callspec = getattr(item, "callspec", None)
+        params = callspec.params.values() if callspec is not None else ()
+        if "pg_cluster" in getattr(item, "fixturenames", ()) or "postgresql" in params:
+            item.add_marker("postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _processes_only_where_marked(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A test not marked ``subprocess`` starts no process (PostgreSQL's own tools aside):
+    that is what makes ``-m "not subprocess"`` and ``make test-fast`` mean what they say.
+    Jupyter itself runs ``git`` once as it starts (the version info of its settings)."""
+    node = request.node
+    if node.get_closest_marker("subprocess") or node.get_closest_marker("postgresql"):
+        return
+    popen_init = subprocess.Popen.__init__
+
+    def refuse(self: subprocess.Popen[Any], args: Any, *rest: Any, **kwargs: Any) -> None:
+        argv = [args] if isinstance(args, str | bytes) else list(args)
+        if argv and Path(str(argv[0])).name in IN_PROCESS_TOOLS:
+            popen_init(self, args, *rest, **kwargs)
+            return
+        raise AssertionError(
+            f"{node.nodeid} starts a process ({args!r}) but lives in a folder whose tests "
+            "run in-process: move it to integration/ (or e2e/, deploy/, packaging/)"
+        )
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", refuse)
 
 
 _NO_POSTGRES = (
@@ -82,6 +153,16 @@ def _empty(url: str) -> None:
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the latest schema, built once (copied for each server)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "open_notebook.db"
+    db = Database(f"sqlite:///{path}")
+    db.upgrade()
+    db.dispose()
+    return path
+
+
 @pytest.fixture
 def pg_url(pg_cluster: PostgresCluster) -> str:
     """A new, empty PostgreSQL database (no schema yet)."""
@@ -105,6 +186,14 @@ def db_url(
     """
     if db_backend == "sqlite":
         monkeypatch.delenv("OPEN_NOTEBOOK_DB_URL", raising=False)
+        # A copy of a database the migrations built once this session, where the server
+        # looks by default: a fresh server then finds the schema current (Alembic
+        # upgrading a new file is about half of an in-process test's set-up).
+        data_dir = Path(request.getfixturevalue("jp_data_dir")) / "open_notebook"
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        copy = data_dir / "open_notebook.db"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), copy)
+        copy.chmod(0o600)
         return None
     url = request.getfixturevalue("pg_shared_url")
     _empty(url)
@@ -172,108 +261,9 @@ def ext(jp_serverapp: Any) -> Any:
     return jp_serverapp.extension_manager.extension_points["open_notebook"].app
 
 
-class Reply:
-    def __init__(self, response: HTTPResponse) -> None:
-        self.status = response.code
-        self.headers = response.headers
-        self.text = response.body.decode("utf-8", "replace") if response.body else ""
-
-    @property
-    def json(self) -> Any:
-        return json.loads(self.text)
-
-    def __repr__(self) -> str:
-        return f"<Reply {self.status} {self.text[:200]!r}>"
-
-
-class ApiClient:
-    """Calls our API on the in-process server; records every reply for leak checks."""
-
-    def __init__(self, http_client: Any, base_url: str, token: str) -> None:
-        self.http = http_client
-        self.base_url = base_url
-        self.token = token
-        self.replies: list[Reply] = []
-
-    async def request(
-        self,
-        method: str,
-        path: str,
-        body: Any = None,
-        *,
-        headers: dict[str, str] | None = None,
-        auth: str | None = "token",
-        raw: bytes | str | None = None,
-        prefix: str = API,
-    ) -> Reply:
-        h: dict[str, str] = {}
-        if auth:
-            h["Authorization"] = f"{auth} {self.token}"
-        h.update(headers or {})
-        data: bytes | str | None = raw
-        if data is None and body is not None:
-            data = json.dumps(body)
-        if data is None and method in ("POST", "PUT", "PATCH"):
-            data = b""
-        if data is not None and "Content-Type" not in h:
-            h["Content-Type"] = "application/json"
-        url = f"{self.base_url}{prefix}/{path}" if path else f"{self.base_url}{prefix}"
-        response = await self.http.fetch(
-            url,
-            method=method,
-            body=data,
-            headers=h,
-            raise_error=False,
-            allow_nonstandard_methods=True,
-            follow_redirects=False,
-            request_timeout=30,
-        )
-        reply = Reply(response)
-        self.replies.append(reply)
-        return reply
-
-    async def get(self, path: str, **kw: Any) -> Reply:
-        return await self.request("GET", path, **kw)
-
-    async def post(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return await self.request("POST", path, body, **kw)
-
-    async def put(self, path: str, body: Any = None, **kw: Any) -> Reply:
-        return await self.request("PUT", path, body, **kw)
-
-    async def delete(self, path: str, **kw: Any) -> Reply:
-        return await self.request("DELETE", path, **kw)
-
-    async def create_credential(self, **fields: Any) -> dict[str, Any]:
-        body = {"name": "main", "provider": "openai", "api_key": random_api_key(), **fields}
-        r = await self.post("credentials", body)
-        assert r.status == 201, r
-        return r.json
-
-
 @pytest.fixture
 def api(jp_serverapp: Any, http_server_client: Any, jp_base_url: str) -> ApiClient:
     return ApiClient(http_server_client, jp_base_url, jp_serverapp.identity_provider.token)
-
-
-class LogCapture:
-    """Every record any logger handles, formatted with its traceback.
-
-    Hooks ``Logger.handle`` itself: traitlets reconfigures the application
-    loggers (replacing their handlers, turning propagation off) while the
-    server starts, so a handler attached beforehand would miss records.
-    """
-
-    def __init__(self) -> None:
-        self.lines: list[str] = []
-        self.formatter = logging.Formatter("%(levelname)s %(name)s %(message)s")
-
-    def record(self, record: logging.LogRecord) -> None:
-        self.lines.append(self.formatter.format(record))
-
-    @property
-    def text(self) -> str:
-        return "\n".join(self.lines)
 
 
 @pytest.fixture

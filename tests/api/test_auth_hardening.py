@@ -1,0 +1,376 @@
+"""401 vs 403, cookie + XSRF, password login, rate limiting, constant-time tokens."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+import open_notebook_ext.auth as auth_module
+from open_notebook_ext.auth import (
+    AuthFailureLimiter,
+    ConstantTimeIdentityProvider,
+    TrustedProxies,
+    client_address,
+    transport_peer,
+)
+from open_notebook_ext.errors import ConfigError
+
+# SQLite only: authentication and rate limiting are decided before any database call.
+pytestmark = pytest.mark.sqlite_only
+
+
+NEW = {"name": "x", "provider": "openai", "api_key": "sk-" + "q" * 24}
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class TestAuthorizerRefusal:
+    @pytest.fixture
+    def jp_server_config(self):
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"open_notebook_ext": True},
+                "authorizer_class": "support.identities.HeaderDenyAuthorizer",
+            }
+        }
+
+    @pytest.mark.parametrize(
+        ("method", "path"),
+        [
+            ("GET", "credentials"),
+            ("POST", "credentials"),
+            ("GET", "providers"),
+            ("DELETE", "credentials/credential:x"),
+        ],
+    )
+    async def test_refused_is_403_not_401(self, api, method, path):
+        r = await api.request(
+            method, path, NEW if method == "POST" else None, headers={"X-Test-Deny": "1"}
+        )
+        assert r.status == 403, r
+        assert "not authorized" in r.json["detail"]
+        assert "WWW-Authenticate" not in r.headers
+
+
+async def login_cookie_and_xsrf(api, jp_base_url):
+    """A token request sets Jupyter's login cookie; GET /login sets the _xsrf cookie."""
+    r = await api.get("credentials")
+    cookies = {}
+    for header in r.headers.get_list("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        cookies[name] = rest.split(";")[0]
+    login = await api.http.fetch(f"{jp_base_url}login", raise_error=False)
+    for header in login.headers.get_list("Set-Cookie"):
+        name, _, rest = header.partition("=")
+        cookies[name] = rest.split(";")[0]
+    assert "_xsrf" in cookies and any(n.startswith("username-") for n in cookies)
+    return "; ".join(f"{k}={v}" for k, v in cookies.items()), cookies["_xsrf"]
+
+
+async def test_cookie_auth_needs_xsrf_for_writes(api, ext, jp_base_url):
+    cookie, xsrf = await login_cookie_and_xsrf(api, jp_base_url)
+    read = await api.get("credentials", headers={"Cookie": cookie}, auth=None)
+    assert read.status == 200
+    no_xsrf = await api.post("credentials", NEW, headers={"Cookie": cookie}, auth=None)
+    assert no_xsrf.status == 403, no_xsrf
+    assert "xsrf" in no_xsrf.json["detail"].lower()
+    assert (await api.get("credentials")).json == []
+    ok = await api.post(
+        "credentials", NEW, headers={"Cookie": cookie, "X-XSRFToken": xsrf}, auth=None
+    )
+    assert ok.status == 201, ok
+
+
+class TestRateLimit:
+    @pytest.fixture
+    def jp_server_config(self):
+        # The in-process client connects from 127.0.0.1, which plays the proxy here.
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"open_notebook_ext": True},
+                "trust_xheaders": True,
+            },
+            "OpenNotebookApp": {"trusted_proxies": ["127.0.0.1"]},
+        }
+
+    async def block(self, api, ext, address="198.51.100.9"):
+        clock = FakeClock()
+        ext.auth_limiter.clock = clock
+        attacker = {"X-Forwarded-For": address}
+        for i in range(10):
+            clock.now += 1
+            r = await api.get(
+                "credentials", auth=None, headers={**attacker, "Authorization": f"Bearer guess-{i}"}
+            )
+            assert r.status == 401
+        return clock, attacker
+
+    async def test_trip_and_recover(self, logs, api, ext):
+        attacker = {"X-Forwarded-For": "198.51.100.9"}
+        # successes are not counted
+        for _ in range(20):
+            assert (await api.get("credentials", headers=attacker)).status == 200
+        clock, attacker = await self.block(api, ext)
+        guess = {**attacker, "Authorization": "Bearer one-more-guess"}
+        blocked = await api.get("credentials", auth=None, headers=guess)
+        assert blocked.status == 429
+        assert blocked.json == {"detail": "Too many failed authentication attempts"}
+        assert blocked.headers["Retry-After"] == "60"
+        assert (
+            await api.get(
+                "credentials",
+                auth=None,
+                headers={"X-Forwarded-For": "198.51.100.10", "Authorization": "Bearer guess"},
+            )
+        ).status == 401
+        clock.now += 30
+        r = await api.get("credentials", auth=None, headers=guess)
+        assert r.status == 429 and r.headers["Retry-After"] == "30"
+        block_lines = [ln for ln in logs.lines if "Blocking 198.51.100.9" in ln]
+        assert len(block_lines) == 1
+        assert "guess-" not in logs.text and "one-more-guess" not in logs.text
+        clock.now += 31
+        assert (await api.get("credentials", auth=None, headers=guess)).status == 401
+
+    async def test_a_valid_token_passes_while_the_address_is_blocked(self, api, ext):
+        """Issue 15, finding 6: the block refuses guesses, never the user. Before, the valid
+        token got 429 for a minute after ten bad guesses from the same address (any web
+        page's <img> tags, or another kernel on 127.0.0.1), renewable."""
+        _, attacker = await self.block(api, ext)
+        assert (
+            await api.get(
+                "credentials",
+                auth=None,
+                headers={**attacker, "Authorization": "Bearer another-guess"},
+            )
+        ).status == 429
+        ok = await api.get("credentials", headers=attacker)
+        assert ok.status == 200, ok
+        assert (
+            await api.post("notebooks", {"name": "still working"}, headers=attacker)
+        ).status == 200
+        # no credentials at all is not a guess either: the usual 401
+        r = await api.get("credentials", auth=None, headers=attacker)
+        assert r.status == 401 and r.json == {"detail": "Authentication required"}
+        # the block is still there for guesses
+        assert (
+            await api.get(
+                "credentials",
+                auth=None,
+                headers={**attacker, "Authorization": "Bearer and-another"},
+            )
+        ).status == 429
+
+    async def test_openapi_json_answers_while_the_address_is_blocked(self, api, ext):
+        """Issue 15, finding 15: the public description answered 429 to a blocked address."""
+        _, attacker = await self.block(api, ext)
+        r = await api.get("openapi.json", auth=None, headers=attacker)
+        assert r.status == 200, r
+        assert r.json["openapi"].startswith("3.")
+
+    async def test_failures_outside_the_window_do_not_add_up(self, api, ext):
+        clock = FakeClock()
+        ext.auth_limiter.clock = clock
+        for _ in range(30):
+            clock.now += 7  # 9 failures at most in any 60 s window
+            r = await api.get("credentials", auth=None, headers={"Authorization": "token no"})
+            assert r.status == 401
+        assert (
+            await api.get("credentials", auth=None, headers={"Authorization": "token no"})
+        ).status == 401
+
+    async def test_requests_without_credentials_are_not_attempts(self, api, ext):
+        for _ in range(15):
+            assert (await api.get("credentials", auth=None)).status == 401
+        r = await api.get("credentials", auth=None, headers={"Authorization": "token no"})
+        assert r.status == 401
+
+    async def test_a_token_in_the_url_of_a_cross_site_request_is_no_guess(self, api, ext):
+        """Issue 15, finding 6: ``<img src=".../providers?token=x">`` on any page. Such a
+        request (Sec-Fetch-Site: cross-site, or a disallowed Origin, and its token in the
+        URL only) is not authenticated by that token and counts as nothing."""
+        marks = [
+            {
+                "Sec-Fetch-Site": "cross-site",
+                "Sec-Fetch-Mode": "no-cors",
+                "Sec-Fetch-Dest": "image",
+            },
+            {"Sec-Fetch-Site": "same-site"},
+            {"Origin": "https://evil.example"},
+        ]
+        for i in range(30):
+            r = await api.get(f"providers?token=x{i}", auth=None, headers=marks[i % 3])
+            assert r.status == 401, r
+            assert r.json == {"detail": "Authentication required"}
+        # the real token in such a URL does not authenticate either (no cross-site use)
+        r = await api.get(f"providers?token={api.token}", auth=None, headers=marks[0])
+        assert r.status == 401
+        events = ext.audit.read(owner=None, limit=1000)
+        assert not [e for e in events if e.get("action") in ("failure", "blocked")]
+        # ...while a same-origin or direct request with that URL token works
+        for headers in ({"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"}, {}):
+            r = await api.get(f"providers?token={api.token}", auth=None, headers=headers)
+            assert r.status == 200, (headers, r)
+        # and a wrong URL token sent directly is still a guess
+        r = await api.get("providers?token=direct-guess", auth=None)
+        assert r.status == 401 and r.json["detail"] == "Invalid authentication credentials"
+
+
+def test_limiter_memory_is_bounded():
+    limiter = AuthFailureLimiter(limit=2, window=60, max_tracked=50, clock=FakeClock())
+    for i in range(10_000):
+        limiter.record_failure(f"10.0.{i // 256}.{i % 256}")
+    assert len(limiter) == 50
+
+
+def test_limiter_off():
+    limiter = AuthFailureLimiter(limit=0)
+    for _ in range(100):
+        assert limiter.record_failure("1.2.3.4") is False
+    assert limiter.retry_after("1.2.3.4") is None
+
+
+class TestConstantTimeIdentityProvider:
+    @pytest.fixture
+    def jp_server_config(self):
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"open_notebook_ext": True},
+                "identity_provider_class": "open_notebook_ext.auth.ConstantTimeIdentityProvider",
+            }
+        }
+
+    async def test_tokens_compared_with_compare_digest(self, api, jp_serverapp, monkeypatch):
+        assert isinstance(jp_serverapp.identity_provider, ConstantTimeIdentityProvider)
+        calls = []
+        real = auth_module.hmac.compare_digest
+
+        def spy(a, b):
+            calls.append((len(a), len(b)))
+            return real(a, b)
+
+        monkeypatch.setattr(auth_module.hmac, "compare_digest", spy)
+        token = api.token
+        assert (await api.get("credentials")).status == 200
+        assert calls
+        for wrong in (
+            token[:-1],
+            token + "x",
+            token.upper() if token != token.upper() else "x",
+            "",
+            token + " x",
+        ):
+            r = await api.get("credentials", auth=None, headers={"Authorization": f"token {wrong}"})
+            assert r.status == 401, wrong
+
+    async def test_login_form_accepts_the_token(self, api, jp_base_url):
+        login = await api.http.fetch(f"{jp_base_url}login", raise_error=False)
+        cookie = next(h for h in login.headers.get_list("Set-Cookie") if h.startswith("_xsrf"))
+        xsrf = cookie.split("=", 1)[1].split(";")[0]
+        for password, ok in ((api.token, True), ("nope", False)):
+            r = await api.http.fetch(
+                f"{jp_base_url}login",
+                method="POST",
+                raise_error=False,
+                follow_redirects=False,
+                headers={"Cookie": f"_xsrf={xsrf}"},
+                body=f"password={password}&_xsrf={xsrf}",
+            )
+            assert (r.code == 302) is ok, (password, r.code)
+            assert (
+                bool([h for h in r.headers.get_list("Set-Cookie") if re.match(r"username-", h)])
+                is ok
+            )
+
+
+PROXY = TrustedProxies(["10.0.0.2", "192.168.7.0/24"])
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "expected"),
+    [
+        # an untrusted peer is the client, whatever it says
+        ("127.0.0.1", {"X-Forwarded-For": "203.0.113.1"}, "127.0.0.1"),
+        ("10.0.0.3", {"X-Real-Ip": "203.0.113.1"}, "10.0.0.3"),
+        # the proxy's word for it
+        ("10.0.0.2", {"X-Forwarded-For": "203.0.113.1"}, "203.0.113.1"),
+        ("10.0.0.2", {"X-Real-Ip": "203.0.113.1"}, "203.0.113.1"),
+        ("10.0.0.2", {}, "10.0.0.2"),
+        # right to left past trusted proxies: what the client wrote first is not believed
+        ("10.0.0.2", {"X-Forwarded-For": "198.51.100.7, 203.0.113.1"}, "203.0.113.1"),
+        ("10.0.0.2", {"X-Forwarded-For": "198.51.100.7, 203.0.113.1, 192.168.7.9"}, "203.0.113.1"),
+        ("10.0.0.2", {"X-Forwarded-For": "192.168.7.8, 192.168.7.9"}, "192.168.7.8"),
+        # garbage stops the walk at the last address that was one
+        ("10.0.0.2", {"X-Forwarded-For": "203.0.113.1, not-an-ip"}, "10.0.0.2"),
+        ("10.0.0.2", {"X-Forwarded-For": "not-an-ip, 203.0.113.1"}, "203.0.113.1"),
+        ("10.0.0.2", {"X-Forwarded-For": "not-an-ip", "X-Real-Ip": "203.0.113.1"}, "10.0.0.2"),
+        # X-Forwarded-For wins over X-Real-Ip (which a chain of proxies overwrites)
+        ("10.0.0.2", {"X-Forwarded-For": "203.0.113.1", "X-Real-Ip": "192.168.7.9"}, "203.0.113.1"),
+        # IPv4-mapped peers, IPv6 clients
+        ("::ffff:10.0.0.2", {"X-Forwarded-For": "2001:db8::1"}, "2001:db8::1"),
+        (None, {"X-Forwarded-For": "203.0.113.1"}, "unknown"),
+    ],
+)
+def test_client_address(peer, headers, expected):
+    assert client_address(peer, headers, PROXY) == expected
+
+
+def test_no_trusted_proxies_means_no_forwarded_header_counts():
+    for trusted in (None, TrustedProxies()):
+        assert (
+            client_address(
+                "127.0.0.1", {"X-Forwarded-For": "203.0.113.1", "X-Real-Ip": "203.0.113.2"}, trusted
+            )
+            == "127.0.0.1"
+        )
+
+
+def test_trusted_proxies_entries():
+    proxies = TrustedProxies(["172.31.240.2", " 10.1.0.0/16 ", "", "fd00::/8", "unix:"])
+    assert "172.31.240.2" in proxies and "10.1.200.3" in proxies and "fd00::5" in proxies
+    assert "unix:" in proxies and "172.31.240.3" not in proxies and "junk" not in proxies
+    with pytest.raises(ConfigError, match="'proxy' is not an IP address or network"):
+        TrustedProxies(["10.0.0.1", "proxy"], "OpenNotebookApp.trusted_proxies")
+
+
+async def test_transport_peer_sees_through_tornado_xheaders():
+    """Tornado's xheaders=True (ServerApp.trust_xheaders) rewrites request.remote_ip and
+    request.protocol from any client's headers; transport_peer reads the connection's own
+    (private attributes of tornado's connection context: this pins them)."""
+    from tornado.httpclient import AsyncHTTPClient
+    from tornado.httpserver import HTTPServer
+    from tornado.netutil import bind_sockets
+    from tornado.web import Application, RequestHandler
+
+    class Echo(RequestHandler):
+        def get(self) -> None:
+            self.write(
+                {
+                    "remote_ip": self.request.remote_ip,
+                    "protocol": self.request.protocol,
+                    "peer": list(transport_peer(self.request)),
+                }
+            )
+
+    sockets = bind_sockets(0, "127.0.0.1")
+    server = HTTPServer(Application([("/", Echo)]), xheaders=True)
+    server.add_sockets(sockets)
+    try:
+        port = sockets[0].getsockname()[1]
+        r = await AsyncHTTPClient().fetch(
+            f"http://127.0.0.1:{port}/",
+            headers={"X-Real-Ip": "203.0.113.9", "X-Forwarded-Proto": "https"},
+        )
+        seen = json.loads(r.body)
+        assert seen["remote_ip"] == "203.0.113.9" and seen["protocol"] == "https"  # rewritten
+        assert seen["peer"] == ["127.0.0.1", "http"]  # what the socket says
+    finally:
+        server.stop()

@@ -1,0 +1,106 @@
+"""Key rotation: MultiFernet key lists, lazy re-encryption, and `jupyter open-notebook rotate`
+run against a live server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet, InvalidToken
+
+from open_notebook_ext.backend import open_backend
+from open_notebook_ext.keyring import key_id
+from open_notebook_ext.store.credentials import Rotation
+from support.db import rows
+from support.leaks import random_api_key
+
+
+def fernet_key() -> str:
+    return Fernet.generate_key().decode()
+
+
+def tokens(db: Path | str) -> dict[str, tuple[str, str]]:
+    return {
+        r[0]: (r[1], r[2])
+        for r in rows(db, "SELECT id, api_key_encrypted, key_id FROM on_credentials")
+    }
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request, tmp_path) -> str:
+    """A new database of each backend (rotation's executemany rowcounts differ by driver)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'db.sqlite'}"
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store_env(tmp_path, db_url):
+    """A backend on a temp database with a chosen key list (no server)."""
+    import logging
+
+    def make(*keys: str):
+        return open_backend(
+            db_url=db_url,
+            data_dir=str(tmp_path),
+            env={"OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
+            log=logging.getLogger("test"),
+        )
+
+    return make
+
+
+def fill(backend, n: int, prefix: str, *, mixing: bool = False) -> dict[str, str]:
+    """``n`` credentials written through the store. ``mixing``: under a key the database
+    was not written with, as servers did before key writes were refused on a key
+    mismatch (the guard is the store's ``key_check``, set by ``open_backend``)."""
+    if mixing:
+        backend.credentials.key_check = None
+    out = {}
+    for i in range(n):
+        key = random_api_key()
+        c = backend.credentials.create(
+            "me", {"name": f"{prefix}{i}", "provider": "openai", "api_key": key}
+        )
+        out[c["id"]] = key
+    return out
+
+
+def test_lazy_rotation_on_read(store_env, tmp_path, db_url):
+    old, new = fernet_key(), fernet_key()
+    plain = fill(store_env(old), 3, "c")
+    backend = store_env(new, old)
+    cid = next(iter(plain))
+    assert backend.credentials.get("me", cid)["decryption_error"] is None
+    token, kid = tokens(db_url)[cid]
+    assert kid == key_id(new.encode())
+    assert Fernet(new.encode()).decrypt(token.encode()).decode() == plain[cid]
+    others = [t for i, (t, _) in tokens(db_url).items() if i != cid]
+    with pytest.raises(InvalidToken):
+        Fernet(new.encode()).decrypt(others[0].encode())  # not read yet: untouched
+    backend.credentials.list("me")
+    for token, kid in tokens(db_url).values():
+        assert kid == key_id(new.encode())
+        Fernet(new.encode()).decrypt(token.encode())
+
+
+def test_compare_and_swap_counts_only_rows_it_changed(store_env, db_url):
+    """Rotation's compare-and-swap is one executemany; its rowcount (what the summary
+    reports) counts exactly the rows that still held the token that was read, on
+    both drivers (sqlite3 and psycopg)."""
+    old, new = fernet_key(), fernet_key()
+    plain = fill(store_env(old), 12, "c")
+    backend = store_env(new, old)
+    stored = tokens(db_url)
+    swaps = []
+    for i, cid in enumerate(sorted(plain)):
+        new_token, kid = backend.keyring.encrypt(plain[cid])
+        # every third row changed meanwhile (another server rewrote it): must not match
+        swaps.append(Rotation(cid, "gAAAAAstale" if i % 3 == 0 else stored[cid][0], new_token, kid))
+    assert backend.credentials._apply_rotations(swaps) == 8
+    after = tokens(db_url)
+    assert sum(after[cid][0] != stored[cid][0] for cid in plain) == 8
+    # a batch where nothing is stale, then one where everything is
+    last, report = backend.credentials.rotate_batch("", 100)
+    assert last is None and report.re_encrypted == 4 and report.already_current == 8
+    backend.close()
