@@ -35,8 +35,11 @@ PROVISIONER_NAME = "open-notebook-launcher"
 LAUNCHER_MODULE = "open_notebook_ext.kernel_launch"
 _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
-# interpreter path -> whether it can import the launcher (checked once per path)
-_LAUNCHABLE: dict[str, bool] = {}
+# interpreter path -> (can import the launcher, knows -P), checked once per path
+_LAUNCHABLE: dict[str, tuple[bool, bool]] = {}
+_PROBE = ("import importlib.util, sys\n"
+          f"found = importlib.util.find_spec({LAUNCHER_MODULE!r}) is not None\n"
+          "sys.exit(0 if found and sys.version_info >= (3, 11) else 2 if found else 1)")
 
 
 def handoff_supported() -> bool:
@@ -52,37 +55,46 @@ def kernel_module_index(cmd: list[str]) -> int | None:
     return None
 
 
-async def _can_import_launcher(python: str) -> bool:
+async def _interpreter(python: str) -> tuple[bool, bool]:
+    """Whether ``python`` can import the launcher, and whether it knows ``-P``."""
     if python in _LAUNCHABLE:
         return _LAUNCHABLE[python]
     if os.path.realpath(python) == os.path.realpath(sys.executable):
-        _LAUNCHABLE[python] = True
-        return True
-    try:
-        proc = await asyncio.create_subprocess_exec(
-            python, "-c", "import importlib.util, sys; sys.exit(importlib.util.find_spec("
-            f"{LAUNCHER_MODULE!r}) is None)",
-            stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL)
-        ok = await asyncio.wait_for(proc.wait(), 30) == 0
-    except (OSError, asyncio.TimeoutError):
-        ok = False
-    _LAUNCHABLE[python] = ok
-    return ok
+        found = (True, sys.version_info >= (3, 11))
+    else:
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                python, "-c", _PROBE, stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            code = await asyncio.wait_for(proc.wait(), 30)
+        except (OSError, asyncio.TimeoutError):
+            code = 1
+        found = (code in (0, 2), code == 0)
+    _LAUNCHABLE[python] = found
+    return found
 
 
 async def launcher_command(cmd: list[str], kernel_python: str = "") -> list[str] | None:
-    """The command that runs this kernel through the launcher; None if it cannot."""
+    """The command that runs this kernel through the launcher; None if it cannot.
+
+    ``-P`` (Python 3.11+) keeps the working directory off ``sys.path`` while the
+    launcher and ipykernel load: a notebook directory holding ``open_notebook_ext/``
+    or ``ipykernel_launcher.py`` cannot replace them (IPython adds the directory
+    back for notebook code once the kernel runs).
+    """
     index = kernel_module_index(cmd)
     if index is None or not cmd:
+        return None
+    launchable, safe_path = await _interpreter(cmd[0])
+    if not launchable:
         return None
     new = list(cmd)
     same_env = os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
     if kernel_python and same_env:
         new[0] = kernel_python  # e.g. an execute-only copy: non-dumpable from the start
-    elif not await _can_import_launcher(cmd[0]):
-        return None
     new[index:index + 1] = [LAUNCHER_MODULE, cmd[index]]
+    if safe_path:
+        new.insert(1, "-P")
     return new
 
 
