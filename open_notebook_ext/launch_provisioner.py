@@ -59,7 +59,7 @@ async def _interpreter(python: str) -> tuple[bool, bool]:
     """Whether ``python`` can import the launcher, and whether it knows ``-P``."""
     if python in _LAUNCHABLE:
         return _LAUNCHABLE[python]
-    if os.path.realpath(python) == os.path.realpath(sys.executable):
+    if os.path.abspath(python) == os.path.abspath(sys.executable):
         found = (True, sys.version_info >= (3, 11))
     else:
         try:
@@ -89,7 +89,7 @@ async def launcher_command(cmd: list[str], kernel_python: str = "") -> list[str]
     if not launchable:
         return None
     new = list(cmd)
-    same_env = os.path.realpath(cmd[0]) == os.path.realpath(sys.executable)
+    same_env = os.path.abspath(cmd[0]) == os.path.abspath(sys.executable)
     if kernel_python and same_env:
         new[0] = kernel_python  # e.g. an execute-only copy: non-dumpable from the start
     new[index:index + 1] = [LAUNCHER_MODULE, cmd[index]]
