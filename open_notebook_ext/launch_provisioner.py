@@ -38,6 +38,7 @@ _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 # interpreter path -> (can import the launcher, knows -P), checked once per path
 _LAUNCHABLE: dict[str, tuple[bool, bool]] = {}
 _PROBE = ("import importlib.util, sys\n"
+          "if sys.path and sys.path[0] == '': del sys.path[0]  # not the working directory\n"
           f"found = importlib.util.find_spec({LAUNCHER_MODULE!r}) is not None\n"
           "sys.exit(0 if found and sys.version_info >= (3, 11) else 2 if found else 1)")
 

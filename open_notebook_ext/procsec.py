@@ -19,7 +19,11 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
-from typing import Any
+
+# No typing import: the launcher's prctl waits for every module imported before it.
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import logging
 
 PR_GET_DUMPABLE = 3
 PR_SET_DUMPABLE = 4
@@ -27,12 +31,12 @@ PR_SET_DUMPABLE = 4
 # What open_notebook_ext.kernel_launch found when this kernel started (empty
 # elsewhere): {"dumpable_at_start": bool | None, "non_dumpable": bool,
 # "traced": bool, "delivery": "handoff" | "environment" | "none" | "refused"}.
-launch_report: dict[str, Any] = {}
+launch_report: dict[str, object] = {}
 
-_libc: Any = None
+_libc: ctypes.CDLL | None = None
 
 
-def _prctl() -> Any:
+def _prctl() -> ctypes._CFuncPtr:
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)
@@ -85,7 +89,7 @@ def tracer_pid() -> int | None:
     return None
 
 
-def protect_server(enabled: bool, log: Any) -> bool:
+def protect_server(enabled: bool, log: logging.Logger) -> bool:
     """At server start-up: become non-dumpable when ``enabled``; True when it is now.
 
     A no-op, with a log line, where prctl is not available (not Linux) or fails.

@@ -26,16 +26,19 @@ import os
 import pwd
 import secrets
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import requests
 
-from helpers import ServerProcess
+from helpers import ServerProcess, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 DEBIAN_PYTHON = Path("/usr/bin/python3")
@@ -360,3 +363,62 @@ def report_attempts(report, title: str, attempts: list[dict],
         verdict = "failed" if not a["ok"] else \
             "LEAKED" if any(s and s in text for s in secrets) else "read"
         report(f"  {a['what'] + ' — ' + a['target']:<{width}}  {verdict:<7} {a['outcome']}")
+
+
+class Gateway:
+    """``jupyter kernelgateway`` as ``user``, in ``notebooks``."""
+
+    def __init__(self, user, venv: Path, notebooks: Path, config: Path, log: Path) -> None:
+        self.user, self.port, self.log_path = user, free_port(), log
+        self.token = secrets.token_hex(32)
+        self.token_file = user.home / "gateway_token"
+        self.token_file.write_text(self.token + "\n")
+        user.owns(self.token_file, mode=0o600)
+        env = {
+            "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(user.home), "PYTHONUNBUFFERED": "1",
+            "JUPYTER_CONFIG_DIR": str(user.home / ".jupyter"),
+            "JUPYTER_DATA_DIR": str(user.home / "data"),
+            "JUPYTER_RUNTIME_DIR": str(user.home / "runtime"),
+            "OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE": str(self.token_file),
+            "OPEN_NOTEBOOK_KERNEL_PYTHON": str(venv / "bin" / "python-xo"),
+        }
+        with open(log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [*user.run_as(), str(venv / "bin" / "jupyter"), "kernelgateway",
+                 f"--config={config}", "--KernelGatewayApp.ip=127.0.0.1",
+                 f"--KernelGatewayApp.port={self.port}"],
+                env=env, cwd=notebooks, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the gateway exited with {self.proc.returncode}:\n{self.log}")
+            try:
+                r = requests.get(self.url + "/api/kernelspecs", timeout=2,
+                                 headers={"Authorization": f"token {self.token}"})
+                if r.status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"the gateway did not start:\n{self.log}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
