@@ -168,7 +168,7 @@ def child_secret(name: str) -> dict[str, Any]:
             f"try:\n    secrets.get({name!r}); print('returned a key')\n"
             "except secrets.SecretError as e:\n    print('refused:', type(e).__name__)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60)
+                         timeout=60, cwd="/")
     text = (out.stdout or out.stderr).strip()
     return {"ok": text.startswith("returned"), "outcome": text.splitlines()[-1] if text
             else f"exit {out.returncode}"}

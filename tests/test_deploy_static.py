@@ -430,3 +430,18 @@ def test_compose_and_image_start_jupyter_without_arguments_that_carry_secrets(wo
     entry = [ln for ln in (ROOT / "Dockerfile").read_text().splitlines()
              if ln.upper().startswith(("ENTRYPOINT", "CMD"))]
     assert entry and not [ln for ln in entry if CLI_SECRET.search(ln)]
+
+
+def test_the_image_runs_the_kernels_too():
+    """docker-compose.yml's kernels service: the gateway and an execute-only interpreter
+    (a kernel started from a file it cannot read is non-dumpable from its first
+    instruction), user 10002, the token hand-off directory, the gateway configuration."""
+    final = " ".join(dockerfile_stages((ROOT / "Dockerfile").read_text())[-1])
+    assert "[lab,postgresql,gateway]" in final
+    assert "useradd --uid 10002 --gid 10001" in final
+    assert "cp /usr/local/bin/python3.11 /usr/local/bin/python3-kernel" in final
+    assert "chmod 0111 /usr/local/bin/python3-kernel" in final
+    assert "chown 10002:10001 /handoff" in final and "chmod 0700 /handoff" in final
+    assert ("COPY jupyter-config/isolated/jupyter_kernel_gateway_config.py "
+            "/etc/jupyter/jupyter_kernel_gateway_config.py") in final
+    assert "jupyter-kernel-gateway" in (ROOT / "pyproject.toml").read_text()

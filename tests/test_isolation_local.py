@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import subprocess
 
 import isolation_probe as probe
 import pytest
@@ -70,12 +71,26 @@ def test_kernels_of_one_user_cannot_read_each_other_or_the_server(world_venv, us
     user = user_factory("onloc")
     server = _server(user, world_venv)
     key = random_api_key()
+    # modules a notebook directory could hold to replace the launcher or ipykernel
+    # before the prctl (the launcher runs with -P: the directory is not on sys.path)
+    planted = server.root / "planted"
+    for module in ("open_notebook_ext/__init__.py", "ipykernel_launcher.py"):
+        (server.root / module).parent.mkdir(exist_ok=True)
+        (server.root / module).write_text(
+            f"import sys; open({str(planted)!r}, 'a').write({module!r} + ' ' + "
+            "repr(sys.argv) + '\\n')\n")
     try:
         status = server.api("GET", "credentials/status").json
         found, own, token_a, pid_a = _attack(server, key)
     finally:
         server.stop()
     assert status["kernel_isolation"] == "none" and status["non_dumpable"] is True
+    # no planted module ran in a kernel, though a plain `python -c` in that directory
+    # does import the planted package (so the plant works)
+    assert not planted.exists()
+    subprocess.run([str(world_venv / "bin" / "python"), "-c", "import open_notebook_ext"],
+                   cwd=server.root, check=True)
+    assert planted.read_text().splitlines() == ["open_notebook_ext/__init__.py ['-c']"]
 
     # A works: its key, from the kernel; its subprocess has no token
     mine = {a["target"]: a for a in own["attempts"]}
