@@ -190,6 +190,7 @@ def test_kernels_behind_the_gateway_reach_no_key_they_were_not_given(isolated, r
     assert granted_sha() == want
     kernel.restart()
     assert granted_sha() == want  # the gateway restarted it with the same token
+    assert kernel.run(KERNEL_TOKEN).strip() == tokens[0]
     r = server.request("PATCH", "api/contents/nb.ipynb", {"path": "renamed.ipynb"})
     assert r.status == 200, r.text
     r = server.request("PATCH", f"api/sessions/{kernel.session_id}",

@@ -60,6 +60,15 @@ def _attack(server: UserServer, key: str) -> tuple[dict, dict, str, int]:
             "processes": {"the server": server.proc.pid, "kernel A": pid_a},
             "secrets": {"B reads A's credential": "Work"},
             "every_process": True}), timeout=180))
+        # a restart launches the kernel again, through the launcher, with a new hand-off
+        r = server.request("POST", f"api/kernels/{a.id}/restart")
+        assert r.status == 200, r.text
+        a.client.wait_for_ready(timeout=60)
+        again = json.loads(a.run(probe.code_for({
+            "secrets": {"A reads it after a restart": "Work"}})))
+        own["attempts"] += again["attempts"]
+        own["launch_after_restart"] = again["launch"]
+        assert a.run(KERNEL_TOKEN).strip() == token_a  # the same token
     finally:
         a.shutdown()
         b.shutdown()
@@ -94,8 +103,10 @@ def test_kernels_of_one_user_cannot_read_each_other_or_the_server(world_venv, us
 
     # A works: its key, from the kernel; its subprocess has no token
     mine = {a["target"]: a for a in own["attempts"]}
-    assert mine["A reads its granted credential"]["sha256"] == \
-        hashlib.sha256(key.encode()).hexdigest()
+    want = hashlib.sha256(key.encode()).hexdigest()
+    assert mine["A reads its granted credential"]["sha256"] == want
+    assert mine["A reads it after a restart"]["sha256"] == want
+    assert own["launch_after_restart"]["delivery"] == "handoff"
     assert mine["A's subprocess reads it"]["outcome"] == "refused: AuthenticationFailed"
     assert own["launch"] == {"dumpable_at_start": True, "non_dumpable": True,
                              "traced": False, "delivery": "handoff"}
