@@ -44,12 +44,10 @@ myst_heading_anchors = 3
 # Every reference must resolve. The exceptions, each for a reason outside this
 # project:
 nitpicky = True
-nitpick_ignore = [
-    # traitlets annotates HasTraits.__init__(*args: t.Any, **kwargs: t.Any), with
-    # `typing` imported as `t`; autodoc shows that signature for every
-    # configurable class and cannot resolve the alias.
-    ("py:class", "t.Any"),
-]
+nitpick_ignore: list[tuple[str, str]] = []
+
+# Literal text: `--output` must not become an en dash, nor "x" curly quotes.
+smartquotes = False
 
 autodoc_member_order = "alphabetical"
 autodoc_typehints = "signature"

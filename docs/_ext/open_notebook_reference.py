@@ -202,7 +202,7 @@ class CliDirective(_Generated):
             default = trait.default_value
             meaning = _one_line(helptext or trait.help or "")
             extra = f"Sets ``{target}``."
-            if default not in ("", None, [], {}) and kind != "Unicode" or default:
+            if default not in ("", None, [], {}):
                 extra += f" Default: ``{default!r}``."
             rows.append((f"--{alias}=<{kind}>", f"{meaning} {extra}".strip()))
         for flag, spec in sorted(getattr(cls, "flags", {}).items()):
@@ -330,7 +330,20 @@ def _openapi_directive() -> type:
     return OpenAPIDirective
 
 
+def _no_configurable_signature(app: Sphinx, what: str, name: str, obj: Any, options: Any,
+                               signature: str | None, return_annotation: str | None,
+                               ) -> tuple[str, str | None] | None:
+    """A configurable's signature is traitlets' ``(*args: t.Any, **kwargs: t.Any)``,
+    which says nothing (and whose ``t.Any`` cannot be resolved): show none."""
+    from traitlets import MetaHasTraits
+
+    if what in ("class", "configurable") and isinstance(obj, MetaHasTraits):
+        return "", None
+    return None
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.connect("autodoc-process-signature", _no_configurable_signature)
     app.add_directive("open-notebook-configurables", ConfigurablesDirective)
     app.add_directive("open-notebook-cli", CliDirective)
     app.add_directive("open-notebook-audit-events", AuditEventsDirective)
