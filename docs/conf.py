@@ -20,7 +20,7 @@ from open_notebook_ext._version import __version__  # noqa: E402
 
 project = "open_notebook_ext"
 author = "open_notebook_ext contributors"
-copyright = "open_notebook_ext contributors"  # noqa: A001 (Sphinx's name)
+copyright = "open_notebook_ext contributors"
 version = release = __version__
 
 extensions = [

@@ -284,14 +284,15 @@ class ModulesDirective(_Generated):
             if any(part in SKIP_PACKAGES or part.startswith(".") for part in rel.parts):
                 continue
             module = ".".join((PACKAGE, *rel.with_suffix("").parts)).removesuffix(".__init__")
-            out += [f"   * - ``{module}``", f"     - {_docstring_summary(path) or '(no docstring)'}"]
+            summary = _docstring_summary(path) or "(no docstring)"
+            out += [f"   * - ``{module}``", f"     - {summary}"]
         out += ["   * - ``" + _rel(openapi_file()) + "``",
                 "     - The OpenAPI description, served at ``openapi.json`` and rendered in "
                 ":doc:`/reference/rest-api`"]
         for path in event_schema_files():
             out += [f"   * - ``{_rel(path)}``",
                     "     - An audit event schema, rendered in :doc:`/reference/audit-events`"]
-        return out + [""]
+        return [*out, ""]
 
 
 def _rel(path: Path) -> str:
