@@ -33,7 +33,7 @@ extensions = [
 
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
 root_doc = "index"
-exclude_patterns = ["_build", "README.md"]
+exclude_patterns = ["_build"]
 templates_path: list[str] = []
 
 # MyST: ::: fences, definition lists, and anchors for headings down to ###, so
