@@ -22,7 +22,7 @@ LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check clean
+.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check docs clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -41,7 +41,7 @@ $(VENV)/.installed: pyproject.toml | venv-sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,docs]'
 	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	touch $@
 
@@ -72,8 +72,16 @@ lint: lint-py lint-ts
 # on real servers, browsers and databases, so two run side by side in about
 # two thirds of the time. PYTEST_ARGS adds or overrides (e.g. PYTEST_ARGS=-n0).
 PYTEST_ARGS ?=
-test: install sysdeps lint
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+test: install sysdeps lint docs
+	ON_DOCS_HTML=$(abspath $(DOCS_HTML)) $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The documentation (docs/), warnings as errors and every cross-reference checked.
+# A clean build each time: the reference pages come from the code, which Sphinx
+# does not watch, and a removed page must not linger. tests/test_docs.py checks the result (ON_DOCS_HTML).
+DOCS_HTML := docs/_build/html
+docs: install
+	rm -rf docs/_build
+	$(BIN)/sphinx-build -E -W --keep-going -n -q -b html -d docs/_build/doctrees docs $(DOCS_HTML)
 
 # The deployment checks alone (they also run in `make test`): compose validation and
 # hardening, Dockerfile lint, nginx config, and the live proxy + production server.
@@ -92,5 +100,5 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache \
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache docs/_build \
 	  $(LABEXT_DIR)/lib $(LABEXT_DIR)/tsconfig.tsbuildinfo open_notebook_ext/labextension
