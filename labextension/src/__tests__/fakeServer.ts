@@ -9,6 +9,7 @@
  * answer, to produce the errors the tests need.
  */
 import { ServerConnection } from '@jupyterlab/services';
+import { act } from '@testing-library/react';
 
 import type {
   IAuditEvent,
@@ -71,6 +72,7 @@ export class FakeServer {
   private holding = false;
   private overrides: IOverride[] = [];
   private nextGrant = 0;
+  private inFlight = 0;
 
   readonly settings: ServerConnection.ISettings = ServerConnection.makeSettings(
     {
@@ -105,32 +107,48 @@ export class FakeServer {
     }
   }
 
+  /** Requests not answered yet. */
+  get pending(): number {
+    return this.inFlight;
+  }
+
   /** The recorded requests as "METHOD path" lines. */
   calls(): string[] {
     return this.requests.map(r => `${r.method} ${r.path}`);
   }
 
   private async fetch(request: Request): Promise<Response> {
+    this.inFlight++;
+    try {
+      return await this.answer(request);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async answer(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const prefix = new URL(API_PATH, BASE_URL).pathname;
     if (!url.pathname.startsWith(prefix)) {
       return json({ detail: 'Not Found' }, 404);
     }
-    const path = url.pathname.slice(prefix.length);
-    const text = await request.text();
     const recorded: IRecorded = {
       method: request.method,
-      path,
+      path: url.pathname.slice(prefix.length),
       query: url.searchParams,
       headers: request.headers,
-      body: text ? JSON.parse(text) : undefined
+      body: undefined
     };
+    // Recorded in the order the client sent them, before anything is awaited.
     this.requests.push(recorded);
+    const text = await request.text();
+    recorded.body = text ? JSON.parse(text) : undefined;
     if (this.holding) {
       await new Promise<void>(go => this.held.push(go));
     }
     const override = this.overrides.find(
-      o => o.method === request.method && o.path.test(path) && o.times > 0
+      o =>
+        o.method === request.method && o.path.test(recorded.path) && o.times > 0
     );
     if (override) {
       override.times--;
@@ -275,4 +293,25 @@ export class FakeServer {
       ...extra
     });
   }
+}
+
+/**
+ * Let everything the hooks started finish inside `act`: requests answered,
+ * their answers read and the state updated.
+ */
+export async function settle(server: FakeServer): Promise<void> {
+  for (let i = 0; i < 20; i++) {
+    await act(async () => {
+      await new Promise(resolve => setTimeout(resolve, 0));
+    });
+    if (server.pending === 0) {
+      await act(async () => {
+        await new Promise(resolve => setTimeout(resolve, 0));
+      });
+      if (server.pending === 0) {
+        return;
+      }
+    }
+  }
+  throw new Error(`${server.pending} requests still open`);
 }
