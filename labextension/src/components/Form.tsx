@@ -4,7 +4,7 @@
  * After a successful save the input is cleared and the form closes.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
+import { Button, InputGroup } from '@jupyterlab/ui-components';
 import React, { useEffect, useRef, useState } from 'react';
 
 import {
@@ -19,6 +19,7 @@ import {
   describedBy,
   FieldError,
   IFieldIds,
+  ProviderField,
   SecretField,
   TextField
 } from './FormFields';
@@ -260,58 +261,5 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
         </Button>
       </div>
     </form>
-  );
-}
-
-/** The provider: a select when adding, read-only text when editing. */
-function ProviderField(props: {
-  form: ICredentialFormModel;
-  ids: IFieldIds;
-  trans: TranslationBundle;
-  providers: IProvider[];
-}): JSX.Element {
-  const { form, ids, trans, providers } = props;
-  const { editing, provider, errors } = form;
-  return (
-    <div className="jp-OpenNotebook-field">
-      <label htmlFor={ids.field('provider')}>
-        {editing ? trans.__('Provider') : trans.__('Provider (required)')}
-      </label>
-      {editing ? (
-        <div id={ids.field('provider')} className="jp-OpenNotebook-readonly">
-          {provider?.display_name}
-        </div>
-      ) : (
-        <HTMLSelect
-          id={ids.field('provider')}
-          data-field="provider"
-          value={form.providerName}
-          disabled={form.saving}
-          aria-invalid={!!errors.provider}
-          aria-required={true}
-          aria-describedby={describedBy(
-            !!errors.provider && ids.error('provider')
-          )}
-          onChange={event => form.chooseProvider(event.currentTarget.value)}
-          options={[
-            { value: '', label: trans.__('Choose a provider…') },
-            ...providers.map(p => ({ value: p.name, label: p.display_name }))
-          ]}
-        />
-      )}
-      <FieldError
-        ids={ids}
-        name="provider"
-        label={form.labelOf('provider')}
-        error={errors.provider}
-      />
-      {provider?.docs_url && !editing && (
-        <div className="jp-OpenNotebook-help">
-          <a href={provider.docs_url} target="_blank" rel="noopener noreferrer">
-            {trans.__('%1 API keys page', provider.display_name)}
-          </a>
-        </div>
-      )}
-    </div>
   );
 }

@@ -1,15 +1,17 @@
 /**
- * The form's inputs: a text field (text, URL, number) and the API key field.
+ * The form's inputs: the provider, a text field (text, URL, number) and the
+ * API key field.
  *
  * The API key input is uncontrolled: its value is read on submit through
  * `inputRef` and never kept in React state, so it does not end up in an
  * attribute of the DOM, in storage or in a log.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import { Button, InputGroup } from '@jupyterlab/ui-components';
+import { Button, HTMLSelect, InputGroup } from '@jupyterlab/ui-components';
 import React from 'react';
 
-import { IProviderField } from '../api';
+import { IProvider, IProviderField } from '../api';
+import { ICredentialFormModel } from '../model';
 
 /** How the form names its elements (ids unique per form). */
 export interface IFieldIds {
@@ -158,6 +160,59 @@ export function SecretField(props: ISecretFieldProps): JSX.Element {
         label={field.label}
         error={error}
       />
+    </div>
+  );
+}
+
+/** The provider: a select when adding, read-only text when editing. */
+export function ProviderField(props: {
+  form: ICredentialFormModel;
+  ids: IFieldIds;
+  trans: TranslationBundle;
+  providers: IProvider[];
+}): JSX.Element {
+  const { form, ids, trans, providers } = props;
+  const { editing, provider, errors } = form;
+  return (
+    <div className="jp-OpenNotebook-field">
+      <label htmlFor={ids.field('provider')}>
+        {editing ? trans.__('Provider') : trans.__('Provider (required)')}
+      </label>
+      {editing ? (
+        <div id={ids.field('provider')} className="jp-OpenNotebook-readonly">
+          {provider?.display_name}
+        </div>
+      ) : (
+        <HTMLSelect
+          id={ids.field('provider')}
+          data-field="provider"
+          value={form.providerName}
+          disabled={form.saving}
+          aria-invalid={!!errors.provider}
+          aria-required={true}
+          aria-describedby={describedBy(
+            !!errors.provider && ids.error('provider')
+          )}
+          onChange={event => form.chooseProvider(event.currentTarget.value)}
+          options={[
+            { value: '', label: trans.__('Choose a provider…') },
+            ...providers.map(p => ({ value: p.name, label: p.display_name }))
+          ]}
+        />
+      )}
+      <FieldError
+        ids={ids}
+        name="provider"
+        label={form.labelOf('provider')}
+        error={errors.provider}
+      />
+      {provider?.docs_url && !editing && (
+        <div className="jp-OpenNotebook-help">
+          <a href={provider.docs_url} target="_blank" rel="noopener noreferrer">
+            {trans.__('%1 API keys page', provider.display_name)}
+          </a>
+        </div>
+      )}
     </div>
   );
 }
