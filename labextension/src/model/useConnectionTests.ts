@@ -13,13 +13,13 @@ import {
   ITestResult
 } from '../api';
 import { without } from '../utils';
-import { useLatest } from './useLatest';
 
 export type TestState =
   | { state: 'running' }
   | { state: 'done'; result: ITestResult }
   | { state: 'failed'; message: string };
 
+/** Callbacks; keep them stable (state setters, `useCallback`). */
 export interface IConnectionTestsOptions {
   onSessionExpired: (error: ApiError) => void;
   /** A test ran (it is an audit event). */
@@ -40,7 +40,7 @@ export function useConnectionTests(
   options: IConnectionTestsOptions
 ): IConnectionTestsModel {
   const [tests, setTests] = useState<Record<string, TestState>>({});
-  const callbacks = useLatest(options);
+  const { onSessionExpired, onDone } = options;
 
   const run = useCallback(
     async (credential: ICredential) => {
@@ -54,15 +54,15 @@ export function useConnectionTests(
       } catch (reason) {
         const error = asApiError(reason, trans);
         if (error.isUnauthenticated) {
-          callbacks.current.onSessionExpired(error);
+          onSessionExpired(error);
           return;
         }
         state = { state: 'failed', message: error.detail };
       }
       setTests(current => ({ ...current, [credential.id]: state }));
-      callbacks.current.onDone?.();
+      onDone?.();
     },
-    [client, trans, callbacks]
+    [client, trans, onSessionExpired, onDone]
   );
 
   const forget = useCallback((credentialId: string) => {

@@ -15,11 +15,11 @@ import {
 } from '../api';
 import { without } from '../utils';
 import { INotebookRef } from './currentNotebook';
-import { useLatest } from './useLatest';
 
 /** How long after a rename the grants are read a second time. */
 export const RENAME_RECHECK_MS = 1500;
 
+/** Callbacks; keep them stable (state setters, `useCallback`). */
 export interface IGrantsOptions {
   /** A change went through: the sentence to announce. */
   onNotice: (notice: string) => void;
@@ -59,7 +59,7 @@ export function useGrants(
   const [grants, setGrants] = useState<IGrant[] | null>(null);
   const [busy, setBusy] = useState<Record<string, boolean>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
-  const callbacks = useLatest(options);
+  const { onNotice, onSessionExpired, onChanged } = options;
 
   const loadAll = useCallback(async () => {
     try {
@@ -109,11 +109,11 @@ export function useGrants(
       setBusy(current => ({ ...current, [credential.id]: true }));
       setErrors(current => without(current, credential.id));
       try {
-        callbacks.current.onNotice(await run());
+        onNotice(await run());
       } catch (reason) {
         const error = asApiError(reason, trans);
         if (error.isUnauthenticated) {
-          callbacks.current.onSessionExpired(error);
+          onSessionExpired(error);
           return;
         }
         setErrors(current => ({
@@ -124,9 +124,9 @@ export function useGrants(
         setBusy(current => without(current, credential.id));
       }
       await reloadFor(credential.id);
-      callbacks.current.onChanged?.();
+      onChanged?.();
     },
-    [trans, reloadFor, callbacks]
+    [trans, reloadFor, onNotice, onSessionExpired, onChanged]
   );
 
   const allow = useCallback(
