@@ -22,11 +22,14 @@ TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium /usr/sbin/nginx:nginx
 # cache in labextension/.yarn/) and jupyter-builder.
 LABEXT_DIR := labextension
 LABEXT_OUT := open_notebook_ext/labextension/package.json
-LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT_DIR)/style/*) \
+# Its sources, one folder deep (src/api, src/model, ...); the jest tests in
+# src/__tests__ are not part of the build.
+LABEXT_SRC := $(filter-out $(LABEXT_DIR)/src/__tests__/%,$(wildcard \
+  $(LABEXT_DIR)/src/*.ts* $(LABEXT_DIR)/src/*/*.ts* $(LABEXT_DIR)/style/*)) \
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: install lab test lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check clean
+.PHONY: install lab test test-ts lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check docs clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -45,7 +48,7 @@ $(VENV)/.installed: pyproject.toml | venv-sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,docs]'
 	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	touch $@
 
@@ -72,12 +75,24 @@ lint-ts: install
 
 lint: lint-py lint-ts
 
+# The panel's jest tests (src/__tests__: validation, API client, model hooks).
+test-ts: install
+	$(JLPM) test
+
 # Two workers (pytest-xdist), a test file per worker at a time: most tests wait
 # on real servers, browsers and databases, so two run side by side in about
 # two thirds of the time. PYTEST_ARGS adds or overrides (e.g. PYTEST_ARGS=-n0).
 PYTEST_ARGS ?=
-test: install sysdeps lint
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+test: install sysdeps lint test-ts docs
+	ON_DOCS_HTML=$(abspath $(DOCS_HTML)) $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The documentation (docs/), warnings as errors and every cross-reference checked.
+# A clean build each time: the reference pages come from the code, which Sphinx
+# does not watch, and a removed page must not linger. tests/test_docs.py checks the result (ON_DOCS_HTML).
+DOCS_HTML := docs/_build/html
+docs: install
+	rm -rf docs/_build
+	$(BIN)/sphinx-build -E -W --keep-going -n -q -b html -d docs/_build/doctrees docs $(DOCS_HTML)
 
 # The deployment checks alone (they also run in `make test`): compose validation and
 # hardening, Dockerfile lint, nginx config, and the live proxy + production server.
@@ -96,5 +111,5 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache \
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache docs/_build \
 	  $(LABEXT_DIR)/lib $(LABEXT_DIR)/tsconfig.tsbuildinfo open_notebook_ext/labextension
