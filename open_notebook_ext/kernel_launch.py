@@ -1,5 +1,6 @@
-"""Start a Python kernel that its siblings cannot read: ``python -m open_notebook_ext.kernel_launch
-ipykernel_launcher -f <connection file>``.
+"""Start a Python kernel that its siblings cannot read (the kernel side of the launcher).
+
+Run as ``python -m open_notebook_ext.kernel_launch ipykernel_launcher -f <connection file>``.
 
 The kernel provisioner (``launch_provisioner.py``) rewrites a Python kernel's
 ``-m ipykernel_launcher`` into this module. It runs before anything else in the
