@@ -10,8 +10,12 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian packages the tests need, as command:package pairs (installed when missing).
 # A path may be a glob: PostgreSQL's server lives under a versioned directory.
+# The isolation tests run processes as users they create (useradd, setpriv) from a
+# world-readable venv built from Debian's python3 (python3-venv; tests/unpriv.py).
 TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium /usr/sbin/nginx:nginx-light \
-  docker-compose:docker-compose '/usr/lib/postgresql/*/bin/initdb:postgresql'
+  docker-compose:docker-compose '/usr/lib/postgresql/*/bin/initdb:postgresql' \
+  /usr/bin/python3:python3 '/usr/lib/python3.*/ensurepip/__init__.py:python3-venv' \
+  useradd:passwd setpriv:util-linux pkill:procps
 
 # The JupyterLab panel: TypeScript in labextension/, built into
 # open_notebook_ext/labextension/ (gitignored) with the venv's jlpm (Yarn 3, its

@@ -31,7 +31,8 @@ from pg import PostgresCluster, find_bindir
 
 BACKENDS = ("sqlite", "postgresql")
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+# unpriv: users made with useradd and the world-readable venv (isolation tests)
+pytest_plugins = ("pytest_jupyter.jupyter_server", "unpriv")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
