@@ -2,6 +2,11 @@
 # Jupyter + open_notebook_ext, hardened. Two stages:
 #   panel: Node.js builds the JupyterLab panel and the wheel (with the panel in it);
 #   final: a slim Python image with only the runtime packages, as a fixed non-root user.
+# The same image runs the kernels (docker-compose.yml `kernels`: Jupyter Kernel
+# Gateway as user 10002, `jupyter kernelgateway`), with an execute-only copy of the
+# interpreter for them: a process started from a file it cannot read is
+# non-dumpable from its first instruction, so no sibling kernel can read or attach
+# to a kernel while it starts.
 # Nothing secret is baked in: the token and the encryption key arrive at run time
 # as files (compose `secrets:`), named by JUPYTER_TOKEN_FILE and
 # OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE.
@@ -32,16 +37,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     IPYTHONDIR=/tmp/ipython \
     MPLCONFIGDIR=/tmp/matplotlib
 COPY --from=panel /dist/ /tmp/dist/
-RUN echo "$(ls /tmp/dist/open_notebook_ext-*.whl)[lab,postgresql]" > /tmp/dist/requirements.txt \
+RUN echo "$(ls /tmp/dist/open_notebook_ext-*.whl)[lab,postgresql,gateway]" > /tmp/dist/requirements.txt \
  && pip install --no-cache-dir --requirement /tmp/dist/requirements.txt \
  && rm -rf /tmp/dist /root/.cache \
  && groupadd --gid 10001 notebook \
  && useradd --uid 10001 --gid 10001 --no-create-home --home-dir /data/home \
       --shell /usr/sbin/nologin notebook \
- && mkdir -p /data/home /data/notebooks /data/open_notebook /data/jupyter \
+ && useradd --uid 10002 --gid 10001 --no-create-home --home-dir /tmp/home \
+      --shell /usr/sbin/nologin kernels \
+ && mkdir -p /data/home /data/notebooks /data/open_notebook /data/jupyter /handoff \
  && chown -R 10001:10001 /data \
- && chmod 0700 /data/open_notebook
+ && chmod 0700 /data/open_notebook \
+ && chmod 2775 /data/notebooks \
+ && chown 10002:10001 /handoff \
+ && chmod 0700 /handoff \
+ && cp /usr/local/bin/python3.11 /usr/local/bin/python3-kernel \
+ && chmod 0111 /usr/local/bin/python3-kernel
 COPY jupyter-config/production/jupyter_server_config.py /etc/jupyter/jupyter_server_config.py
+COPY jupyter-config/isolated/jupyter_kernel_gateway_config.py /etc/jupyter/jupyter_kernel_gateway_config.py
 USER 10001:10001
 WORKDIR /data/notebooks
 VOLUME ["/data"]

@@ -10,19 +10,26 @@ ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 
 # Debian packages the tests need, as command:package pairs (installed when missing).
 # A path may be a glob: PostgreSQL's server lives under a versioned directory.
+# The isolation tests run processes as users they create (useradd, setpriv) from a
+# world-readable venv built from Debian's python3 (python3-venv; tests/support/unpriv.py).
 TEST_SYSDEPS := openssl:openssl /usr/bin/chromium:chromium /usr/sbin/nginx:nginx-light \
-  docker-compose:docker-compose '/usr/lib/postgresql/*/bin/initdb:postgresql'
+  docker-compose:docker-compose '/usr/lib/postgresql/*/bin/initdb:postgresql' \
+  /usr/bin/python3:python3 '/usr/lib/python3.*/ensurepip/__init__.py:python3-venv' \
+  useradd:passwd setpriv:util-linux pkill:procps
 
 # The JupyterLab panel: TypeScript in labextension/, built into
 # open_notebook_ext/labextension/ (gitignored) with the venv's jlpm (Yarn 3, its
 # cache in labextension/.yarn/) and jupyter-builder.
 LABEXT_DIR := labextension
 LABEXT_OUT := open_notebook_ext/labextension/package.json
-LABEXT_SRC := $(wildcard $(LABEXT_DIR)/src/*.ts $(LABEXT_DIR)/src/*.tsx $(LABEXT_DIR)/style/*) \
+# Its sources, one folder deep (src/api, src/model, ...); the jest tests in
+# src/__tests__ are not part of the build.
+LABEXT_SRC := $(filter-out $(LABEXT_DIR)/src/__tests__/%,$(wildcard \
+  $(LABEXT_DIR)/src/*.ts* $(LABEXT_DIR)/src/*/*.ts* $(LABEXT_DIR)/style/*)) \
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: install lab test test-fast lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check clean
+.PHONY: install lab test test-fast test-ts lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check docs clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -41,7 +48,7 @@ $(VENV)/.installed: pyproject.toml | venv-sysdeps
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	if [ -L $(LABEXT_LINK) ]; then rm $(LABEXT_LINK); fi
-	$(PY) -m pip install --quiet -e '.[test]'
+	$(PY) -m pip install --quiet -e '.[test,docs]'
 	$(BIN)/jupyter-builder develop --overwrite . >/dev/null
 	touch $@
 
@@ -68,12 +75,24 @@ lint-ts: install
 
 lint: lint-py lint-ts
 
+# The panel's jest tests (src/__tests__: validation, API client, model hooks).
+test-ts: install
+	$(JLPM) test
+
 # Two workers (pytest-xdist), a test file per worker at a time: most tests wait
 # on real servers, browsers and databases, so two run side by side in about
 # two thirds of the time. PYTEST_ARGS adds or overrides (e.g. PYTEST_ARGS=-n0).
 PYTEST_ARGS ?=
-test: install sysdeps lint
-	$(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+test: install sysdeps lint test-ts docs
+	ON_DOCS_HTML=$(abspath $(DOCS_HTML)) $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
+
+# The documentation (docs/), warnings as errors and every cross-reference checked.
+# A clean build each time: the reference pages come from the code, which Sphinx
+# does not watch, and a removed page must not linger. tests/packaging/test_docs.py checks the result (ON_DOCS_HTML).
+DOCS_HTML := docs/_build/html
+docs: install
+	rm -rf docs/_build
+	$(BIN)/sphinx-build -E -W --keep-going -n -q -b html -d docs/_build/doctrees docs $(DOCS_HTML)
 
 # The everyday loop (under a minute): unit, store and in-process API tests on
 # SQLite; no system package, no subprocess server, no browser.
@@ -98,5 +117,5 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache \
+	rm -rf $(VENV) build dist .pytest_cache .ruff_cache docs/_build \
 	  $(LABEXT_DIR)/lib $(LABEXT_DIR)/tsconfig.tsbuildinfo open_notebook_ext/labextension

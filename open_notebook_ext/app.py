@@ -21,7 +21,7 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, List, Unicode, default
 
-from . import exposure, logscrub
+from . import exposure, kernels_gateway, launch_provisioner, logscrub, procsec
 from ._version import __version__
 from .audit import AuditLog
 from .auth import AuthFailureLimiter, TrustedProxies
@@ -231,11 +231,48 @@ class OpenNotebookApp(ExtensionApp):
     )
 
     kernel_url = Unicode(
-        "",
         config=True,
         help="""URL kernels use to reach this server (OPEN_NOTEBOOK_URL in their
-        environment). Default: the server's own connection URL.""",
+        environment). Default: the server's own connection URL; with a Kernel Gateway
+        in another container, the server's address there (http://jupyter:8888/).
+        Environment: OPEN_NOTEBOOK_KERNEL_URL.""",
     )
+
+    @default("kernel_url")
+    def _kernel_url_default(self) -> str:
+        return os.environ.get("OPEN_NOTEBOOK_KERNEL_URL", "")
+
+    non_dumpable = Bool(
+        True,
+        config=True,
+        help="""Mark the server process non-dumpable at start-up (Linux
+        prctl(PR_SET_DUMPABLE, 0), as ssh-agent does): processes of the same OS user,
+        kernels included, can then not read its environment (/proc/<pid>/environ),
+        open files or memory, nor attach a debugger. Turn off to profile or debug the
+        server (py-spy, gdb). Elsewhere than Linux: a no-op, logged.""",
+    )
+
+    kernel_launcher = Bool(
+        True,
+        config=True,
+        help="""Start local Python kernels through open_notebook_ext.kernel_launch (the
+        open-notebook-launcher kernel provisioner): each kernel is non-dumpable from its
+        first statements, and gets its token over an inherited socket instead of its
+        environment, so sibling kernels and the kernel's own subprocesses cannot read it.
+        Off: the token is in the kernel's environment (OPEN_NOTEBOOK_KERNEL_TOKEN).""",
+    )
+
+    gateway_token_file = Unicode(
+        config=True,
+        help="""With a Kernel Gateway (GatewayClient.url): a file holding the gateway's
+        token, read at start-up into GatewayClient.auth_token (so the token is in no
+        environment and no configuration file). Environment:
+        OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE.""",
+    )
+
+    @default("gateway_token_file")
+    def _gateway_token_file_default(self) -> str:
+        return os.environ.get("OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE", "").strip()
 
     kernel_env_strip = List(
         Unicode(),
@@ -390,6 +427,7 @@ class OpenNotebookApp(ExtensionApp):
             raise SystemExit(1) from None
 
     def _start(self) -> None:
+        self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
         self.origin_policy = self._origin_policy()  # config errors first, before any file
         request_settings = self._request_settings()
         self._check_exposure()  # before anything is created inside the root
@@ -470,13 +508,26 @@ class OpenNotebookApp(ExtensionApp):
 
     def _install_kernel_tokens(self) -> None:
         self.kernel_tokens = KernelTokens()
-        install_kernel_tokens(
+        install = install_kernel_tokens
+        if kernels_gateway.gateway_enabled(self.serverapp):
+            kernels_gateway.configure_client(
+                self.serverapp.gateway_config, self.gateway_token_file, self.log
+            )
+            install = kernels_gateway.install
+        else:
+            launch_provisioner.use_for_local_kernels(self.kernel_launcher, self.log)
+        install(
             self.serverapp.kernel_manager,
             self.kernel_tokens,
             url=lambda: self.kernel_url or self.serverapp.connection_url,
             owner=self.current_owner,
             strip=self.kernel_env_strip,
             log=self.log,
+        )
+
+    def isolation_status(self) -> dict[str, Any]:
+        return kernels_gateway.isolation_status(
+            self.serverapp, getattr(self, "non_dumpable_applied", False)
         )
 
     def _install_redaction(self) -> None:

@@ -1,18 +1,20 @@
 """Per-kernel tokens: how notebook code proves which kernel it runs in.
 
-Every kernel the server starts gets, in its environment, the server's URL
+Every kernel the server starts gets, in its launch environment, the server's URL
 (``OPEN_NOTEBOOK_URL``), its kernel id and a random token of its own
 (``OPEN_NOTEBOOK_KERNEL_TOKEN``) that can do one thing: read the secrets its
-notebook has been granted. The token is revoked when the kernel shuts down, and
-the kernel never receives the server's own token or the encryption key: those
-variables are removed from the kernel's environment.
+notebook has been granted. Python kernels started through
+``launch_provisioner.py`` get the token over a socket instead, inside the kernel
+process only (``kernel_launch.py``); gateway kernels: ``kernels_gateway.py``.
+The token is revoked when the kernel shuts down, and the kernel never receives
+the server's own token or the encryption key: those variables are removed from
+the kernel's environment.
 
 Why environment injection rather than signing requests with the kernel's
 connection-file HMAC key: the HMAC key already lets its holder run code in the
 kernel, so reusing it would make "read a secret" and "control the kernel" the
 same capability, and every client would need ipykernel's connection file. A
-separate, narrowly scoped token works from any process the kernel starts
-(``!python script.py``), is trivial for the client, and is the pattern
+separate, narrowly scoped token is trivial for the client, and is the pattern
 JupyterHub uses for its API tokens.
 
 The server keeps only SHA-256 digests of the tokens, in memory: kernels do not
@@ -38,7 +40,7 @@ TOKEN_PREFIX = "onk_"  # noqa: S105 - tells kernel tokens from Jupyter tokens
 # Never handed to kernels: credentials that would let notebook code act as the
 # server, and the *_FILE variables that say where such a credential is stored
 # (the token would be one open() away). Every *_FILE variable the server reads
-# must be listed here (tests/test_kernel_secrets.py checks the source for them).
+# must be listed here (tests/integration/test_kernel_secrets.py checks the source for them).
 DEFAULT_STRIPPED_ENV = (
     "JUPYTER_TOKEN",
     "JUPYTER_TOKEN_FILE",
@@ -52,6 +54,9 @@ DEFAULT_STRIPPED_ENV = (
     "OPEN_NOTEBOOK_DB_URL_FILE",
     "PGPASSWORD",  # libpq's password for the database, when it is not in the URL
     "PGPASSFILE",  # libpq's password file
+    "OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE",  # the Kernel Gateway's token (kernels_gateway.py)
+    "JUPYTER_GATEWAY_AUTH_TOKEN",
+    "JUPYTER_GATEWAY_HTTP_PWD",
 )
 
 
@@ -95,6 +100,17 @@ class KernelTokens:
         if grant is None or expected is None or not hmac.compare_digest(digest, expected):
             return None
         return grant
+
+    def rebind(self, old_id: str, new_id: str) -> bool:
+        """Move a token issued under a provisional id to the kernel's real id (a gateway
+        assigns it at start); False, and nothing moved, when ``new_id`` already has one."""
+        with self._lock:
+            if new_id in self._digest_of or old_id not in self._digest_of:
+                return False
+            digest = self._digest_of.pop(old_id)
+            self._digest_of[new_id] = digest
+            self._by_digest[digest] = KernelGrant(new_id, self._by_digest[digest].owner)
+            return True
 
     def revoke(self, kernel_id: str) -> bool:
         with self._lock:

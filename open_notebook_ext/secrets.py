@@ -7,11 +7,15 @@
     >>> key = await secrets.aget("Work")             # from async code
 
 In a kernel started by a Jupyter server running open_notebook_ext this needs no
-configuration: the server gives each kernel its URL and a token of its own
-(``OPEN_NOTEBOOK_URL``, ``OPEN_NOTEBOOK_KERNEL_TOKEN``), which can read only
-the credentials granted to the kernel's notebook. Elsewhere set
-``OPEN_NOTEBOOK_URL`` (the server's base URL) and ``OPEN_NOTEBOOK_TOKEN`` (or
-``JUPYTER_TOKEN``).
+configuration: the server gives each kernel its URL (``OPEN_NOTEBOOK_URL``) and
+a token of its own, which can read only the credentials granted to the kernel's
+notebook. Python kernels get the token from ``open_notebook_ext.kernel_launch``
+inside the kernel process only (not in its environment), so a subprocess of the
+kernel (``!python script.py``) has no token: read the key in the notebook and
+pass it on, or give the subprocess ``OPEN_NOTEBOOK_KERNEL_TOKEN`` yourself.
+Other kernels get ``OPEN_NOTEBOOK_KERNEL_TOKEN`` in their environment. Elsewhere
+set ``OPEN_NOTEBOOK_URL`` (the server's base URL) and ``OPEN_NOTEBOOK_TOKEN``
+(or ``JUPYTER_TOKEN``).
 
 Standard library only: this module imports nothing of the server.
 """
@@ -69,11 +73,16 @@ class ServerUnreachable(SecretError):
 
 _local = threading.local()
 
+# This kernel's token, set by open_notebook_ext.kernel_launch (it is not in the
+# kernel's environment); kept across importlib.reload of this module.
+_kernel_token: str | None = globals().get("_kernel_token")
+
 
 def _config() -> tuple[str, str]:
     url = os.environ.get("OPEN_NOTEBOOK_URL", "").strip()
     token = (
-        os.environ.get("OPEN_NOTEBOOK_KERNEL_TOKEN")
+        _kernel_token
+        or os.environ.get("OPEN_NOTEBOOK_KERNEL_TOKEN")
         or os.environ.get("OPEN_NOTEBOOK_TOKEN")
         or os.environ.get("JUPYTER_TOKEN")
         or ""
@@ -85,7 +94,9 @@ def _config() -> tuple[str, str]:
         )
     if not token:
         raise AuthenticationFailed(
-            "no token: set OPEN_NOTEBOOK_TOKEN (or run inside a kernel started by the server)"
+            "no token: a kernel's token stays in the kernel process, so its subprocesses "
+            "have none (read the key in the notebook and pass it on); elsewhere set "
+            "OPEN_NOTEBOOK_TOKEN"
         )
     return (url if url.endswith("/") else url + "/"), token
 

@@ -62,7 +62,8 @@ FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
 # and uname (platform.processor) when it builds its settings (jupyter_server/_sysinfo.py).
 IN_PROCESS_TOOLS = frozenset({"git", "uname"})
 
-pytest_plugins = ("pytest_jupyter.jupyter_server",)
+# unpriv: users made with useradd and the world-readable venv (isolation tests)
+pytest_plugins = ("pytest_jupyter.jupyter_server", "support.unpriv")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -8,10 +8,10 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 
 import { CredentialsClient } from './api';
 import { keyIcon } from './icon';
-import { CurrentNotebook } from './notebook';
+import { CurrentNotebook } from './model/currentNotebook';
 // The panel is added to the sidebar during activation, so it is needed at once.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
-import { CredentialsPanel, PANEL_ID } from './panel';
+import { CredentialsPanel, PANEL_ID } from './widget';
 
 /** Command ids. */
 export namespace CommandIDs {

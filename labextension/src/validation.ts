@@ -1,9 +1,10 @@
 /**
- * Client-side checks that mirror the server's (`open_notebook_ext/schemas.py`
- * and the provider table), so most mistakes are shown before anything is
- * sent. The server stays the authority: its answers are shown too.
+ * Client-side checks that mirror the server's (its request models and the
+ * provider table), so most mistakes are shown before anything is sent. The
+ * server stays the authority: its answers are shown too.
  */
-import { CredentialPayload, FieldValue, IProvider } from './api';
+import { CredentialPayload, FieldValue, ICredential, IProvider } from './api';
+import { credentialField } from './utils';
 
 export const MAX_NAME = 200;
 export const MAX_KEY = 8192;
@@ -102,7 +103,7 @@ export interface IValidationContext {
 export function movedFields(
   provider: IProvider | undefined,
   values: FormValues,
-  credential: Record<string, unknown> | undefined
+  credential: ICredential | undefined
 ): string[] {
   if (!provider || !credential) {
     return [];
@@ -110,7 +111,7 @@ export function movedFields(
   return provider.fields
     .filter(f => f.type === 'url')
     .filter(f => {
-      const before = credential[f.name];
+      const before = credentialField(credential, f.name);
       const after = fieldValue(f.type, values[f.name] ?? '');
       return (before === undefined ? null : before) !== after;
     })

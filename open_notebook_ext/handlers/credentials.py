@@ -30,7 +30,7 @@ class CredentialStatusHandler(OpenNotebookHandler):
         # Both read the database (the key check is re-read: another server may change it).
         key_status = await self.read(self.ext.key_status)
         summary = await self.read(self.ext.credentials.summary, self.owner)
-        self.send_json({**key_status, **summary})
+        self.send_json({**key_status, **summary, **self.ext.isolation_status()})
 
 
 class CredentialsHandler(CredentialHandlerBase):

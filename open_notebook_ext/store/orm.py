@@ -2,7 +2,7 @@
 
 The schema itself is created and upgraded by the Alembic migrations in
 ``open_notebook_ext/migrations``; these classes must match the latest one
-(``tests/test_migrations.py`` compares them). The full-text search index
+(``tests/store/test_migrations.py`` compares them). The full-text search index
 (``on_search_*``) is backend-specific and lives only in the migrations
 (see ``store/search.py``).
 """

@@ -30,6 +30,7 @@ import requests
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
+from support import unpriv
 from support.leaks import random_api_key
 from support.nginx import render_main, render_template
 from support.servers import BIN, free_port
@@ -103,7 +104,13 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
             break
         parent.chmod(parent.stat().st_mode | 0o755)
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
-    prefix, uid = _unprivileged(BIN / "python")
+    # As root, Jupyter runs as nobody, as in the container, from the world-readable
+    # environment (the project's .venv lives under /root, out of nobody's reach).
+    jupyter_bin = unpriv.build_world_venv() / "bin" if unpriv.cannot_use_users() is None else BIN
+    prefix, uid = _unprivileged(jupyter_bin / "python")
+    config = tmp / "jupyter_server_config.py"  # a clone may sit where nobody cannot read
+    shutil.copyfile(ROOT / "jupyter-config/production/jupyter_server_config.py", config)
+    config.chmod(0o644)
     nginx_prefix, nginx_uid = _unprivileged(nginx_bin)
     secrets_dir = tmp / "secrets"
     secrets_dir.mkdir()
@@ -167,9 +174,9 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         jupyter = subprocess.Popen(
             [
                 *prefix,
-                str(BIN / "jupyter"),
+                str(jupyter_bin / "jupyter"),
                 "server",
-                f"--config={ROOT / 'jupyter-config/production/jupyter_server_config.py'}",
+                f"--config={config}",
                 *(["--allow-root"] if os.geteuid() == 0 and uid is None else []),
             ],
             env=env,
@@ -534,11 +541,10 @@ def test_services_run_unprivileged(deployment):
     assert "0" not in _uids(deployment.nginx.pid) - {
         _uids(deployment.nginx.pid).pop()
     } or nobody in _uids(deployment.nginx.pid)
-    if deployment.jupyter_uid is None:
-        pytest.skip(
-            "this machine's Python lives where an unprivileged user cannot run it "
-            "(e.g. /root/.pyenv); the image's non-root USER is checked statically"
-        )
+    reason = unpriv.cannot_use_users()
+    if reason:
+        pytest.skip(f"no world-readable environment for nobody here: {reason}")
+    assert deployment.jupyter_uid is not None
     assert nobody in _uids(deployment.jupyter.pid)
 
 

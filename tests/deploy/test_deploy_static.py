@@ -24,7 +24,7 @@ from support.nginx import render_main, render_template
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = ROOT / "docker-compose.yml"
 POSTGRES_OVERRIDE = ROOT / "deploy" / "compose.postgres.yml"
-SERVICES = ("jupyter", "proxy", "db")
+SERVICES = ("jupyter", "kernels", "proxy", "db")
 SECRET_WORDS = re.compile(r"TOKEN|KEY|PASSWORD|SECRET|DB_URL", re.IGNORECASE)
 
 
@@ -93,7 +93,7 @@ def check_compose(config: dict) -> list[str]:
             ):
                 problems.append(f"{name}: secret {var} given as plain environment")
         for var, value in env.items():
-            if var.endswith("_FILE") and SECRET_WORDS.search(var):
+            if var.endswith("_FILE") and SECRET_WORDS.search(var) and name != "kernels":
                 need(str(value).startswith("/run/secrets/"), f"{var} read from /run/secrets")
         need(
             not any(
@@ -123,10 +123,14 @@ def check_compose(config: dict) -> list[str]:
     networks = config.get("networks", {})
     if not (networks.get("backend") or {}).get("internal"):
         problems.append("networks: backend is not internal: true")
-    for name in ("jupyter", "db"):
+    for name, wanted_nets in (
+        ("jupyter", {"backend", "kernels"}),
+        ("db", {"backend"}),
+        ("kernels", {"kernels"}),
+    ):
         nets = set((services.get(name) or {}).get("networks") or {})
-        if nets != {"backend"}:
-            problems.append(f"{name}: must sit on the internal backend network only")
+        if nets != wanted_nets:
+            problems.append(f"{name}: must sit on the internal networks {sorted(wanted_nets)} only")
     jupyter = services.get("jupyter") or {}
     wanted = {"jupyter_token", "encryption_key"}
     got = {x["source"] if isinstance(x, dict) else x for x in jupyter.get("secrets") or []}
@@ -140,6 +144,145 @@ def check_compose(config: dict) -> list[str]:
     if "postgres" not in ((services.get("db") or {}).get("profiles") or []):
         problems.append("db: must be under the postgres profile")
     problems += check_trusted_proxy(config)
+    problems += check_kernels(config)
+    return problems
+
+
+def _volumes(service: dict) -> set[str]:
+    """``source:target`` of each volume (docker-compose config adds ``:rw``)."""
+    out = set()
+    for v in service.get("volumes") or []:
+        if isinstance(v, dict):
+            out.add(f"{v.get('source')}:{v.get('target')}")
+        else:
+            out.add(":".join(str(v).split(":")[:2]))
+    return out
+
+
+def check_kernels(config: dict) -> list[str]:
+    """Issue 17: kernels in a service of their own (Jupyter Kernel Gateway) that shares
+    the notebooks with Jupyter and nothing else."""
+    problems: list[str] = []
+    services = config.get("services", {})
+    jupyter, kernels = services.get("jupyter") or {}, services.get("kernels") or {}
+    init = services.get("kernels-token") or {}
+
+    def need(ok: bool, what: str) -> None:
+        if not ok:
+            problems.append(what)
+
+    uid = {n: str(s.get("user", "")).split(":")[0] for n, s in services.items()}
+    need(
+        bool(uid.get("kernels")) and uid.get("kernels") != uid.get("jupyter"),
+        "kernels: a user other than Jupyter's",
+    )
+    need(
+        not (((config.get("networks") or {}).get("kernels") or {}).get("internal") is not True),
+        "networks: kernels is not internal: true",
+    )
+    env = jupyter.get("environment") or {}
+    need(
+        env.get("JUPYTER_GATEWAY_URL") == "http://kernels:8888",
+        "jupyter: JUPYTER_GATEWAY_URL (kernels on the gateway)",
+    )
+    need(
+        env.get("OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE") == "/run/secrets/gateway_token",
+        "jupyter: OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE",
+    )
+    need(
+        env.get("OPEN_NOTEBOOK_KERNEL_URL") == "http://jupyter:8888/",
+        "jupyter: OPEN_NOTEBOOK_KERNEL_URL (how kernels reach Jupyter)",
+    )
+    need(
+        "gateway_token"
+        in {x["source"] if isinstance(x, dict) else x for x in jupyter.get("secrets") or []},
+        "jupyter: the gateway token from a secret",
+    )
+    need("kernels" in (jupyter.get("depends_on") or {}), "jupyter: depends_on kernels")
+    # the notebooks are the one volume both mount; /data only in Jupyter
+    need(
+        {"jupyter-data:/data", "notebooks:/data/notebooks"} <= _volumes(jupyter),
+        "jupyter: /data and the notebooks volume",
+    )
+    need(
+        _volumes(kernels) == {"notebooks:/data/notebooks", "gateway-token:/handoff"},
+        "kernels: exactly the notebooks volume and the token hand-off",
+    )
+    for name, service in services.items():
+        if name != "jupyter" and any(v.startswith("jupyter-data:") for v in _volumes(service)):
+            problems.append(f"{name}: mounts Jupyter's /data")
+    need(not kernels.get("secrets"), "kernels: no secrets (the token comes by hand-off)")
+    need(not kernels.get("ports"), "kernels: publishes no port")
+    kenv = kernels.get("environment") or {}
+    need(
+        kenv.get("OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE") == "/handoff/gateway_token",
+        "kernels: OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE in the hand-off volume",
+    )
+    need(
+        kenv.get("OPEN_NOTEBOOK_KERNEL_PYTHON") == "/usr/local/bin/python3-kernel",
+        "kernels: OPEN_NOTEBOOK_KERNEL_PYTHON (the execute-only interpreter)",
+    )
+    need(
+        kernels.get("entrypoint") == ["jupyter", "kernelgateway"],
+        "kernels: runs jupyter kernelgateway",
+    )
+    need(
+        "--config=/etc/jupyter/jupyter_kernel_gateway_config.py" in (kernels.get("command") or []),
+        "kernels: the gateway configuration",
+    )
+    need(
+        ((kernels.get("depends_on") or {}).get("kernels-token") or {}).get("condition")
+        == "service_completed_successfully",
+        "kernels: after kernels-token",
+    )
+    # the one-shot that copies the token where the gateway may delete it
+    need(bool(init), "kernels-token: missing service")
+    need(uid.get("kernels-token") == uid.get("kernels"), "kernels-token: the kernels' user")
+    need(init.get("read_only") is True, "kernels-token: read_only: true")
+    need(
+        init.get("cap_drop") == ["ALL"] and not init.get("cap_add"),
+        "kernels-token: cap_drop: [ALL]",
+    )
+    need(
+        "no-new-privileges:true" in (init.get("security_opt") or []),
+        "kernels-token: no-new-privileges",
+    )
+    need(init.get("network_mode") == "none", "kernels-token: network_mode: none")
+    need(
+        init.get("entrypoint")
+        == [
+            "python",
+            "-m",
+            "open_notebook_ext.kernels_gateway",
+            "copy-token",
+            "/run/secrets/gateway_token_kernels",
+            "/handoff/gateway_token",
+        ],
+        "kernels-token: copies the token to the hand-off volume",
+    )
+    need(
+        bool(init.get("pids_limit")) and bool(init.get("mem_limit")) and bool(init.get("cpus")),
+        "kernels-token: limits",
+    )
+    need(
+        {x["source"] if isinstance(x, dict) else x for x in init.get("secrets") or []}
+        == {"gateway_token_kernels"},
+        "kernels-token: the gateway token secret only",
+    )
+    need(_volumes(init) == {"gateway-token:/handoff"}, "kernels-token: the hand-off volume only")
+    need(init.get("restart") == "no", 'kernels-token: restart: "no" (one-shot)')
+    logging = init.get("logging") or {}
+    need(
+        logging.get("driver") == "json-file" and "max-size" in (logging.get("options") or {}),
+        "kernels-token: logging with size rotation",
+    )
+    # the other services' secrets, by name (each line of them is a hardening line)
+    for name, wanted in (("proxy", {"tls_cert", "tls_key"}), ("db", {"db_password"})):
+        got = {
+            x["source"] if isinstance(x, dict) else x
+            for x in (services.get(name) or {}).get("secrets") or []
+        }
+        need(wanted <= got, f"{name}: its secrets")
     return problems
 
 
@@ -202,8 +345,13 @@ def test_postgres_override_is_valid_and_keeps_the_db_url_secret(workdir):
 HARDENING = re.compile(
     r"^\s*(read_only|cap_drop|security_opt|pids_limit|mem_limit|cpus|restart|user|internal"
     r"|options: \{max-size|driver: json-file|- /tmp|test:|JUPYTER_TOKEN_FILE"
-    r"|OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE|profiles|- \"127\.0\.0\.1|networks: \[backend\]"
-    r"|OPEN_NOTEBOOK_TRUSTED_PROXIES|ipv4_address|- subnet)"
+    r"|OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE|profiles|- \"127\.0\.0\.1|networks: \[backend"
+    r"|OPEN_NOTEBOOK_TRUSTED_PROXIES|ipv4_address|- subnet"
+    # issue 17: the kernels' service
+    r"|JUPYTER_GATEWAY_URL|OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE|OPEN_NOTEBOOK_KERNEL_URL"
+    r"|OPEN_NOTEBOOK_KERNEL_PYTHON|networks: \[kernels\]|network_mode|entrypoint"
+    r"|command|- notebooks:|- gateway-token:|- jupyter-data:|condition: service_completed"
+    r"|secrets: \[)"
 )
 
 
@@ -212,7 +360,7 @@ def hardening_lines() -> list[int]:
 
 
 def test_there_are_hardening_lines_to_delete():
-    assert len(hardening_lines()) >= 40
+    assert len(hardening_lines()) >= 80
 
 
 @pytest.mark.parametrize("index", hardening_lines())
@@ -432,3 +580,20 @@ def test_compose_and_image_start_jupyter_without_arguments_that_carry_secrets(wo
         if ln.upper().startswith(("ENTRYPOINT", "CMD"))
     ]
     assert entry and not [ln for ln in entry if CLI_SECRET.search(ln)]
+
+
+def test_the_image_runs_the_kernels_too():
+    """docker-compose.yml's kernels service: the gateway and an execute-only interpreter
+    (a kernel started from a file it cannot read is non-dumpable from its first
+    instruction), user 10002, the token hand-off directory, the gateway configuration."""
+    final = " ".join(dockerfile_stages((ROOT / "Dockerfile").read_text())[-1])
+    assert "[lab,postgresql,gateway]" in final
+    assert "useradd --uid 10002 --gid 10001" in final
+    assert "cp /usr/local/bin/python3.11 /usr/local/bin/python3-kernel" in final
+    assert "chmod 0111 /usr/local/bin/python3-kernel" in final
+    assert "chown 10002:10001 /handoff" in final and "chmod 0700 /handoff" in final
+    assert (
+        "COPY jupyter-config/isolated/jupyter_kernel_gateway_config.py "
+        "/etc/jupyter/jupyter_kernel_gateway_config.py"
+    ) in final
+    assert "jupyter-kernel-gateway" in (ROOT / "pyproject.toml").read_text()

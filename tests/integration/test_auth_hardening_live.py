@@ -157,7 +157,7 @@ def test_an_authorizer_that_denies_open_notebook_is_asked_on_every_route(server_
     server = server_factory(
         env={**pythonpath_env(), "OPEN_NOTEBOOK_OWNER": "kernel-owner"},
         args=[
-            "--ServerApp.authorizer_class=helpers.DenyOpenNotebookAuthorizer",
+            "--ServerApp.authorizer_class=support.identities.DenyOpenNotebookAuthorizer",
             f"--DenyOpenNotebookAuthorizer.deny_file={deny}",
         ],
     ).start()

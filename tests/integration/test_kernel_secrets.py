@@ -11,6 +11,9 @@ from support.kernels import Kernel
 from support.leaks import random_api_key
 
 NOTEBOOK = "work/analysis.ipynb"
+# The kernel's own token: open_notebook_ext.kernel_launch hands it to the secrets
+# module inside the kernel process, never in the environment (test_isolation_local.py)
+KERNEL_TOKEN = "from open_notebook_ext import secrets; print(secrets._config()[1])"
 
 
 @pytest.fixture
@@ -31,8 +34,9 @@ def test_kernel_reads_granted_secret_and_loses_access_after_shutdown(server):
         env = json.loads(kernel.run("import os, json; print(json.dumps(dict(os.environ)))"))
         assert env["OPEN_NOTEBOOK_URL"].startswith("http://")
         assert env["OPEN_NOTEBOOK_KERNEL_ID"] == kernel.id
-        kernel_token = env["OPEN_NOTEBOOK_KERNEL_TOKEN"]
+        kernel_token = kernel.run(KERNEL_TOKEN).strip()
         assert kernel_token.startswith("onk_")
+        assert not [k for k, v in env.items() if kernel_token in v]  # in the process only
         assert "JUPYTER_TOKEN" not in env
         assert not [k for k, v in env.items() if server.token in v]
         assert not [k for k in env if k.startswith("OPEN_NOTEBOOK_ENCRYPTION")]
@@ -240,4 +244,5 @@ def test_kernels_get_no_secret_file_variables(server_factory, tmp_path):
         assert not [v for v in SECRET_FILE_VARS if v in kernel_env]
         assert not [k for k, v in kernel_env.items() if str(secret_dir) in v]
         assert not [k for k, v in kernel_env.items() if token in v]
-        assert kernel_env["OPEN_NOTEBOOK_KERNEL_TOKEN"].startswith("onk_")
+        assert "OPEN_NOTEBOOK_KERNEL_TOKEN" not in kernel_env  # handed over, not inherited
+        assert kernel_env["OPEN_NOTEBOOK_KERNEL_ID"] == kernel.id

@@ -42,6 +42,9 @@ class Kernel:
         self.client = BlockingKernelClient(connection_file=str(conn))
         self.client.load_connection_file()
         self.client.start_channels()
+        # jupyter_client calls a kernel dead after 1 s without a heartbeat, which a
+        # kernel still importing on a loaded machine can take
+        self.client.hb_channel.time_to_dead = 10.0
         self.client.wait_for_ready(timeout=60)
 
     def run(self, code: str, timeout: float = 60) -> str:

@@ -10,6 +10,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { PathExt } from '@jupyterlab/coreutils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
+import { useEffect, useState } from 'react';
 
 export interface INotebookRef {
   /** The path under the Jupyter root, as grants store it. */
@@ -89,4 +90,24 @@ export class CurrentNotebook {
   private context: IPathContext | null = null;
   private _current: INotebookRef | null = null;
   private readonly _changed = new Signal<this, INotebookRef | null>(this);
+}
+
+/** The notebook in front, followed as the user switches and renames. */
+export function useCurrentNotebook(
+  notebooks: CurrentNotebook
+): INotebookRef | null {
+  const [notebook, setNotebook] = useState<INotebookRef | null>(
+    notebooks.current
+  );
+  useEffect(() => {
+    const onChanged = (_: CurrentNotebook, current: INotebookRef | null) => {
+      setNotebook(current);
+    };
+    notebooks.changed.connect(onChanged);
+    setNotebook(notebooks.current);
+    return () => {
+      notebooks.changed.disconnect(onChanged);
+    };
+  }, [notebooks]);
+  return notebook;
 }

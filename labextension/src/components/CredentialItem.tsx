@@ -2,20 +2,13 @@
  * One credential in the list.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
-import {
-  Button,
-  checkIcon,
-  errorIcon,
-  LabIcon
-} from '@jupyterlab/ui-components';
+import { Button } from '@jupyterlab/ui-components';
 import React from 'react';
 
-import { ICredential, ITestResult } from './api';
-
-export type TestState =
-  | { state: 'running' }
-  | { state: 'done'; result: ITestResult }
-  | { state: 'failed'; message: string };
+import { ICredential } from '../api';
+import { TestState } from '../model';
+import { domId, formatTime } from '../utils';
+import { TestResult } from './TestResult';
 
 export interface ICredentialItemProps {
   credential: ICredential;
@@ -29,69 +22,6 @@ export interface ICredentialItemProps {
   onTest: () => void;
   /** More sections of the entry (notebooks with access). */
   children?: React.ReactNode;
-}
-
-function formatTime(iso: string): string {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : date.toLocaleString();
-}
-
-/** A DOM id made from a credential id ("credential:1a2b…"). */
-export function domId(prefix: string, id: string): string {
-  return `${prefix}-${id.replace(/[^A-Za-z0-9_-]/g, '_')}`;
-}
-
-/**
- * The outcome of the last connection test, next to the credential. The
- * region is always there (empty before a test), so screen readers announce
- * "Testing…" and then the result as they appear.
- */
-function TestResult(props: {
-  id: string;
-  test?: TestState;
-  trans: TranslationBundle;
-}): JSX.Element {
-  const { test, trans } = props;
-  let text = '';
-  let state = 'idle';
-  let Icon: LabIcon | null = null;
-  if (test?.state === 'running') {
-    text = trans.__('Testing the connection…');
-    state = 'running';
-  } else if (test?.state === 'failed') {
-    text = trans.__('Could not test the connection: %1', test.message);
-    state = 'error';
-    Icon = errorIcon;
-  } else if (test?.state === 'done' && test.result.success) {
-    text = trans.__('Connection test passed: %1', test.result.message);
-    state = 'success';
-    Icon = checkIcon;
-  } else if (test?.state === 'done') {
-    text = trans.__('Connection test failed: %1', test.result.message);
-    state = 'failure';
-    Icon = errorIcon;
-  }
-  return (
-    <div
-      id={props.id}
-      className={`jp-OpenNotebook-testResult jp-mod-${state}`}
-      role="status"
-      aria-live="polite"
-      data-test-state={state}
-    >
-      {Icon && (
-        <Icon.react
-          tag="span"
-          className="jp-OpenNotebook-testIcon"
-          aria-hidden="true"
-        />
-      )}
-      {test?.state === 'running' && (
-        <span className="jp-OpenNotebook-spinner" aria-hidden="true" />
-      )}
-      <span className="jp-OpenNotebook-testText">{text}</span>
-    </div>
-  );
 }
 
 export function CredentialItem(props: ICredentialItemProps): JSX.Element {

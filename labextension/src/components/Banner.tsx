@@ -4,7 +4,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
-import { IStatus } from './api';
+import { IStatus } from '../api';
 
 export const KEY_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEY';
 export const KEY_FILE_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE';

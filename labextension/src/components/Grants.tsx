@@ -10,11 +10,11 @@ import {
   caretDownIcon,
   caretRightIcon
 } from '@jupyterlab/ui-components';
-import React from 'react';
+import React, { useState } from 'react';
 
-import { ICredential, IGrant } from './api';
-import { domId } from './item';
-import { INotebookRef } from './notebook';
+import { ICredential, IGrant } from '../api';
+import { INotebookRef } from '../model';
+import { domId } from '../utils';
 
 export interface INotebookAccessProps {
   credential: ICredential;
@@ -27,8 +27,6 @@ export interface INotebookAccessProps {
   busy: boolean;
   /** The last grant change that failed, as text. */
   error: string | null;
-  expanded: boolean;
-  onExpandedChange: (expanded: boolean) => void;
   /** Turn the current notebook's access on or off. */
   onAllowCurrent: (allow: boolean) => void;
   onRevoke: (grant: IGrant) => void;
@@ -46,7 +44,8 @@ export function grantExplanation(
 }
 
 export function NotebookAccess(props: INotebookAccessProps): JSX.Element {
-  const { credential: c, trans, grants, notebook, busy, expanded } = props;
+  const { credential: c, trans, grants, notebook, busy } = props;
+  const [expanded, setExpanded] = useState(false);
   const bodyId = domId('jp-OpenNotebook-access', c.id);
   const switchId = domId('jp-OpenNotebook-allow', c.id);
   const current = notebook
@@ -79,7 +78,7 @@ export function NotebookAccess(props: INotebookAccessProps): JSX.Element {
         className="jp-OpenNotebook-disclosure"
         aria-expanded={expanded}
         aria-controls={bodyId}
-        onClick={() => props.onExpandedChange(!expanded)}
+        onClick={() => setExpanded(!expanded)}
       >
         <Caret.react tag="span" className="jp-OpenNotebook-caret" />
         {trans.__('Notebooks with access')}

@@ -1,0 +1,111 @@
+/**
+ * The credentials, grouped by provider (groups in order of their labels),
+ * each with its notebooks-with-access section; or the empty state.
+ */
+import { TranslationBundle } from '@jupyterlab/translation';
+import React from 'react';
+
+import { ICredential, IGrant } from '../api';
+import { IGrantsModel, INotebookRef, TestState } from '../model';
+import { domId } from '../utils';
+import { CredentialItem } from './CredentialItem';
+import { NotebookAccess } from './Grants';
+
+export interface ICredentialListProps {
+  credentials: ICredential[];
+  trans: TranslationBundle;
+  providerLabel: (name: string) => string;
+  canTest: boolean;
+  tests: Record<string, TestState>;
+  /** The credential being deleted. */
+  busyId: string | null;
+  grants: IGrantsModel;
+  notebook: INotebookRef | null;
+  onEdit: (credential: ICredential) => void;
+  onDelete: (credential: ICredential) => void;
+  onTest: (credential: ICredential) => void;
+  onRevoke: (credential: ICredential, grant: IGrant) => void;
+}
+
+function EmptyState(props: { trans: TranslationBundle }): JSX.Element {
+  const { trans } = props;
+  return (
+    <div className="jp-OpenNotebook-state" data-state="empty">
+      <p>{trans.__('No credentials yet.')}</p>
+      <p>
+        {trans.__(
+          'Add an API key for an AI provider: it is stored encrypted, and Open Notebook uses it to reach that provider.'
+        )}
+      </p>
+    </div>
+  );
+}
+
+/** Provider name to its credentials, in list order. */
+function byProvider(list: ICredential[]): Map<string, ICredential[]> {
+  const groups = new Map<string, ICredential[]>();
+  for (const c of list) {
+    groups.set(c.provider, [...(groups.get(c.provider) ?? []), c]);
+  }
+  return groups;
+}
+
+export function CredentialList(props: ICredentialListProps): JSX.Element {
+  const { trans, providerLabel, grants } = props;
+  if (props.credentials.length === 0) {
+    return <EmptyState trans={trans} />;
+  }
+  const groups = byProvider(props.credentials);
+  const order = [...groups.keys()].sort((a, b) =>
+    providerLabel(a).localeCompare(providerLabel(b))
+  );
+  const item = (c: ICredential) => (
+    <CredentialItem
+      key={c.id}
+      credential={c}
+      providerLabel={providerLabel(c.provider)}
+      trans={trans}
+      canTest={props.canTest}
+      test={props.tests[c.id]}
+      busy={props.busyId === c.id}
+      onEdit={() => props.onEdit(c)}
+      onDelete={() => props.onDelete(c)}
+      onTest={() => props.onTest(c)}
+    >
+      <NotebookAccess
+        credential={c}
+        trans={trans}
+        grants={grants.forCredential(c.id)}
+        notebook={props.notebook}
+        busy={!!grants.busy[c.id]}
+        error={grants.errors[c.id] ?? null}
+        onAllowCurrent={allow => void grants.allowCurrent(c, allow)}
+        onRevoke={grant => props.onRevoke(c, grant)}
+      />
+    </CredentialItem>
+  );
+  return (
+    <>
+      {order.map(name => {
+        const credentials = groups.get(name) ?? [];
+        const headingId = domId('jp-OpenNotebook-group', name);
+        return (
+          <section
+            key={name}
+            className="jp-OpenNotebook-group"
+            aria-labelledby={headingId}
+            data-provider={name}
+          >
+            <h3 id={headingId} className="jp-OpenNotebook-groupTitle">
+              {providerLabel(name)}{' '}
+              <span className="jp-OpenNotebook-count">
+                ({credentials.length})
+              </span>
+            </h3>
+            <ul className="jp-OpenNotebook-list">{credentials.map(item)}</ul>
+          </section>
+        );
+      })}
+    </>
+  );
+}
