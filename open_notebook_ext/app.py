@@ -36,7 +36,8 @@ from .handlers.base import (
     POLICY_SETTING,
     TRUSTED_PROXIES_SETTING,
 )
-from .kernels import DEFAULT_STRIPPED_ENV, KernelTokens
+from .kernel_env import EnvFirewall
+from .kernels import KernelTokens
 from .kernels import install as install_kernel_tokens
 from .keyring import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyConfigError
 from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
@@ -276,10 +277,14 @@ class OpenNotebookApp(ExtensionApp):
 
     kernel_env_strip = List(
         Unicode(),
-        default_value=list(DEFAULT_STRIPPED_ENV),
         config=True,
-        help="""Environment variables removed from every kernel's environment, so notebook
-        code cannot read the server's token or the encryption key.""",
+        help="""More environment variables to remove from every kernel's environment:
+        names, or shell-style patterns (``*_API_KEY``, ``HF_*``; case-sensitive). Always
+        removed, whatever this says: the server's token and password, the encryption
+        key(s), the database URL and password, the ``*_FILE`` variables that say where one
+        of those is stored, the gateway's token, and every provider key variable of
+        ``GET providers`` (OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLE_API_KEY,
+        GEMINI_API_KEY, AZURE_OPENAI_API_KEY, ...; the table in ``provider_env.py``).""",
     )
 
     max_body_bytes = Int(
@@ -508,6 +513,7 @@ class OpenNotebookApp(ExtensionApp):
 
     def _install_kernel_tokens(self) -> None:
         self.kernel_tokens = KernelTokens()
+        self.kernel_firewall = EnvFirewall(self.kernel_env_strip)
         install = install_kernel_tokens
         if kernels_gateway.gateway_enabled(self.serverapp):
             kernels_gateway.configure_client(
@@ -521,9 +527,12 @@ class OpenNotebookApp(ExtensionApp):
             self.kernel_tokens,
             url=lambda: self.kernel_url or self.serverapp.connection_url,
             owner=self.current_owner,
-            strip=self.kernel_env_strip,
+            strip=self.kernel_firewall,
             log=self.log,
         )
+        blocked = self.kernel_firewall.blocked(os.environ)
+        if blocked:
+            self.log.info("Kept out of kernels' environment: %s", ", ".join(blocked))
 
     def isolation_status(self) -> dict[str, Any]:
         return kernels_gateway.isolation_status(

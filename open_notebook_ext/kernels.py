@@ -7,8 +7,8 @@ notebook has been granted. Python kernels started through
 ``launch_provisioner.py`` get the token over a socket instead, inside the kernel
 process only (``kernel_launch.py``); gateway kernels: ``kernels_gateway.py``.
 The token is revoked when the kernel shuts down, and the kernel never receives
-the server's own token or the encryption key: those variables are removed from
-the kernel's environment.
+the server's own token, the encryption key or a provider key variable of the
+server's environment: the firewall of ``kernel_env.py`` removes them.
 
 Why environment injection rather than signing requests with the kernel's
 connection-file HMAC key: the HMAC key already lets its holder run code in the
@@ -29,35 +29,19 @@ import os
 import secrets
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from .kernel_env import SERVER_SECRETS, EnvFirewall
 
 URL_ENV = "OPEN_NOTEBOOK_URL"
 TOKEN_ENV = "OPEN_NOTEBOOK_KERNEL_TOKEN"  # noqa: S105 - a variable name
 KERNEL_ID_ENV = "OPEN_NOTEBOOK_KERNEL_ID"
 TOKEN_PREFIX = "onk_"  # noqa: S105 - tells kernel tokens from Jupyter tokens
-# Never handed to kernels: credentials that would let notebook code act as the
-# server, and the *_FILE variables that say where such a credential is stored
-# (the token would be one open() away). Every *_FILE variable the server reads
-# must be listed here (tests/integration/test_kernel_secrets.py checks the source for them).
-DEFAULT_STRIPPED_ENV = (
-    "JUPYTER_TOKEN",
-    "JUPYTER_TOKEN_FILE",
-    "JUPYTER_PASSWORD",
-    "OPEN_NOTEBOOK_TOKEN",
-    "OPEN_NOTEBOOK_ENCRYPTION_KEY",
-    "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
-    "OPEN_NOTEBOOK_ENCRYPTION_KEYS",
-    "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE",
-    "OPEN_NOTEBOOK_DB_URL",
-    "OPEN_NOTEBOOK_DB_URL_FILE",
-    "PGPASSWORD",  # libpq's password for the database, when it is not in the URL
-    "PGPASSFILE",  # libpq's password file
-    "OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE",  # the Kernel Gateway's token (kernels_gateway.py)
-    "JUPYTER_GATEWAY_AUTH_TOKEN",
-    "JUPYTER_GATEWAY_HTTP_PWD",
-)
+# The variables a kernel never gets: the server's secrets, every provider key
+# variable, and OpenNotebookApp.kernel_env_strip (kernel_env.py).
+DEFAULT_STRIPPED_ENV = SERVER_SECRETS
 
 
 @dataclass(frozen=True)
@@ -130,11 +114,9 @@ def kernel_env(
     url: str,
     kernel_id: str,
     token: str,
-    strip: Iterable[str],
+    strip: EnvFirewall,
 ) -> dict[str, str]:
-    env = dict(os.environ if base is None else base)
-    for name in strip:
-        env.pop(name, None)
+    env = strip.filter(os.environ if base is None else base)
     env.update({URL_ENV: url, KERNEL_ID_ENV: kernel_id, TOKEN_ENV: token})
     return env
 
@@ -145,7 +127,7 @@ def install(
     *,
     url: Callable[[], str],
     owner: Callable[[], str],
-    strip: Iterable[str],
+    strip: EnvFirewall,
     log: Any,
 ) -> None:
     """Wrap the server's kernel manager: tokens in on start, out on shutdown.
@@ -153,7 +135,6 @@ def install(
     Instance attributes shadow the class's methods, so the server's own
     (possibly configured) kernel manager class keeps working unchanged.
     """
-    strip = tuple(strip)
     start, shutdown = kernel_manager.start_kernel, kernel_manager.shutdown_kernel
     update_env = getattr(kernel_manager, "update_env", None)
 
@@ -182,7 +163,7 @@ def install(
         # Jupyter merges the session's environment (os.environ included) into a
         # kernel's launch environment when the session is renamed; keep the
         # stripped variables out of what a restart would launch with.
-        return update_env(kernel_id=kernel_id, env={k: v for k, v in env.items() if k not in strip})
+        return update_env(kernel_id=kernel_id, env=strip.filter(env))
 
     kernel_manager.start_kernel = start_kernel
     kernel_manager.shutdown_kernel = shutdown_kernel

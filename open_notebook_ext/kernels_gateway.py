@@ -39,12 +39,13 @@ import re
 import stat
 import sys
 import uuid
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, MutableMapping
 from pathlib import Path
 from typing import Any
 
 from . import procsec
 from .errors import ConfigError
+from .kernel_env import EnvFirewall
 from .kernels import KERNEL_ID_ENV, TOKEN_ENV, TOKEN_PREFIX, URL_ENV, KernelTokens
 from .secretfile import SecretError, read_secret_file
 
@@ -147,14 +148,13 @@ def install(
     *,
     url: Callable[[], str],
     owner: Callable[[], str],
-    strip: Iterable[str],
+    strip: EnvFirewall,
     log: Any,
 ) -> None:
     """Tokens for gateway kernels: bound to the id the gateway returns, revoked on shutdown.
 
     Like ``kernels.install``, instance attributes shadow the manager's methods.
     """
-    strip = tuple(strip)
     start, shutdown = kernel_manager.start_kernel, kernel_manager.shutdown_kernel
     withhold_kernel_arguments(kernel_manager.log, log)
 
@@ -164,7 +164,7 @@ def install(
             return await start(*args, kernel_id=kernel_id, **kwargs)
         pending = f"starting-{uuid.uuid4()}"
         token = tokens.issue(pending, owner())
-        env = {k: v for k, v in (kwargs.get("env") or {}).items() if k not in strip}
+        env = strip.filter(kwargs.get("env") or {})
         env.update({URL_ENV: url(), TOKEN_ENV: token})
         kwargs["env"] = env
         try:

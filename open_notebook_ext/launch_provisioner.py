@@ -29,6 +29,7 @@ from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Float, Unicode, default
 
 from . import procsec
+from .kernel_env import EnvFirewall
 from .kernel_launch import HANDOFF_FD_ENV, KERNEL_MODULES, READY, TOKEN_ENV
 
 PROVISIONER_NAME = "open-notebook-launcher"
@@ -190,6 +191,9 @@ class TokenHandoff:
             self.ours.close()
 
 
+_FIREWALL = EnvFirewall()
+
+
 class KernelLaunchProvisioner(LocalProvisioner):  # type: ignore[misc]
     """LocalProvisioner whose Python kernels are non-dumpable and get their token by hand-off."""
 
@@ -211,6 +215,14 @@ class KernelLaunchProvisioner(LocalProvisioner):  # type: ignore[misc]
         config=True,
         help="Seconds a starting kernel has to take its token before it runs without one.",
     )
+
+    def _finalize_env(self, env: dict[str, str]) -> None:
+        # The provisioner's hook on every launch (start and restart): the built-in
+        # firewall once more, whatever path the environment took to get here (the
+        # configured extras are applied by the kernel manager, kernels.install).
+        super()._finalize_env(env)
+        for name in _FIREWALL.blocked(env):
+            del env[name]
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         new_cmd = await launcher_command(cmd, self.kernel_python) if handoff_supported() else None

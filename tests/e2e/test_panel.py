@@ -289,6 +289,9 @@ def test_sidebar_tab_opens_panel_with_generated_key_banner(session: Session):
     expect(banner).to_contain_text("OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE")
     expect(panel.locator('[data-banner="no-key"], [data-banner="mismatch"]')).to_have_count(0)
     expect(panel.get_by_role("button", name="Add credential")).to_be_enabled()
+    # local kernels: one quiet line says what a grant does and does not protect
+    isolation = panel.locator('[data-isolation="none"]')
+    expect(isolation).to_contain_text("grants limit what the API hands out")
 
 
 def test_command_palette_opens_panel(session: Session):

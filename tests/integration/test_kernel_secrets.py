@@ -246,3 +246,53 @@ def test_kernels_get_no_secret_file_variables(server_factory, tmp_path):
         assert not [k for k, v in kernel_env.items() if token in v]
         assert "OPEN_NOTEBOOK_KERNEL_TOKEN" not in kernel_env  # handed over, not inherited
         assert kernel_env["OPEN_NOTEBOOK_KERNEL_ID"] == kernel.id
+
+
+# -- issue 17, part 2: the kernel environment firewall -------------------------------------
+
+
+def test_provider_keys_in_the_servers_environment_never_reach_a_kernel(server_factory):
+    """jupyter-ai and `.env` loaders put provider keys into the server's environment, and
+    jupyter_server copies that environment into every kernel. A server started with
+    OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, the encryption key and a variable
+    matched by a configured pattern: a kernel started through the sessions API sees none
+    of them — at start, after a rename (Jupyter merges its environment back in) and after
+    a restart — while an ordinary variable of the server does arrive (the copy happens)."""
+    planted = {
+        "OPENAI_API_KEY": "sk-server-" + secrets_module.token_hex(16),
+        "ANTHROPIC_API_KEY": "sk-ant-server-" + secrets_module.token_hex(16),
+        "GEMINI_API_KEY": "gm-server-" + secrets_module.token_hex(16),
+        "OPEN_NOTEBOOK_ENCRYPTION_KEY": "firewall passphrase " + secrets_module.token_hex(8),
+        "ACME_SERVICE_SECRET": "acme-" + secrets_module.token_hex(16),
+    }
+    server = server_factory(
+        env={**planted, "HARMLESS_SETTING": "kept"},
+        args=["--OpenNotebookApp.kernel_env_strip=ACME_*_SECRET"],
+    ).start()
+    (server.root / "work").mkdir()
+    (server.root / NOTEBOOK).write_text('{"cells": []}')
+    kernel = Kernel(server, NOTEBOOK)
+    dump = "import os, json; print(json.dumps(dict(os.environ)))"
+    try:
+        seen = [json.loads(kernel.run(dump))]
+        r = server.request(
+            "PATCH",
+            f"api/sessions/{kernel.session_id}",
+            {"path": "work/renamed.ipynb", "name": "renamed.ipynb"},
+        )
+        assert r.status == 200, r.text
+        r = server.request("POST", f"api/kernels/{kernel.id}/restart")
+        assert r.status == 200, r.text
+        kernel.client.wait_for_ready(timeout=60)
+        seen.append(json.loads(kernel.run(dump)))
+    finally:
+        kernel.shutdown()
+    assert seen[1].get("JPY_SESSION_NAME", "").endswith("renamed.ipynb")  # the merge happened
+    for env in seen:
+        assert env.get("HARMLESS_SETTING") == "kept"  # the server's environment is copied
+        assert not set(planted) & set(env)
+        assert not [k for k, v in env.items() if any(p in v for p in planted.values())]
+    # the start-up line names what is kept out, never a value
+    log = server.log_path.read_text()
+    assert "Kept out of kernels' environment" in log and "OPENAI_API_KEY" in log
+    assert not [v for v in planted.values() if v in log]

@@ -16,6 +16,7 @@ from traitlets.config import Config
 
 from open_notebook_ext import kernel_launch, kernels_gateway, launch_provisioner, procsec
 from open_notebook_ext.errors import ConfigError
+from open_notebook_ext.kernel_env import EnvFirewall
 from open_notebook_ext.kernels import KernelTokens
 
 linux_only = pytest.mark.skipif(not procsec.available(), reason="prctl is Linux-only")
@@ -118,15 +119,19 @@ def test_gateway_kernels_get_a_token_bound_to_the_gateways_id():
         tokens,
         url=lambda: "http://server/",
         owner=lambda: "bob",
-        strip=("JUPYTER_TOKEN",),
+        strip=EnvFirewall(),
         log=logging.getLogger("t"),
     )
     new_id = asyncio.run(
-        km.start_kernel(kernel_name="python3", env={"JUPYTER_TOKEN": "srv", "PATH": "/bin"})
+        km.start_kernel(
+            kernel_name="python3",
+            env={"JUPYTER_TOKEN": "srv", "PATH": "/bin", "OPENAI_API_KEY": "sk-server"},
+        )
     )
     assert new_id == "gateway-id-1"
     env = km.started[0]["env"]
     assert "JUPYTER_TOKEN" not in env and env["OPEN_NOTEBOOK_URL"] == "http://server/"
+    assert "OPENAI_API_KEY" not in env and env["PATH"] == "/bin"
     assert tokens.check(env["OPEN_NOTEBOOK_KERNEL_TOKEN"]).kernel_id == "gateway-id-1"
     # "connect to an existing kernel": nothing started, no token issued
     assert asyncio.run(km.start_kernel(kernel_id="someone-elses")) == "someone-elses"

@@ -6,20 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
-from open_notebook_ext.kernels import DEFAULT_STRIPPED_ENV
-
-NOTEBOOK = "work/analysis.ipynb"
-
-
-@pytest.fixture
-def server(server_factory):
-    s = server_factory(env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "kernel test passphrase"}).start()
-    (s.root / "work").mkdir()
-    (s.root / NOTEBOOK).write_text('{"cells": []}')  # grants are given to files that exist
-    return s
-
+from open_notebook_ext.kernel_env import SERVER_SECRETS as DEFAULT_STRIPPED_ENV
 
 SECRET_FILE_VARS = (
     "JUPYTER_TOKEN_FILE",

@@ -65,7 +65,9 @@ export class FakeServer {
     key_check: 'ok',
     configured: {},
     source: {},
-    counts: { total: 0, by_provider: {}, undecryptable: 0 }
+    counts: { total: 0, by_provider: {}, undecryptable: 0 },
+    kernel_isolation: 'none',
+    non_dumpable: true
   };
   /** Resolve to let held requests answer (see `hold`). */
   private held: (() => void)[] = [];

@@ -39,6 +39,8 @@ export type KeySource = 'env' | 'file' | 'config' | 'generated' | 'none';
 
 export type KeyCheck = 'ok' | 'mismatch' | 'not_configured';
 
+export type KernelIsolation = 'none' | 'gateway';
+
 /** @schema #/components/schemas/CredentialStatus/properties/counts */
 export interface IStatusCounts {
   total: number;
@@ -59,6 +61,9 @@ export interface IStatus {
   configured: Record<string, boolean>;
   source: Record<string, 'database' | 'none'>;
   counts: IStatusCounts;
+  /** `none`: kernels run as the server's OS user; `gateway`: on a Kernel Gateway. */
+  kernel_isolation: KernelIsolation;
+  non_dumpable: boolean;
 }
 
 /**

@@ -120,5 +120,41 @@ export function StatusBanner(props: {
       </div>
     );
   }
-  return <div className="jp-OpenNotebook-banners">{banners}</div>;
+  return (
+    <div className="jp-OpenNotebook-banners">
+      {banners}
+      <IsolationLine status={status} trans={trans} />
+    </div>
+  );
+}
+
+/**
+ * One quiet line saying what a grant protects where kernels run
+ * (`kernel_isolation`); docs/operators/kernel-isolation.md has the detail.
+ */
+export function IsolationLine(props: {
+  status: IStatus;
+  trans: TranslationBundle;
+}): JSX.Element | null {
+  const { status, trans } = props;
+  if (status.kernel_isolation === undefined) {
+    return null; // an older server
+  }
+  const text =
+    status.kernel_isolation === 'gateway'
+      ? trans.__(
+          'Kernels are isolated (Kernel Gateway): notebook code reaches only the keys granted to its notebook.'
+        )
+      : trans.__(
+          "Kernels run as the server's user: grants limit what the API hands out, not what notebook code can read."
+        );
+  return (
+    <div
+      className="jp-OpenNotebook-quiet"
+      data-isolation={status.kernel_isolation}
+      title={trans.__('kernel_isolation: %1', status.kernel_isolation)}
+    >
+      {text}
+    </div>
+  );
 }
