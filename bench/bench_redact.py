@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 import time
 
-from open_notebook_ext.redact import Automaton
+from open_notebook_ext.vault.redact import Automaton
 
 SIZE = 32 * 1024 * 1024
 

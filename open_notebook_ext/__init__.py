@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from ._version import __version__
+from open_notebook_ext._version import __version__
 
 
 def _jupyter_server_extension_points() -> list[dict[str, object]]:
     # Jupyter calls this while it imports extensions, before any of them is linked:
     # the first moment our code runs, and before traitlets logs the configuration
     # (with our key in it) at debug level.
-    from .app import OpenNotebookApp
-    from .logscrub import install_config_masking
+    from open_notebook_ext.app import OpenNotebookApp
+    from open_notebook_ext.security.logscrub import install_config_masking
 
     install_config_masking()
 

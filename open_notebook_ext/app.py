@@ -21,33 +21,41 @@ from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Float, Int, List, Unicode, default
 
-from . import exposure, kernels_gateway, launch_provisioner, logscrub, procsec
-from ._version import __version__
-from .audit import AuditLog
-from .auth import AuthFailureLimiter, TrustedProxies
-from .backend import open_backend
-from .errors import ConfigError
-from .fileidentity import ContentsFiles
-from .handlers import ROUTES
-from .handlers.base import (
+from open_notebook_ext._version import __version__
+from open_notebook_ext.audit.log import AuditLog
+from open_notebook_ext.db.bootstrap import open_backend
+from open_notebook_ext.errors import ConfigError
+from open_notebook_ext.http.base import (
     BODY_LIMIT_SETTING,
     BODY_TIMEOUT_SETTING,
     LIMITER_SETTING,
     POLICY_SETTING,
     TRUSTED_PROXIES_SETTING,
 )
-from .kernel_env import EnvFirewall
-from .kernels import KernelTokens
-from .kernels import install as install_kernel_tokens
-from .keyring import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyConfigError
-from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
-from .redact import Redactor
-from .store import GrantStore
-from .store.access import SecretAccess
-from .store.notebooks import NotebookStore
-from .store.notes import NoteStore
-from .store.sources import SourceStore
-from .uploads import UploadArea
+from open_notebook_ext.http.routes import ROUTES
+from open_notebook_ext.kernels import gateway as kernels_gateway
+from open_notebook_ext.kernels import provisioner as launch_provisioner
+from open_notebook_ext.kernels.env import EnvFirewall
+from open_notebook_ext.kernels.tokens import KernelTokens
+from open_notebook_ext.kernels.tokens import install as install_kernel_tokens
+from open_notebook_ext.notebooks.notebooks import NotebookStore
+from open_notebook_ext.notebooks.notes import NoteStore
+from open_notebook_ext.notebooks.sources import SourceStore
+from open_notebook_ext.notebooks.uploads import UploadArea
+from open_notebook_ext.security import exposure, logscrub, procsec
+from open_notebook_ext.security.identity import AuthFailureLimiter, TrustedProxies
+from open_notebook_ext.security.origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
+from open_notebook_ext.vault.access import SecretAccess
+from open_notebook_ext.vault.fileidentity import ContentsFiles
+from open_notebook_ext.vault.grants import GrantStore
+from open_notebook_ext.vault.keyring import (
+    KEY_ENV,
+    KEY_FILE_ENV,
+    KEYS_ENV,
+    KEYS_FILE_ENV,
+    KeyConfigError,
+)
+from open_notebook_ext.vault.redact import Redactor
 
 CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
 DEFAULT_MAX_UPLOAD_MB = 100.0
@@ -284,7 +292,7 @@ class OpenNotebookApp(ExtensionApp):
         key(s), the database URL and password, the ``*_FILE`` variables that say where one
         of those is stored, the gateway's token, and every provider key variable of
         ``GET providers`` (OPENAI_API_KEY, ANTHROPIC_API_KEY, GOOGLE_API_KEY,
-        GEMINI_API_KEY, AZURE_OPENAI_API_KEY, ...; the table in ``provider_env.py``).""",
+        GEMINI_API_KEY, AZURE_OPENAI_API_KEY, ...; the table in ``vault/provider_env.py``).""",
     )
 
     max_body_bytes = Int(

@@ -26,19 +26,19 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from traitlets import Bool, Int, Unicode
 
-from ._version import __version__
-from .audit import AuditLog
-from .backend import Backend, open_backend, open_database
-from .errors import ConfigError
-from .keyring import KeyConfigError
-from .store.db import safe_url, sqlite_path
+from open_notebook_ext._version import __version__
+from open_notebook_ext.audit.log import AuditLog
+from open_notebook_ext.db.bootstrap import Backend, open_backend, open_database
+from open_notebook_ext.db.engine import safe_url, sqlite_path
+from open_notebook_ext.errors import ConfigError
+from open_notebook_ext.vault.keyring import KeyConfigError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
 
 
 def _server_settings(config: Any) -> Any:
     """An OpenNotebookApp holding the configured traits (no server is started)."""
-    from .app import OpenNotebookApp
+    from open_notebook_ext.app import OpenNotebookApp
 
     return OpenNotebookApp(config=config)
 
@@ -55,7 +55,7 @@ class _Command(JupyterApp):
 
     @property
     def classes(self) -> list[type]:  # type: ignore[override]
-        from .app import OpenNotebookApp
+        from open_notebook_ext.app import OpenNotebookApp
 
         return [type(self), OpenNotebookApp]
 
@@ -116,7 +116,7 @@ class RotateApp(_Command):
     flags = {"quiet": ({"RotateApp": {"quiet": True}}, "No progress bar.")}
 
     def start(self) -> None:
-        from .store.credentials import RotationReport
+        from open_notebook_ext.vault.credentials import RotationReport
 
         backend = self.open()
         if not backend.keyring.configured:

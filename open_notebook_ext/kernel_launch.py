@@ -2,7 +2,7 @@
 
 Run as ``python -m open_notebook_ext.kernel_launch ipykernel_launcher -f <connection file>``.
 
-The kernel provisioner (``launch_provisioner.py``) rewrites a Python kernel's
+The kernel provisioner (``kernels/provisioner.py``) rewrites a Python kernel's
 ``-m ipykernel_launcher`` into this module. It runs before anything else in the
 kernel process:
 
@@ -32,7 +32,7 @@ Standard library only, and nothing is imported before the ``prctl``.
 
 from __future__ import annotations
 
-from . import procsec
+from open_notebook_ext.security import procsec
 
 _DUMPABLE_AT_START = procsec.is_dumpable()
 try:
@@ -175,7 +175,7 @@ def main(argv: list[str] | None = None) -> None:
     module, rest = args[0], args[1:]
     token = take_token(os.environ)
     if token:
-        from . import secrets
+        from open_notebook_ext import secrets
 
         secrets._kernel_token = token
     kernel_id = _kernel_id_from(rest)

@@ -39,8 +39,8 @@ from typing import Any
 import pytest
 from sqlalchemy import create_engine, text
 
-from open_notebook_ext.store.db import Database
-from open_notebook_ext.store.orm import Base
+from open_notebook_ext.db.engine import Database
+from open_notebook_ext.db.orm import Base
 from support.api import ApiClient, LogCapture
 from support.pg import PostgresCluster, find_bindir
 from support.servers import ServerProcess

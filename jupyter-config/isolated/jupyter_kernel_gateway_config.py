@@ -10,7 +10,7 @@ that user:
       --config=jupyter-config/isolated/jupyter_kernel_gateway_config.py \\
       --KernelGatewayApp.ip=127.0.0.1 --KernelGatewayApp.port=8889
 
-What this does (open_notebook_ext.kernels_gateway.configure_gateway):
+What this does (open_notebook_ext.kernels.gateway.configure_gateway):
 
 * the gateway marks itself non-dumpable, so its kernels (same user) cannot read
   its environment or memory;
@@ -24,7 +24,7 @@ What this does (open_notebook_ext.kernels_gateway.configure_gateway):
   copy of the interpreter (see README, "Isolated kernels").
 """
 
-from open_notebook_ext.kernels_gateway import configure_gateway
+from open_notebook_ext.kernels.gateway import configure_gateway
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 configure_gateway(c)

@@ -18,8 +18,8 @@ it a fixed one on the backend network and sets this).
 
 import os
 
-from open_notebook_ext.keyring import split_keys
-from open_notebook_ext.secretfile import SecretError, check_length, read_secret_file
+from open_notebook_ext.security.secretfile import SecretError, check_length, read_secret_file
+from open_notebook_ext.vault.keyring import split_keys
 
 c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
@@ -82,7 +82,7 @@ c.ServerApp.root_dir = os.environ.get("NOTEBOOK_DIR", "/data/notebooks")
 # never copied into this config: config values show in --debug logs), compared in
 # constant time; the provider refuses a short or empty token itself too. Cookies
 # only over HTTPS and never sent cross-site.
-c.ServerApp.identity_provider_class = "open_notebook_ext.auth.ConstantTimeIdentityProvider"
+c.ServerApp.identity_provider_class = "open_notebook_ext.security.identity.ConstantTimeIdentityProvider"
 c.ConstantTimeIdentityProvider.min_token_length = MIN_SECRET_LENGTH
 c.IdentityProvider.cookie_options = {"secure": True, "samesite": "Lax", "httponly": True}
 c.ServerApp.allow_origin = ""  # Jupyter's own API: same-origin only

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from open_notebook_ext.audit import AuditLog
+from open_notebook_ext.audit.log import AuditLog
 from support.leaks import random_api_key
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from open_notebook_ext.handlers import ROUTES
+from open_notebook_ext.http.routes import ROUTES
 
 # One concrete request per route and method (the catch-all included).
 REQUESTS = [
@@ -52,7 +52,7 @@ REQUESTS = [
 def test_requests_cover_every_route():
     import re
 
-    from open_notebook_ext.handlers import API
+    from open_notebook_ext.http.routes import API
 
     for pattern, handler in ROUTES:
         if handler.__name__ == "OpenAPIHandler":

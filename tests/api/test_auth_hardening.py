@@ -7,15 +7,15 @@ import re
 
 import pytest
 
-import open_notebook_ext.auth as auth_module
-from open_notebook_ext.auth import (
+import open_notebook_ext.security.identity as auth_module
+from open_notebook_ext.errors import ConfigError
+from open_notebook_ext.security.identity import (
     AuthFailureLimiter,
     ConstantTimeIdentityProvider,
     TrustedProxies,
     client_address,
     transport_peer,
 )
-from open_notebook_ext.errors import ConfigError
 
 # SQLite only: authentication and rate limiting are decided before any database call.
 pytestmark = pytest.mark.sqlite_only
@@ -244,7 +244,9 @@ class TestConstantTimeIdentityProvider:
         return {
             "ServerApp": {
                 "jpserver_extensions": {"open_notebook_ext": True},
-                "identity_provider_class": "open_notebook_ext.auth.ConstantTimeIdentityProvider",
+                "identity_provider_class": (
+                    "open_notebook_ext.security.identity.ConstantTimeIdentityProvider"
+                ),
             }
         }
 

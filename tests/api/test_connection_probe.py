@@ -232,7 +232,7 @@ DESTINATIONS = [
 
 
 def test_the_cases_cover_every_destination_field():
-    from open_notebook_ext.providers import KEY_DESTINATION_FIELDS
+    from open_notebook_ext.vault.providers import KEY_DESTINATION_FIELDS
 
     assert {f for _, _, f in DESTINATIONS} == set(KEY_DESTINATION_FIELDS)
 
@@ -243,7 +243,7 @@ def test_the_cases_cover_every_destination_field():
 async def test_every_destination_field_needs_the_key(
     api, ext, provider, attacker, name, extra, field
 ):
-    from open_notebook_ext.providers import KEY_DESTINATION_FIELDS, PROVIDERS
+    from open_notebook_ext.vault.providers import KEY_DESTINATION_FIELDS, PROVIDERS
 
     assert field in KEY_DESTINATION_FIELDS
     key = random_api_key()

@@ -104,7 +104,7 @@ async def test_put_field_semantics(api, ext):
     assert r.json["api_key_hint"] == "\u2022\u2022\u2022\u2022" + new_key[-4:]
     from sqlalchemy import select
 
-    from open_notebook_ext.store.orm import Credential
+    from open_notebook_ext.db.orm import Credential
 
     with ext.db.session() as s:
         token = s.scalar(select(Credential.api_key_encrypted).where(Credential.id == c["id"]))

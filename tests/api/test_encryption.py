@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from open_notebook_ext.keyring import (
+from open_notebook_ext.vault.keyring import (
     NO_KEY_MESSAGE,
     PBKDF2_ITERATIONS,
     KeyRing,

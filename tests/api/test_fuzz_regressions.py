@@ -110,7 +110,7 @@ def _properties(spec: dict, schema: dict) -> set[str]:
 
 def json_operations() -> list[tuple[str, str, list[str]]]:
     """(method, path, property names) of every operation that takes a JSON body."""
-    from open_notebook_ext.handlers.meta import openapi_spec
+    from open_notebook_ext.http.meta import openapi_spec
 
     spec = openapi_spec()
     out = []

@@ -7,7 +7,7 @@ from urllib.parse import quote
 
 import pytest
 
-from open_notebook_ext.redact import Automaton, redact_notebook
+from open_notebook_ext.vault.redact import Automaton, redact_notebook
 from support.leaks import random_api_key
 
 
@@ -343,7 +343,7 @@ async def test_a_grant_needs_the_file(api, jp_root_dir):
 
 
 def test_file_identity_tells_a_recreated_file_from_the_old_one(tmp_path):
-    from open_notebook_ext.fileidentity import ContentsFiles, file_identity
+    from open_notebook_ext.vault.fileidentity import ContentsFiles, file_identity
 
     path = tmp_path / "n.ipynb"
     seen = set()
@@ -363,7 +363,7 @@ def test_file_identity_tells_a_recreated_file_from_the_old_one(tmp_path):
 async def test_without_local_files_grants_are_by_path(api, ext):
     """A contents manager without local files (no _get_os_path): grants by path alone, as
     the start-up warning says; nothing is refused for want of a file."""
-    from open_notebook_ext.store.grants import GrantStore
+    from open_notebook_ext.vault.grants import GrantStore
 
     c = await api.create_credential(name="Work")
     by_path = GrantStore(ext.db, identify=None)

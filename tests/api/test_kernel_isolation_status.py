@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from open_notebook_ext import procsec
+from open_notebook_ext.security import procsec
 
 
 @pytest.mark.sqlite_only

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from open_notebook_ext.handlers import API, ROUTES
-from open_notebook_ext.handlers.meta import openapi_spec
+from open_notebook_ext.http.meta import openapi_spec
+from open_notebook_ext.http.routes import API, ROUTES
 
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 # Routes that never touch the database (no 503 "Database unavailable").
@@ -53,7 +53,7 @@ async def test_served_spec_is_the_file(api):
 
 
 def test_provider_enum_is_the_provider_list():
-    from open_notebook_ext.providers import PROVIDERS
+    from open_notebook_ext.vault.providers import PROVIDERS
 
     create = openapi_spec()["components"]["schemas"]["CredentialCreate"]["allOf"][1]
     assert create["properties"]["provider"]["enum"] == list(PROVIDERS)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from open_notebook_ext.errors import ConfigError
-from open_notebook_ext.origin import OriginPolicy, normalise_origin, parse_origin_list
+from open_notebook_ext.security.origin import OriginPolicy, normalise_origin, parse_origin_list
 
 # SQLite only: origin policy; the database plays no part.
 pytestmark = pytest.mark.sqlite_only

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import pytest
 
-from open_notebook_ext.handlers.secrets import FROM_A_BROWSER
+from open_notebook_ext.vault.secret_handlers import FROM_A_BROWSER
 from support.leaks import random_api_key
 
 # SQLite only: headers are judged before any database call.

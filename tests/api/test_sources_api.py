@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from open_notebook_ext import netguard
+from open_notebook_ext.security import netguard
 from support.content import local_site, multipart
 from support.db import count
 

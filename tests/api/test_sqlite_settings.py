@@ -62,7 +62,7 @@ async def test_database_wal_and_shm_are_private(api, ext):
 
 
 def test_loose_permissions_are_tightened(tmp_path, caplog):
-    from open_notebook_ext.store.db import Database
+    from open_notebook_ext.db.engine import Database
 
     path = tmp_path / "loose.db"
     path.touch(mode=0o644)

@@ -17,8 +17,8 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from open_notebook_ext.store import notes as notes_module
-from open_notebook_ext.store.orm import Base
+from open_notebook_ext.db.orm import Base
+from open_notebook_ext.notebooks import notes as notes_module
 from support.content import multipart
 from support.db import rows
 from support.leaks import random_api_key

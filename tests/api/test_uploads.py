@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from open_notebook_ext.app import OpenNotebookApp
-from open_notebook_ext.uploads import UploadArea, display_name
+from open_notebook_ext.notebooks.uploads import UploadArea, display_name
 from support.content import files_in, multipart, multipart_of_size, multipart_parts
 from support.db import count
 
@@ -324,7 +324,7 @@ async def test_notebook_delete_removes_files_of_deleted_sources_only(api, ext, e
 
 async def test_nothing_users_wrote_reaches_the_log(api, ext, logs, monkeypatch):
     """Content, titles, URLs, file names and queries stay out of the log (any level)."""
-    from open_notebook_ext import netguard
+    from open_notebook_ext.security import netguard
 
     monkeypatch.setattr(netguard, "system_resolve", lambda host, port: ["93.184.216.34"])
     marks = {

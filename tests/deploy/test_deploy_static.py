@@ -253,7 +253,7 @@ def check_kernels(config: dict) -> list[str]:
         == [
             "python",
             "-m",
-            "open_notebook_ext.kernels_gateway",
+            "open_notebook_ext.kernels.gateway",
             "copy-token",
             "/run/secrets/gateway_token_kernels",
             "/handoff/gateway_token",

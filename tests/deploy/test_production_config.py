@@ -25,7 +25,7 @@ from support.servers import AUTH_DISABLED, ServerProcess, refused
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = ROOT / "jupyter-config" / "production" / "jupyter_server_config.py"
-PROVIDER = "open_notebook_ext.auth.ConstantTimeIdentityProvider"
+PROVIDER = "open_notebook_ext.security.identity.ConstantTimeIdentityProvider"
 GOOD_KEY = "production passphrase " + "k" * 20
 # Root reads every file whatever its mode: drop the capabilities that let it.
 NO_DAC = ["setpriv", "--bounding-set", "-dac_override,-dac_read_search", "--"]

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from open_notebook_ext.handlers.secrets import FROM_A_BROWSER
+from open_notebook_ext.vault.secret_handlers import FROM_A_BROWSER
 from support.leaks import random_api_key
 from support.servers import free_port
 

@@ -743,7 +743,7 @@ def test_key_mismatch_blocks_key_entry(session: Session):
     db = lab.data_dir / "open_notebook.db"
     with sqlite3.connect(db) as conn:
         (original,) = conn.execute("SELECT value FROM on_meta WHERE key = 'key_check'").fetchone()
-    from open_notebook_ext.keyring import KeyRing
+    from open_notebook_ext.vault.keyring import KeyRing
 
     foreign = KeyRing([Fernet.generate_key()]).make_check()
     with sqlite3.connect(db) as conn:

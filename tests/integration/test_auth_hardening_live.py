@@ -18,7 +18,7 @@ NEW = {"name": "x", "provider": "openai", "api_key": "sk-" + "q" * 24}
 
 
 def _spec_operations() -> list[tuple[str, str]]:
-    from open_notebook_ext.handlers.meta import openapi_spec
+    from open_notebook_ext.http.meta import openapi_spec
 
     return [
         (method.upper(), path)
@@ -38,7 +38,9 @@ def test_password_login_then_api_with_cookie_and_xsrf(server_factory, tmp_path):
         json.dumps(
             {
                 "ServerApp": {
-                    "identity_provider_class": "open_notebook_ext.auth.ConstantTimeIdentityProvider"
+                    "identity_provider_class": (
+                        "open_notebook_ext.security.identity.ConstantTimeIdentityProvider"
+                    )
                 },
                 "PasswordIdentityProvider": {"hashed_password": passwd(password)},
             }

@@ -14,7 +14,7 @@ import secrets
 
 import pytest
 
-from open_notebook_ext.logscrub import HIDDEN
+from open_notebook_ext.security.logscrub import HIDDEN
 
 
 def canary(label: str) -> str:

@@ -12,11 +12,7 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from open_notebook_ext.keyring import (
-    MISMATCH_MESSAGE,
-    derive_key,
-    is_fernet_key,
-)
+from open_notebook_ext.vault.keyring import MISMATCH_MESSAGE, derive_key, is_fernet_key
 from support.leaks import random_api_key
 
 

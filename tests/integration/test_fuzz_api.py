@@ -42,8 +42,8 @@ import schemathesis
 from hypothesis import strategies as st
 from schemathesis.config import SchemathesisConfig
 
-from open_notebook_ext.handlers.meta import openapi_spec
-from open_notebook_ext.handlers.secrets import FROM_A_BROWSER
+from open_notebook_ext.http.meta import openapi_spec
+from open_notebook_ext.vault.secret_handlers import FROM_A_BROWSER
 from support.fakes import FakeProvider
 from support.leaks import random_api_key
 from support.servers import API, ServerProcess

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from open_notebook_ext import launch_provisioner, procsec
+from open_notebook_ext.kernels import provisioner as launch_provisioner
+from open_notebook_ext.security import procsec
 
 linux_only = pytest.mark.skipif(not procsec.available(), reason="prctl is Linux-only")
 

@@ -16,13 +16,13 @@ from alembic.script import ScriptDirectory
 from cryptography.fernet import Fernet
 from sqlalchemy import MetaData, select
 
-from open_notebook_ext.backend import META_KEY_CHECK, META_SALT, open_backend
-from open_notebook_ext.keyring import KeyRing
-from open_notebook_ext.store.db import MIGRATIONS_DIR, VERSION_TABLE, Database
-from open_notebook_ext.store.notebooks import NotebookStore
-from open_notebook_ext.store.notes import NoteStore
-from open_notebook_ext.store.search import text_search
-from open_notebook_ext.uploads import UploadArea
+from open_notebook_ext.db.bootstrap import META_KEY_CHECK, META_SALT, open_backend
+from open_notebook_ext.db.engine import MIGRATIONS_DIR, VERSION_TABLE, Database
+from open_notebook_ext.notebooks.notebooks import NotebookStore
+from open_notebook_ext.notebooks.notes import NoteStore
+from open_notebook_ext.notebooks.search import text_search
+from open_notebook_ext.notebooks.uploads import UploadArea
+from open_notebook_ext.vault.keyring import KeyRing
 from support.leaks import random_api_key
 from support.servers import BIN, clean_env
 
@@ -112,7 +112,7 @@ def test_start_up_at_head_does_not_load_alembic(tmp_path):
     url = f"sqlite:///{tmp_path / 'at-head.db'}"
     Database(url).upgrade()
     code = (
-        "import sys; from open_notebook_ext.store.db import Database;"
+        "import sys; from open_notebook_ext.db.engine import Database;"
         " d = Database(sys.argv[1]); print(d.at_head()); d.upgrade();"
         " print('alembic' in sys.modules)"
     )

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet
 
-from open_notebook_ext.backend import open_backend
-from open_notebook_ext.keyring import KeyRing, key_id
+from open_notebook_ext.db.bootstrap import open_backend
+from open_notebook_ext.vault.keyring import KeyRing, key_id
 from support.db import execute, rows
 from support.leaks import random_api_key
 from support.servers import BIN, clean_env

@@ -16,9 +16,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import MetaData, inspect, text
 
-from open_notebook_ext.store.db import HEAD_REVISION, MIGRATIONS_DIR, VERSION_TABLE, Database
-from open_notebook_ext.store.orm import Base
-from open_notebook_ext.store.search import text_search
+from open_notebook_ext.db.engine import HEAD_REVISION, MIGRATIONS_DIR, VERSION_TABLE, Database
+from open_notebook_ext.db.orm import Base
+from open_notebook_ext.notebooks.search import text_search
 from support.db import rows
 
 # Backend-specific search index objects that live only in the migrations.
@@ -144,8 +144,8 @@ def test_0005_adds_grant_file_identity_and_keeps_grants(url, tmp_path):
     assert rows(db, "SELECT id, notebook_path, file_id FROM on_grants") == [
         ("grant:1", "a.ipynb", None)
     ]
-    from open_notebook_ext.fileidentity import file_identity
-    from open_notebook_ext.store.grants import GrantStore
+    from open_notebook_ext.vault.fileidentity import file_identity
+    from open_notebook_ext.vault.grants import GrantStore
 
     (tmp_path / "a.ipynb").write_text("{}")
     store = GrantStore(db, identify=lambda p: file_identity(str(tmp_path / p)))

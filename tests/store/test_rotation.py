@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from open_notebook_ext.backend import open_backend
-from open_notebook_ext.keyring import key_id
-from open_notebook_ext.store.credentials import Rotation
+from open_notebook_ext.db.bootstrap import open_backend
+from open_notebook_ext.vault.credentials import Rotation
+from open_notebook_ext.vault.keyring import key_id
 from support.db import rows
 from support.leaks import random_api_key
 

@@ -10,11 +10,11 @@ import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import event
 
-from open_notebook_ext import keyring as keyring_module
-from open_notebook_ext.backend import open_backend
-from open_notebook_ext.handlers.base import dump_json
-from open_notebook_ext.keyring import KeyRing
-from open_notebook_ext.store.orm import Credential
+from open_notebook_ext.db.bootstrap import open_backend
+from open_notebook_ext.db.orm import Credential
+from open_notebook_ext.http.base import dump_json
+from open_notebook_ext.vault import keyring as keyring_module
+from open_notebook_ext.vault.keyring import KeyRing
 from support.leaks import random_api_key
 
 
@@ -202,7 +202,7 @@ def test_dump_json_matches_the_standard_library():
 def test_isoformat_of_sqlite_text_matches_datetime(stored):
     from datetime import datetime, timezone
 
-    from open_notebook_ext.store.credentials import isoformat
+    from open_notebook_ext.vault.credentials import isoformat
 
     expected = datetime.fromisoformat(stored).replace(tzinfo=timezone.utc).isoformat()
     assert isoformat(stored) == expected

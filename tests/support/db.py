@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Connection
 
-from open_notebook_ext.store.db import Database
+from open_notebook_ext.db.engine import Database
 
 
 @contextmanager

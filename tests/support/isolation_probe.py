@@ -203,7 +203,8 @@ def every_process() -> dict[str, dict[str, Any]]:
 
 
 def run(spec: dict[str, Any]) -> dict[str, Any]:
-    from open_notebook_ext import procsec, secrets
+    from open_notebook_ext import secrets
+    from open_notebook_ext.security import procsec
 
     try:
         token = secrets._config()[1]

@@ -13,7 +13,7 @@ reinstalls the wheel only. ``VENV_ROOT`` overrides the location.
 
 The environment also holds ``bin/python-xo``: a root-owned, execute-only (0111)
 copy of the interpreter. A process started from a file it cannot read is
-non-dumpable from its first instruction (``procsec.py``).
+non-dumpable from its first instruction (``security/procsec.py``).
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ import secrets
 
 from traitlets.config import Config
 
-from open_notebook_ext.logscrub import command_line_secrets, mask_config
+from open_notebook_ext.security.logscrub import command_line_secrets, mask_config
 
 
 def canary(label: str) -> str:

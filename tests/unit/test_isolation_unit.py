@@ -14,10 +14,13 @@ from types import SimpleNamespace
 import pytest
 from traitlets.config import Config
 
-from open_notebook_ext import kernel_launch, kernels_gateway, launch_provisioner, procsec
+from open_notebook_ext import kernel_launch
 from open_notebook_ext.errors import ConfigError
-from open_notebook_ext.kernel_env import EnvFirewall
-from open_notebook_ext.kernels import KernelTokens
+from open_notebook_ext.kernels import gateway as kernels_gateway
+from open_notebook_ext.kernels import provisioner as launch_provisioner
+from open_notebook_ext.kernels.env import EnvFirewall
+from open_notebook_ext.kernels.tokens import KernelTokens
+from open_notebook_ext.security import procsec
 
 linux_only = pytest.mark.skipif(not procsec.available(), reason="prctl is Linux-only")
 

@@ -1,7 +1,7 @@
 """The kernel environment firewall (kernel_env.py), without a server."""
 
-from open_notebook_ext.kernel_env import SERVER_SECRETS, EnvFirewall
-from open_notebook_ext.provider_env import secret_variables
+from open_notebook_ext.kernels.env import SERVER_SECRETS, EnvFirewall
+from open_notebook_ext.vault.provider_env import secret_variables
 
 
 def test_built_in_names_cannot_be_configured_away_and_patterns_add():
@@ -37,7 +37,7 @@ def test_filter_and_blocked():
 def test_the_provisioner_applies_the_firewall_on_every_launch():
     from jupyter_client.kernelspec import KernelSpec
 
-    from open_notebook_ext.launch_provisioner import KernelLaunchProvisioner
+    from open_notebook_ext.kernels.provisioner import KernelLaunchProvisioner
 
     spec = KernelSpec(
         argv=["python", "-m", "ipykernel_launcher", "-f", "{connection_file}"],

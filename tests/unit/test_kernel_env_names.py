@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from open_notebook_ext.kernel_env import SERVER_SECRETS as DEFAULT_STRIPPED_ENV
+from open_notebook_ext.kernels.env import SERVER_SECRETS as DEFAULT_STRIPPED_ENV
 
 SECRET_FILE_VARS = (
     "JUPYTER_TOKEN_FILE",

@@ -11,8 +11,8 @@ import socket
 
 import pytest
 
-from open_notebook_ext import netguard
-from open_notebook_ext.netguard import (
+from open_notebook_ext.security import netguard
+from open_notebook_ext.security.netguard import (
     FetchError,
     PinnedResolver,
     ResponseTooLarge,

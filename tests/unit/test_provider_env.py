@@ -1,7 +1,7 @@
 """The provider environment table agrees with the providers list."""
 
-from open_notebook_ext.provider_env import PROVIDER_ENV, secret_variables
-from open_notebook_ext.providers import PROVIDERS
+from open_notebook_ext.vault.provider_env import PROVIDER_ENV, secret_variables
+from open_notebook_ext.vault.providers import PROVIDERS
 
 
 def test_every_provider_has_its_environment_names_and_only_real_fields():

@@ -1,0 +1,1 @@
+"""The audit log: schema-validated events, never a secret, and its handler."""

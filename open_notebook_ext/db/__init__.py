@@ -1,0 +1,1 @@
+"""The database: engine, ORM, migrations, and opening the storage side once (bootstrap)."""

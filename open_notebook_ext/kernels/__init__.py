@@ -1,0 +1,1 @@
+"""Kernels: per-kernel tokens, the environment firewall, the launcher, Kernel Gateway."""

@@ -1,0 +1,1 @@
+"""Open Notebook's notebooks, notes and sources: models, stores, ingest, search, handlers."""

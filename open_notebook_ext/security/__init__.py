@@ -1,0 +1,1 @@
+"""Security code that is not about one resource: identity, origins, network, logs, processes."""

@@ -1,0 +1,1 @@
+"""The credential vault: keys, providers, credentials, grants, secret reads, redaction."""

@@ -1,0 +1,116 @@
+"""Reading a key on behalf of notebook code: find it, check the grant, decrypt — in one call.
+
+One call (one trip to the store's thread pool, one session, two small queries)
+keeps ``secrets.get`` fast; the grant — and that its notebook is still the file it
+was given for — is checked before the key is decrypted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import bindparam, select
+
+from open_notebook_ext.db.orm import Credential, Grant
+from open_notebook_ext.errors import Conflict, NotFound, Unprocessable
+from open_notebook_ext.vault.credentials import (
+    _OPTIONAL_COLUMNS,
+    NOT_FOUND,
+    CredentialStore,
+    Rotation,
+)
+from open_notebook_ext.vault.grants import GrantStore
+from open_notebook_ext.vault.keyring import DecryptionError
+
+_COLUMNS = [
+    Credential.id,
+    Credential.name,
+    Credential.provider,
+    Credential.api_key_encrypted,
+    *(getattr(Credential, c) for c in _OPTIONAL_COLUMNS),
+]
+# Built once: constructing SQLAlchemy statements per call costs more than running them.
+_BY_ID = (
+    select(*_COLUMNS)
+    .where(Credential.owner == bindparam("owner"), Credential.id == bindparam("cid"))
+    .limit(2)
+)
+_BY_NAME = (
+    select(*_COLUMNS)
+    .where(Credential.owner == bindparam("owner"), Credential.name == bindparam("name"))
+    .limit(2)
+)
+_BY_NAME_AND_PROVIDER = _BY_NAME.where(Credential.provider == bindparam("provider"))
+_GRANTS = select(Grant.id, Grant.notebook_path, Grant.file_id).where(
+    Grant.owner == bindparam("owner"),
+    Grant.credential_id == bindparam("cid"),
+    Grant.notebook_path.in_(bindparam("paths", expanding=True)),
+)
+
+
+class SecretAccess:
+    def __init__(self, credentials: CredentialStore, grants: GrantStore) -> None:
+        self.credentials = credentials
+        self.grants = grants
+
+    def read(
+        self,
+        owner: str,
+        *,
+        credential_id: str | None = None,
+        name: str | None = None,
+        provider: str | None = None,
+        notebook_paths: list[str] | None = None,
+        require_key: bool = True,
+    ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+        """(id/name/provider, the secret or None when not granted).
+
+        ``notebook_paths`` None means no grant is needed (a token holder, or
+        ``require_grants`` off). Raises NotFound, Conflict (ambiguous name),
+        Unprocessable (no key, or undecryptable).
+        """
+        if credential_id is not None:
+            query, params = _BY_ID, {"owner": owner, "cid": credential_id}
+        elif provider:
+            query, params = (
+                _BY_NAME_AND_PROVIDER,
+                {
+                    "owner": owner,
+                    "name": (name or "").strip(),
+                    "provider": provider.strip().lower(),
+                },
+            )
+        else:
+            query, params = _BY_NAME, {"owner": owner, "name": (name or "").strip()}
+        with self.credentials.db.connect() as conn:
+            rows = conn.execute(query, params).all()
+            if not rows:
+                raise NotFound(NOT_FOUND)
+            if len(rows) > 1:
+                providers = ", ".join(sorted(r.provider for r in rows))
+                raise Conflict(f"Several credentials have this name ({providers}); give a provider")
+            row = rows[0]
+            meta = {"id": row.id, "name": row.name, "provider": row.provider}
+            grants = []
+            if notebook_paths:
+                grants = conn.execute(
+                    _GRANTS, {"owner": owner, "cid": row.id, "paths": notebook_paths}
+                ).all()
+        # a grant counts only while its notebook is the file it was given for
+        if notebook_paths is not None and not self.grants.check_files(grants):
+            return meta, None
+        secret = {**meta, **{c: getattr(row, c) for c in _OPTIONAL_COLUMNS}, "api_key": None}
+        if row.api_key_encrypted is None:
+            if require_key:
+                raise Unprocessable("This credential has no API key")
+            return meta, secret
+        keyring = self.credentials.keyring
+        try:
+            api_key, index = keyring.decrypt_with_index(row.api_key_encrypted)
+        except DecryptionError as e:
+            raise Unprocessable(f"The API key {e}") from None
+        if index:  # lazy rotation, as for every other read
+            token, kid = keyring.encrypt(api_key)
+            self.credentials.rotate_lazily([Rotation(row.id, row.api_key_encrypted, token, kid)])
+        secret["api_key"] = api_key
+        return meta, secret

@@ -1,0 +1,256 @@
+"""Reading keys from notebook code, and the grants that allow it.
+
+The secret endpoints answer the kernel client (``open_notebook_ext.secrets``),
+which is not a browser. They authenticate a per-kernel token (``kernels/tokens.py``)
+or a Jupyter *token* — never the login cookie — and refuse any request that
+carries a browser's marks (an ``Origin`` header, ``Sec-Fetch-*`` headers), so
+script in a web page cannot read a key even with the server's token, which
+JupyterLab's own page holds. They carry no CORS headers whatever
+``allowed_origins`` says. Every reader is put to Jupyter's authorizer (a kernel
+as its owner). A kernel token only works for notebooks granted the credential
+(``require_grants``); each read is audited and logged, without the value. All of
+this is decided when the headers arrive, before any body is read.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jupyter_core.utils import ensure_async
+from jupyter_server.auth.decorator import allow_unauthenticated, authorized
+from jupyter_server.auth.identity import User
+from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
+from tornado import web
+from tornado.httputil import HTTPHeaders
+
+from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
+from open_notebook_ext.kernels.tokens import TOKEN_PREFIX, KernelGrant
+
+FROM_A_BROWSER = (
+    "Secrets cannot be read from a browser page: this request carries a "
+    "browser's Origin or Sec-Fetch headers. Read keys from notebook code "
+    "(open_notebook_ext.secrets) or another non-browser client."
+)
+BROWSER_HEADERS = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode")
+
+
+def from_a_browser(headers: HTTPHeaders) -> bool:
+    """Browsers send ``Origin`` on every POST (same-origin included) and ``Sec-Fetch-*``
+    on every request to a secure or local origin; kernels, curl and the standard-library
+    client in ``open_notebook_ext.secrets`` send neither."""
+    return any(name in headers for name in BROWSER_HEADERS)
+
+
+class Reader:
+    """Who is asking for a secret: a kernel (with its notebooks) or a token holder."""
+
+    def __init__(self, owner: str, kernel: KernelGrant | None, paths: list[str]) -> None:
+        self.owner = owner
+        self.kernel = kernel
+        self.paths = paths
+
+    @property
+    def notebook(self) -> str | None:
+        return ", ".join(self.paths) if self.paths else None
+
+
+class SecretHandlerBase(OpenNotebookHandler):
+    cors_enabled = False  # never readable cross-origin
+    reader: Reader
+
+    async def _prepare(self) -> None:
+        if self.request.method != "OPTIONS" and from_a_browser(self.request.headers):
+            raise ApiError(403, FROM_A_BROWSER)
+        await super()._prepare()
+        if not self._finished:
+            self.reader = await self._authenticate()
+
+    async def _authenticate(self) -> Reader:
+        """The kernel token or Jupyter token of this request, authorized."""
+        offered = self.identity_provider.get_token(self) or ""
+        if offered.startswith(TOKEN_PREFIX):
+            grant = self.ext.kernel_tokens.check(offered)
+            if grant is None or grant.kernel_id not in self.kernel_manager:
+                raise self.wrong_token(
+                    "Invalid or revoked kernel token (the kernel was shut down?)"
+                )
+            # A kernel acts for the user who started it: the authorizer is asked about them.
+            await self._authorize(User(username=grant.owner))
+            sessions = await self.session_manager.list_sessions()
+            paths = sorted(
+                {
+                    s["path"]
+                    for s in sessions
+                    if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")
+                }
+            )
+            return Reader(grant.owner, grant, paths)
+        if self.current_user is None:
+            raise self._unauthenticated()
+        if not self.token_authenticated:
+            raise ApiError(
+                403,
+                "Reading a secret needs a token (the kernel's or the "
+                "server's), not the login cookie",
+            )
+        await self._authorize(self.current_user)
+        return Reader(self.owner, None, [])
+
+    async def _authorize(self, user: User) -> None:
+        """What @authorized does, for a user this handler found itself (a kernel's owner)."""
+        action = HTTP_METHOD_TO_AUTH_ACTION[self.request.method or "GET"]
+        resource = self.auth_resource
+        if not await ensure_async(self.authorizer.is_authorized(self, user, action, resource)):
+            raise ApiError(403, f"User is not authorized to {action} on resource: {resource}.")
+
+    def audit_secret(
+        self, action: str, reader: Reader, credential: dict[str, Any], **data: Any
+    ) -> None:
+        self.ext.audit.emit(
+            "credential",
+            action=action,
+            owner=reader.owner,
+            client=self.client_address,
+            user=getattr(self.current_user, "username", None),
+            credential_id=credential["id"],
+            credential_name=credential["name"],
+            provider=credential["provider"],
+            notebook_path=reader.notebook,
+            kernel_id=reader.kernel.kernel_id if reader.kernel else None,
+            **data,
+        )
+
+    async def reveal(self, reader: Reader, **which: Any) -> None:
+        """Find the credential, check the kernel's grant, decrypt, answer."""
+        check = reader.kernel is not None and self.ext.require_grants
+        credential, secret = await self.read(
+            self.ext.secret_access.read,
+            reader.owner,
+            notebook_paths=reader.paths if check else None,
+            **which,
+        )
+        if secret is None:
+            self.audit_secret("secret_denied", reader, credential, reason="no grant")
+            where = (
+                f"Notebook {reader.notebook!r}"
+                if reader.paths
+                else "This kernel (it has no notebook session)"
+            )
+            raise ApiError(
+                403,
+                f"{where} has no access to credential {credential['name']!r}. Grant it in "
+                "the Credentials panel (Notebooks with access).",
+            )
+        self.audit_secret("secret_read", reader, credential)
+        self.log.info(
+            "Secret of credential %s read by %s",
+            credential["id"],
+            f"kernel {reader.kernel.kernel_id} ({reader.notebook or 'no notebook'})"
+            if reader.kernel
+            else "a token holder",
+        )
+        self.send_json(secret)
+
+
+class SecretHandler(SecretHandlerBase):
+    """``POST credentials/{id}/secret``: the decrypted key of one credential."""
+
+    # Authenticated and authorized in _prepare(): a kernel token or a Jupyter token.
+    @allow_unauthenticated
+    async def post(self, credential_id: str) -> None:
+        await self.reveal(self.reader, credential_id=credential_id)
+
+
+class SecretByNameHandler(SecretHandlerBase):
+    """``POST secrets/get`` with ``{"name": ..., "provider": ...}`` (names stay out of URLs)."""
+
+    @allow_unauthenticated
+    async def post(self) -> None:
+        reader = self.reader
+        body = self.read_json()
+        name = body.get("name") if isinstance(body, dict) else None
+        provider = body.get("provider") if isinstance(body, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            raise ApiError(
+                422,
+                "name: must be a non-blank string",
+                extra={"errors": [{"field": "name", "message": "must be a non-blank string"}]},
+            )
+        if provider is not None and not isinstance(provider, str):
+            raise ApiError(
+                422,
+                "provider: must be a string",
+                extra={"errors": [{"field": "provider", "message": "must be a string"}]},
+            )
+        await self.reveal(reader, name=name, provider=provider)
+
+
+class SecretsListHandler(SecretHandlerBase):
+    """``GET secrets``: metadata of the credentials, and whether this notebook may read each."""
+
+    @allow_unauthenticated
+    async def get(self) -> None:
+        reader = self.reader
+        credentials = await self.read(self.ext.credentials.list, reader.owner)
+        granted: set[str] | None = None
+        if reader.kernel is not None and self.ext.require_grants:
+            granted = await self.read(
+                self.ext.grants.granted_credentials, reader.owner, reader.paths
+            )
+        self.send_json(
+            [
+                {
+                    "id": c["id"],
+                    "name": c["name"],
+                    "provider": c["provider"],
+                    "has_api_key": c["has_api_key"],
+                    "api_key_hint": c["api_key_hint"],
+                    "decryption_error": c["decryption_error"],
+                    "granted": True if granted is None else c["id"] in granted,
+                }
+                for c in credentials
+            ]
+        )
+
+
+class _GrantHandlerBase(OpenNotebookHandler):
+    def audit_grant(self, action: str, grant: dict[str, Any]) -> None:
+        self.audit(
+            "grant",
+            action=action,
+            credential_id=grant["credential_id"],
+            credential_name=grant["credential_name"],
+            notebook_path=grant["notebook_path"],
+        )
+
+
+class GrantsHandler(_GrantHandlerBase):
+    @web.authenticated
+    @authorized
+    async def get(self) -> None:
+        self.send_json(
+            await self.read(
+                self.ext.grants.list,
+                self.owner,
+                self.get_query_argument("credential_id", None),
+                # not stripped: " a.ipynb " and "a.ipynb" are different notebooks to Jupyter
+                self.get_query_argument("notebook_path", None, strip=False),
+            )
+        )
+
+    @web.authenticated
+    @authorized
+    async def put(self) -> None:
+        grant, created = await self.call(self.ext.grants.grant, self.owner, self.read_json())
+        if created:
+            self.audit_grant("granted", grant)
+        self.send_json(grant, status=201 if created else 200)
+
+
+class GrantHandler(_GrantHandlerBase):
+    @web.authenticated
+    @authorized
+    async def delete(self, grant_id: str) -> None:
+        grant = await self.call(self.ext.grants.revoke, self.owner, grant_id)
+        self.audit_grant("revoked", grant)
+        self.send_json({"message": "Grant revoked", **grant})
