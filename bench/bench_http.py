@@ -33,9 +33,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 import requests
 from cryptography.fernet import Fernet
 
+from open_notebook_ext.db.common import new_id
 from open_notebook_ext.db.engine import Database
 from open_notebook_ext.db.orm import Credential, utcnow
-from open_notebook_ext.vault.credentials import key_hint, new_id
+from open_notebook_ext.vault.credentials import key_hint
 from open_notebook_ext.vault.keyring import KeyRing
 from support.leaks import random_api_key
 from support.servers import API, ServerProcess

@@ -16,9 +16,10 @@ from pathlib import Path
 
 from cryptography.fernet import Fernet
 
+from open_notebook_ext.db.common import new_id
 from open_notebook_ext.db.engine import Database
 from open_notebook_ext.db.orm import Credential, utcnow
-from open_notebook_ext.vault.credentials import key_hint, new_id
+from open_notebook_ext.vault.credentials import key_hint
 from open_notebook_ext.vault.keyring import KeyRing
 
 N = int(os.environ.get("BENCH_ROTATE_N", "10000"))

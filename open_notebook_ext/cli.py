@@ -31,6 +31,7 @@ from open_notebook_ext.audit.log import AuditLog
 from open_notebook_ext.db.bootstrap import Backend, open_backend, open_database
 from open_notebook_ext.db.engine import safe_url, sqlite_path
 from open_notebook_ext.errors import ConfigError
+from open_notebook_ext.vault.credentials import RotationReport
 from open_notebook_ext.vault.keyring import KeyConfigError
 
 EXIT_OK, EXIT_PROBLEM, EXIT_CONFIG = 0, 1, 2
@@ -116,8 +117,6 @@ class RotateApp(_Command):
     flags = {"quiet": ({"RotateApp": {"quiet": True}}, "No progress bar.")}
 
     def start(self) -> None:
-        from open_notebook_ext.vault.credentials import RotationReport
-
         backend = self.open()
         if not backend.keyring.configured:
             self.fail("no encryption key is configured; nothing can be re-encrypted")

@@ -19,7 +19,7 @@ from pydantic import (
     field_validator,
 )
 
-from open_notebook_ext.vault.models import _text
+from open_notebook_ext.validation import text
 
 MAX_NAME = 500
 MAX_DESCRIPTION = 50_000
@@ -33,7 +33,7 @@ SOURCE_TYPES = ("link", "upload", "text")
 
 def _optional_title(value: str | None) -> str | None:
     """Titles: surrounding whitespace dropped, blank means none."""
-    return _text(value, max_len=MAX_TITLE, blank_ok=True)
+    return text(value, max_len=MAX_TITLE, blank_ok=True)
 
 
 def _body(value: str | None, *, required: bool) -> str | None:
@@ -61,7 +61,7 @@ def _description(value: str | None) -> str | None:
 
 
 def _an_id(value: str | None) -> str | None:
-    return _text(value, max_len=MAX_ID, blank_ok=True)
+    return text(value, max_len=MAX_ID, blank_ok=True)
 
 
 class _Model(BaseModel):
@@ -78,7 +78,7 @@ class NotebookCreate(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return _text(v, max_len=MAX_NAME, blank_ok=False)  # type: ignore[return-value]
+        return text(v, max_len=MAX_NAME, blank_ok=False)  # type: ignore[return-value]
 
     @field_validator("description")
     @classmethod
@@ -96,7 +96,7 @@ class NotebookUpdate(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str | None) -> str | None:
-        return None if v is None else _text(v, max_len=MAX_NAME, blank_ok=False)
+        return None if v is None else text(v, max_len=MAX_NAME, blank_ok=False)
 
     @field_validator("description")
     @classmethod
@@ -171,7 +171,7 @@ class SourceCreate(_Model):
     @field_validator("url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
-        return _text(v, max_len=2048, blank_ok=True)
+        return text(v, max_len=2048, blank_ok=True)
 
     @field_validator("file_path")
     @classmethod
@@ -237,14 +237,14 @@ class SourceUpdate(_Model):
     @field_validator("title")
     @classmethod
     def _title(cls, v: str | None) -> str | None:
-        return None if v is None else _text(v, max_len=MAX_TITLE, blank_ok=False)
+        return None if v is None else text(v, max_len=MAX_TITLE, blank_ok=False)
 
     @field_validator("topics")
     @classmethod
     def _topics(cls, v: list[str] | None) -> list[str] | None:
         if v is None:
             return None
-        topics = [_text(t, max_len=MAX_TOPIC, blank_ok=True) for t in v]
+        topics = [text(t, max_len=MAX_TOPIC, blank_ok=True) for t in v]
         return list(dict.fromkeys(t for t in topics if t))
 
 

@@ -16,11 +16,13 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
+from open_notebook_ext.db.common import isoformat, new_id
 from open_notebook_ext.db.engine import Database, locked
 from open_notebook_ext.db.orm import Note, Notebook, NotebookSource, Source, utcnow
 from open_notebook_ext.errors import NotFound
+from open_notebook_ext.notebooks.models import NotebookCreate, NotebookUpdate
 from open_notebook_ext.notebooks.uploads import UploadArea
-from open_notebook_ext.vault.credentials import isoformat, new_id
+from open_notebook_ext.validation import parse
 
 NOT_FOUND = "Notebook not found"
 ORDER_FIELDS = ("name", "created", "updated")
@@ -161,9 +163,6 @@ class NotebookStore:
     # -- writing -------------------------------------------------------------
 
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
-        from open_notebook_ext.notebooks.models import NotebookCreate
-        from open_notebook_ext.vault.models import parse
-
         req = parse(NotebookCreate, payload)
         now = utcnow()
         row = Notebook(
@@ -181,9 +180,6 @@ class NotebookStore:
             return to_json(row, 0, 0)
 
     def update(self, owner: str, notebook_id: str, payload: Any) -> dict[str, Any]:
-        from open_notebook_ext.notebooks.models import NotebookUpdate
-        from open_notebook_ext.vault.models import parse
-
         req = parse(NotebookUpdate, payload)
         with self.db.session(write=True) as s:
             row = notebook_row(s, owner, notebook_id)

@@ -8,12 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from open_notebook_ext.db.common import isoformat, new_id
 from open_notebook_ext.db.engine import Database, locked
 from open_notebook_ext.db.orm import Note, utcnow
 from open_notebook_ext.errors import NotFound
+from open_notebook_ext.notebooks.models import NoteCreate, NoteUpdate
 from open_notebook_ext.notebooks.notebooks import NOT_FOUND as NOTEBOOK_NOT_FOUND
 from open_notebook_ext.notebooks.notebooks import notebook_row
-from open_notebook_ext.vault.credentials import isoformat, new_id
+from open_notebook_ext.validation import parse
 
 NOT_FOUND = "Note not found"
 
@@ -57,9 +59,6 @@ class NoteStore:
             return to_json(self._row(s, owner, note_id))
 
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
-        from open_notebook_ext.notebooks.models import NoteCreate
-        from open_notebook_ext.vault.models import parse
-
         req = parse(NoteCreate, payload)
         now = utcnow()
         try:
@@ -84,9 +83,6 @@ class NoteStore:
             raise NotFound(NOTEBOOK_NOT_FOUND) from None
 
     def update(self, owner: str, note_id: str, payload: Any) -> dict[str, Any]:
-        from open_notebook_ext.notebooks.models import NoteUpdate
-        from open_notebook_ext.vault.models import parse
-
         req = parse(NoteUpdate, payload)
         with self.db.session(write=True) as s:
             row = self._row(s, owner, note_id, lock="no_key_update")

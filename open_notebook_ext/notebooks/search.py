@@ -29,11 +29,11 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from open_notebook_ext.db.common import isoformat
 from open_notebook_ext.db.engine import Database
 from open_notebook_ext.db.orm import Note, Source
 from open_notebook_ext.errors import BadRequest, InvalidInput
 from open_notebook_ext.notebooks.notebooks import notebook_row
-from open_notebook_ext.vault.credentials import isoformat
 
 TITLE_WEIGHT = 10.0
 BODY_WEIGHT = 1.0

@@ -6,7 +6,9 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
+from open_notebook_ext.notebooks.models import SearchRequest
 from open_notebook_ext.notebooks.search import text_search
+from open_notebook_ext.validation import parse
 
 VECTOR_UNAVAILABLE = (
     'Vector search is not available: this server has no embedding support. Use "type": "text".'
@@ -18,9 +20,6 @@ class SearchHandler(OpenNotebookHandler):
     @authorized
     async def post(self) -> None:
         payload = self.read_json()
-        from open_notebook_ext.notebooks.models import SearchRequest
-        from open_notebook_ext.vault.models import parse
-
         req = await self.call(parse, SearchRequest, payload)
         if req.type == "vector":
             raise ApiError(400, VECTOR_UNAVAILABLE)

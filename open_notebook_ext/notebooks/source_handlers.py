@@ -28,9 +28,11 @@ from open_notebook_ext.errors import InvalidInput, OpenNotebookError
 from open_notebook_ext.http import jsontext
 from open_notebook_ext.http.base import INTERNAL_ERROR, ApiError, OpenNotebookHandler, api_error_for
 from open_notebook_ext.notebooks import ingest
+from open_notebook_ext.notebooks.models import SourceCreate
 from open_notebook_ext.notebooks.sources import SORT_FIELDS, SORT_FIELDS_MESSAGE
 from open_notebook_ext.notebooks.uploads import StoredUpload, display_name
 from open_notebook_ext.security import netguard
+from open_notebook_ext.validation import parse
 
 SOURCE_ID = r"(?P<source_id>[^/]+)"
 MAX_FORM_PARTS = 64
@@ -84,9 +86,6 @@ class _SourceCreation(OpenNotebookHandler):
     _kept = False
 
     async def create_source(self, payload: Any, upload: dict[str, Any] | None = None) -> None:
-        from open_notebook_ext.notebooks.models import SourceCreate
-        from open_notebook_ext.vault.models import parse
-
         req: SourceCreate = await self.call(parse, SourceCreate, payload)
         problems = req.problems(has_file=upload is not None)
         if problems:
@@ -358,8 +357,6 @@ class SourcesHandler(_SourceCreation):
             self._parser.close()
         except (multipart.MultipartError, _FormProblem):
             raise ApiError(400, "Invalid multipart/form-data body") from None
-        from open_notebook_ext.notebooks.models import SourceCreate
-
         fields = {}
         for name, raw in self._fields.items():
             if name not in SourceCreate.model_fields:

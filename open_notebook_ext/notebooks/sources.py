@@ -8,21 +8,20 @@ after the transaction commits.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import case, delete, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from open_notebook_ext.db.common import isoformat, new_id
 from open_notebook_ext.db.engine import Database, locked
 from open_notebook_ext.db.orm import NotebookSource, Source, utcnow
 from open_notebook_ext.errors import InvalidInput, NotFound
+from open_notebook_ext.notebooks.models import SourceCreate, SourceUpdate
 from open_notebook_ext.notebooks.notebooks import notebook_row, require_notebooks
 from open_notebook_ext.notebooks.uploads import StoredUpload, UploadArea
-from open_notebook_ext.vault.credentials import isoformat, new_id
-
-if TYPE_CHECKING:
-    from open_notebook_ext.notebooks.models import SourceCreate
+from open_notebook_ext.validation import parse
 
 NOT_FOUND = "Source not found"
 SORT_FIELDS = ("type", "title", "created", "updated", "insights_count", "embedded")
@@ -192,9 +191,6 @@ class SourceStore:
             raise
 
     def update(self, owner: str, source_id: str, payload: Any) -> dict[str, Any]:
-        from open_notebook_ext.notebooks.models import SourceUpdate
-        from open_notebook_ext.vault.models import parse
-
         req = parse(SourceUpdate, payload)
         with self.db.session(write=True) as s:
             row = self._row(s, owner, source_id, lock="no_key_update")

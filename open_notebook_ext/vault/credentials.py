@@ -12,20 +12,20 @@ import functools
 import hashlib
 import json
 import logging
-import secrets
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Text, bindparam, func, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
+from open_notebook_ext.db.common import isoformat, new_id
 from open_notebook_ext.db.engine import Database, locked
 from open_notebook_ext.db.orm import Credential, utcnow
 from open_notebook_ext.errors import Conflict, InvalidInput, NotFound
 from open_notebook_ext.vault.keyring import DecryptionError, KeyRing
+from open_notebook_ext.vault.models import CredentialCreate, CredentialUpdate, parse
 from open_notebook_ext.vault.providers import KEY_DESTINATION_FIELDS, PROVIDERS, ProviderSpec
 
 log = logging.getLogger(__name__)
@@ -65,11 +65,6 @@ _OPTIONAL_COLUMNS = (
     "credentials_path",
     "num_ctx",
 )
-
-
-def new_id(kind: str) -> str:
-    """Open Notebook style record ids: ``<table>:<20 random characters>``."""
-    return f"{kind}:{secrets.token_hex(10)}"
 
 
 def key_hint(api_key: str) -> str | None:
@@ -131,20 +126,6 @@ def _modalities(value: Any) -> list[str]:
     if isinstance(value, str):
         return list(_decode_modalities(value))
     return list(value)
-
-
-def isoformat(value: datetime | str) -> str:
-    if isinstance(value, str):  # SQLite's text, read without SQLAlchemy's conversion
-        if len(value) == 26 and value[10] == " " and value[19] == ".":
-            # SQLAlchemy's 'YYYY-MM-DD HH:MM:SS.ffffff' (UTC), as datetime.isoformat
-            # writes it, without building a datetime (a list of thousands, see bench/)
-            if value.endswith(".000000"):
-                return f"{value[:10]}T{value[11:19]}+00:00"
-            return f"{value[:10]}T{value[11:]}+00:00"
-        value = datetime.fromisoformat(value)
-    if value.tzinfo is None:  # SQLite hands back naive datetimes; we only store UTC
-        return value.isoformat() + "+00:00"
-    return value.isoformat()
 
 
 def _missing_required(spec: ProviderSpec, values: dict[str, Any], has_key: bool) -> list[dict]:
@@ -373,8 +354,6 @@ class CredentialStore:
         row.api_key_hint = key_hint(api_key)
 
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
-        from open_notebook_ext.vault.models import CredentialCreate, parse
-
         req = parse(CredentialCreate, payload)
         spec = PROVIDERS[req.provider]
         sent = req.model_dump(exclude_unset=True)
@@ -409,8 +388,6 @@ class CredentialStore:
             ) from None
 
     def update(self, owner: str, credential_id: str, payload: Any) -> dict[str, Any]:
-        from open_notebook_ext.vault.models import CredentialUpdate, parse
-
         req = parse(CredentialUpdate, payload)
         sent = req.model_dump(exclude_unset=True)
         if req.api_key is not None:

@@ -8,55 +8,25 @@ is bound to the file that was at that path when it was given (its identity, see
 from __future__ import annotations
 
 import logging
-import posixpath
-import unicodedata
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
+from open_notebook_ext.db.common import isoformat, new_id
 from open_notebook_ext.db.engine import Database
 from open_notebook_ext.db.orm import Credential, Grant, utcnow
 from open_notebook_ext.errors import InvalidInput, NotFound
-from open_notebook_ext.vault.credentials import NOT_FOUND, isoformat, new_id
+from open_notebook_ext.validation import normalise_path
+from open_notebook_ext.vault.credentials import NOT_FOUND
+from open_notebook_ext.vault.models import GrantRequest, parse
 
 log = logging.getLogger(__name__)
 
 GRANT_NOT_FOUND = "Grant not found"
 NO_SUCH_NOTEBOOK = "no such notebook: grant a notebook file that exists"
-MAX_PATH = 1024
-# Unicode categories refused in a path: controls (Cc: C0, DEL, C1), format characters
-# (Cf: bidi embeddings, overrides and isolates U+202A-U+202E and U+2066-U+2069, the
-# marks U+200E/U+200F/U+061C, zero-width characters, soft hyphen, BOM), surrogates,
-# and line/paragraph separators. They let one name look like another in the panel.
-_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
-
 FileIdentity = Callable[[str], "str | None"]
-
-
-def _refused_character(text: str) -> bool:
-    return any(unicodedata.category(ch) in _REFUSED_CATEGORIES for ch in text)
-
-
-def normalise_path(path: str) -> str:
-    """A notebook's API path as Jupyter compares it: ``/`` and empty segments at either
-    end or in between dropped, ``.`` segments dropped (the contents manager's
-    ``to_os_path`` does the same), nothing else changed — a backslash or a space is part
-    of a POSIX file name. Raises ValueError for '..', control and format (bidi)
-    characters, and for a path that names no file (``.``, ``/``)."""
-    if not isinstance(path, str) or not path.strip():
-        raise ValueError("must not be blank")
-    if len(path) > MAX_PATH:
-        raise ValueError(f"must be at most {MAX_PATH} characters")
-    if _refused_character(path):
-        raise ValueError("must not contain control, format or bidirectional characters")
-    parts = [p for p in path.split("/") if p not in ("", ".")]
-    if any(p == ".." for p in parts):
-        raise ValueError("must not contain '..'")
-    if not parts:
-        raise ValueError("must name a notebook file")
-    return posixpath.join(*parts)
 
 
 def _at_or_under(path: str) -> Any:
@@ -184,8 +154,6 @@ class GrantStore:
     def grant(self, owner: str, payload: Any) -> tuple[dict[str, Any], bool]:
         """Allow a notebook to read a credential; (grant, created). Idempotent for the same
         file; a grant left by another file at this path is replaced."""
-        from open_notebook_ext.vault.models import GrantRequest, parse
-
         req = parse(GrantRequest, payload)
         # the file is looked at before the transaction (no disk access while rows are locked)
         file_id = self.identify(req.notebook_path) if self.identify is not None else None

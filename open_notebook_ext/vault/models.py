@@ -1,4 +1,4 @@
-"""Request models: what a client may send, checked before anything is written.
+"""The vault's request models: credentials and grants, checked before anything is written.
 
 Error messages name the field and say what is wrong; they never repeat the
 value that was sent (it might be a key pasted into the wrong box).
@@ -7,15 +7,13 @@ value that was sent (it might be a key pasted into the wrong box).
 from __future__ import annotations
 
 import re
-from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, field_validator
 
-from open_notebook_ext.errors import InvalidInput
+from open_notebook_ext.validation import normalise_path, parse, text, validation_errors
 from open_notebook_ext.vault.providers import MODALITIES, PROVIDERS, TEXT_FIELDS, URL_FIELDS
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 # Vertex AI builds its host from the location ("<location>-aiplatform.googleapis.com")
 # and its paths from the project: letters, digits and hyphens (a project may also be
 # "domain.com:name") keep either from naming another host or path.
@@ -26,36 +24,9 @@ MAX_KEY = 8192
 MAX_URL = 2048
 MAX_TEXT = 200
 
-_TYPE_MESSAGES = {
-    "string_type": "must be a string",
-    "int_type": "must be an integer",
-    "float_type": "must be a number",
-    "list_type": "must be a list",
-    "missing": "is required",
-    "model_type": "must be a JSON object",
-    "dict_type": "must be a JSON object",
-}
-
-M = TypeVar("M", bound=BaseModel)
-
-
-def _text(value: str | None, *, max_len: int, blank_ok: bool) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    if not value:
-        if blank_ok:
-            return None
-        raise ValueError("must not be blank")
-    if len(value) > max_len:
-        raise ValueError(f"must be at most {max_len} characters")
-    if _CONTROL.search(value):
-        raise ValueError("must not contain control characters")
-    return value
-
 
 def _url(value: str | None) -> str | None:
-    value = _text(value, max_len=MAX_URL, blank_ok=True)
+    value = text(value, max_len=MAX_URL, blank_ok=True)
     if value is None:
         return None
     parts = urlsplit(value)
@@ -87,12 +58,12 @@ class _CredentialFields(BaseModel):
     def _name(cls, v: str | None) -> str | None:
         if v is None:
             raise ValueError("must not be blank")
-        return _text(v, max_len=MAX_NAME, blank_ok=False)
+        return text(v, max_len=MAX_NAME, blank_ok=False)
 
     @field_validator("api_key")
     @classmethod
     def _api_key(cls, v: str | None) -> str | None:
-        return _text(v, max_len=MAX_KEY, blank_ok=False)
+        return text(v, max_len=MAX_KEY, blank_ok=False)
 
     @field_validator(*URL_FIELDS)
     @classmethod
@@ -102,7 +73,7 @@ class _CredentialFields(BaseModel):
     @field_validator(*(f for f in TEXT_FIELDS if f != "credentials_path"))
     @classmethod
     def _texts(cls, v: str | None) -> str | None:
-        return _text(v, max_len=MAX_TEXT, blank_ok=True)
+        return text(v, max_len=MAX_TEXT, blank_ok=True)
 
     @field_validator("location")
     @classmethod
@@ -121,7 +92,7 @@ class _CredentialFields(BaseModel):
     @field_validator("credentials_path")
     @classmethod
     def _path(cls, v: str | None) -> str | None:
-        return _text(v, max_len=MAX_URL, blank_ok=True)
+        return text(v, max_len=MAX_URL, blank_ok=True)
 
     @field_validator("modalities")
     @classmethod
@@ -162,28 +133,6 @@ class CredentialUpdate(_CredentialFields):
     """Every field optional; a field left out is unchanged, ``null`` clears it."""
 
 
-def parse(model: type[M], data: Any) -> M:
-    """Validate ``data`` into ``model`` or raise :class:`InvalidInput` naming each field."""
-    if not isinstance(data, dict):
-        raise InvalidInput([{"field": "", "message": "request body must be a JSON object"}])
-    try:
-        return model.model_validate(data)
-    except ValidationError as e:
-        raise InvalidInput(validation_errors(e)) from None
-
-
-def validation_errors(e: ValidationError) -> list[dict[str, str]]:
-    errors = []
-    for err in e.errors(include_input=False, include_url=False):
-        field = ".".join(str(p) for p in err["loc"])
-        if err["type"] in _TYPE_MESSAGES:
-            message = _TYPE_MESSAGES[err["type"]]
-        else:
-            message = err["msg"].removeprefix("Value error, ")
-        errors.append({"field": field, "message": message})
-    return errors
-
-
 class GrantRequest(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -200,6 +149,7 @@ class GrantRequest(BaseModel):
     @field_validator("notebook_path")
     @classmethod
     def _path(cls, v: str) -> str:
-        from open_notebook_ext.vault.grants import normalise_path
-
         return normalise_path(v)
+
+
+__all__ = ["CredentialCreate", "CredentialUpdate", "GrantRequest", "parse", "validation_errors"]

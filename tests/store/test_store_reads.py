@@ -202,7 +202,7 @@ def test_dump_json_matches_the_standard_library():
 def test_isoformat_of_sqlite_text_matches_datetime(stored):
     from datetime import datetime, timezone
 
-    from open_notebook_ext.vault.credentials import isoformat
+    from open_notebook_ext.db.common import isoformat
 
     expected = datetime.fromisoformat(stored).replace(tzinfo=timezone.utc).isoformat()
     assert isoformat(stored) == expected
