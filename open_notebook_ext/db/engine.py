@@ -276,9 +276,5 @@ class Database:
                 raise
             return value
 
-    def set_meta(self, key: str, value: str) -> None:
-        with self.session(write=True) as s:
-            s.merge(Meta(key=key, value=value))
-
     def dispose(self) -> None:
         self.engine.dispose()

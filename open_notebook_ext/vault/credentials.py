@@ -329,18 +329,6 @@ class CredentialStore:
             },
         }
 
-    def count_encrypted(self) -> int:
-        """Rows of every owner holding an encrypted key (used by the start-up key check)."""
-        with self.db.session() as s:
-            return (
-                s.scalar(
-                    select(func.count())
-                    .select_from(Credential)
-                    .where(Credential.api_key_encrypted.is_not(None))
-                )
-                or 0
-            )
-
     # -- writing -------------------------------------------------------------
 
     def _check_key_writable(self) -> None:

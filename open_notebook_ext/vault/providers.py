@@ -236,7 +236,3 @@ for _spec in _SPECS:
     if _spec.name in PROVIDERS:  # pragma: no cover - guards the table above
         raise ValueError(f"duplicate provider {_spec.name!r}")
     PROVIDERS[_spec.name] = _spec
-
-
-def get_provider(name: str) -> ProviderSpec | None:
-    return PROVIDERS.get(name.strip().lower()) if isinstance(name, str) else None

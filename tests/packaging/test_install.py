@@ -30,6 +30,8 @@ def test_wheel_contents(wheel: Path):
     data = next(n.split("/")[0] for n in names if ".data/" in n)
     assert f"{data}/data/etc/jupyter/jupyter_server_config.d/open_notebook_ext.json" in names
     assert "open_notebook_ext/openapi.yaml" in names
+    assert "open_notebook_ext/py.typed" in names  # PEP 561: the package's hints are used
+    assert "open_notebook_ext/audit/events/credential.yaml" in names
     assert "open_notebook_ext/db/migrations/env.py" in names
     assert any(n.startswith("open_notebook_ext/db/migrations/versions/0001") for n in names)
     assert not any("tests/" in n or n.endswith(".db") or n.endswith(".key") for n in names)
