@@ -69,6 +69,7 @@ sysdeps:
 lint-py: install
 	$(BIN)/ruff check open_notebook_ext tests bench
 	$(BIN)/ruff format --check open_notebook_ext tests bench
+	$(BIN)/mypy
 
 # eslint, prettier and stylelint in check mode (`jlpm lint` fixes instead).
 lint-ts: install

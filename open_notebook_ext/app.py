@@ -19,6 +19,7 @@ from jupyter_core.paths import jupyter_data_dir
 from jupyter_server import CallContext
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyter_server.extension.application import ExtensionApp
+from jupyter_server.serverapp import ServerApp
 from traitlets import Bool, Float, Int, List, Unicode, default
 
 from open_notebook_ext._version import __version__
@@ -413,7 +414,7 @@ class OpenNotebookApp(ExtensionApp):
     def _request_settings(self) -> dict[str, Any]:
         """Settings for the handlers' request checks (config errors stop start-up)."""
         proxies = TrustedProxies(self.trusted_proxies, "OpenNotebookApp.trusted_proxies")
-        trust = bool(self.serverapp.trust_xheaders)
+        trust = bool(self._server.trust_xheaders)
         if trust and not proxies:
             self.log.warning(
                 "ServerApp.trust_xheaders is on but OpenNotebookApp.trusted_proxies is empty: "
@@ -431,6 +432,14 @@ class OpenNotebookApp(ExtensionApp):
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(ROUTES)
+
+    @property
+    def _server(self) -> ServerApp:
+        """The server this extension is loaded into (Jupyter sets it before
+        ``initialize_settings``)."""
+        if self.serverapp is None:
+            raise RuntimeError("the extension is not loaded into a Jupyter server")
+        return self.serverapp
 
     def initialize_settings(self) -> None:
         try:
@@ -500,7 +509,7 @@ class OpenNotebookApp(ExtensionApp):
         )
         self.log.info(
             "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",
-            self.serverapp.base_url,
+            self._server.base_url,
             self.db.url.render_as_string(hide_password=True),
             self.key_material.source,
             len(self.keyring.key_ids),
@@ -508,14 +517,14 @@ class OpenNotebookApp(ExtensionApp):
 
     def _grant_files(self) -> ContentsFiles | None:
         """How grants find the file behind a notebook path (None: they cannot)."""
-        files = ContentsFiles(self.serverapp.contents_manager)
+        files = ContentsFiles(self._server.contents_manager)
         if files.tracked:
             return files
         self.log.warning(
             "%s keeps no local files: notebook grants are by path alone, so a notebook "
             "deleted outside Jupyter's contents API and created again at the same path "
             "keeps its grants.",
-            type(self.serverapp.contents_manager).__name__,
+            type(self._server.contents_manager).__name__,
         )
         return None
 
@@ -523,17 +532,17 @@ class OpenNotebookApp(ExtensionApp):
         self.kernel_tokens = KernelTokens()
         self.kernel_firewall = EnvFirewall(self.kernel_env_strip)
         install = install_kernel_tokens
-        if kernels_gateway.gateway_enabled(self.serverapp):
+        if kernels_gateway.gateway_enabled(self._server):
             kernels_gateway.configure_client(
-                self.serverapp.gateway_config, self.gateway_token_file, self.log
+                self._server.gateway_config, self.gateway_token_file, self.log
             )
             install = kernels_gateway.install
         else:
             launch_provisioner.use_for_local_kernels(self.kernel_launcher, self.log)
         install(
-            self.serverapp.kernel_manager,
+            self._server.kernel_manager,
             self.kernel_tokens,
-            url=lambda: self.kernel_url or self.serverapp.connection_url,
+            url=lambda: self.kernel_url or self._server.connection_url,
             owner=self.current_owner,
             strip=self.kernel_firewall,
             log=self.log,
@@ -544,7 +553,7 @@ class OpenNotebookApp(ExtensionApp):
 
     def isolation_status(self) -> dict[str, Any]:
         return kernels_gateway.isolation_status(
-            self.serverapp, getattr(self, "non_dumpable_applied", False)
+            self._server, getattr(self, "non_dumpable_applied", False)
         )
 
     def _install_redaction(self) -> None:
@@ -552,7 +561,7 @@ class OpenNotebookApp(ExtensionApp):
             self.credentials.plaintext_keys, self.credentials.change_marker, self.current_owner
         )
         if self.redact_outputs:
-            self.serverapp.contents_manager.register_pre_save_hook(self.redactor.pre_save_hook)
+            self._server.contents_manager.register_pre_save_hook(self.redactor.pre_save_hook)
 
     def _follow_notebook_renames(self) -> None:
         """Grants follow a renamed notebook and die with a deleted one."""
@@ -569,9 +578,11 @@ class OpenNotebookApp(ExtensionApp):
             except Exception:
                 self.log.error("Could not update notebook grants after a %s", action, exc_info=True)
 
-        self.serverapp.event_logger.add_listener(
-            schema_id=CONTENTS_EVENTS, listener=on_contents_event
-        )
+        events = self._server.event_logger
+        if events is None:  # pragma: no cover - jupyter_server always has one
+            self.log.warning("No event logger: grants will not follow renames and deletes")
+            return
+        events.add_listener(schema_id=CONTENTS_EVENTS, listener=on_contents_event)
 
     def current_owner(self) -> str:
         """The owner for work done on behalf of the request being handled right now."""
@@ -591,7 +602,7 @@ class OpenNotebookApp(ExtensionApp):
                 "visitor's browser. Access-Control-Allow-Credentials is not sent with '*', so "
                 "browsers will not attach cookies; list exact origins for production."
             )
-        server = self.serverapp
+        server = self._server
         if (server.allow_origin or server.allow_origin_pat) and not allowed:
             self.log.info(
                 "ServerApp.allow_origin/allow_origin_pat do not apply to open-notebook/api; "
@@ -615,7 +626,7 @@ class OpenNotebookApp(ExtensionApp):
             )
 
     def _warn_about_command_line_secrets(self) -> None:
-        named = logscrub.command_line_secrets(getattr(self.serverapp, "cli_config", None) or {})
+        named = logscrub.command_line_secrets(getattr(self._server, "cli_config", None) or {})
         if named:
             self.log.warning(
                 "%s given on the command line, where every local user and process can read "
@@ -637,8 +648,8 @@ class OpenNotebookApp(ExtensionApp):
     def _check_exposure(self) -> None:
         """Refuse (or, when allowed, warn) when a secret file could be read back through
         Jupyter's contents API: see exposure.py."""
-        cm = self.serverapp.contents_manager
-        root = getattr(cm, "root_dir", None) or self.serverapp.root_dir
+        cm = self._server.contents_manager
+        root = getattr(cm, "root_dir", None) or self._server.root_dir
         allow_hidden = bool(getattr(cm, "allow_hidden", False))
         files = exposure.secret_files(
             data_dir=self.data_dir,
@@ -681,7 +692,7 @@ class OpenNotebookApp(ExtensionApp):
         gets a random anonymous user), so they all map to the configured owner;
         a provider that overrides ``get_user`` (JupyterHub's) names real users.
         """
-        provider = self.serverapp.identity_provider
+        provider = self._server.identity_provider
         if type(provider).get_user is IdentityProvider.get_user or user is None:
             return self.owner
         return user.username

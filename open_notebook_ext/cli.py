@@ -55,7 +55,7 @@ class _Command(JupyterApp):
     }
 
     @property
-    def classes(self) -> list[type]:  # type: ignore[override]
+    def classes(self) -> list[type]:  # type: ignore[override]  # traitlets declares classes as a List trait; a property is how JupyterApp subclasses compute it
         from open_notebook_ext.app import OpenNotebookApp
 
         return [type(self), OpenNotebookApp]

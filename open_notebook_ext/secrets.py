@@ -23,6 +23,7 @@ Standard library only: this module imports nothing of the server.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import http.client
 import json
 import os
@@ -174,7 +175,7 @@ def get_by_id(credential_id: str) -> str:
     return secret["api_key"]
 
 
-def list() -> list[dict[str, Any]]:
+def list() -> builtins.list[dict[str, Any]]:
     """Metadata of your credentials and whether this notebook may read each (no keys)."""
     return _request("GET", "secrets")
 
@@ -183,5 +184,5 @@ async def aget(name: str, provider: str | None = None) -> str:
     return await asyncio.to_thread(get, name, provider)
 
 
-async def alist() -> list[dict[str, Any]]:
+async def alist() -> builtins.list[dict[str, Any]]:
     return await asyncio.to_thread(list)

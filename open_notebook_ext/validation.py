@@ -30,9 +30,6 @@ _TYPE_MESSAGES = {
 M = TypeVar("M", bound=BaseModel)
 
 
-M = TypeVar("M", bound=BaseModel)
-
-
 def parse(model: type[M], data: Any) -> M:
     """Validate ``data`` into ``model`` or raise :class:`InvalidInput` naming each field."""
     if not isinstance(data, dict):

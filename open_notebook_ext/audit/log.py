@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 class PrivateRotatingFileHandler(RotatingFileHandler):
     """A size-rotated log file created 0600 (and its rotated copies too)."""
 
-    def _open(self):  # type: ignore[no-untyped-def]
+    def _open(self):  # type: ignore[no-untyped-def]  # the stub of RotatingFileHandler._open is private and varies across Python versions
         fd = os.open(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         return os.fdopen(fd, self.mode, encoding=self.encoding, errors=self.errors)
 

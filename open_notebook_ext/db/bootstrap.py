@@ -142,8 +142,8 @@ def check_key(backend: Backend, log: logging.Logger) -> str:
     if keyring.check_index(check) == 0:
         return "ok"
     with db.session(write=True) as s:
-        check = s.scalar(select(Meta.value).where(Meta.key == META_KEY_CHECK).with_for_update())
-        index = keyring.check_index(check) if check is not None else None
+        locked = s.scalar(select(Meta.value).where(Meta.key == META_KEY_CHECK).with_for_update())
+        index = keyring.check_index(locked) if locked is not None else None
         if index == 0:
             return "ok"
         adopt = index is not None or not s.scalar(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, Result
 
 
 def new_id(kind: str) -> str:
@@ -23,3 +26,9 @@ def isoformat(value: datetime | str) -> str:
     if value.tzinfo is None:  # SQLite hands back naive datetimes; we only store UTC
         return value.isoformat() + "+00:00"
     return value.isoformat()
+
+
+def rowcount(result: Result[Any]) -> int:
+    """The rows a DELETE or UPDATE touched (SQLAlchemy types ``Session.execute`` as a
+    plain ``Result``; for those statements it is a ``CursorResult``)."""
+    return cast("CursorResult[Any]", result).rowcount or 0

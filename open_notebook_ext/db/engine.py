@@ -130,8 +130,8 @@ class Database:
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.backend == "sqlite":
             self._install_sqlite_hooks(self.engine)
-            writer = self.engine.execution_options(sqlite_begin="IMMEDIATE")
-            self._single = self.engine.execution_options(sqlite_begin="NONE")
+            writer: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
+            self._single: Engine = self.engine.execution_options(sqlite_begin="NONE")
         else:
             writer = self._single = self.engine
         self._sql_cache: dict[int, tuple[Any, Any]] = {}
@@ -201,7 +201,9 @@ class Database:
         args = tuple(values[n] for n in names)
         conn = self.engine.raw_connection()
         try:
-            return conn.driver_connection.execute(sql, args).fetchall()
+            driver = conn.driver_connection
+            assert driver is not None  # a pooled connection, checked out: it is open
+            return driver.execute(sql, args).fetchall()
         except sqlite3.Error as e:
             # as the engine (hide_parameters): no bound value in a message or a log
             raise DBAPIError.instance(sql, args, e, sqlite3.Error, hide_parameters=True) from e

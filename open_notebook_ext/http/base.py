@@ -176,7 +176,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
 
     @property
     def ext(self) -> OpenNotebookApp:
-        return self.extensionapp  # type: ignore[return-value]
+        return self.extensionapp  # type: ignore[return-value]  # jupyter_server types extensionapp as ExtensionApp; ours is always OpenNotebookApp
 
     # -- origin policy -----------------------------------------------------------
 
@@ -301,7 +301,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         """Seconds this request's body may take to arrive (0: no limit)."""
         return float(self.settings.get(BODY_TIMEOUT_SETTING, DEFAULT_BODY_TIMEOUT))
 
-    async def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:  # type: ignore[override]  # Tornado declares prepare as returning Awaitable | None; ours is a coroutine
         self._body = bytearray()
         self._body_limit = self.request_body_limit()
         self._start_body_clock()
@@ -370,7 +370,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             return
         future.set_result(None)  # let Tornado read the body while we wait
         with contextlib.suppress(Exception):
-            body = self.request._body_future  # type: ignore[attr-defined]
+            body = self.request._body_future
             await asyncio.wait_for(asyncio.shield(body), DRAIN_TIMEOUT)
 
     async def _prepare(self) -> None:

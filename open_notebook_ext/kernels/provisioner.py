@@ -194,7 +194,7 @@ class TokenHandoff:
 _FIREWALL = EnvFirewall()
 
 
-class KernelLaunchProvisioner(LocalProvisioner):  # type: ignore[misc]
+class KernelLaunchProvisioner(LocalProvisioner):
     """LocalProvisioner whose Python kernels are non-dumpable and get their token by hand-off."""
 
     kernel_python = Unicode(

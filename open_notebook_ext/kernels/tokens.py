@@ -163,6 +163,7 @@ def install(
         # Jupyter merges the session's environment (os.environ included) into a
         # kernel's launch environment when the session is renamed; keep the
         # stripped variables out of what a restart would launch with.
+        assert update_env is not None  # installed only where the manager has one
         return update_env(kernel_id=kernel_id, env=strip.filter(env))
 
     kernel_manager.start_kernel = start_kernel

@@ -78,7 +78,7 @@ class NotebookCreate(_Model):
     @field_validator("name")
     @classmethod
     def _name(cls, v: str) -> str:
-        return text(v, max_len=MAX_NAME, blank_ok=False)  # type: ignore[return-value]
+        return text(v, max_len=MAX_NAME, blank_ok=False)  # type: ignore[return-value]  # text() returns None only when blank_ok is true
 
     @field_validator("description")
     @classmethod
@@ -121,7 +121,7 @@ class NoteCreate(_Model):
     @field_validator("content")
     @classmethod
     def _content(cls, v: str) -> str:
-        return _body(v, required=True)  # type: ignore[return-value]
+        return _body(v, required=True)  # type: ignore[return-value]  # _body() returns None only when the field is not required
 
     @field_validator("notebook_id")
     @classmethod

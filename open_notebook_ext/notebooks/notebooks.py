@@ -16,7 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, aliased
 
-from open_notebook_ext.db.common import isoformat, new_id
+from open_notebook_ext.db.common import isoformat, new_id, rowcount
 from open_notebook_ext.db.engine import Database, locked
 from open_notebook_ext.db.orm import Note, Notebook, NotebookSource, Source, utcnow
 from open_notebook_ext.errors import NotFound
@@ -222,11 +222,8 @@ class NotebookStore:
                     .with_for_update()
                 )
             exclusive, shared = partition_sources(s, row.id)
-            deleted_notes = (
-                s.execute(
-                    delete(Note).where(Note.notebook_id == row.id, Note.owner == owner)
-                ).rowcount
-                or 0
+            deleted_notes = rowcount(
+                s.execute(delete(Note).where(Note.notebook_id == row.id, Note.owner == owner))
             )
             files: list[str] = []
             if delete_exclusive_sources and exclusive:
@@ -240,11 +237,8 @@ class NotebookStore:
                     if name
                 ]
                 s.execute(delete(NotebookSource).where(NotebookSource.source_id.in_(exclusive)))
-                deleted_sources = (
-                    s.execute(
-                        delete(Source).where(Source.id.in_(exclusive), Source.owner == owner)
-                    ).rowcount
-                    or 0
+                deleted_sources = rowcount(
+                    s.execute(delete(Source).where(Source.id.in_(exclusive), Source.owner == owner))
                 )
                 unlinked = len(shared)
             else:

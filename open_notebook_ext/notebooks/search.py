@@ -92,7 +92,7 @@ def _sqlite(session: Session, q: Query) -> list[tuple[str, str, float, str]]:
           AND d.kind IN (:k0, :k1) {in_notebook}
         ORDER BY {rank}, d.item_id
         LIMIT :limit"""  # noqa: S608 - only constants are formatted in
-    return [tuple(r) for r in session.execute(text(sql), params).all()]  # type: ignore[misc]
+    return [tuple(r) for r in session.execute(text(sql), params).all()]
 
 
 # ts_rank's weights for D, C, B (body) and A (title).
@@ -166,7 +166,7 @@ def _postgresql(session: Session, q: Query) -> list[tuple[str, str, float, str]]
                END AS snippet
         FROM hits AS h, q
         ORDER BY h.relevance DESC, h.item_id"""  # noqa: S608 - only constants are formatted in
-    return [tuple(r) for r in session.execute(text(sql), params).all()]  # type: ignore[misc]
+    return [tuple(r) for r in session.execute(text(sql), params).all()]
 
 
 BACKENDS: dict[str, Callable[[Session, Query], list[tuple[str, str, float, str]]]] = {

@@ -89,7 +89,7 @@ class _SourceCreation(OpenNotebookHandler):
         req: SourceCreate = await self.call(parse, SourceCreate, payload)
         problems = req.problems(has_file=upload is not None)
         if problems:
-            raise api_error_for(InvalidInput(problems))  # type: ignore[misc]
+            raise api_error_for(InvalidInput(problems))  # type: ignore[misc]  # api_error_for returns an exception instance; mypy cannot see that through its overloads
         await self.call(self.ext.sources.check_notebooks, self.owner, req.notebook_ids())
         title: str | None = None
         text: str | None = None
@@ -198,7 +198,7 @@ class SourcesHandler(_SourceCreation):
             )
         return super()._too_large()
 
-    async def prepare(self) -> None:  # type: ignore[override]
+    async def prepare(self) -> None:  # type: ignore[override]  # Tornado declares prepare as returning Awaitable | None; ours is a coroutine
         await super().prepare()
         if self._finished or not self._multipart:
             return
@@ -237,7 +237,7 @@ class SourcesHandler(_SourceCreation):
         self._upload: dict[str, Any] | None = None
         self._form_error: ApiError | None = None
         connection = self.request.connection
-        if hasattr(connection, "set_max_body_size"):
+        if connection is not None and hasattr(connection, "set_max_body_size"):
             # Jupyter's server-wide max_body_size must not cut our limit (or our 413) short.
             connection.set_max_body_size(self._body_limit + 1024 * 1024)
         self._upload_ready = True
@@ -372,7 +372,7 @@ class SourcesHandler(_SourceCreation):
         try:
             return form_payload(fields), self._upload
         except InvalidInput as e:
-            raise api_error_for(e) from None  # type: ignore[misc]
+            raise api_error_for(e) from None  # type: ignore[misc]  # api_error_for returns an exception instance; mypy cannot see that through its overloads
 
     def _urlencoded_payload(self) -> dict[str, Any]:
         try:
@@ -384,7 +384,7 @@ class SourcesHandler(_SourceCreation):
         try:
             return form_payload(dict(pairs))
         except InvalidInput as e:
-            raise api_error_for(e) from None  # type: ignore[misc]
+            raise api_error_for(e) from None  # type: ignore[misc]  # api_error_for returns an exception instance; mypy cannot see that through its overloads
 
 
 class SourcesJsonHandler(_SourceCreation):

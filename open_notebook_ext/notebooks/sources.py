@@ -8,6 +8,7 @@ after the transaction commits.
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 from sqlalchemy import case, delete, func, literal, select
@@ -112,7 +113,7 @@ class SourceStore:
         offset: int = 0,
         sort_by: str = "updated",
         sort_order: str = "desc",
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         column = _sort_column(sort_by)
         ordering = column.asc() if sort_order == "asc" else column.desc()
         query = select(Source).where(Source.owner == owner)
@@ -129,7 +130,7 @@ class SourceStore:
         with self.db.session() as s:
             return self.to_json(s, self._row(s, owner, source_id))
 
-    def check_notebooks(self, owner: str, ids: list[str]) -> None:
+    def check_notebooks(self, owner: str, ids: builtins.list[str]) -> None:
         with self.db.session() as s:
             require_notebooks(s, owner, ids)
 

@@ -281,7 +281,7 @@ class ConstantTimeIdentityProvider(PasswordIdentityProvider):
         self.log.debug("Accepting token-authenticated request from %s", handler.request.remote_ip)
         user = self.get_user_cookie(handler)
         if hasattr(user, "__await__"):
-            user = await user  # type: ignore[misc]
+            user = await user  # type: ignore[misc]  # get_user_cookie may return an awaitable in some jupyter_server versions
         return user if user is not None else self.generate_anonymous_user(handler)
 
     def process_login_form(self, handler: Any) -> User | None:

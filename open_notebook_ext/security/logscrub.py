@@ -112,7 +112,7 @@ def install_config_masking() -> None:
             record.msg = mask_config(record.msg)
         return record
 
-    factory.masks_config = True  # type: ignore[attr-defined]
+    factory.masks_config = True  # type: ignore[attr-defined]  # a marker attribute on the function, read back to install the factory once
     logging.setLogRecordFactory(factory)
 
 

@@ -292,10 +292,10 @@ async def acheck_url(
 class PinnedResolver(Resolver):
     """Answers every lookup for the target's host with the pinned address only."""
 
-    def initialize(self, target: Target) -> None:  # type: ignore[override]
+    def initialize(self, target: Target) -> None:
         self.target = target
 
-    async def resolve(  # type: ignore[override]
+    async def resolve(
         self, host: str, port: int, family: socket.AddressFamily = socket.AF_UNSPEC
     ) -> list[tuple[int, Any]]:
         address = self.target.address

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import os
 import sys
+from collections.abc import Callable
 
 # No typing import: the launcher's prctl waits for every module imported before it.
 TYPE_CHECKING = False
@@ -36,7 +37,7 @@ launch_report: dict[str, object] = {}
 _libc: ctypes.CDLL | None = None
 
 
-def _prctl() -> ctypes._CFuncPtr:
+def _prctl() -> Callable[..., int]:
     global _libc
     if _libc is None:
         _libc = ctypes.CDLL(None, use_errno=True)

@@ -8,6 +8,7 @@ decrypted, a ``decryption_error`` saying why.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import hashlib
 import json
@@ -15,9 +16,9 @@ import logging
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Text, bindparam, func, select, type_coerce, update
+from sqlalchemy import Table, Text, bindparam, func, select, type_coerce, update
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 
 from open_notebook_ext.db.common import isoformat, new_id
@@ -30,7 +31,7 @@ from open_notebook_ext.vault.providers import KEY_DESTINATION_FIELDS, PROVIDERS,
 
 log = logging.getLogger(__name__)
 
-_TABLE = Credential.__table__
+_TABLE = cast(Table, Credential.__table__)  # the ORM types it as any FromClause
 # Compare-and-swap re-encryption, built once and run as an executemany: a row is
 # rewritten only if it still holds the token that was read (a concurrent update
 # or rotation wins). Building a statement per row costs more than the crypto.
@@ -119,7 +120,7 @@ def _decode_modalities(raw: str) -> tuple[str, ...]:
     return tuple(json.loads(raw))
 
 
-def _modalities(value: Any) -> list[str]:
+def _modalities(value: Any) -> builtins.list[str]:
     """A row's modalities as a new list: decoded JSON text, or a list the driver decoded."""
     if not value:
         return []
@@ -128,7 +129,9 @@ def _modalities(value: Any) -> list[str]:
     return list(value)
 
 
-def _missing_required(spec: ProviderSpec, values: dict[str, Any], has_key: bool) -> list[dict]:
+def _missing_required(
+    spec: ProviderSpec, values: dict[str, Any], has_key: bool
+) -> builtins.list[dict]:
     errors = []
     for name in spec.required:
         present = has_key if name == "api_key" else values.get(name) not in (None, "")
@@ -137,7 +140,7 @@ def _missing_required(spec: ProviderSpec, values: dict[str, Any], has_key: bool)
     return errors
 
 
-def _unused_fields(spec: ProviderSpec, sent: dict[str, Any]) -> list[dict]:
+def _unused_fields(spec: ProviderSpec, sent: dict[str, Any]) -> builtins.list[dict]:
     allowed = set(spec.fields)
     return [
         {"field": f, "message": f"is not used by provider {spec.name}"}
@@ -146,7 +149,7 @@ def _unused_fields(spec: ProviderSpec, sent: dict[str, Any]) -> list[dict]:
     ]
 
 
-def _destination_changes(sent: dict[str, Any], row: Credential) -> list[str]:
+def _destination_changes(sent: dict[str, Any], row: Credential) -> builtins.list[str]:
     """The fields in ``sent`` that would change where the stored key is sent.
 
     Setting the value stored already is no change; clearing one is (the key
@@ -154,7 +157,7 @@ def _destination_changes(sent: dict[str, Any], row: Credential) -> list[str]:
     return [f for f in KEY_DESTINATION_FIELDS if f in sent and sent[f] != getattr(row, f)]
 
 
-def _key_needed_for(changed: list[str]) -> InvalidInput:
+def _key_needed_for(changed: builtins.list[str]) -> InvalidInput:
     return InvalidInput(
         [
             {
@@ -223,7 +226,9 @@ class CredentialStore:
             rotations.append(Rotation(credential_id, token, new_token, kid))
         return None
 
-    def _json(self, values: dict[str, Any], rotations: list[Rotation] | None) -> dict[str, Any]:
+    def _json(
+        self, values: dict[str, Any], rotations: builtins.list[Rotation] | None
+    ) -> dict[str, Any]:
         """The API shape, from a dict of the ``_JSON_COLUMNS`` values (consumed)."""
         token = values.pop("api_key_encrypted")
         values.update(
@@ -236,10 +241,12 @@ class CredentialStore:
         )
         return values
 
-    def to_json(self, row: Credential, rotations: list[Rotation] | None = None) -> dict[str, Any]:
+    def to_json(
+        self, row: Credential, rotations: builtins.list[Rotation] | None = None
+    ) -> dict[str, Any]:
         return self._json({c: getattr(row, c) for c in _JSON_COLUMNS}, rotations)
 
-    def _apply_rotations(self, rotations: list[Rotation]) -> int:
+    def _apply_rotations(self, rotations: builtins.list[Rotation]) -> int:
         """Write re-encrypted tokens, each only if the row still holds the token we read
         (compare-and-swap: a concurrent update or rotation wins). Returns rows changed."""
         if not rotations:
@@ -254,7 +261,7 @@ class CredentialStore:
             )
             return result.rowcount or 0
 
-    def rotate_lazily(self, rotations: list[Rotation]) -> None:
+    def rotate_lazily(self, rotations: builtins.list[Rotation]) -> None:
         try:
             self._apply_rotations(rotations)
         except SQLAlchemyError:
@@ -280,7 +287,7 @@ class CredentialStore:
 
     def list(
         self, owner: str, provider: str | None = None, limit: int | None = None, offset: int = 0
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         params: dict[str, Any] = {"owner": owner}
         if provider is not None:
             params["provider"] = provider.strip().lower()
@@ -398,9 +405,9 @@ class CredentialStore:
                     if changed:
                         raise _key_needed_for(changed)
                 if "name" in sent:
-                    row.name = req.name  # type: ignore[assignment]
+                    row.name = req.name  # type: ignore[assignment]  # SQLAlchemy Column typed as str; the model field is validated non-None here
                 if sent.get("modalities") is not None:
-                    row.modalities = req.modalities  # type: ignore[assignment]
+                    row.modalities = req.modalities  # type: ignore[assignment]  # a list of modalities stored through the JSON column type
                 for column in _OPTIONAL_COLUMNS:
                     if column in sent:
                         setattr(row, column, getattr(req, column))
@@ -442,7 +449,7 @@ class CredentialStore:
                 digest.update(f"{cid}\0{name}\0{token or ''}\n".encode())
         return digest.hexdigest()
 
-    def plaintext_keys(self, owner: str) -> list[tuple[str, str]]:
+    def plaintext_keys(self, owner: str) -> builtins.list[tuple[str, str]]:
         """(name, key) for every key of ``owner`` that decrypts; for the output redactor."""
         out = []
         with self.db.session() as s:
@@ -453,6 +460,7 @@ class CredentialStore:
             ).all()
         for name, token in rows:
             try:
+                assert token is not None  # the query selects stored keys only
                 out.append((name, self.keyring.decrypt(token)))
             except DecryptionError:
                 continue
@@ -485,6 +493,7 @@ class CredentialStore:
             for cid, token, kid in rows:
                 report.scanned += 1
                 try:
+                    assert token is not None  # the query selects stored keys only
                     new_token, new_kid, changed = self.keyring.reencrypt(token)
                 except DecryptionError:
                     report.undecryptable.append(cid)
@@ -505,7 +514,7 @@ class CredentialStore:
         last = rows[-1][0] if len(rows) == batch_size else None
         return last, report
 
-    def verify(self) -> list[dict[str, str]]:
+    def verify(self) -> builtins.list[dict[str, str]]:
         """Every credential (all owners) whose key cannot be decrypted."""
         failures = []
         with self.db.session() as s:

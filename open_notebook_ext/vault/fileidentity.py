@@ -93,7 +93,7 @@ def file_identity(os_path: str) -> str | None:
     if _statx is not None:
         found = _identity_statx(encoded)
         if found is not False:
-            return found  # type: ignore[return-value]
+            return found  # type: ignore[return-value]  # False was ruled out just above; mypy does not narrow the union
     try:
         st = os.stat(encoded)
     except (OSError, ValueError):
@@ -101,8 +101,9 @@ def file_identity(os_path: str) -> str | None:
     if not stat.S_ISREG(st.st_mode):
         return None
     birth = getattr(st, "st_birthtime_ns", None)
-    if birth is None and getattr(st, "st_birthtime", None) is not None:
-        birth = int(st.st_birthtime * 1_000_000_000)
+    seconds = getattr(st, "st_birthtime", None)  # macOS and the BSDs only
+    if birth is None and seconds is not None:
+        birth = int(seconds * 1_000_000_000)
     return f"{st.st_ino}:{birth}" if birth else str(st.st_ino)
 
 

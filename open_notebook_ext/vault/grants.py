@@ -7,6 +7,7 @@ is bound to the file that was at that path when it was given (its identity, see
 
 from __future__ import annotations
 
+import builtins
 import logging
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -14,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 
-from open_notebook_ext.db.common import isoformat, new_id
+from open_notebook_ext.db.common import isoformat, new_id, rowcount
 from open_notebook_ext.db.engine import Database
 from open_notebook_ext.db.orm import Credential, Grant, utcnow
 from open_notebook_ext.errors import InvalidInput, NotFound
@@ -113,7 +114,7 @@ class GrantStore:
                 )
         return valid, set(stale)
 
-    def granted_credentials(self, owner: str, paths: list[str]) -> set[str]:
+    def granted_credentials(self, owner: str, paths: builtins.list[str]) -> set[str]:
         """Ids of the credentials granted to any of ``paths`` (files checked)."""
         if not paths:
             return set()
@@ -130,7 +131,7 @@ class GrantStore:
 
     def list(
         self, owner: str, credential_id: str | None = None, notebook_path: str | None = None
-    ) -> list[dict[str, Any]]:
+    ) -> builtins.list[dict[str, Any]]:
         """Grants, without those whose file was replaced by another (they are deleted)."""
         query = (
             select(Grant, Credential)
@@ -195,10 +196,10 @@ class GrantStore:
                 return self._json(grant, credential), True
         except IntegrityError:
             # a concurrent identical grant won: that is the same outcome
-            existing = self.list(owner, req.credential_id, req.notebook_path)
-            if not existing:  # or the credential was deleted meanwhile
+            same = self.list(owner, req.credential_id, req.notebook_path)
+            if not same:  # or the credential was deleted meanwhile
                 raise NotFound(NOT_FOUND) from None
-            return existing[0], False
+            return same[0], False
 
     def revoke(self, owner: str, grant_id: str) -> dict[str, Any]:
         with self.db.session(write=True) as s:
@@ -213,7 +214,7 @@ class GrantStore:
             s.delete(row[0])
         return data
 
-    def is_granted(self, owner: str, credential_id: str, paths: list[str]) -> bool:
+    def is_granted(self, owner: str, credential_id: str, paths: builtins.list[str]) -> bool:
         return credential_id in self.granted_credentials(owner, paths)
 
     def move(self, owner: str, old: str, new: str) -> int:
@@ -259,4 +260,4 @@ class GrantStore:
             return 0
         with self.db.session(write=True) as s:
             result = s.execute(delete(Grant).where(Grant.owner == owner, _at_or_under(path)))
-            return result.rowcount or 0
+            return rowcount(result)

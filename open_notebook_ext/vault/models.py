@@ -115,7 +115,7 @@ class _CredentialFields(BaseModel):
 
 
 class CredentialCreate(_CredentialFields):
-    name: StrictStr  # type: ignore[assignment]
+    name: StrictStr
     provider: StrictStr
 
     @field_validator("provider")

@@ -23,6 +23,7 @@ Create Date: 2026-11-23
 """
 
 from alembic import op
+from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
 revision = "0004"
@@ -42,7 +43,7 @@ def _sql_string(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _unaccent_available(bind) -> bool:
+def _unaccent_available(bind: Connection) -> bool:
     """True if the unaccent dictionary exists or could be created here."""
     if (
         bind.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").first()
