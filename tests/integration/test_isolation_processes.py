@@ -22,7 +22,7 @@ linux_only = pytest.mark.skipif(not procsec.available(), reason="prctl is Linux-
 @linux_only
 def test_protect_server_makes_the_process_non_dumpable_and_can_be_turned_off():
     code = (
-        "import logging; from open_notebook_ext import procsec\n"
+        "import logging; from open_notebook_ext.security import procsec\n"
         "log = logging.getLogger('t')\n"
         "print(procsec.is_dumpable(), procsec.protect_server(True, log), "
         "procsec.is_dumpable(), procsec.protect_server(False, log), procsec.is_dumpable())"
