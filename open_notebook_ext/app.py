@@ -26,6 +26,7 @@ from ._version import __version__
 from .audit import AuditLog
 from .auth import AuthFailureLimiter, TrustedProxies
 from .backend import open_backend
+from .ecosystem.setup import setup as ecosystem_setup
 from .errors import ConfigError
 from .fileidentity import ContentsFiles
 from .handlers import ROUTES
@@ -461,6 +462,7 @@ class OpenNotebookApp(ExtensionApp):
         self._install_kernel_tokens()
         self._install_redaction()
         self._follow_notebook_renames()
+        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self.settings.update({
             POLICY_SETTING: self.origin_policy,
             LIMITER_SETTING: self.auth_limiter,
