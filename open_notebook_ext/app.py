@@ -459,10 +459,10 @@ class OpenNotebookApp(ExtensionApp):
         self.auth_limiter = AuthFailureLimiter(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
+        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self._install_kernel_tokens()
         self._install_redaction()
         self._follow_notebook_renames()
-        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self.settings.update({
             POLICY_SETTING: self.origin_policy,
             LIMITER_SETTING: self.auth_limiter,

@@ -23,6 +23,9 @@ def setup(ext: Any) -> None:
     imports: later changes to ``os.environ`` (jupyter-ai loading a ``.env``, the keys this
     package sets for jupyter-ai) are not "the server's environment"."""
     ext.settings[ENVIRON_SETTING] = provider_variables(os.environ)
+    from .jupyter_ai_bridge import install
+
+    install(ext)  # before kernels are set up: it extends kernel_env_strip
 
 
 def contents_root(ext: Any) -> Path:
