@@ -26,6 +26,7 @@ from ._version import __version__
 from .audit import AuditLog
 from .auth import AuthFailureLimiter, TrustedProxies
 from .backend import open_backend
+from .ecosystem.setup import setup as ecosystem_setup
 from .errors import ConfigError
 from .fileidentity import ContentsFiles
 from .handlers import ROUTES
@@ -463,6 +464,7 @@ class OpenNotebookApp(ExtensionApp):
         self.auth_limiter = AuthFailureLimiter(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
+        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self._install_kernel_tokens()
         self._install_redaction()
         self._follow_notebook_renames()

@@ -1,4 +1,5 @@
-"""``jupyter open-notebook``: key rotation, key generation, status, verification, migrations.
+"""``jupyter open-notebook``: key rotation, key generation, status, verification, migrations,
+imports from the environment.
 
 A Jupyter subcommand (the ``jupyter-open-notebook`` script), built like
 ``jupyter server extension``: traitlets applications that read the same
@@ -267,6 +268,9 @@ class OpenNotebookCLI(JupyterApp):
         "status": (StatusApp, StatusApp.description.splitlines()[0]),
         "verify": (VerifyApp, VerifyApp.description.splitlines()[0]),
         "migrate": (MigrateApp, MigrateApp.description.splitlines()[0]),
+        # ecosystem/cli.py (it imports this module)
+        "import-env": ("open_notebook_ext.ecosystem.cli.ImportEnvApp",
+                       "Import provider keys from the environment or a .env file."),
     }
 
     def start(self) -> None:

@@ -5,6 +5,8 @@
     >>> key = secrets.get("Work", provider="openai") # when the name is used twice
     >>> secrets.list()                               # names, providers, hints; no keys
     >>> key = await secrets.aget("Work")             # from async code
+    >>> secrets.env("Work")                          # OPENAI_API_KEY etc. set (secrets_env.py)
+    >>> with secrets.env("Work"): ...                # ... and restored after the block
 
 In a kernel started by a Jupyter server running open_notebook_ext this needs no
 configuration: the server gives each kernel its URL (``OPEN_NOTEBOOK_URL``) and
@@ -39,6 +41,7 @@ __all__ = [
     "ServerUnreachable",
     "aget",
     "alist",
+    "env",
     "get",
     "list",
 ]
@@ -178,3 +181,14 @@ async def aget(name: str, provider: str | None = None) -> str:
 
 async def alist() -> list[dict[str, Any]]:
     return await asyncio.to_thread(list)
+
+
+def env(*names: str, provider: str | None = None) -> Any:
+    """Set the environment variables libraries read (``OPENAI_API_KEY``, ...) for these
+    granted credentials (all granted ones without a name); a context manager that
+    restores the previous values. See ``open_notebook_ext.secrets_env``."""
+    import sys
+
+    from .secrets_env import set_env
+
+    return set_env(sys.modules[__name__], names, provider)

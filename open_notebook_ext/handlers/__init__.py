@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..ecosystem.handlers import ROUTES as IMPORT_ROUTES
 from .audit import AuditHandler
 from .base import NotFoundHandler
 from .credentials import (
@@ -40,6 +41,8 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/openapi\.json", OpenAPIHandler),
     (rf"{API}/providers", ProvidersHandler),
     (rf"{API}/credentials/status", CredentialStatusHandler),
+    # env-status, migrate-from-env, env-import, import-dotenv (ecosystem/handlers.py)
+    *((rf"{API}/{path}", handler) for path, handler in IMPORT_ROUTES),
     (rf"{API}/credentials/by-provider/(?P<provider>[^/]+)", CredentialsByProviderHandler),
     (rf"{API}/credentials", CredentialsHandler),
     (rf"{API}/credentials/{CREDENTIAL_ID}", CredentialHandler),

@@ -152,7 +152,13 @@ class SecretByNameHandler(SecretHandlerBase):
         if provider is not None and not isinstance(provider, str):
             raise ApiError(422, "provider: must be a string",
                            extra={"errors": [{"field": "provider", "message": "must be a string"}]})
-        await self.reveal(reader, name=name, provider=provider)
+        # false: a credential without a key (Ollama's base URL) answers too (secrets.env)
+        require_key = body.get("require_key", True)
+        if not isinstance(require_key, bool):
+            raise ApiError(422, "require_key: must be a boolean",
+                           extra={"errors": [{"field": "require_key",
+                                              "message": "must be a boolean"}]})
+        await self.reveal(reader, name=name, provider=provider, require_key=require_key)
 
 
 class SecretsListHandler(SecretHandlerBase):

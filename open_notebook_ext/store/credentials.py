@@ -342,6 +342,21 @@ class CredentialStore:
         row.api_key_hint = key_hint(api_key)
 
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
+        row = self.new_row(owner, payload)
+        try:
+            with self.db.session(write=True) as s:
+                s.add(row)
+                s.flush()
+                return self.to_json(row)
+        except IntegrityError:
+            raise Conflict(
+                f"A credential with this name already exists for provider {row.provider}",
+                "name",
+            ) from None
+
+    def new_row(self, owner: str, payload: Any) -> Credential:
+        """A validated create request as a row, its key encrypted; nothing is written
+        (``create``, and imports that add several rows in one transaction)."""
         from ..schemas import CredentialCreate, parse  # pydantic loads on first use
 
         req = parse(CredentialCreate, payload)
@@ -367,15 +382,7 @@ class CredentialStore:
         )
         if req.api_key is not None:
             self._set_key(row, req.api_key)  # raises EncryptionNotConfigured before any write
-        try:
-            with self.db.session(write=True) as s:
-                s.add(row)
-                s.flush()
-                return self.to_json(row)
-        except IntegrityError:
-            raise Conflict(
-                f"A credential with this name already exists for provider {spec.name}", "name"
-            ) from None
+        return row
 
     def update(self, owner: str, credential_id: str, payload: Any) -> dict[str, Any]:
         from ..schemas import CredentialUpdate, parse

@@ -11,9 +11,12 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ApiError, errorFrom, NETWORK_DETAIL, NOT_JSON_DETAIL } from './errors';
 import {
   CredentialPayload,
+  EnvImportSource,
   IAuditEvent,
   ICredential,
   ICredentialDeleteResponse,
+  IEnvImportListing,
+  IEnvImportResult,
   IGrant,
   IGrantRequest,
   IProvider,
@@ -31,7 +34,10 @@ export const TEST_PATH = '/credentials/{credential_id}/test';
 /** How many audit events the Activity section asks for. */
 export const AUDIT_LIMIT = 50;
 
-type Body = CredentialPayload | IGrantRequest;
+type Body =
+  | CredentialPayload
+  | IGrantRequest
+  | { providers: string[]; remove_imported?: boolean };
 
 export class CredentialsClient {
   constructor(readonly serverSettings: ServerConnection.ISettings) {}
@@ -88,6 +94,33 @@ export class CredentialsClient {
       'DELETE',
       `grants/${encodeURIComponent(id)}`
     );
+  }
+
+  /** The provider variables found (names only) in the environment and `.env`. */
+  envImport(): Promise<IEnvImportListing> {
+    return this.request<IEnvImportListing>('GET', 'credentials/env-import');
+  }
+
+  /**
+   * Import the chosen providers' keys from `source`; with `removeImported`
+   * (`.env` only) the imported variables are then taken out of the file.
+   */
+  importFrom(
+    source: EnvImportSource,
+    providers: string[],
+    removeImported = false
+  ): Promise<IEnvImportResult> {
+    if (source === 'environment') {
+      return this.request<IEnvImportResult>(
+        'POST',
+        'credentials/migrate-from-env',
+        { providers }
+      );
+    }
+    return this.request<IEnvImportResult>('POST', 'credentials/import-dotenv', {
+      providers,
+      remove_imported: removeImported
+    });
   }
 
   /** Recent audit events of the current user, newest first. */

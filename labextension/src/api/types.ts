@@ -161,6 +161,7 @@ export interface IAuditEvent {
   already_current?: number;
   undecryptable?: number;
   undecryptable_ids?: string[];
+  source?: string;
 }
 
 /**
@@ -192,3 +193,60 @@ export interface IGrantRequest {
   credential_id: string;
   notebook_path: string;
 }
+
+/**
+ * One provider whose variables are set in an environment or a `.env` file
+ * (`GET credentials/env-import`): variable names, never values.
+ *
+ * @schema #/components/schemas/EnvImportProvider
+ */
+export interface IEnvImportProvider {
+  provider: string;
+  display_name: string;
+  variables: string[];
+  configured: boolean;
+  credentials: number;
+}
+
+/**
+ * What `GET credentials/env-import` answers.
+ *
+ * @schema #/components/schemas/EnvImportListing
+ */
+export interface IEnvImportListing {
+  environment: IEnvImportProvider[];
+  dotenv: { path: string; exists: boolean; providers: IEnvImportProvider[] };
+}
+
+/**
+ * What `POST credentials/migrate-from-env` answers.
+ *
+ * @schema #/components/schemas/EnvImportResult
+ */
+export interface IEnvImportResult {
+  message: string;
+  migrated: string[];
+  skipped: string[];
+  not_configured: string[];
+  errors: string[];
+  credentials: {
+    id: string;
+    name: string;
+    provider: string;
+    api_key_hint: string | null;
+  }[];
+}
+
+/**
+ * What `POST credentials/import-dotenv` answers: the import, and what was
+ * taken out of the file.
+ *
+ * @schema #/paths/~1credentials~1import-dotenv/post/responses/200/content/application~1json/schema
+ */
+export interface IDotenvImportResult extends IEnvImportResult {
+  dotenv_removed: boolean;
+  dotenv_variables_removed: string[];
+}
+
+/** Where an import reads from: the server's environment or the `.env` file. */
+export type EnvImportSource = 'environment' | 'dotenv';

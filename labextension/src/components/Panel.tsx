@@ -16,6 +16,7 @@ import { StatusBanner } from './Banner';
 import { CredentialForm } from './Form';
 import { CredentialList } from './CredentialList';
 import { confirmDelete, confirmRevoke } from './dialogs';
+import { EnvImportSection } from './EnvImport';
 import { ErrorState } from './ErrorState';
 
 export interface ICredentialsViewProps {
@@ -75,6 +76,7 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
       <>
         <StatusBanner status={data.status} trans={trans} />
         <Alerts model={model} trans={trans} />
+        <EnvImportSection model={model.envImport} trans={trans} />
         {model.editor && (
           <CredentialForm
             key={
@@ -150,6 +152,19 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
         >
           <addIcon.react tag="span" className="jp-OpenNotebook-addIcon" />{' '}
           {trans.__('Add credential')}
+        </button>
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-OpenNotebook-importEnv"
+          disabled={
+            model.addDisabled || model.envImport.open || model.envImport.busy
+          }
+          title={trans.__(
+            'Import provider keys (OPENAI_API_KEY, …) from the server environment or .env'
+          )}
+          onClick={() => void model.envImport.show()}
+        >
+          {trans.__('Import from environment')}
         </button>
       </div>
       <div className="jp-OpenNotebook-notice" role="status" aria-live="polite">
