@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..proxy.handlers import ProxyHandler
 from .audit import AuditHandler
 from .base import NotFoundHandler
 from .credentials import (
@@ -60,6 +61,7 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/grants", GrantsHandler),
     (rf"{API}/grants/(?P<grant_id>[^/]+)", GrantHandler),
     (rf"{API}/audit", AuditHandler),
+    (rf"{API}/proxy/{CREDENTIAL_ID}/(?P<path>.*)", ProxyHandler),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", NotFoundHandler),
 ]

@@ -69,6 +69,9 @@ class Credential(Base):
     location: Mapped[str | None] = mapped_column(String(200), nullable=True)
     credentials_path: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     num_ctx: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "read": secrets.get and the proxy may use the key; "proxy": only the proxy (0006).
+    key_access: Mapped[str] = mapped_column(String(16), nullable=False, default="read",
+                                            server_default="read")
     created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
                                               default=utcnow)
     updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,

@@ -1,0 +1,242 @@
+"""``{base_url}open-notebook/api/proxy/{credential_id}/{path}``: a provider call with the key added.
+
+Authenticated and authorized exactly like ``secrets.get`` (it is a
+``SecretHandlerBase``): browsers are refused (any ``Origin`` or ``Sec-Fetch-*``
+header), no CORS headers, the caller is a kernel (its token, where the SDK sends
+its key: ``Authorization: Bearer``, ``x-api-key``, ``x-goog-api-key`` or
+``api-key``) or a Jupyter token holder, the kernel's notebook must be granted the
+credential (``granted_secret``, the code path ``secrets.get`` uses). Then the
+path must be one the provider's table entry allows, the outbound request goes
+through the SSRF guard with the key in the provider's header, and the answer
+streams back. Errors the proxy itself answers carry ``{"detail": ...}`` and the
+providers' own error shape (``error.message``, ``error.type``), so the SDKs raise
+their usual classes with our message, and ``x-should-retry: false``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from jupyter_server.auth.decorator import allow_unauthenticated
+from tornado import httputil
+
+from .. import netguard
+from ..handlers.base import ApiError
+from ..handlers.secrets import SecretHandlerBase, from_a_browser
+from ..kernels import TOKEN_PREFIX
+from ..providers import PROVIDERS
+from .forward import (
+    Upstream,
+    UpstreamFailed,
+    check_path,
+    forwarded_query,
+    request_headers,
+    response_headers,
+    scrub,
+)
+from .table import CALLER_KEY_HEADERS, ProxySpec, proxy_spec
+from .usage import UsageReader, request_model
+
+PROXY_PREFIX = "open-notebook/api/proxy/"
+MAX_ERROR_BODY = 1024 * 1024
+_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
+                403: "permission_error", 404: "not_found_error", 408: "timeout_error",
+                413: "request_too_large", 422: "invalid_request_error",
+                429: "rate_limit_error", 502: "api_error", 503: "overloaded_error",
+                504: "timeout_error"}
+_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
+                  404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 502: "UNAVAILABLE",
+                  503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+
+
+def provider_error(status: int, message: str) -> dict[str, Any]:
+    """An error body every SDK reads: ours (``detail``), OpenAI's (``error.message``,
+    ``type``, ``code``), Anthropic's (``type: error``, ``error.type``) and Google's
+    (``error.code``, ``error.status``) at once."""
+    kind = _ERROR_TYPES.get(status, "api_error")
+    return {"detail": message, "type": "error",
+            "error": {"message": message, "type": kind, "code": kind, "param": None,
+                      "status": _GOOGLE_STATUS.get(status, "UNKNOWN")}}
+
+
+def bearer(value: str) -> str:
+    scheme, _, rest = value.strip().partition(" ")
+    return rest.strip() if scheme.lower() in ("bearer", "token") and rest else value.strip()
+
+
+class ProxyHandler(SecretHandlerBase):
+    """Forward one provider API call; the key never reaches the caller."""
+
+    _upstream: Upstream | None = None
+    _error_shape = False
+
+    def request_body_limit(self) -> int:
+        return self.ext.provider_proxy.max_request_bytes
+
+    def request_body_timeout(self) -> float:
+        return self.ext.provider_proxy.timeout
+
+    def offered_token(self) -> str:
+        """The kernel token from whichever header the SDK put its key in."""
+        offered = [bearer(v) if name == "Authorization" else v.strip()
+                   for name in CALLER_KEY_HEADERS
+                   for v in self.request.headers.get_list(name) if v.strip()]
+        kernel = [t for t in offered if t.startswith(TOKEN_PREFIX)]
+        if kernel:
+            return kernel[0]
+        return super().offered_token()
+
+    # -- errors in the providers' shape ------------------------------------------------
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        # (a browser, refused, gets the secret routes' plain answer: no SDK reads it)
+        self._error_shape = not from_a_browser(self.request.headers)
+        self.set_header("x-should-retry", "false")
+        super().write_error(status_code, **kwargs)
+
+    def finish(self, chunk: Any = None, **kwargs: Any) -> Any:
+        if self._error_shape and isinstance(chunk, str):
+            self._error_shape = False
+            try:
+                body = json.loads(chunk)
+            except ValueError:
+                body = None
+            if isinstance(body, dict) and isinstance(body.get("detail"), str):
+                extra = {k: v for k, v in body.items() if k != "detail"}
+                chunk = json.dumps({**provider_error(self.get_status(), body["detail"]),
+                                    **extra})
+        return super().finish(chunk, **kwargs)
+
+    # -- the call ------------------------------------------------------------------------
+
+    def _raw_api_path(self) -> str:
+        """The API path after the credential id, from the raw (still percent-encoded)
+        request path: Tornado's decoded one would turn ``%2F`` into a separator."""
+        raw = self.request.path
+        at = raw.find("/" + PROXY_PREFIX)
+        rest = raw[at + len(PROXY_PREFIX) + 1:] if at >= 0 else ""
+        return rest.partition("/")[2]
+
+    def on_connection_close(self) -> None:
+        if self._upstream is not None:
+            self._upstream.close()  # the client went away: so does the provider call
+        super().on_connection_close()
+
+    async def _forward(self, credential_id: str) -> None:
+        started = time.monotonic()
+        path = self._raw_api_path()
+        problem = check_path(path)
+        if problem:
+            raise ApiError(400, f"Not forwarded: {problem}")
+        credential, secret = await self.granted_secret(self.reader, reveal=False,
+                                                       credential_id=credential_id)
+        provider = credential["provider"]
+        spec = proxy_spec(provider)
+        if spec is None:
+            raise ApiError(400, f"The proxy does not support provider {provider}")
+        if not spec.allows(path):
+            raise ApiError(404, f"Not forwarded: the proxy forwards only the model API paths "
+                                f"of provider {provider} ({', '.join(spec.paths)})")
+        key = secret.get("api_key") or ""
+        base = self._base(spec, secret)
+        url = f"{spec.upstream_base(base)}/{path}"
+        query = forwarded_query(self.request.query)
+        if query:
+            url += f"?{query}"
+        try:
+            target = await netguard.acheck_url(
+                url, allow_private=self.ext.allow_private_targets,
+                timeout=self.ext.provider_proxy.connect_timeout)
+        except (netguard.URLRefused, netguard.FetchError) as e:
+            raise ApiError(502, f"The provider's URL was refused: {e}") from None
+        headers = request_headers(self.request.headers, spec.key_header,
+                                  f"{spec.key_prefix}{key}", _host_header(target))
+        await self._exchange(spec, target, path, headers, [key], started)
+
+    def _base(self, spec: ProxySpec, secret: dict[str, Any]) -> str:
+        configured = secret.get(spec.base_field)
+        if configured:
+            return str(configured)
+        provider = PROVIDERS.get(secret["provider"])
+        default = provider.default_base_url if provider else None
+        if not default:
+            raise ApiError(400, f"Credential {secret['name']!r} has no {spec.base_field}")
+        return default
+
+    async def _exchange(self, spec: ProxySpec, target: netguard.Target, path: str,
+                        headers: httputil.HTTPHeaders, secrets: list[str],
+                        started: float) -> None:
+        settings = self.ext.provider_proxy
+        usage = UsageReader()
+        state: dict[str, Any] = {"status": 0, "error": None, "content_type": ""}
+
+        def on_headers(status: int, reason: str, upstream: httputil.HTTPHeaders) -> None:
+            state["status"] = status
+            state["content_type"] = upstream.get("Content-Type", "")
+            self.set_status(status, reason=reason or None)
+            for name, value in response_headers(upstream):
+                self.add_header(name, value)
+            if status >= 400:
+                state["error"] = bytearray()
+            else:
+                usage.start(state["content_type"])
+
+        async def on_chunk(chunk: bytes) -> None:
+            error = state["error"]
+            if error is not None:
+                if len(error) + len(chunk) <= MAX_ERROR_BODY:
+                    error.extend(chunk)
+                return
+            usage.feed(chunk)
+            self.write(chunk)
+            await self.flush()
+
+        upstream = self._upstream = Upstream(target, connect_timeout=settings.connect_timeout,
+                                             timeout=settings.timeout)
+        try:
+            await upstream.send(self.request.method or "GET", _request_line(target),
+                                headers, self.body, on_headers, on_chunk)
+        except UpstreamFailed as e:
+            if self._headers_written:
+                return  # mid-stream: nothing left to say but to close
+            self.clear()
+            raise ApiError(504 if "time" in str(e) else 502, f"Upstream error: {e}") from None
+        if self._finished:
+            return
+        ctype = state["content_type"] or "application/json"
+        if state["error"] is not None:
+            self.finish(scrub(bytes(state["error"]), secrets), set_content_type=ctype)
+        else:
+            usage.finish()
+            self.finish(set_content_type=ctype)
+        self.proxy_result = (state["status"], usage, started)
+
+    # Authenticated and authorized in _prepare() (SecretHandlerBase): a kernel or Jupyter token.
+    @allow_unauthenticated
+    async def get(self, credential_id: str, path: str) -> None:
+        await self._forward(credential_id)
+
+    @allow_unauthenticated
+    async def post(self, credential_id: str, path: str) -> None:
+        await self._forward(credential_id)
+
+    @allow_unauthenticated
+    async def delete(self, credential_id: str, path: str) -> None:
+        await self._forward(credential_id)
+
+
+def _host_header(target: netguard.Target) -> str:
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
+
+
+def _request_line(target: netguard.Target) -> str:
+    from .forward import split_target
+
+    return split_target(target.url)
+
+
+__all__ = ["ProxyHandler", "provider_error", "request_model"]
