@@ -453,7 +453,7 @@ class OpenNotebookApp(ExtensionApp):
         except OSError as e:
             raise ConfigError(f"cannot prepare the uploads directory {self.uploads.path}: "
                               f"{type(e).__name__} {e}") from None
-        self.provider_proxy = ProviderProxy(parent=self)
+        self.provider_proxy = ProviderProxy(parent=self).open(self.db)
         self.notebooks = NotebookStore(self.db, self.uploads)
         self.notes = NoteStore(self.db)
         self.sources = SourceStore(self.db, self.uploads)

@@ -366,10 +366,11 @@ class Kernel:
             time.sleep(0.05)
         self.client = BlockingKernelClient(connection_file=str(conn))
         self.client.load_connection_file()
-        self.client.start_channels()
         # jupyter_client calls a kernel dead after 1 s without a heartbeat, which a
-        # kernel still importing on a loaded machine can take
+        # kernel still importing on a loaded machine can take; set before the heartbeat
+        # thread starts, or its first missed beat already counts
         self.client.hb_channel.time_to_dead = 10.0
+        self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
 
     def run(self, code: str, timeout: float = 60) -> str:

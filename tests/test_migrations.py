@@ -35,7 +35,8 @@ from open_notebook_ext.uploads import UploadArea
 SEARCH_TABLES = {"on_search_docs", "on_search_fts"}
 SEARCH_COLUMNS = {"search_vector"}
 SEARCH_INDEXES = {"ix_on_notes_search", "ix_on_sources_search"}
-LATER_TABLES = {"on_grants", "on_notebooks", "on_notes", "on_sources", "on_notebook_sources"}
+LATER_TABLES = {"on_grants", "on_notebooks", "on_notes", "on_sources", "on_notebook_sources",
+                "on_proxy_usage", "on_proxy_budgets"}
 
 
 def head() -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 
 import pytest
 
@@ -56,6 +57,17 @@ def credentials(server, fake, key) -> tuple[dict, dict]:
         r = server.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path": NOTEBOOK})
         assert r.status == 201, r.text
     return oa, an
+
+
+def wait_for_usage(server, count: int) -> list[dict]:
+    """Usage per credential once ``count`` calls are recorded (each row is written just
+    after its answer went out)."""
+    deadline = time.monotonic() + 20
+    while True:
+        rows = server.api("GET", "usage?group_by=credential").json["rows"]
+        if sum(r["requests"] for r in rows) >= count or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.05)
 
 
 OPENAI_CALLS = """
@@ -143,6 +155,29 @@ except secrets.AccessDenied as e:
 print(json.dumps(out))
 """
 
+# Budgets spent: the SDKs raise their rate-limit errors with our message, at once (no
+# retries: x-should-retry: false), even with the SDKs' default retries on.
+OVER_BUDGET = """
+import json, time
+import openai, anthropic
+from open_notebook_ext import secrets
+out = {}
+p, a = secrets.proxy("OA"), secrets.proxy("AN")
+started = time.monotonic()
+try:
+    openai.OpenAI(base_url=p.base_url, api_key=p.api_key).chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+except openai.RateLimitError as e:
+    out["openai"] = [e.message, e.response.headers.get("retry-after")]
+try:
+    anthropic.Anthropic(base_url=a.base_url, api_key=a.api_key).messages.create(
+        model="claude-test", max_tokens=5, messages=[{"role": "user", "content": "hi"}])
+except anthropic.RateLimitError as e:
+    out["anthropic"] = [e.message, e.response.headers.get("retry-after")]
+out["seconds"] = time.monotonic() - started
+print(json.dumps(out))
+"""
+
 PROXY_ONLY = """
 import json, os
 from open_notebook_ext import secrets
@@ -159,7 +194,7 @@ print(json.dumps(out))
 
 
 def test_official_sdks_in_a_kernel_use_a_proxy_only_key_they_never_see(server, fake, key):
-    oa, _ = credentials(server, fake, key)
+    oa, an = credentials(server, fake, key)
     kernel = Kernel(server, NOTEBOOK)
     try:
         token = kernel.run(KERNEL_TOKEN).strip()
@@ -182,6 +217,14 @@ def test_official_sdks_in_a_kernel_use_a_proxy_only_key_they_never_see(server, f
                         "streamed": "one two three", "final_usage": [21, 6]}
         assert fake.seen[-1].released is True and fake.wait_done(fake.seen[-1]) is True
 
+        usage = wait_for_usage(server, 6)
+        assert {r["credential_name"]: (r["requests"], r["input_tokens"], r["output_tokens"])
+                for r in usage} == {"OA": (4, 9 + 7 + 13, 5 + 3 + 3), "AN": (2, 32, 10)}
+        for cred, requests in ((oa, 4), (an, 2)):
+            r = server.api("PUT", "budgets", {"credential_id": cred["id"],
+                                              "requests_per_day": requests})
+            assert r.status == 201, r.text
+        over = json.loads(kernel.run(OVER_BUDGET))
         refused = json.loads(kernel.run(PROXY_ONLY))
     finally:
         kernel.shutdown()
@@ -198,6 +241,12 @@ def test_official_sdks_in_a_kernel_use_a_proxy_only_key_they_never_see(server, f
             assert seen.headers["authorization"] == f"Bearer {key}"
         assert token not in json.dumps(seen.headers) + seen.path + seen.body.decode()
         assert server.token not in json.dumps(seen.headers)
+
+    assert "allows 4 requests per day" in over["openai"][0]
+    assert "allows 2 requests per day" in over["anthropic"][0]
+    assert int(over["openai"][1]) >= 1 and int(over["anthropic"][1]) >= 1
+    assert over["seconds"] < 30  # no sleeping through Retry-After
+    assert len(paths) == 6  # the refused calls never reached the provider
 
     # secrets.get refuses, naming secrets.proxy; the list says key_access
     for name in ("OA", "AN"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from traitlets import Float, Int
 from traitlets.config import Configurable
 
@@ -29,3 +31,11 @@ class ProviderProxy(Configurable):
         help="""Largest request body the proxy forwards (413 above it): model calls with
         images or audio are larger than the other routes' limit (max_body_bytes).""",
     )
+
+    def open(self, db: Any) -> ProviderProxy:
+        """Attach the usage and budget stores of database ``db``."""
+        from .store import BudgetStore, UsageStore
+
+        self.usage = UsageStore(db)
+        self.budgets = BudgetStore(db, self.usage)
+        return self

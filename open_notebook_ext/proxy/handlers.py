@@ -71,6 +71,7 @@ class ProxyHandler(SecretHandlerBase):
 
     _upstream: Upstream | None = None
     _error_shape = False
+    _client_gone = False
 
     def request_body_limit(self) -> int:
         return self.ext.provider_proxy.max_request_bytes
@@ -120,6 +121,7 @@ class ProxyHandler(SecretHandlerBase):
         return rest.partition("/")[2]
 
     def on_connection_close(self) -> None:
+        self._client_gone = True
         if self._upstream is not None:
             self._upstream.close()  # the client went away: so does the provider call
         super().on_connection_close()
@@ -139,6 +141,7 @@ class ProxyHandler(SecretHandlerBase):
         if not spec.allows(path):
             raise ApiError(404, f"Not forwarded: the proxy forwards only the model API paths "
                                 f"of provider {provider} ({', '.join(spec.paths)})")
+        await self._check_budget(credential)
         key = secret.get("api_key") or ""
         base = self._base(spec, secret)
         url = f"{spec.upstream_base(base)}/{path}"
@@ -153,7 +156,46 @@ class ProxyHandler(SecretHandlerBase):
             raise ApiError(502, f"The provider's URL was refused: {e}") from None
         headers = request_headers(self.request.headers, spec.key_header,
                                   f"{spec.key_prefix}{key}", _host_header(target))
-        await self._exchange(spec, target, path, headers, [key], started)
+        model = request_model(spec.style, path, self.body)
+        status, usage = await self._exchange(spec, target, headers, [key])
+        await self._record(credential, model or usage.model, status, usage, started)
+
+    async def _record(self, credential: dict[str, Any], model: str | None, status: int,
+                      usage: UsageReader, started: float) -> None:
+        """One usage row (after the answer went out: it adds nothing to the call's time)."""
+        try:
+            await self.call(
+                self.ext.provider_proxy.usage.record, self.reader.owner,
+                credential_id=credential["id"], notebook_path=self.reader.notebook,
+                provider=credential["provider"], model=model, status=status,
+                latency_ms=(time.monotonic() - started) * 1000.0,
+                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+        except Exception as e:
+            self.log.warning("Could not record the usage of a proxied call to credential "
+                             "%s: %s", credential["id"], type(e).__name__)
+
+    async def _check_budget(self, credential: dict[str, Any]) -> None:
+        """429 in the providers' shape (the SDKs raise their rate-limit error with this
+        message, and do not retry: ``x-should-retry: false``) when a budget is spent."""
+        reader = self.reader
+        hit = await self.read(self.ext.provider_proxy.budgets.check, reader.owner,
+                              credential["id"], reader.paths)
+        if hit is None:
+            return
+        where = (f"notebook {hit.budget['notebook_path']!r}" if hit.budget["notebook_path"]
+                 else "all notebooks")
+        unit = "requests" if hit.limit == "requests_per_day" else "tokens"
+        self.ext.audit.emit(
+            "budget", action="exceeded", owner=reader.owner, client=self.client_address,
+            credential_id=credential["id"], credential_name=credential["name"],
+            provider=credential["provider"], notebook_path=reader.notebook,
+            kernel_id=reader.kernel.kernel_id if reader.kernel else None,
+            budget_id=hit.budget["id"], limit=hit.limit, allowed=hit.allowed, used=hit.used)
+        raise ApiError(429, (
+            f"Budget exceeded: credential {credential['name']!r} allows {hit.allowed} {unit} "
+            f"per day for {where} through the proxy, and {hit.used} were used today. It "
+            f"resets at 00:00 UTC (in {hit.retry_after} s)."),
+            headers={"Retry-After": str(hit.retry_after)})
 
     def _base(self, spec: ProxySpec, secret: dict[str, Any]) -> str:
         configured = secret.get(spec.base_field)
@@ -165,9 +207,10 @@ class ProxyHandler(SecretHandlerBase):
             raise ApiError(400, f"Credential {secret['name']!r} has no {spec.base_field}")
         return default
 
-    async def _exchange(self, spec: ProxySpec, target: netguard.Target, path: str,
+    async def _exchange(self, spec: ProxySpec, target: netguard.Target,
                         headers: httputil.HTTPHeaders, secrets: list[str],
-                        started: float) -> None:
+                        ) -> tuple[int, UsageReader]:
+        """Send the call, stream the answer back; (the status answered, its usage)."""
         settings = self.ext.provider_proxy
         usage = UsageReader()
         state: dict[str, Any] = {"status": 0, "error": None, "content_type": ""}
@@ -199,19 +242,23 @@ class ProxyHandler(SecretHandlerBase):
             await upstream.send(self.request.method or "GET", _request_line(target),
                                 headers, self.body, on_headers, on_chunk)
         except UpstreamFailed as e:
+            status = 504 if "time" in str(e) else 502
             if self._headers_written:
-                return  # mid-stream: nothing left to say but to close
+                self.request.connection.close()  # mid-stream: nothing left to say
+                return state["status"] or status, usage
             self.clear()
-            raise ApiError(504 if "time" in str(e) else 502, f"Upstream error: {e}") from None
-        if self._finished:
-            return
+            self.send_error(status, exc_info=(ApiError, ApiError(
+                status, f"Upstream error: {e}"), None))
+            return status, usage
+        if self._finished or self._client_gone:
+            return state["status"], usage
         ctype = state["content_type"] or "application/json"
         if state["error"] is not None:
             self.finish(scrub(bytes(state["error"]), secrets), set_content_type=ctype)
         else:
             usage.finish()
             self.finish(set_content_type=ctype)
-        self.proxy_result = (state["status"], usage, started)
+        return state["status"], usage
 
     # Authenticated and authorized in _prepare() (SecretHandlerBase): a kernel or Jupyter token.
     @allow_unauthenticated
@@ -239,4 +286,3 @@ def _request_line(target: netguard.Target) -> str:
     return split_target(target.url)
 
 
-__all__ = ["ProxyHandler", "provider_error", "request_model"]
