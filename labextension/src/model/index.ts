@@ -6,3 +6,4 @@ export * from './useCredentialForm';
 export * from './useCredentials';
 export * from './useGrants';
 export * from './usePanel';
+export * from './useUsage';
