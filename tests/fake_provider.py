@@ -53,6 +53,7 @@ class FakeProvider:
 
         class Handler(http.server.BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in separate writes
 
             def log_message(self, *args: object) -> None:
                 pass

@@ -15,6 +15,7 @@ their usual classes with our message, and ``x-should-retry: false``.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import time
 from typing import Any
@@ -41,6 +42,7 @@ from .usage import UsageReader, request_model
 
 PROXY_PREFIX = "open-notebook/api/proxy/"
 MAX_ERROR_BODY = 1024 * 1024
+FLUSH_BYTES = 64 * 1024
 _ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
                 403: "permission_error", 404: "not_found_error", 408: "timeout_error",
                 413: "request_too_large", 422: "invalid_request_error",
@@ -149,9 +151,8 @@ class ProxyHandler(SecretHandlerBase):
         if query:
             url += f"?{query}"
         try:
-            target = await netguard.acheck_url(
-                url, allow_private=self.ext.allow_private_targets,
-                timeout=self.ext.provider_proxy.connect_timeout)
+            target = await _checked(url, self.ext.allow_private_targets,
+                                    self.ext.provider_proxy.connect_timeout)
         except (netguard.URLRefused, netguard.FetchError) as e:
             raise ApiError(502, f"The provider's URL was refused: {e}") from None
         headers = request_headers(self.request.headers, spec.key_header,
@@ -225,6 +226,15 @@ class ProxyHandler(SecretHandlerBase):
                 state["error"] = bytearray()
             else:
                 usage.start(state["content_type"])
+            # A stream (server-sent events, or a body of unknown length) goes on chunk by
+            # chunk, each sent at once (no Nagle delay); a body of known length is sent
+            # in one piece once complete, unless it is large.
+            state["stream"] = (state["content_type"].lower().startswith("text/event-stream")
+                               or "Content-Length" not in upstream)
+            if state["stream"]:
+                stream = getattr(self.request.connection, "stream", None)
+                if stream is not None:
+                    stream.set_nodelay(True)
 
         async def on_chunk(chunk: bytes) -> None:
             error = state["error"]
@@ -234,7 +244,10 @@ class ProxyHandler(SecretHandlerBase):
                 return
             usage.feed(chunk)
             self.write(chunk)
-            await self.flush()
+            state["pending"] = state.get("pending", 0) + len(chunk)
+            if state["stream"] or state["pending"] >= FLUSH_BYTES:
+                state["pending"] = 0
+                await self.flush()
 
         upstream = self._upstream = Upstream(target, connect_timeout=settings.connect_timeout,
                                              timeout=settings.timeout)
@@ -272,6 +285,17 @@ class ProxyHandler(SecretHandlerBase):
     @allow_unauthenticated
     async def delete(self, credential_id: str, path: str) -> None:
         await self._forward(credential_id)
+
+
+async def _checked(url: str, allow_private: bool, timeout: float) -> netguard.Target:
+    """The SSRF guard's verdict: inline for an address (nothing to resolve), in a thread
+    with a time limit for a host name (DNS)."""
+    host = netguard.parse_url(url)[1]
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return await netguard.acheck_url(url, allow_private=allow_private, timeout=timeout)
+    return netguard.check_url(url, allow_private=allow_private)
 
 
 def _host_header(target: netguard.Target) -> str:

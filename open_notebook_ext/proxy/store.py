@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import case, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, select
 
 from ..errors import InvalidInput, NotFound
 from ..store.credentials import NOT_FOUND, isoformat, new_id
@@ -21,6 +21,8 @@ GROUPS = ("credential", "notebook", "model", "day")
 DEFAULT_DAYS = 30
 MAX_LIMIT = 10**12
 BUDGET_NOT_FOUND = "Budget not found"
+_ANY_BUDGET = select(ProxyBudget.id).where(ProxyBudget.owner == bindparam("owner"),
+                                           ProxyBudget.credential_id == bindparam("cid")).limit(1)
 
 
 def utc_day(when: datetime | None = None) -> str:
@@ -212,6 +214,9 @@ class BudgetStore:
         """The first budget this call would exceed (today's use is at or over it), or None.
 
         Applies the credential-wide budget and those of the calling notebook(s)."""
+        # Every proxied call asks: one small pre-compiled query while there is no budget.
+        if not self.db.fetch_all(_ANY_BUDGET, {"owner": owner, "cid": credential_id}):
+            return None
         with self.db.session() as s:
             budgets = list(s.scalars(select(ProxyBudget).where(
                 ProxyBudget.owner == owner, ProxyBudget.credential_id == credential_id,
