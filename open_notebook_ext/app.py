@@ -42,6 +42,7 @@ from .kernels import KernelTokens
 from .kernels import install as install_kernel_tokens
 from .keyring import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyConfigError
 from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
+from .proxy.config import ProviderProxy
 from .redact import Redactor
 from .store import GrantStore
 from .store.access import SecretAccess
@@ -458,6 +459,7 @@ class OpenNotebookApp(ExtensionApp):
         except OSError as e:
             raise ConfigError(f"cannot prepare the uploads directory {self.uploads.path}: "
                               f"{type(e).__name__} {e}") from None
+        self.provider_proxy = ProviderProxy(parent=self).open(self.db)
         self.notebooks = NotebookStore(self.db, self.uploads)
         self.notes = NoteStore(self.db)
         self.sources = SourceStore(self.db, self.uploads)

@@ -7,6 +7,8 @@
     >>> key = await secrets.aget("Work")             # from async code
     >>> secrets.env("Work")                          # OPENAI_API_KEY etc. set (secrets_env.py)
     >>> with secrets.env("Work"): ...                # ... and restored after the block
+    >>> p = secrets.proxy("Work")                    # use the key without holding it
+    >>> client = OpenAI(base_url=p.base_url, api_key=p.api_key)
 
 In a kernel started by a Jupyter server running open_notebook_ext this needs no
 configuration: the server gives each kernel its URL (``OPEN_NOTEBOOK_URL``) and
@@ -36,6 +38,8 @@ __all__ = [
     "AccessDenied",
     "AuthenticationFailed",
     "DecryptionFailed",
+    "ProxyEndpoint",
+    "ProxyOnly",
     "SecretError",
     "SecretNotFound",
     "ServerUnreachable",
@@ -44,6 +48,7 @@ __all__ = [
     "env",
     "get",
     "list",
+    "proxy",
 ]
 
 _API = "open-notebook/api/"
@@ -60,6 +65,10 @@ class SecretNotFound(SecretError):
 
 class AccessDenied(SecretError):
     """This notebook was not granted the credential (grant it in the Credentials panel)."""
+
+
+class ProxyOnly(AccessDenied):
+    """The credential's key is never handed out (``key_access: proxy``): use ``proxy()``."""
 
 
 class DecryptionFailed(SecretError):
@@ -142,6 +151,8 @@ def _request(method: str, path: str, body: Any = None) -> Any:
     if response.status == 404:
         raise SecretNotFound(detail)
     if response.status == 403:
+        if isinstance(result, dict) and result.get("key_access") == "proxy":
+            raise ProxyOnly(detail)
         raise AccessDenied(detail)
     if response.status == 401:
         raise AuthenticationFailed(detail)
@@ -173,6 +184,59 @@ def get_by_id(credential_id: str) -> str:
 def list() -> list[dict[str, Any]]:
     """Metadata of your credentials and whether this notebook may read each (no keys)."""
     return _request("GET", "secrets")
+
+
+class ProxyEndpoint:
+    """Where an SDK sends a credential's calls so that the server adds the key.
+
+    ``base_url`` is this credential's proxy URL, ``api_key`` this kernel's own token
+    (never the provider's key: the proxy puts that in), ``provider`` the credential's
+    provider. The token is not shown by ``repr()``.
+    """
+
+    __slots__ = ("api_key", "base_url", "credential_id", "name", "provider")
+
+    def __init__(self, *, base_url: str, api_key: str, provider: str, name: str,
+                 credential_id: str) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.provider = provider
+        self.name = name
+        self.credential_id = credential_id
+
+    def __repr__(self) -> str:
+        return (f"ProxyEndpoint(name={self.name!r}, provider={self.provider!r}, "
+                f"base_url={self.base_url!r})")
+
+
+def proxy(name: str, provider: str | None = None) -> ProxyEndpoint:
+    """The proxy endpoint of the credential called ``name`` (optionally of ``provider``),
+    for an SDK: ``OpenAI(base_url=p.base_url, api_key=p.api_key)``,
+    ``Anthropic(base_url=p.base_url, api_key=p.api_key)``,
+    ``AzureOpenAI(azure_endpoint=p.base_url, api_key=p.api_key, api_version=...)``.
+
+    Works for ``key_access`` "read" and "proxy" alike. Raises SecretNotFound,
+    AccessDenied (this notebook was not granted the credential) or SecretError (a name
+    used by several providers, and none given).
+    """
+    url, token = _config()
+    wanted = provider.strip().lower() if provider else None
+    found = [c for c in list() if c.get("name") == name.strip()
+             and (wanted is None or c.get("provider") == wanted)]
+    if not found:
+        raise SecretNotFound("Credential not found")
+    if len(found) > 1:
+        providers = ", ".join(sorted(str(c.get("provider")) for c in found))
+        raise SecretError(f"Several credentials have this name ({providers}); give a provider")
+    credential = found[0]
+    if not credential.get("granted", False):
+        raise AccessDenied(
+            f"This notebook has no access to credential {credential['name']!r}. Grant it in "
+            "the Credentials panel (Notebooks with access).")
+    return ProxyEndpoint(
+        base_url=f"{url}{_API}proxy/{quote(credential['id'], safe=':')}/",
+        api_key=token, provider=credential["provider"], name=credential["name"],
+        credential_id=credential["id"])
 
 
 async def aget(name: str, provider: str | None = None) -> str:

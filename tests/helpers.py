@@ -371,7 +371,6 @@ class Kernel:
         # heartbeat thread starts: its first wait uses the value it sees then)
         self.client.hb_channel.time_to_dead = 10.0
         self.client.start_channels()
-        self.client.hb_channel.time_to_dead = 10.0
         self.client.wait_for_ready(timeout=60)
 
     def run(self, code: str, timeout: float = 60) -> str:

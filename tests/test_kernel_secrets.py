@@ -64,7 +64,7 @@ def test_kernel_reads_granted_secret_and_loses_access_after_shutdown(server):
             "print(json.dumps(secrets.list()))"))
         assert listed == [{"id": cred["id"], "name": "Work", "provider": "openai",
                            "has_api_key": True, "api_key_hint": cred["api_key_hint"],
-                           "decryption_error": None, "granted": True}]
+                           "decryption_error": None, "granted": True, "key_access": "read"}]
         missing = kernel.run(
             "from open_notebook_ext import secrets\n"
             "try:\n    secrets.get('Nope')\nexcept secrets.SecretNotFound as e:\n    print(e)\n")

@@ -35,7 +35,8 @@ from open_notebook_ext.uploads import UploadArea
 SEARCH_TABLES = {"on_search_docs", "on_search_fts"}
 SEARCH_COLUMNS = {"search_vector"}
 SEARCH_INDEXES = {"ix_on_notes_search", "ix_on_sources_search"}
-LATER_TABLES = {"on_grants", "on_notebooks", "on_notes", "on_sources", "on_notebook_sources"}
+LATER_TABLES = {"on_grants", "on_notebooks", "on_notes", "on_sources", "on_notebook_sources",
+                "on_proxy_usage", "on_proxy_budgets"}
 
 
 def head() -> str:
@@ -151,7 +152,7 @@ def test_0005_adds_grant_file_identity_and_keeps_grants(url, tmp_path):
                 "VALUES (:gid, 'me', 'credential:1', :path, '2026-01-01')"),
                 {"gid": gid, "path": path})
     db.upgrade()
-    assert db.current_revision() == head() == "0005"
+    assert db.current_revision() == head() >= "0005"
     assert rows(db, "SELECT id, notebook_path, file_id FROM on_grants") == [
         ("grant:1", "a.ipynb", None)]
     from open_notebook_ext.fileidentity import file_identity
@@ -203,12 +204,26 @@ def _first_schema_data(db: Database, key: str) -> dict[str, list[tuple]]:
     return _snapshot(db)
 
 
+# Columns later revisions added to these tables, with the value every old row gets.
+LATER_COLUMNS = {"key_access": "read"}  # 0006
+
+
 def _snapshot(db: Database) -> dict[str, list[tuple]]:
+    """The rows of on_meta and on_credentials, in the columns revision 0001 had (the
+    columns added later must hold their defaults)."""
     metadata = MetaData()
     with db.engine.connect() as conn:
         metadata.reflect(bind=conn, only=["on_meta", "on_credentials"])
-        return {name: sorted(tuple(r) for r in conn.execute(select(metadata.tables[name])))
-                for name in ("on_meta", "on_credentials")}
+        out = {}
+        for name in ("on_meta", "on_credentials"):
+            table = metadata.tables[name]
+            later = [c for c in table.c if c.name in LATER_COLUMNS]
+            for column in later:
+                values = {v for (v,) in conn.execute(select(column))}
+                assert values <= {LATER_COLUMNS[column.name]}, (column.name, values)
+            kept = [c for c in table.c if c.name not in LATER_COLUMNS]
+            out[name] = sorted(tuple(r) for r in conn.execute(select(*kept)))
+        return out
 
 
 def test_first_schema_with_data_upgrades_to_the_latest(url, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from ..ecosystem.handlers import ROUTES as IMPORT_ROUTES
+from ..proxy.handlers import ProxyHandler
+from ..proxy.usage_handlers import BudgetHandler, BudgetsHandler, UsageHandler
 from .audit import AuditHandler
 from .base import NotFoundHandler
 from .credentials import (
@@ -63,6 +65,10 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/grants", GrantsHandler),
     (rf"{API}/grants/(?P<grant_id>[^/]+)", GrantHandler),
     (rf"{API}/audit", AuditHandler),
+    (rf"{API}/proxy/{CREDENTIAL_ID}/(?P<path>.*)", ProxyHandler),
+    (rf"{API}/usage", UsageHandler),
+    (rf"{API}/budgets", BudgetsHandler),
+    (rf"{API}/budgets/(?P<budget_id>[^/]+)", BudgetHandler),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", NotFoundHandler),
 ]

@@ -24,6 +24,7 @@ from tornado import web
 from tornado.httputil import HTTPHeaders
 
 from ..kernels import TOKEN_PREFIX, KernelGrant
+from ..store.access import ProxyOnly
 from .base import ApiError, OpenNotebookHandler
 
 FROM_A_BROWSER = ("Secrets cannot be read from a browser page: this request carries a "
@@ -63,9 +64,13 @@ class SecretHandlerBase(OpenNotebookHandler):
         if not self._finished:
             self.reader = await self._authenticate()
 
+    def offered_token(self) -> str:
+        """The token this request offers (the proxy also looks where SDKs put keys)."""
+        return self.identity_provider.get_token(self) or ""
+
     async def _authenticate(self) -> Reader:
         """The kernel token or Jupyter token of this request, authorized."""
-        offered = self.identity_provider.get_token(self) or ""
+        offered = self.offered_token()
         if offered.startswith(TOKEN_PREFIX):
             grant = self.ext.kernel_tokens.check(offered)
             if grant is None or grant.kernel_id not in self.kernel_manager:
@@ -103,12 +108,18 @@ class SecretHandlerBase(OpenNotebookHandler):
             kernel_id=reader.kernel.kernel_id if reader.kernel else None, **data,
         )
 
-    async def reveal(self, reader: Reader, **which: Any) -> None:
-        """Find the credential, check the kernel's grant, decrypt, answer."""
+    async def granted_secret(self, reader: Reader, *, reveal: bool,
+                             **which: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Find the credential, check the kernel's grant, decrypt: for ``secrets.get``
+        (``reveal``: a proxy-only key is refused) and for the proxy alike."""
         check = reader.kernel is not None and self.ext.require_grants
-        credential, secret = await self.read(
-            self.ext.secret_access.read, reader.owner,
-            notebook_paths=reader.paths if check else None, **which)
+        try:
+            credential, secret = await self.read(
+                self.ext.secret_access.read, reader.owner,
+                notebook_paths=reader.paths if check else None, reveal=reveal, **which)
+        except ProxyOnly as e:
+            self.audit_secret("secret_denied", reader, e.credential, reason="proxy only")
+            raise ApiError(403, e.detail, extra={"key_access": "proxy"}) from None
         if secret is None:
             self.audit_secret("secret_denied", reader, credential, reason="no grant")
             where = f"Notebook {reader.notebook!r}" if reader.paths else \
@@ -118,6 +129,11 @@ class SecretHandlerBase(OpenNotebookHandler):
                 f"{where} has no access to credential {credential['name']!r}. Grant it in "
                 "the Credentials panel (Notebooks with access).",
             )
+        return credential, secret
+
+    async def reveal(self, reader: Reader, **which: Any) -> None:
+        """Find the credential, check the kernel's grant, decrypt, answer."""
+        credential, secret = await self.granted_secret(reader, reveal=True, **which)
         self.audit_secret("secret_read", reader, credential)
         self.log.info(
             "Secret of credential %s read by %s", credential["id"],
@@ -175,6 +191,7 @@ class SecretsListHandler(SecretHandlerBase):
         self.send_json([
             {"id": c["id"], "name": c["name"], "provider": c["provider"],
              "has_api_key": c["has_api_key"], "api_key_hint": c["api_key_hint"],
+             "key_access": c["key_access"],
              "decryption_error": c["decryption_error"],
              "granted": True if granted is None else c["id"] in granted}
             for c in credentials

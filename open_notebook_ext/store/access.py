@@ -18,7 +18,7 @@ from .grants import GrantStore
 from .orm import Credential, Grant
 
 _COLUMNS = [Credential.id, Credential.name, Credential.provider, Credential.api_key_encrypted,
-            *(getattr(Credential, c) for c in _OPTIONAL_COLUMNS)]
+            Credential.key_access, *(getattr(Credential, c) for c in _OPTIONAL_COLUMNS)]
 # Built once: constructing SQLAlchemy statements per call costs more than running them.
 _BY_ID = select(*_COLUMNS).where(Credential.owner == bindparam("owner"),
                                  Credential.id == bindparam("cid")).limit(2)
@@ -28,6 +28,19 @@ _BY_NAME_AND_PROVIDER = _BY_NAME.where(Credential.provider == bindparam("provide
 _GRANTS = select(Grant.id, Grant.notebook_path, Grant.file_id).where(
     Grant.owner == bindparam("owner"), Grant.credential_id == bindparam("cid"),
     Grant.notebook_path.in_(bindparam("paths", expanding=True)))
+
+
+class ProxyOnly(Exception):
+    """The credential's key is used only by the proxy (``key_access: proxy``)."""
+
+    def __init__(self, credential: dict[str, Any]) -> None:
+        super().__init__(credential["id"])
+        self.credential = credential
+        self.detail = (
+            f"Credential {credential['name']!r} is proxy-only (key_access: proxy): its key "
+            "is never handed out. Use it through the provider proxy: "
+            f"p = secrets.proxy({credential['name']!r}), then, for example, "
+            "OpenAI(base_url=p.base_url, api_key=p.api_key).")
 
 
 class SecretAccess:
@@ -44,12 +57,15 @@ class SecretAccess:
         provider: str | None = None,
         notebook_paths: list[str] | None = None,
         require_key: bool = True,
+        reveal: bool = False,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """(id/name/provider, the secret or None when not granted).
+        """(id/name/provider/key_access, the secret or None when not granted).
 
         ``notebook_paths`` None means no grant is needed (a token holder, or
-        ``require_grants`` off). Raises NotFound, Conflict (ambiguous name),
-        Unprocessable (no key, or undecryptable).
+        ``require_grants`` off). ``reveal``: the key is to be handed to the caller
+        (``secrets.get``), which a proxy-only credential refuses (:class:`ProxyOnly`,
+        after the grant check, before decrypting). Raises NotFound, Conflict
+        (ambiguous name), Unprocessable (no key, or undecryptable).
         """
         if credential_id is not None:
             query, params = _BY_ID, {"owner": owner, "cid": credential_id}
@@ -67,7 +83,8 @@ class SecretAccess:
                 raise Conflict(
                     f"Several credentials have this name ({providers}); give a provider")
             row = rows[0]
-            meta = {"id": row.id, "name": row.name, "provider": row.provider}
+            meta = {"id": row.id, "name": row.name, "provider": row.provider,
+                    "key_access": row.key_access}
             grants = []
             if notebook_paths:
                 grants = conn.execute(_GRANTS, {"owner": owner, "cid": row.id,
@@ -75,6 +92,8 @@ class SecretAccess:
         # a grant counts only while its notebook is the file it was given for
         if notebook_paths is not None and not self.grants.check_files(grants):
             return meta, None
+        if reveal and row.key_access == "proxy":
+            raise ProxyOnly(meta)
         secret = {**meta, **{c: getattr(row, c) for c in _OPTIONAL_COLUMNS}, "api_key": None}
         if row.api_key_encrypted is None:
             if require_key:

@@ -81,7 +81,7 @@ def key_hint(api_key: str) -> str | None:
 # What a credential's JSON is made of. Reads select exactly these (plain rows, no
 # ORM objects: a list of thousands costs a fraction), the JSON column as text,
 # decoded once per distinct value.
-_JSON_COLUMNS = ("id", "name", "provider", "modalities", *_OPTIONAL_COLUMNS,
+_JSON_COLUMNS = ("id", "name", "provider", "modalities", *_OPTIONAL_COLUMNS, "key_access",
                  "api_key_encrypted", "api_key_hint", "created", "updated")
 _LIST_COLUMNS = [type_coerce(_TABLE.c[c], Text).label(c) if c == "modalities" else _TABLE.c[c]
                  for c in _JSON_COLUMNS]
@@ -159,6 +159,11 @@ def _destination_changes(sent: dict[str, Any], row: Credential) -> list[str]:
     Setting the value stored already is no change; clearing one is (the key
     would go to the provider's default host)."""
     return [f for f in KEY_DESTINATION_FIELDS if f in sent and sent[f] != getattr(row, f)]
+
+
+KEY_ACCESS_BACK_TO_READ = (
+    "is required to turn key_access from proxy back to read: a proxy-only key is never "
+    "handed out, so only someone who has the key may make it readable again")
 
 
 def _key_needed_for(changed: list[str]) -> InvalidInput:
@@ -376,6 +381,7 @@ class CredentialStore:
             name=req.name,
             provider=spec.name,
             modalities=req.modalities or list(spec.modalities),
+            key_access=req.key_access or "read",
             created=now,
             updated=now,
             **{c: getattr(req, c) for c in _OPTIONAL_COLUMNS},
@@ -408,6 +414,11 @@ class CredentialStore:
                     changed = _destination_changes(sent, row)
                     if changed:
                         raise _key_needed_for(changed)
+                    if row.key_access == "proxy" and sent.get("key_access") == "read":
+                        raise InvalidInput([{"field": "api_key",
+                                             "message": KEY_ACCESS_BACK_TO_READ}])
+                if sent.get("key_access") is not None:
+                    row.key_access = req.key_access  # type: ignore[assignment]
                 if "name" in sent:
                     row.name = req.name  # type: ignore[assignment]
                 if sent.get("modalities") is not None:

@@ -22,7 +22,8 @@ import {
   IProvider,
   IRevokedGrant,
   IStatus,
-  ITestResult
+  ITestResult,
+  IUsage
 } from './types';
 
 /** The API namespace, relative to the server's base URL. */
@@ -126,6 +127,14 @@ export class CredentialsClient {
   /** Recent audit events of the current user, newest first. */
   audit(limit = AUDIT_LIMIT): Promise<IAuditEvent[]> {
     return this.request<IAuditEvent[]>('GET', `audit?limit=${limit}`);
+  }
+
+  /** Provider proxy usage per credential since `since` (a date or date-time). */
+  usage(since: string): Promise<IUsage> {
+    return this.request<IUsage>(
+      'GET',
+      `usage?group_by=credential&since=${encodeURIComponent(since)}`
+    );
   }
 
   /**

@@ -35,6 +35,9 @@ export interface IProvider {
   fields: IProviderField[];
 }
 
+/** Who may use a credential's key: `secrets.get` and the proxy, or the proxy only. */
+export type KeyAccess = 'read' | 'proxy';
+
 export type KeySource = 'env' | 'file' | 'config' | 'generated' | 'none';
 
 export type KeyCheck = 'ok' | 'mismatch' | 'not_configured';
@@ -87,6 +90,8 @@ export interface ICredential {
   location?: string | null;
   credentials_path?: string | null;
   num_ctx?: number | null;
+  /** "proxy": only the provider proxy uses the key; no endpoint returns it. */
+  key_access: KeyAccess;
   has_api_key: boolean;
   api_key_hint: string | null;
   created: string;
@@ -141,7 +146,7 @@ export interface IRevokedGrant extends IGrant {
  * @schema #/components/schemas/AuditEvent
  */
 export interface IAuditEvent {
-  kind: 'credential' | 'grant' | 'auth' | 'rotation';
+  kind: 'credential' | 'grant' | 'auth' | 'rotation' | 'budget';
   action: string;
   time: string | null;
   user?: string;
@@ -162,6 +167,36 @@ export interface IAuditEvent {
   undecryptable?: number;
   undecryptable_ids?: string[];
   source?: string;
+}
+
+/**
+ * One group of provider proxy usage (`GET usage`): here, one credential's.
+ *
+ * @schema #/components/schemas/Usage/properties/rows/items
+ */
+export interface IUsageRow {
+  credential?: string;
+  credential_name?: string | null;
+  notebook?: string | null;
+  model?: string | null;
+  provider?: string | null;
+  day?: string;
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  mean_latency_ms: number;
+}
+
+/**
+ * What `GET usage` answers.
+ *
+ * @schema #/components/schemas/Usage
+ */
+export interface IUsage {
+  group_by: 'credential' | 'notebook' | 'model' | 'day';
+  since: string;
+  rows: IUsageRow[];
 }
 
 /**

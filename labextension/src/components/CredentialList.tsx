@@ -6,7 +6,12 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { ICredential, IGrant } from '../api';
-import { IGrantsModel, INotebookRef, TestState } from '../model';
+import {
+  ICredentialUsage,
+  IGrantsModel,
+  INotebookRef,
+  TestState
+} from '../model';
 import { domId } from '../utils';
 import { CredentialItem } from './CredentialItem';
 import { NotebookAccess } from './Grants';
@@ -17,6 +22,8 @@ export interface ICredentialListProps {
   providerLabel: (name: string) => string;
   canTest: boolean;
   tests: Record<string, TestState>;
+  /** Provider proxy usage per credential id. */
+  usage?: Record<string, ICredentialUsage>;
   /** The credential being deleted. */
   busyId: string | null;
   grants: IGrantsModel;
@@ -67,6 +74,7 @@ export function CredentialList(props: ICredentialListProps): JSX.Element {
       trans={trans}
       canTest={props.canTest}
       test={props.tests[c.id]}
+      usage={props.usage?.[c.id]}
       busy={props.busyId === c.id}
       onEdit={() => props.onEdit(c)}
       onDelete={() => props.onDelete(c)}

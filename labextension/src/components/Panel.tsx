@@ -10,7 +10,7 @@ import { addIcon, Button, refreshIcon } from '@jupyterlab/ui-components';
 import React, { useRef } from 'react';
 
 import { CredentialsClient, ICredential, IGrant } from '../api';
-import { CurrentNotebook, IPanelModel, usePanel } from '../model';
+import { CurrentNotebook, IPanelModel, usePanel, useUsage } from '../model';
 import { ActivitySection } from './Activity';
 import { StatusBanner } from './Banner';
 import { CredentialForm } from './Form';
@@ -29,6 +29,8 @@ export interface ICredentialsViewProps {
 export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
   const { client, trans } = props;
   const model = usePanel(props);
+  // proxy usage per credential, loaded again whenever the list is
+  const usage = useUsage(client, model.list.data);
   const { data, loading, loadError } = model.list;
   const addButton = useRef<HTMLButtonElement>(null);
 
@@ -104,6 +106,7 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
           providerLabel={model.list.providerLabel}
           canTest={data.canTest}
           tests={model.tests.tests}
+          usage={usage}
           busyId={model.busyId}
           grants={model.grants}
           notebook={model.notebook}

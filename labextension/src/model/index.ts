@@ -7,3 +7,4 @@ export * from './useCredentials';
 export * from './useGrants';
 export * from './usePanel';
 export * from './useEnvImport';
+export * from './useUsage';
