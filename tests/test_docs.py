@@ -326,6 +326,6 @@ def test_the_readme_module_map_names_exactly_the_packages_modules():
     pkg = ROOT / "open_notebook_ext"
     present = {p.name + ("/" if p.is_dir() else "") for p in pkg.iterdir()
                if not p.name.startswith(("_", ".")) and p.name != "labextension"
-               and (p.is_dir() and any(p.iterdir()) or p.suffix in (".py", ".yaml"))}
+               and ((p.is_dir() and any(p.iterdir())) or p.suffix in (".py", ".yaml"))}
     present -= {"py.typed"}
     assert named == present, (sorted(present - named), sorted(named - present))

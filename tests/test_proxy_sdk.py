@@ -291,3 +291,43 @@ def test_an_ungranted_notebook_gets_the_sdks_permission_error(server, fake, key)
              (server.data_dir / "audit.jsonl").read_text().splitlines()]
     denied = [e for e in audit if e.get("action") == "secret_denied"]
     assert {e["credential_id"] for e in denied} == {oa["id"], an["id"]}
+
+
+ENV_THROUGH_PROXY = """
+import json, os
+from openai import OpenAI
+from open_notebook_ext import secrets
+names = ("OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE")
+with secrets.env("OA"):
+    inside = {k: os.environ.get(k) for k in names}
+    chat = OpenAI(max_retries=0).chat.completions.create(
+        model="gpt-test", messages=[{"role": "user", "content": "hi"}])
+after = {k: os.environ.get(k) for k in names}
+print(json.dumps({"inside": inside, "after": after,
+                  "chat": chat.choices[0].message.content}))
+"""
+
+
+def test_secrets_env_with_a_proxy_only_key_sets_the_proxy_and_the_token(server, fake, key):
+    """Issues 18 + 19: for a proxy-only credential, secrets.env() puts the proxy's URL and
+    the kernel's token in OPENAI_BASE_URL / OPENAI_API_KEY, so `OpenAI()` with no argument
+    reaches the provider through the proxy while the key never enters the kernel; the
+    block restores the environment."""
+    oa, _ = credentials(server, fake, key)
+    kernel = Kernel(server, NOTEBOOK)
+    try:
+        token = kernel.run(KERNEL_TOKEN).strip()
+        out = json.loads(kernel.run(ENV_THROUGH_PROXY))
+    finally:
+        kernel.shutdown()
+    inside = out["inside"]
+    assert inside["OPENAI_API_KEY"] == token
+    assert inside["OPENAI_BASE_URL"] == inside["OPENAI_API_BASE"]
+    assert f"/open-notebook/api/proxy/{oa['id']}" in inside["OPENAI_BASE_URL"]
+    assert out["chat"] == "hello from openai"
+    assert out["after"] == {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None,
+                            "OPENAI_API_BASE": None}
+    assert key not in json.dumps(out)
+    seen = [s for s in fake.seen if s.path == "/v1/chat/completions"]
+    assert len(seen) == 1 and seen[0].headers["authorization"] == f"Bearer {key}"
+    assert token not in json.dumps(seen[0].headers)
