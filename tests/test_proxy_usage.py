@@ -133,7 +133,9 @@ async def test_budgets_refuse_in_the_providers_shape_and_are_audited(api, fake, 
     listed = (await api.get(f"budgets?credential_id={oa['id']}")).json
     assert [b["notebook_path"] for b in listed] == [None, "nb.ipynb"]
     for bad in ({"credential_id": oa["id"]}, {"credential_id": oa["id"], "requests_per_day": -1},
-                {"credential_id": oa["id"], "tokens_per_day": "10"}):
+                {"credential_id": oa["id"], "tokens_per_day": "10"},
+                {"credential_id": oa["id"], "notebook_path": "a\u202eb.ipynb",
+                 "requests_per_day": 1}):
         r = await api.put("budgets", bad)
         assert r.status == 422, (bad, r)
     r = await api.put("budgets", {"credential_id": "credential:nope", "requests_per_day": 1})

@@ -176,7 +176,10 @@ class BudgetStore:
         if path:
             from ..store.grants import normalise_path
 
-            path = normalise_path(path)
+            try:
+                path = normalise_path(path)
+            except ValueError as e:
+                raise InvalidInput([{"field": "notebook_path", "message": str(e)}]) from None
         requests = _limit(payload.get("requests_per_day"), "requests_per_day")
         tokens = _limit(payload.get("tokens_per_day"), "tokens_per_day")
         if requests is None and tokens is None:
