@@ -28,6 +28,7 @@ from .auth import AuthFailureLimiter, TrustedProxies
 from .backend import open_backend
 from .errors import ConfigError
 from .fileidentity import ContentsFiles
+from .grant_prompts import GrantPrompts, Prompt
 from .handlers import ROUTES
 from .handlers.base import (
     BODY_LIMIT_SETTING,
@@ -221,6 +222,15 @@ class OpenNotebookApp(ExtensionApp):
         help="""A kernel may read a credential's key only if its notebook was granted that
         credential (panel: "Notebooks with access", API: grants). False lets every kernel of
         this server read every key of its owner (single-user convenience).""",
+    )
+
+    grant_prompt_timeout = Float(
+        60.0,
+        config=True,
+        help="""Seconds a denied secrets.get waits while a JupyterLab page asks "Allow /
+        Deny" (the call then gets the key or AccessDenied). Only while a logged-in page of
+        the same user is open: with none, the call is denied at once, as when this is 0
+        (no prompts).""",
     )
 
     redact_outputs = Bool(
@@ -464,6 +474,7 @@ class OpenNotebookApp(ExtensionApp):
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
         self._install_kernel_tokens()
+        self._install_grant_prompts()
         self._install_redaction()
         self._follow_notebook_renames()
         self.settings.update({
@@ -507,6 +518,40 @@ class OpenNotebookApp(ExtensionApp):
         blocked = self.kernel_firewall.blocked(os.environ)
         if blocked:
             self.log.info("Kept out of kernels' environment: %s", ", ".join(blocked))
+
+    def _install_grant_prompts(self) -> None:
+        """Prompts in the page for denied reads (grant_prompts.py); a console's grants
+        end with its kernel."""
+
+        def audit(prompt: Prompt, outcome: str) -> None:
+            self.audit.emit("prompt", action=outcome, owner=prompt.owner,
+                            credential_id=prompt.credential["id"],
+                            credential_name=prompt.credential["name"],
+                            provider=prompt.credential["provider"],
+                            notebook_path=prompt.notebook_path, kernel_id=prompt.kernel_id)
+
+        self.grant_prompts = GrantPrompts(self.grant_prompt_timeout, on_outcome=audit)
+
+        def forget(kernel_id: str) -> None:
+            future = self.executor.submit(self.grants.forget_kernel, kernel_id)
+            future.add_done_callback(lambda f: f.exception() and self.log.error(
+                "Could not remove the grants of console kernel %s", kernel_id))
+
+        self.kernel_tokens.on_revoke.append(forget)
+
+    async def console_binding(self, owner: str, path: Any) -> dict[str, Any]:
+        """``{"kernel_id": ...}`` when ``path`` is a console session's (no file to bind a
+        grant to), else ``{}``."""
+        if not isinstance(path, str):
+            return {}
+        for session in await self.serverapp.session_manager.list_sessions():
+            if session.get("path") == path and session.get("type") == "console":
+                return self.grant_binding("console", (session.get("kernel") or {}).get("id"))
+        return {}
+
+    @staticmethod
+    def grant_binding(session_type: str, kernel_id: str | None) -> dict[str, Any]:
+        return {"kernel_id": kernel_id} if session_type == "console" and kernel_id else {}
 
     def isolation_status(self) -> dict[str, Any]:
         return kernels_gateway.isolation_status(self.serverapp,

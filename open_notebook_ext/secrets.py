@@ -45,6 +45,10 @@ __all__ = [
 
 _API = "open-notebook/api/"
 _TIMEOUT = 10.0
+# How long get() waits while the JupyterLab page asks whether this notebook may read
+# the key (the server holds the call only while a page is open, at most its
+# grant_prompt_timeout); sent as "Prefer: wait=N" (RFC 7240).
+PROMPT_WAIT = 300.0
 
 
 class SecretError(Exception):
@@ -110,18 +114,26 @@ def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
     return conn, parts.path or "/"
 
 
-def _request(method: str, path: str, body: Any = None) -> Any:
+def _request(method: str, path: str, body: Any = None, wait: float | None = None) -> Any:
     url, token = _config()
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     if data is not None:
         headers["Content-Type"] = "application/json"
+    if wait:
+        headers["Prefer"] = f"wait={int(wait)}"
     for attempt in (1, 2):
         conn, base = _connection(url)
         try:
             conn.request(method, base + _API + path, body=data, headers=headers)
-            response = conn.getresponse()
-            payload = response.read()
+            if wait and conn.sock is not None:
+                conn.sock.settimeout(_TIMEOUT + wait)  # the page may take its time
+            try:
+                response = conn.getresponse()
+                payload = response.read()
+            finally:
+                if conn.sock is not None:
+                    conn.sock.settimeout(_TIMEOUT)
             break
         except (OSError, http.client.HTTPException) as e:
             conn.close()
@@ -154,7 +166,7 @@ def get(name: str, provider: str | None = None) -> str:
     body: dict[str, Any] = {"name": name}
     if provider:
         body["provider"] = provider
-    secret = _request("POST", "secrets/get", body)
+    secret = _request("POST", "secrets/get", body, wait=PROMPT_WAIT)
     key = secret.get("api_key") if isinstance(secret, dict) else None
     if not key:
         raise SecretNotFound(f"credential {name!r} has no API key")

@@ -9,6 +9,9 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CredentialsClient } from './api';
 import { keyIcon } from './icon';
 import { CurrentNotebook } from './model/currentNotebook';
+// Grant prompts listen from start-up (code may ask before the panel is opened).
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { startGrantPrompts } from './prompts';
 // The panel is added to the sidebar during activation, so it is needed at once.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { CredentialsPanel, PANEL_ID } from './widget';
@@ -41,6 +44,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new CurrentNotebook(app.shell)
     );
     app.shell.add(panel, 'left', { rank: 850 });
+    startGrantPrompts(app, client, trans, () => panel.refresh());
     if (restorer) {
       restorer.add(panel, PANEL_ID);
     }

@@ -42,6 +42,14 @@ export class CredentialsPanel extends ReactWidget {
     this.update();
   }
 
+  /** Read everything again if the panel has been shown (e.g. a grant made elsewhere). */
+  refresh(): void {
+    if (this.shown) {
+      this.refreshToken++;
+      this.update();
+    }
+  }
+
   protected render(): JSX.Element | null {
     if (!this.shown) {
       return null;

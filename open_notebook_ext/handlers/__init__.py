@@ -23,6 +23,7 @@ from .notebooks import (
     NoteHandler,
     NotesHandler,
 )
+from .prompts import GrantPromptHandler, GrantPromptsHandler, GrantPromptSocket
 from .search import SearchHandler
 from .secrets import (
     GrantHandler,
@@ -59,6 +60,9 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/secrets/get", SecretByNameHandler),
     (rf"{API}/grants", GrantsHandler),
     (rf"{API}/grants/(?P<grant_id>[^/]+)", GrantHandler),
+    (rf"{API}/grant-prompts", GrantPromptsHandler),
+    (rf"{API}/grant-prompts/socket", GrantPromptSocket),
+    (rf"{API}/grant-prompts/(?P<prompt_id>[^/]+)", GrantPromptHandler),
     (rf"{API}/audit", AuditHandler),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", NotFoundHandler),

@@ -25,6 +25,7 @@ from tornado.httputil import HTTPHeaders
 
 from ..kernels import TOKEN_PREFIX, KernelGrant
 from .base import ApiError, OpenNotebookHandler
+from .prompts import ask_the_page, denial_message, prompt_reason
 
 FROM_A_BROWSER = ("Secrets cannot be read from a browser page: this request carries a "
                   "browser's Origin or Sec-Fetch headers. Read keys from notebook code "
@@ -40,12 +41,16 @@ def from_a_browser(headers: HTTPHeaders) -> bool:
 
 
 class Reader:
-    """Who is asking for a secret: a kernel (with its notebooks) or a token holder."""
+    """Who is asking for a secret: a kernel (with its notebooks) or a token holder.
 
-    def __init__(self, owner: str, kernel: KernelGrant | None, paths: list[str]) -> None:
+    ``sessions`` gives the session type (notebook, console, file) of each path."""
+
+    def __init__(self, owner: str, kernel: KernelGrant | None, paths: list[str],
+                 sessions: dict[str, str] | None = None) -> None:
         self.owner = owner
         self.kernel = kernel
         self.paths = paths
+        self.sessions = sessions or {}
 
     @property
     def notebook(self) -> str | None:
@@ -74,10 +79,9 @@ class SecretHandlerBase(OpenNotebookHandler):
             # A kernel acts for the user who started it: the authorizer is asked about them.
             await self._authorize(User(username=grant.owner))
             sessions = await self.session_manager.list_sessions()
-            paths = sorted({s["path"] for s in sessions
-                            if (s.get("kernel") or {}).get("id") == grant.kernel_id
-                            and s.get("path")})
-            return Reader(grant.owner, grant, paths)
+            mine = {s["path"]: s.get("type") or "notebook" for s in sessions
+                    if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")}
+            return Reader(grant.owner, grant, sorted(mine), mine)
         if self.current_user is None:
             raise self._unauthenticated()
         if not self.token_authenticated:
@@ -106,18 +110,23 @@ class SecretHandlerBase(OpenNotebookHandler):
     async def reveal(self, reader: Reader, **which: Any) -> None:
         """Find the credential, check the kernel's grant, decrypt, answer."""
         check = reader.kernel is not None and self.ext.require_grants
+        kernel_id = reader.kernel.kernel_id if reader.kernel else None
         credential, secret = await self.read(
             self.ext.secret_access.read, reader.owner,
-            notebook_paths=reader.paths if check else None, **which)
+            notebook_paths=reader.paths if check else None, kernel_id=kernel_id, **which)
         if secret is None:
-            self.audit_secret("secret_denied", reader, credential, reason="no grant")
-            where = f"Notebook {reader.notebook!r}" if reader.paths else \
-                "This kernel (it has no notebook session)"
-            raise ApiError(
-                403,
-                f"{where} has no access to credential {credential['name']!r}. Grant it in "
-                "the Credentials panel (Notebooks with access).",
-            )
+            # Ask the JupyterLab page, if one is open (grant_prompts.py); else deny now.
+            outcome = await ask_the_page(self, reader, credential)
+            if outcome == "allow":
+                credential, secret = await self.read(
+                    self.ext.secret_access.read, reader.owner,
+                    notebook_paths=reader.paths, kernel_id=kernel_id, **which)
+            if secret is None:
+                self.audit_secret("secret_denied", reader, credential,
+                                  reason="no grant" if outcome in ("no_page", "allow")
+                                  else f"no grant ({prompt_reason(outcome)})")
+                raise ApiError(403, denial_message(reader, credential, outcome,
+                                                   self.ext.grant_prompts.timeout))
         self.audit_secret("secret_read", reader, credential)
         self.log.info(
             "Secret of credential %s read by %s", credential["id"],
@@ -194,7 +203,11 @@ class GrantsHandler(_GrantHandlerBase):
     @web.authenticated
     @authorized
     async def put(self) -> None:
-        grant, created = await self.call(self.ext.grants.grant, self.owner, self.read_json())
+        body = self.read_json()
+        # a console's path names no file: its grant is bound to the console's kernel
+        binding = await self.ext.console_binding(
+            self.owner, body.get("notebook_path") if isinstance(body, dict) else None)
+        grant, created = await self.call(self.ext.grants.grant, self.owner, body, **binding)
         if created:
             self.audit_grant("granted", grant)
         self.send_json(grant, status=201 if created else 200)

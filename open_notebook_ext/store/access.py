@@ -43,12 +43,14 @@ class SecretAccess:
         name: str | None = None,
         provider: str | None = None,
         notebook_paths: list[str] | None = None,
+        kernel_id: str | None = None,
         require_key: bool = True,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """(id/name/provider, the secret or None when not granted).
 
         ``notebook_paths`` None means no grant is needed (a token holder, or
-        ``require_grants`` off). Raises NotFound, Conflict (ambiguous name),
+        ``require_grants`` off); ``kernel_id`` is the reading kernel (a console's grant
+        is bound to it). Raises NotFound, Conflict (ambiguous name),
         Unprocessable (no key, or undecryptable).
         """
         if credential_id is not None:
@@ -73,7 +75,7 @@ class SecretAccess:
                 grants = conn.execute(_GRANTS, {"owner": owner, "cid": row.id,
                                                 "paths": notebook_paths}).all()
         # a grant counts only while its notebook is the file it was given for
-        if notebook_paths is not None and not self.grants.check_files(grants):
+        if notebook_paths is not None and not self.grants.check_files(grants, kernel_id):
             return meta, None
         secret = {**meta, **{c: getattr(row, c) for c in _OPTIONAL_COLUMNS}, "api_key": None}
         if row.api_key_encrypted is None:
