@@ -9,6 +9,7 @@ JupyterLab; the cell's output is read from the page.
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -148,4 +149,55 @@ def test_unanswered_prompt_times_out(session: Session):
     expect(dialog).to_have_count(0, timeout=(PROMPT_TIMEOUT + 30) * 1000)
     text = output(page)
     assert text.startswith("DENIED") and f"within {PROMPT_TIMEOUT} s" in text
+    assert grants_of(lab, cred["id"]) == []
+
+
+def run_in_console(session: Session, code: str) -> None:
+    """Type ``code`` into the console in front and run it (not waiting for it)."""
+    session.page.evaluate("""async (code) => {
+        const panel = window.jupyterapp.shell.currentWidget;
+        await panel.sessionContext.ready;
+        panel.console.promptCell.model.sharedModel.setSource(code);
+        void panel.console.execute(true);
+    }""", code)
+
+
+def test_a_console_is_asked_and_has_a_switch(session: Session):
+    """Item 2: a console is not a dead end. Its code is asked about, the denial says what
+    to do in a console, and the panel offers the switch for the console in front."""
+    page, lab = session.page, session.lab
+    cred = create(lab, name=unique("Console key"))
+    code = ("from open_notebook_ext import secrets\n"
+            f"try:\n    print('GOT', len(secrets.get({cred['name']!r})))\n"
+            "except secrets.AccessDenied as e:\n    print('DENIED', e)\n")
+    session.command("console:create", {"kernelPreference": {"name": "python3"}})
+    expect(page.locator(".jp-ConsolePanel:visible")).to_have_count(1)
+    run_in_console(session, code)
+    dialog = page.locator(DIALOG)
+    expect(dialog).to_be_visible(timeout=60_000)
+    expect(dialog).to_contain_text(f"A console wants to read “{cred['name']}” (OpenAI).")
+    expect(dialog).to_contain_text("until the console is closed")
+    dialog.get_by_role("button", name="Deny").click()
+    outputs = page.locator(".jp-ConsolePanel:visible .jp-OutputArea-output")
+    expect(outputs).to_have_count(1, timeout=90_000)
+    denied = outputs.first.inner_text()
+    assert denied.startswith("DENIED This console was denied")
+    assert "Allow this console to read this key" in denied
+
+    panel = session.open_panel()
+    allow = item(panel, cred["name"]).get_by_role(
+        "switch", name="Allow this console to read this key")
+    allow.click()
+    expect(allow).to_be_checked()
+    (grant,) = grants_of(lab, cred["id"])
+    assert grant["notebook_path"].rsplit("/", 1)[-1].startswith("console-")
+    run_in_console(session, code)
+    expect(outputs).to_have_count(2, timeout=90_000)
+    assert outputs.nth(1).inner_text().strip() == f"GOT {len(_key_of(lab, cred))}"
+    # closing the console shuts its kernel down: the grant goes with it
+    page.evaluate("async () => {"
+                  " await window.jupyterapp.shell.currentWidget.sessionContext.shutdown(); }")
+    deadline = time.monotonic() + 20
+    while grants_of(lab, cred["id"]) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert grants_of(lab, cred["id"]) == []
