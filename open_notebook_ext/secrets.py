@@ -23,8 +23,10 @@ Standard library only: this module imports nothing of the server.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import http.client
 import json
+import linecache
 import os
 import threading
 from typing import Any
@@ -53,6 +55,20 @@ PROMPT_WAIT = 300.0
 
 class SecretError(Exception):
     """Base class; the message never contains a key or token."""
+
+    def _render_traceback_(self) -> builtins.list[str]:
+        """How IPython shows it: the message first, then the lines of the caller's code
+        that led here; no frames from inside this module."""
+        lines = [f"{type(self).__name__}: {self}"]
+        tb = self.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_filename != __file__ and not code.co_filename.startswith("<frozen"):
+                source = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+                lines.append(f"  line {tb.tb_lineno}: {source}" if source
+                             else f"  line {tb.tb_lineno} of {code.co_filename}")
+            tb = tb.tb_next
+        return lines
 
 
 class SecretNotFound(SecretError):
@@ -166,11 +182,19 @@ def get(name: str, provider: str | None = None) -> str:
     body: dict[str, Any] = {"name": name}
     if provider:
         body["provider"] = provider
-    secret = _request("POST", "secrets/get", body, wait=PROMPT_WAIT)
-    key = secret.get("api_key") if isinstance(secret, dict) else None
-    if not key:
-        raise SecretNotFound(f"credential {name!r} has no API key")
-    return key
+    try:
+        secret = _request("POST", "secrets/get", body, wait=PROMPT_WAIT)
+    except SecretNotFound as e:
+        error: SecretError = SecretNotFound(f"no credential called {name!r}: {e}")
+    except SecretError as e:
+        error = e
+    else:
+        key = secret.get("api_key") if isinstance(secret, dict) else None
+        if not key:
+            raise SecretNotFound(f"credential {name!r} has no API key")
+        return key
+    # raised here, not deep in _request (IPython shows it via _render_traceback_)
+    raise error.with_traceback(None) from None
 
 
 def get_by_id(credential_id: str) -> str:

@@ -345,7 +345,6 @@ class Kernel:
     session when ``path`` is given (grants apply to it), else a bare kernel."""
 
     def __init__(self, server: ServerProcess, path: str | None = None) -> None:
-        from jupyter_client import BlockingKernelClient
 
         self.server = server
         self.session_id: str | None = None

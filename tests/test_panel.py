@@ -727,7 +727,12 @@ def test_empty_and_loading_states(session: Session):
     expect(panel.locator('[data-state="loading"]')).to_have_attribute("aria-busy", "true")
     assert len(held) == 1
     held[0].continue_()
-    expect(panel.locator('[data-state="empty"]')).to_contain_text("No credentials yet.")
+    # (the Activity section's own empty state, on a fresh lab, is data-state="empty" too)
+    expect(panel.locator('.jp-OpenNotebook-state[data-state="empty"]')).to_contain_text(
+        "No credentials yet.")
+    # the empty state says the name is what code uses, in JupyterLab terms
+    expect(panel.locator('[data-state="names"]')).to_contain_text(
+        'in a notebook or console, secrets.get("Work") reads the key')
     expect(panel.locator('[data-state="loading"]')).to_have_count(0)
 
 

@@ -1,5 +1,6 @@
 # ruff: noqa: F811 - the fixtures imported from test_panel are parameters here
-"""Grant prompts in a real JupyterLab page: code reads a key, the page asks.
+"""The everyday path of issue 20 in a real JupyterLab page: code reads a key and the
+page asks (grant prompts), consoles, the "use in code" snippet.
 
 A lab of its own (a short ``grant_prompt_timeout`` for the timeout case), with the
 browser fixtures of test_panel.py. The kernel is the notebook's own, started by
@@ -201,3 +202,29 @@ def test_a_console_is_asked_and_has_a_switch(session: Session):
     while grants_of(lab, cred["id"]) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert grants_of(lab, cred["id"]) == []
+
+
+# -- item 3: use in code ---------------------------------------------------------------
+
+
+def test_use_in_code_copies_the_snippet(session: Session):
+    page, lab = session.page, session.lab
+    session.context.grant_permissions(["clipboard-read", "clipboard-write"],
+                                      origin=lab.url.rstrip("/"))
+    cred = create(lab, name=unique("Snippet"))
+    twin = create(lab, name=cred["name"], provider="anthropic")  # the same name twice
+    panel = session.open_panel()
+    entry = panel.locator(f'[data-credential-id="{cred["id"]}"]')
+    expect(entry.locator(".jp-OpenNotebook-snippet")).to_have_text(
+        f'secrets.get("{cred["name"]}", provider="openai")')
+    entry.get_by_role("button", name=f"Copy the code that reads {cred['name']}").click()
+    expect(entry.get_by_role("status").filter(has_text="Copied")).to_be_visible()
+    copied = page.evaluate("() => navigator.clipboard.readText()")
+    assert copied == ("from open_notebook_ext import secrets\n"
+                      f'key = secrets.get("{cred["name"]}", provider="openai")\n')
+    # alone with its name again: the short form
+    assert lab.api("DELETE", f"credentials/{twin['id']}").status == 200
+    session.open_lab()
+    panel = session.open_panel()
+    expect(panel.locator(f'[data-credential-id="{cred["id"]}"] .jp-OpenNotebook-snippet')
+           ).to_have_text(f'secrets.get("{cred["name"]}")')

@@ -24,6 +24,7 @@ from tornado import web
 from tornado.httputil import HTTPHeaders
 
 from ..kernels import TOKEN_PREFIX, KernelGrant
+from ..names import not_found_detail
 from .base import ApiError, OpenNotebookHandler
 from .prompts import ask_the_page, denial_message, prompt_reason
 
@@ -161,7 +162,14 @@ class SecretByNameHandler(SecretHandlerBase):
         if provider is not None and not isinstance(provider, str):
             raise ApiError(422, "provider: must be a string",
                            extra={"errors": [{"field": "provider", "message": "must be a string"}]})
-        await self.reveal(reader, name=name, provider=provider)
+        try:
+            await self.reveal(reader, name=name, provider=provider)
+        except ApiError as e:
+            if e.status_code != 404:
+                raise
+            names = [c["name"] for c in await self.read(self.ext.credentials.list,
+                                                         reader.owner)]
+            raise ApiError(404, not_found_detail(name, names)) from None
 
 
 class SecretsListHandler(SecretHandlerBase):
