@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -43,6 +44,7 @@ from .kernels import install as install_kernel_tokens
 from .keyring import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyConfigError
 from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
 from .redact import Redactor
+from .startlog import key_file_made, log_like_jupyter
 from .store import GrantStore
 from .store.access import SecretAccess
 from .store.notebooks import NotebookStore
@@ -435,6 +437,8 @@ class OpenNotebookApp(ExtensionApp):
             raise SystemExit(1) from None
 
     def _start(self) -> None:
+        self._started_at = time.time()
+        log_like_jupyter(self.log)
         self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
         self.origin_policy = self._origin_policy()  # config errors first, before any file
         request_settings = self._request_settings()
@@ -609,11 +613,13 @@ class OpenNotebookApp(ExtensionApp):
 
     def _warn_about_key(self) -> None:
         if self.key_material.source == "generated":
+            made = key_file_made(self.key_material.path, getattr(self, "_started_at", None))
             self.log.warning(
-                "No encryption key configured: generated one in %s. Anyone who can read this "
+                "No encryption key configured: %s. Anyone who can read this "
                 "file can decrypt the stored API keys. In production supply your own key "
                 "with OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or OPEN_NOTEBOOK_ENCRYPTION_KEY.",
-                self.key_material.path,
+                f"generated one in {self.key_material.path}" if made is None else
+                f"using the key file generated on {made} in {self.key_material.path}",
             )
         elif not self.keyring.configured:
             self.log.warning(

@@ -271,10 +271,24 @@ def test_sidebar_tab_opens_panel_with_generated_key_banner(session: Session):
     expect(panel.get_by_role("heading", name="Credentials")).to_be_visible()
     banner = panel.locator('[data-banner="generated"]')
     expect(banner).to_be_visible()
+    # one calm line (issue 20): the detail behind a "details" link, dismissible
+    expect(banner).to_have_text("Using a generated encryption key.details")
+    line_height = banner.bounding_box()["height"]
+    assert line_height < 40, line_height
+    banner.get_by_role("button", name="details").click()
     key_file = str(lab.data_dir / "encryption.key")
     expect(banner).to_contain_text(key_file)
     expect(banner).to_contain_text("OPEN_NOTEBOOK_ENCRYPTION_KEY")
     expect(banner).to_contain_text("OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE")
+    # variable names are not broken mid-word
+    for code in banner.locator("code.jp-OpenNotebook-nowrap").all():
+        assert code.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    banner.get_by_role("button", name="Dismiss the generated key notice").click()
+    expect(banner).to_have_count(0)
+    session.open_lab()  # a later visit: still dismissed, in this browser
+    panel = session.open_panel()
+    expect(panel.locator('[data-banner="generated"]')).to_have_count(0)
+    page.evaluate("() => localStorage.clear()")
     expect(panel.locator('[data-banner="no-key"], [data-banner="mismatch"]')).to_have_count(0)
     expect(panel.get_by_role("button", name="Add credential")).to_be_enabled()
     # local kernels: one quiet line says what a grant does and does not protect
