@@ -228,3 +228,37 @@ def test_use_in_code_copies_the_snippet(session: Session):
     panel = session.open_panel()
     expect(panel.locator(f'[data-credential-id="{cred["id"]}"] .jp-OpenNotebook-snippet')
            ).to_have_text(f'secrets.get("{cred["name"]}")')
+
+
+# -- item 5: keyboard and safety ---------------------------------------------------------
+
+
+def test_palette_focuses_the_panel_and_delete_is_safe_and_names_the_notebooks(
+        session: Session):
+    page, lab = session.page, session.lab
+    cred = create(lab, name=unique("Used"))
+    path = reading_notebook(lab, cred["name"])
+    assert lab.api("PUT", "grants", {"credential_id": cred["id"],
+                                     "notebook_path": path}).status == 201
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Manage credentials")
+    page.keyboard.press("Enter")
+    panel = page.locator(PANEL)
+    expect(panel).to_be_visible()
+    # the focus is in the panel, not on the Launcher behind it
+    page.wait_for_function(
+        "id => document.getElementById(id).contains(document.activeElement)",
+        arg=PANEL[1:])
+    before = {f for f in (lab.root.iterdir())}
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    assert {f for f in lab.root.iterdir()} == before  # no untitled.py from the Launcher
+
+    item(panel, cred["name"]).get_by_role("button", name=f"Delete {cred['name']}").click()
+    dialog = page.locator(".jp-Dialog")
+    expect(dialog).to_contain_text(f"This notebook will stop working: {path}")
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    page.keyboard.press("Enter")  # Enter on the focused Cancel: nothing deleted
+    expect(dialog).to_have_count(0)
+    assert lab.api("GET", f"credentials/{cred['id']}").status == 200

@@ -56,6 +56,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       describedBy: { args: { type: 'object', properties: {} } },
       execute: () => {
         app.shell.activateById(panel.id);
+        panel.focusFirstControl();
       }
     });
     if (palette) {
