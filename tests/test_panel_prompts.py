@@ -241,7 +241,7 @@ def test_palette_focuses_the_panel_and_delete_is_safe_and_names_the_notebooks(
     assert lab.api("PUT", "grants", {"credential_id": cred["id"],
                                      "notebook_path": path}).status == 201
     page.keyboard.press("Control+Shift+C")
-    page.locator(".lm-CommandPalette-input").fill("Manage credentials")
+    page.locator(".lm-CommandPalette-input").fill("Manage API keys")
     page.keyboard.press("Enter")
     panel = page.locator(PANEL)
     expect(panel).to_be_visible()

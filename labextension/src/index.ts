@@ -50,8 +50,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     }
 
     app.commands.addCommand(CommandIDs.manage, {
-      label: trans.__('Open Notebook: Manage credentials'),
-      caption: trans.__('Add, edit and delete the API keys Open Notebook uses'),
+      // named by what it does (not "Open Notebook", which reads like a verb)
+      label: trans.__('Credentials: Manage API keys'),
+      caption: trans.__(
+        'Add, edit and delete the API keys notebooks read with secrets.get'
+      ),
       icon: args => (args.isPalette ? undefined : keyIcon),
       describedBy: { args: { type: 'object', properties: {} } },
       execute: () => {
@@ -62,7 +65,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     if (palette) {
       palette.addItem({
         command: CommandIDs.manage,
-        category: trans.__('Open Notebook')
+        category: trans.__('Credentials')
       });
     }
   }
