@@ -40,3 +40,22 @@ def test_a_reused_key_file_is_not_generated_again_and_redaction_logs_like_jupyte
     assert re.match(JUPYTER_LINE + "Redacted 1 stored API key", redacted), redacted
     assert "open_notebook_ext.redact" in redacted
     assert key not in again.log
+
+
+def test_the_cli_says_what_comes_next(tmp_path):
+    """generate-key names the next step; rotate --help says generate-key first and verify
+    after; the command list shows migrate's whole first line."""
+    from test_rotation import cli
+
+    home = tmp_path / "home"
+    out = cli(home, "generate-key")
+    assert out.returncode == 0 and len(out.stdout.split()) == 1  # stdout: the key alone
+    assert "Next: start Jupyter with OPEN_NOTEBOOK_ENCRYPTION_KEY" in out.stderr
+    assert out.stdout.strip() not in out.stderr
+    target = tmp_path / "new.key"
+    out = cli(home, "generate-key", f"--output={target}")
+    assert f"OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE={target}" in out.stderr
+    rotate = " ".join(cli(home, "rotate", "--help").stdout.split())
+    assert "generate-key --output new.key" in rotate and "open-notebook verify" in rotate
+    listing = cli(home, "--help").stdout
+    assert "Upgrade the database schema to the latest version." in listing
