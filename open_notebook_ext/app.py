@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,7 @@ from .backend import open_backend
 from .ecosystem.setup import setup as ecosystem_setup
 from .errors import ConfigError
 from .fileidentity import ContentsFiles
+from .grant_prompts import GrantPrompts, Prompt
 from .handlers import ROUTES
 from .handlers.base import (
     BODY_LIMIT_SETTING,
@@ -44,6 +46,7 @@ from .keyring import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV, KeyConfigEr
 from .origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
 from .proxy.config import ProviderProxy
 from .redact import Redactor
+from .startlog import key_file_made, log_like_jupyter
 from .store import GrantStore
 from .store.access import SecretAccess
 from .store.notebooks import NotebookStore
@@ -223,6 +226,15 @@ class OpenNotebookApp(ExtensionApp):
         help="""A kernel may read a credential's key only if its notebook was granted that
         credential (panel: "Notebooks with access", API: grants). False lets every kernel of
         this server read every key of its owner (single-user convenience).""",
+    )
+
+    grant_prompt_timeout = Float(
+        60.0,
+        config=True,
+        help="""Seconds a denied secrets.get waits while a JupyterLab page asks "Allow /
+        Deny" (the call then gets the key or AccessDenied). Only while a logged-in page of
+        the same user is open: with none, the call is denied at once, as when this is 0
+        (no prompts).""",
     )
 
     redact_outputs = Bool(
@@ -427,6 +439,8 @@ class OpenNotebookApp(ExtensionApp):
             raise SystemExit(1) from None
 
     def _start(self) -> None:
+        self._started_at = time.time()
+        log_like_jupyter(self.log)
         self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
         self.origin_policy = self._origin_policy()  # config errors first, before any file
         request_settings = self._request_settings()
@@ -468,6 +482,7 @@ class OpenNotebookApp(ExtensionApp):
         )
         ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self._install_kernel_tokens()
+        self._install_grant_prompts()
         self._install_redaction()
         self._follow_notebook_renames()
         self.settings.update({
@@ -511,6 +526,40 @@ class OpenNotebookApp(ExtensionApp):
         blocked = self.kernel_firewall.blocked(os.environ)
         if blocked:
             self.log.info("Kept out of kernels' environment: %s", ", ".join(blocked))
+
+    def _install_grant_prompts(self) -> None:
+        """Prompts in the page for denied reads (grant_prompts.py); a console's grants
+        end with its kernel."""
+
+        def audit(prompt: Prompt, outcome: str) -> None:
+            self.audit.emit("prompt", action=outcome, owner=prompt.owner,
+                            credential_id=prompt.credential["id"],
+                            credential_name=prompt.credential["name"],
+                            provider=prompt.credential["provider"],
+                            notebook_path=prompt.notebook_path, kernel_id=prompt.kernel_id)
+
+        self.grant_prompts = GrantPrompts(self.grant_prompt_timeout, on_outcome=audit)
+
+        def forget(kernel_id: str) -> None:
+            future = self.executor.submit(self.grants.forget_kernel, kernel_id)
+            future.add_done_callback(lambda f: f.exception() and self.log.error(
+                "Could not remove the grants of console kernel %s", kernel_id))
+
+        self.kernel_tokens.on_revoke.append(forget)
+
+    async def console_binding(self, owner: str, path: Any) -> dict[str, Any]:
+        """``{"kernel_id": ...}`` when ``path`` is a console session's (no file to bind a
+        grant to), else ``{}``."""
+        if not isinstance(path, str):
+            return {}
+        for session in await self.serverapp.session_manager.list_sessions():
+            if session.get("path") == path and session.get("type") == "console":
+                return self.grant_binding("console", (session.get("kernel") or {}).get("id"))
+        return {}
+
+    @staticmethod
+    def grant_binding(session_type: str, kernel_id: str | None) -> dict[str, Any]:
+        return {"kernel_id": kernel_id} if session_type == "console" and kernel_id else {}
 
     def isolation_status(self) -> dict[str, Any]:
         return kernels_gateway.isolation_status(self.serverapp,
@@ -568,11 +617,13 @@ class OpenNotebookApp(ExtensionApp):
 
     def _warn_about_key(self) -> None:
         if self.key_material.source == "generated":
+            made = key_file_made(self.key_material.path, getattr(self, "_started_at", None))
             self.log.warning(
-                "No encryption key configured: generated one in %s. Anyone who can read this "
+                "No encryption key configured: %s. Anyone who can read this "
                 "file can decrypt the stored API keys. In production supply your own key "
                 "with OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or OPEN_NOTEBOOK_ENCRYPTION_KEY.",
-                self.key_material.path,
+                f"generated one in {self.key_material.path}" if made is None else
+                f"using the key file generated on {made} in {self.key_material.path}",
             )
         elif not self.keyring.configured:
             self.log.warning(

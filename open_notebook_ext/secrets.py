@@ -27,8 +27,10 @@ Standard library only: this module imports nothing of the server.
 from __future__ import annotations
 
 import asyncio
+import builtins
 import http.client
 import json
+import linecache
 import os
 import threading
 from typing import Any
@@ -53,10 +55,28 @@ __all__ = [
 
 _API = "open-notebook/api/"
 _TIMEOUT = 10.0
+# How long get() waits while the JupyterLab page asks whether this notebook may read
+# the key (the server holds the call only while a page is open, at most its
+# grant_prompt_timeout); sent as "Prefer: wait=N" (RFC 7240).
+PROMPT_WAIT = 300.0
 
 
 class SecretError(Exception):
     """Base class; the message never contains a key or token."""
+
+    def _render_traceback_(self) -> builtins.list[str]:
+        """How IPython shows it: the message first, then the lines of the caller's code
+        that led here; no frames from inside this module."""
+        lines = [f"{type(self).__name__}: {self}"]
+        tb = self.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_filename != __file__ and not code.co_filename.startswith("<frozen"):
+                source = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+                lines.append(f"  line {tb.tb_lineno}: {source}" if source
+                             else f"  line {tb.tb_lineno} of {code.co_filename}")
+            tb = tb.tb_next
+        return lines
 
 
 class SecretNotFound(SecretError):
@@ -122,18 +142,26 @@ def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
     return conn, parts.path or "/"
 
 
-def _request(method: str, path: str, body: Any = None) -> Any:
+def _request(method: str, path: str, body: Any = None, wait: float | None = None) -> Any:
     url, token = _config()
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     if data is not None:
         headers["Content-Type"] = "application/json"
+    if wait:
+        headers["Prefer"] = f"wait={int(wait)}"
     for attempt in (1, 2):
         conn, base = _connection(url)
         try:
             conn.request(method, base + _API + path, body=data, headers=headers)
-            response = conn.getresponse()
-            payload = response.read()
+            if wait and conn.sock is not None:
+                conn.sock.settimeout(_TIMEOUT + wait)  # the page may take its time
+            try:
+                response = conn.getresponse()
+                payload = response.read()
+            finally:
+                if conn.sock is not None:
+                    conn.sock.settimeout(_TIMEOUT)
             break
         except (OSError, http.client.HTTPException) as e:
             conn.close()
@@ -168,11 +196,19 @@ def get(name: str, provider: str | None = None) -> str:
     body: dict[str, Any] = {"name": name}
     if provider:
         body["provider"] = provider
-    secret = _request("POST", "secrets/get", body)
-    key = secret.get("api_key") if isinstance(secret, dict) else None
-    if not key:
-        raise SecretNotFound(f"credential {name!r} has no API key")
-    return key
+    try:
+        secret = _request("POST", "secrets/get", body, wait=PROMPT_WAIT)
+    except SecretNotFound as e:
+        error: SecretError = SecretNotFound(f"no credential called {name!r}: {e}")
+    except SecretError as e:
+        error = e
+    else:
+        key = secret.get("api_key") if isinstance(secret, dict) else None
+        if not key:
+            raise SecretNotFound(f"credential {name!r} has no API key")
+        return key
+    # raised here, not deep in _request (IPython shows it via _render_traceback_)
+    raise error.with_traceback(None) from None
 
 
 def get_by_id(credential_id: str) -> str:

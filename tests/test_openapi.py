@@ -9,7 +9,8 @@ from open_notebook_ext.handlers.meta import openapi_spec
 
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 # Routes that never touch the database (no 503 "Database unavailable").
-NO_DATABASE = {"/providers", "/audit", "/credentials/env-status"}
+NO_DATABASE = {"/providers", "/audit", "/credentials/env-status", "/grant-prompts",
+               "/grant-prompts/socket"}
 
 
 def route_to_path(pattern: str) -> str:

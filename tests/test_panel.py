@@ -271,10 +271,24 @@ def test_sidebar_tab_opens_panel_with_generated_key_banner(session: Session):
     expect(panel.get_by_role("heading", name="Credentials")).to_be_visible()
     banner = panel.locator('[data-banner="generated"]')
     expect(banner).to_be_visible()
+    # one calm line (issue 20): the detail behind a "details" link, dismissible
+    expect(banner).to_have_text("Using a generated encryption key.details")
+    line_height = banner.bounding_box()["height"]
+    assert line_height < 40, line_height
+    banner.get_by_role("button", name="details").click()
     key_file = str(lab.data_dir / "encryption.key")
     expect(banner).to_contain_text(key_file)
     expect(banner).to_contain_text("OPEN_NOTEBOOK_ENCRYPTION_KEY")
     expect(banner).to_contain_text("OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE")
+    # variable names are not broken mid-word
+    for code in banner.locator("code.jp-OpenNotebook-nowrap").all():
+        assert code.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    banner.get_by_role("button", name="Dismiss the generated key notice").click()
+    expect(banner).to_have_count(0)
+    session.open_lab()  # a later visit: still dismissed, in this browser
+    panel = session.open_panel()
+    expect(panel.locator('[data-banner="generated"]')).to_have_count(0)
+    page.evaluate("() => localStorage.clear()")
     expect(panel.locator('[data-banner="no-key"], [data-banner="mismatch"]')).to_have_count(0)
     expect(panel.get_by_role("button", name="Add credential")).to_be_enabled()
     # local kernels: one quiet line says what a grant does and does not protect
@@ -288,8 +302,8 @@ def test_command_palette_opens_panel(session: Session):
     page.keyboard.press("Control+Shift+C")
     palette = page.locator(".lm-CommandPalette-input")
     expect(palette).to_be_focused()
-    palette.fill("Manage credentials")
-    option = page.locator(".lm-CommandPalette-item", has_text="Open Notebook: Manage credentials")
+    palette.fill("Manage API keys")
+    option = page.locator(".lm-CommandPalette-item", has_text="Credentials: Manage API keys")
     expect(option).to_have_count(1)
     page.keyboard.press("Enter")
     expect(page.locator(PANEL)).to_be_visible()
@@ -727,7 +741,12 @@ def test_empty_and_loading_states(session: Session):
     expect(panel.locator('[data-state="loading"]')).to_have_attribute("aria-busy", "true")
     assert len(held) == 1
     held[0].continue_()
-    expect(panel.locator('[data-state="empty"]')).to_contain_text("No credentials yet.")
+    # (the Activity section's own empty state, on a fresh lab, is data-state="empty" too)
+    expect(panel.locator('.jp-OpenNotebook-state[data-state="empty"]')).to_contain_text(
+        "No credentials yet.")
+    # the empty state says the name is what code uses, in JupyterLab terms
+    expect(panel.locator('[data-state="names"]')).to_contain_text(
+        'in a notebook or console, secrets.get("Work") reads the key')
     expect(panel.locator('[data-state="loading"]')).to_have_count(0)
 
 

@@ -26,6 +26,7 @@ from .notebooks import (
     NoteHandler,
     NotesHandler,
 )
+from .prompts import GrantPromptHandler, GrantPromptsHandler, GrantPromptSocket
 from .search import SearchHandler
 from .secrets import (
     GrantHandler,
@@ -64,6 +65,9 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/secrets/get", SecretByNameHandler),
     (rf"{API}/grants", GrantsHandler),
     (rf"{API}/grants/(?P<grant_id>[^/]+)", GrantHandler),
+    (rf"{API}/grant-prompts", GrantPromptsHandler),
+    (rf"{API}/grant-prompts/socket", GrantPromptSocket),
+    (rf"{API}/grant-prompts/(?P<prompt_id>[^/]+)", GrantPromptHandler),
     (rf"{API}/audit", AuditHandler),
     (rf"{API}/proxy/{CREDENTIAL_ID}/(?P<path>.*)", ProxyHandler),
     (rf"{API}/usage", UsageHandler),

@@ -56,13 +56,15 @@ class SecretAccess:
         name: str | None = None,
         provider: str | None = None,
         notebook_paths: list[str] | None = None,
+        kernel_id: str | None = None,
         require_key: bool = True,
         reveal: bool = False,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """(id/name/provider/key_access, the secret or None when not granted).
 
         ``notebook_paths`` None means no grant is needed (a token holder, or
-        ``require_grants`` off). ``reveal``: the key is to be handed to the caller
+        ``require_grants`` off); ``kernel_id`` is the reading kernel (a console's grant
+        is bound to it). ``reveal``: the key is to be handed to the caller
         (``secrets.get``), which a proxy-only credential refuses (:class:`ProxyOnly`,
         after the grant check, before decrypting). Raises NotFound, Conflict
         (ambiguous name), Unprocessable (no key, or undecryptable).
@@ -90,7 +92,7 @@ class SecretAccess:
                 grants = conn.execute(_GRANTS, {"owner": owner, "cid": row.id,
                                                 "paths": notebook_paths}).all()
         # a grant counts only while its notebook is the file it was given for
-        if notebook_paths is not None and not self.grants.check_files(grants):
+        if notebook_paths is not None and not self.grants.check_files(grants, kernel_id):
             return meta, None
         if reveal and row.key_access == "proxy":
             raise ProxyOnly(meta)

@@ -146,7 +146,7 @@ export interface IRevokedGrant extends IGrant {
  * @schema #/components/schemas/AuditEvent
  */
 export interface IAuditEvent {
-  kind: 'credential' | 'grant' | 'auth' | 'rotation' | 'budget';
+  kind: 'credential' | 'grant' | 'auth' | 'rotation' | 'budget' | 'prompt';
   action: string;
   time: string | null;
   user?: string;
@@ -159,6 +159,8 @@ export interface IAuditEvent {
   kernel_id?: string;
   success?: boolean;
   reason?: string;
+  /** How a grant was given ("prompt": answered in the page's dialog). */
+  via?: string;
   method?: string;
   path?: string;
   retry_after?: number;

@@ -15,6 +15,7 @@ import {
 import { domId } from '../utils';
 import { CredentialItem } from './CredentialItem';
 import { NotebookAccess } from './Grants';
+import { UseInCode } from './UseInCode';
 
 export interface ICredentialListProps {
   credentials: ICredential[];
@@ -44,6 +45,11 @@ function EmptyState(props: { trans: TranslationBundle }): JSX.Element {
           'Add an API key for an AI provider: it is stored encrypted, and Open Notebook uses it to reach that provider.'
         )}
       </p>
+      <p data-state="names">
+        {trans.__(
+          'The name you give it is what code uses: in a notebook or console, secrets.get("Work") reads the key of the credential called Work, once you allow that notebook (the switch under the credential, or Allow when JupyterLab asks).'
+        )}
+      </p>
     </div>
   );
 }
@@ -66,6 +72,10 @@ export function CredentialList(props: ICredentialListProps): JSX.Element {
   const order = [...groups.keys()].sort((a, b) =>
     providerLabel(a).localeCompare(providerLabel(b))
   );
+  const names = new Map<string, number>();
+  for (const c of props.credentials) {
+    names.set(c.name, (names.get(c.name) ?? 0) + 1);
+  }
   const item = (c: ICredential) => (
     <CredentialItem
       key={c.id}
@@ -80,6 +90,11 @@ export function CredentialList(props: ICredentialListProps): JSX.Element {
       onDelete={() => props.onDelete(c)}
       onTest={() => props.onTest(c)}
     >
+      <UseInCode
+        credential={c}
+        ambiguous={(names.get(c.name) ?? 0) > 1}
+        trans={trans}
+      />
       <NotebookAccess
         credential={c}
         trans={trans}

@@ -69,7 +69,9 @@ export function NotebookAccess(props: INotebookAccessProps): JSX.Element {
             }
           />
           <label htmlFor={switchId} title={notebook.path}>
-            {trans.__('Allow %1 to read this key', notebook.name)}
+            {notebook.kind === 'console'
+              ? trans.__('Allow this console to read this key')
+              : trans.__('Allow %1 to read this key', notebook.name)}
           </label>
         </div>
       )}

@@ -42,7 +42,8 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
 
   const onDelete = async (credential: ICredential) => {
     const label = model.list.providerLabel(credential.provider);
-    if (await confirmDelete(credential, label, trans)) {
+    const users = model.grants.forCredential(credential.id);
+    if (await confirmDelete(credential, label, trans, users)) {
       await model.remove(credential);
     }
   };
