@@ -817,7 +817,7 @@ def test_connection_test_against_a_provider(session: Session, provider: FakeProv
     panel = session.open_panel()
     entry = item(panel, cred["name"])
     button = entry.get_by_role("button", name=f"Test connection of {cred['name']}")
-    result = entry.get_by_role("status")
+    result = entry.locator(".jp-OpenNotebook-testResult")
     expect(result).to_have_attribute("aria-live", "polite")
     expect(result).to_have_text("")
     button.click()
@@ -879,7 +879,7 @@ def test_connection_test_errors_are_text(session: Session, provider: FakeProvide
                            (broken, "cannot be decrypted")]:
             entry = item(panel, cred["name"])
             entry.get_by_role("button", name=f"Test connection of {cred['name']}").click()
-            result = entry.get_by_role("status")
+            result = entry.locator(".jp-OpenNotebook-testResult")
             expect(result).to_contain_text(text)
             expect(result).to_contain_text("Could not test the connection: ")
             expect(result).to_have_attribute("data-test-state", "error")
@@ -1186,7 +1186,7 @@ def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, provider
             # The list: a passed connection test, the open notebook allowed to read a key.
             local = item(panel, "Local models")
             local.get_by_role("button", name="Test connection of Local models").click()
-            expect(local.get_by_role("status")).to_have_text(
+            expect(local.locator(".jp-OpenNotebook-testResult")).to_have_text(
                 "Connection test passed: Connection successful")
             work = item(panel, "Work")
             work.get_by_role("switch", name="Allow analysis.ipynb to read this key").click()
@@ -1208,7 +1208,7 @@ def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, provider
             form(panel).get_by_role("button", name="Cancel").click()
             local = item(panel, "Local models")
             local.get_by_role("button", name="Test connection of Local models").click()
-            expect(local.get_by_role("status")).to_contain_text("passed")
+            expect(local.locator(".jp-OpenNotebook-testResult")).to_contain_text("passed")
             item(panel, "Personal").get_by_role("button", name="Delete Personal").click()
             page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
             activity = panel.get_by_role("region", name="Activity")
