@@ -60,7 +60,7 @@ export class FakeServer {
   grants: IGrant[] = [];
   audit: IAuditEvent[] = [];
   /** `GET usage` rows for a `since` date (none by default). */
-  usage: (since: string) => IUsageRow[] = () => [];
+  usage: (since: string, query: URLSearchParams) => IUsageRow[] = () => [];
   status: IStatus = {
     encryption_configured: true,
     key_source: 'env',
@@ -232,9 +232,9 @@ export class FakeServer {
       }
       case 'GET usage':
         return json({
-          group_by: 'credential',
+          group_by: r.query.get('group_by') ?? 'credential',
           since: r.query.get('since') ?? '',
-          rows: this.usage(r.query.get('since') ?? '')
+          rows: this.usage(r.query.get('since') ?? '', r.query)
         });
       case 'GET grants': {
         const only = r.query.get('credential_id');

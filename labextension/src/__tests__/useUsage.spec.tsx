@@ -30,29 +30,42 @@ describe('useUsage', () => {
 
   it('asks for today and the last 30 UTC days, and sums tokens', async () => {
     const server = new FakeServer();
-    server.usage = since =>
-      since === '2026-12-01'
-        ? [row('credential:a', 2, 10)]
-        : [row('credential:a', 7, 100), row('credential:b', 1, 1)];
+    server.usage = (since, query) =>
+      query.get('group_by') === 'notebook'
+        ? query.get('credential_id') === 'credential:a'
+          ? [{ ...row('', 4, 50), credential: undefined, notebook: 'a.ipynb' }]
+          : []
+        : since === '2026-12-01'
+          ? [row('credential:a', 2, 10)]
+          : [row('credential:a', 7, 100), row('credential:b', 1, 1)];
     const client = new CredentialsClient(server.settings);
     const { result } = renderHook(() => useUsage(client, 0, now));
     await settle(server);
     expect(server.requests.map(r => r.query.get('since'))).toEqual([
       '2026-12-01',
+      '2026-11-02',
+      '2026-11-02',
       '2026-11-02'
     ]);
     expect(server.requests.map(r => r.query.get('group_by'))).toEqual([
       'credential',
-      'credential'
+      'credential',
+      'notebook',
+      'notebook'
     ]);
+    expect(
+      server.requests.slice(2).map(r => r.query.get('credential_id'))
+    ).toEqual(['credential:a', 'credential:b']);
     expect(result.current).toEqual({
       'credential:a': {
         today: { requests: 2, tokens: 15 },
-        days30: { requests: 7, tokens: 105 }
+        days30: { requests: 7, tokens: 105 },
+        notebooks: { 'a.ipynb': { requests: 4, tokens: 55 } }
       },
       'credential:b': {
         today: { requests: 0, tokens: 0 },
-        days30: { requests: 1, tokens: 6 }
+        days30: { requests: 1, tokens: 6 },
+        notebooks: {}
       }
     });
   });

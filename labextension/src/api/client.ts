@@ -129,11 +129,21 @@ export class CredentialsClient {
     return this.request<IAuditEvent[]>('GET', `audit?limit=${limit}`);
   }
 
-  /** Provider proxy usage per credential since `since` (a date or date-time). */
-  usage(since: string): Promise<IUsage> {
+  /**
+   * Provider proxy usage since `since` (a date or date-time), per credential
+   * or per notebook; `credentialId` limits it to one credential.
+   */
+  usage(
+    since: string,
+    groupBy: 'credential' | 'notebook' = 'credential',
+    credentialId?: string
+  ): Promise<IUsage> {
+    const only = credentialId
+      ? `&credential_id=${encodeURIComponent(credentialId)}`
+      : '';
     return this.request<IUsage>(
       'GET',
-      `usage?group_by=credential&since=${encodeURIComponent(since)}`
+      `usage?group_by=${groupBy}&since=${encodeURIComponent(since)}${only}`
     );
   }
 

@@ -104,6 +104,7 @@ export function CredentialList(props: ICredentialListProps): JSX.Element {
         error={grants.errors[c.id] ?? null}
         onAllowCurrent={allow => void grants.allowCurrent(c, allow)}
         onRevoke={grant => props.onRevoke(c, grant)}
+        notebookUsage={props.usage?.[c.id]?.notebooks}
       />
     </CredentialItem>
   );

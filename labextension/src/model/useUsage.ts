@@ -15,6 +15,8 @@ export interface IUsageCounts {
 export interface ICredentialUsage {
   today: IUsageCounts;
   days30: IUsageCounts;
+  /** Notebook path to its use of this credential over 30 days (proxied calls). */
+  notebooks?: Record<string, IUsageCounts>;
 }
 
 /** The UTC date `days` days before `now`, as YYYY-MM-DD (the server's days are UTC). */
@@ -28,6 +30,19 @@ function counts(row: IUsageRow | undefined): IUsageCounts {
     requests: row?.requests ?? 0,
     tokens: (row?.input_tokens ?? 0) + (row?.output_tokens ?? 0)
   };
+}
+
+/** Notebook path to its counts, from `GET usage?group_by=notebook` rows. */
+export function usageByNotebook(
+  rows: IUsageRow[]
+): Record<string, IUsageCounts> {
+  const out: Record<string, IUsageCounts> = {};
+  for (const row of rows) {
+    if (row.notebook) {
+      out[row.notebook] = counts(row);
+    }
+  }
+  return out;
 }
 
 /** Credential id to its usage, from the two answers of `GET usage`. */
@@ -59,7 +74,19 @@ export function useUsage(
         client.usage(utcDate(date)),
         client.usage(utcDate(date, 29))
       ]);
-      setUsage(usageByCredential(today.rows, days30.rows));
+      const byCredential = usageByCredential(today.rows, days30.rows);
+      // per notebook, for "Notebooks with access": only credentials that were used
+      await Promise.all(
+        Object.keys(byCredential).map(async id => {
+          try {
+            const rows = await client.usage(utcDate(date, 29), 'notebook', id);
+            byCredential[id].notebooks = usageByNotebook(rows.rows);
+          } catch {
+            // the per-credential figures stand on their own
+          }
+        })
+      );
+      setUsage(byCredential);
     } catch {
       setUsage({});
     }
