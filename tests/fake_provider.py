@@ -100,7 +100,7 @@ class FakeProvider:
                 seen = self._record()
                 try:
                     request = json.loads(seen.body or b"{}")
-                except ValueError:
+                except (ValueError, RecursionError):
                     request = {}
                 if not outer._authorized(seen) or request.get("model") == "bad-key":
                     self._json(401, outer._bad_key_body(seen))

@@ -95,7 +95,7 @@ def test_errors_before_the_handler_keep_the_connection(server_factory):
     import http.client
     import json
 
-    server = server_factory().start()
+    server = server_factory(args=[f"--OpenNotebookApp.allowed_origins={ALLOWED}"]).start()
     conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     headers = {"Authorization": f"token {server.token}", "Content-Type": "application/json"}
     sockets = set()
@@ -107,13 +107,20 @@ def test_errors_before_the_handler_keep_the_connection(server_factory):
         ("GET", "credentials/%C0%AE", None, headers, 400, bad),
         ("DELETE", "credentials/x", None, evil, 403, {"detail": "Origin not allowed"}),
         ("POST", "credentials/x/test", "", evil, 403, {"detail": "Origin not allowed"}),
+        # a preflight, answered from prepare() too (the leak hunt saw its next request reset)
+        ("OPTIONS", "credentials", None, {"Origin": ALLOWED, "Access-Control-Request-Method":
+                                          "PUT"}, 204, None),
+        ("OPTIONS", "credentials", None, {"Origin": EVIL, "Access-Control-Request-Method":
+                                          "PUT"}, 403, {"detail": "Origin not allowed"}),
     ]
     for _ in range(3):
         for method, path, body, h, status, detail in cases:
             conn.request(method, "/open-notebook/api/" + path, body=body, headers=h)
             sockets.add(id(conn.sock))
             r = conn.getresponse()
-            assert (r.status, json.loads(r.read())) == (status, detail), (method, path)
+            data = r.read()
+            assert (r.status, json.loads(data) if data else None) == (status, detail), (
+                method, path)
     conn.request("GET", "/open-notebook/api/credentials", headers=headers)
     assert conn.getresponse().status == 200
     assert len(sockets) == 1
@@ -184,8 +191,10 @@ def json_operations() -> list[tuple[str, str, list[str]]]:
     out = []
     for path, item in spec["paths"].items():
         for method, op in item.items():
-            content = op.get("requestBody", {}).get("content", {}) if isinstance(op, dict) else {}
-            if "application/json" in content:
+            body = op.get("requestBody", {}) if isinstance(op, dict) else {}
+            content = body.get("content", {})
+            if "application/json" in content and not body.get("x-forwarded-as-is"):
+                # (the proxy's body goes to the provider unread: test_proxy.py)
                 props = _properties(spec, content["application/json"]["schema"])
                 out.append((method.upper(), path, sorted(props)))
     return out
@@ -200,12 +209,22 @@ async def make_ids(api):
     note = (await api.post("notes", {"content": "c"})).json
     source = (await api.post("sources", {"type": "text", "content": "t"})).json
     return {"credential_id": c["id"], "notebook_id": nb["id"], "note_id": note["id"],
-            "source_id": source["id"]}
+            "source_id": source["id"], "prompt_id": "prompt:none"}
 
 
 def test_every_json_route_is_covered():
-    assert len(JSON_OPERATIONS) >= 12
+    assert len(JSON_OPERATIONS) >= 16
     assert all(props for _, _, props in JSON_OPERATIONS), JSON_OPERATIONS
+    forwarded = {path for path, item in openapi_paths().items()
+                 for op in item.values() if isinstance(op, dict)
+                 and op.get("requestBody", {}).get("x-forwarded-as-is")}
+    assert forwarded == {"/proxy/{credential_id}/{path}"}  # only the proxy's body is not ours
+
+
+def openapi_paths() -> dict:
+    from open_notebook_ext.handlers.meta import openapi_spec
+
+    return openapi_spec()["paths"]
 
 
 async def test_deeply_nested_json_is_400_on_every_json_route(api, logs):

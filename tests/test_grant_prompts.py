@@ -209,13 +209,22 @@ def test_the_page_going_away_ends_the_prompt(make_server):
 
 
 def test_the_socket_wants_a_login_and_this_origin(make_server):
-    server = make_server()
+    server = make_server(args=["--OpenNotebookApp.allowed_origins=https://allowed.example.org"])
     with pytest.raises(websocket.WebSocketBadStatusException) as refused:
         Page(server, auth=False)
-    assert refused.value.status_code == 403
-    with pytest.raises(websocket.WebSocketBadStatusException) as refused:
-        Page(server, origin="http://evil.example")
-    assert refused.value.status_code == 403
+    assert refused.value.status_code == 401
+    assert json.loads(refused.value.resp_body) == {"detail": "Authentication required"}
+    for origin in ("http://evil.example", "https://allowed.example.org"):
+        with pytest.raises(websocket.WebSocketBadStatusException) as refused:
+            Page(server, origin=origin)
+        assert refused.value.status_code == 403
+        assert json.loads(refused.value.resp_body) == {
+            "detail": "Grant prompts are answered from a JupyterLab page of this server only"}
+    # a plain GET (no upgrade) and a method the socket does not have: JSON errors
+    r = server.api("GET", "grant-prompts/socket")
+    assert (r.status, r.json) == (400, {"detail": 'Can "Upgrade" only to "WebSocket"'}), r.text
+    r = server.api("POST", "grant-prompts/socket", {})
+    assert r.status == 405 and r.headers["Allow"] == "GET, OPTIONS", r.text
     # and nothing is held for a refused page
     work(server)
     kernel = Kernel(server, NOTEBOOK)
@@ -224,6 +233,7 @@ def test_the_socket_wants_a_login_and_this_origin(make_server):
     finally:
         kernel.shutdown()
     assert audit(server, "asked") == []
+    assert "Traceback" not in server.log
 
 
 def test_a_console_can_be_granted_and_its_grant_ends_with_it(make_server):

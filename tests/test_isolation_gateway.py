@@ -50,7 +50,9 @@ def openapi_calls(base: str, other_id: str) -> list[dict]:
             concrete = path.replace("{credential_id}", other_id).replace(
                 "{provider}", "openai").replace("{notebook_id}", "notebook:x").replace(
                 "{source_id}", "source:x").replace("{note_id}", "note:x").replace(
-                "{grant_id}", "1")
+                "{grant_id}", "1").replace("{prompt_id}", "prompt:x").replace(
+                "{budget_id}", "budget:x").replace("{path}", "chat/completions")
+            assert "{" not in concrete, concrete
             body = {"name": "Other"} if path == "/secrets/get" else (
                 {} if method in ("post", "put", "patch") else None)
             calls.append({"what": "kernel token on the API", "label": path,

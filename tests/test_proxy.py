@@ -191,3 +191,23 @@ async def test_a_full_stream_arrives_in_order(api, fake):
     words = [json.loads(e)["choices"][0]["delta"]["content"] for e in events[:3]]
     assert words == ["one ", "two ", "three"]
     assert fake.wait_done(fake.seen[0]) is True
+
+
+@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000,
+                                  b'{"model": "a\\ud800b", "messages": []}',
+                                  b'{"model": "\xed\xa0\x80"}'])
+async def test_a_hostile_body_is_the_providers_to_judge(api, fake, logs, body):
+    """The API's own routes refuse these (400, test_fuzz_regressions.py); the proxy reads a
+    body only for its model and forwards it byte for byte, whatever it holds."""
+    openai_cred = await openai_credential(api, fake)
+    r = await api.post(proxy(openai_cred, "chat/completions"), raw=body)
+    assert r.status == 200, r
+    (seen,) = fake.seen
+    assert seen.body == body
+    for _ in range(200):  # the usage row is written just after the answer went out
+        rows = (await api.get("usage?group_by=model")).json["rows"]
+        if rows:
+            break
+        await asyncio.sleep(0.02)
+    assert [(row["model"], row["requests"]) for row in rows] == [(None, 1)]  # not readable
+    assert "Traceback" not in logs.text and "RecursionError" not in logs.text

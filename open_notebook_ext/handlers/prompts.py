@@ -22,17 +22,11 @@ from typing import Any
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized, ws_authenticated
-from jupyter_server.base.handlers import JupyterHandler
-from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import web, websocket
 
-from ..auth import transport_peer
 from ..grant_prompts import ALLOW, BUSY, CANCELLED, DENY, EXPIRED, NO_PAGE
-from ..origin import OriginPolicy, own_origin
 from .base import (
     AUTH_RESOURCE,
-    POLICY_SETTING,
-    TRUSTED_PROXIES_SETTING,
     ApiError,
     OpenNotebookHandler,
 )
@@ -41,37 +35,42 @@ PROMPT_NOT_FOUND = "No such prompt (it was answered, it expired, or the code sto
 CROSS_ORIGIN = "Grant prompts are answered from a JupyterLab page of this server only"
 
 
-class GrantPromptSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSocketHandler):
-    """A JupyterLab page listening for grant prompts."""
+class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
+    """A JupyterLab page listening for grant prompts.
 
-    auth_resource = AUTH_RESOURCE
+    An ``OpenNotebookHandler`` first (as Jupyter's kernel socket is a JupyterHandler
+    first): the plain-HTTP answers before the upgrade — no login, another origin, not a
+    WebSocket request, a method it does not have — are the API's JSON errors with its
+    CORS headers, and its origin rule refuses a disallowed origin's writes.
+    """
+
     _track_activity = False  # an open page is not activity (idle culling still works)
+    _registered = False
 
-    def check_origin(self, origin: str = "") -> bool:
+    def same_origin(self) -> bool:
         """Same origin (or no browser at all) only; Jupyter's own rule would also let a
-        token-authenticated cross-origin page in."""
-        headers = self.request.headers
-        trusted = self.settings.get(TRUSTED_PROXIES_SETTING)
-        peer, protocol = transport_peer(self.request)
-        forwarded = bool(getattr(self.settings.get("serverapp"), "trust_xheaders", False)
-                         and trusted is not None and peer in trusted)
-        own = own_origin(protocol, headers.get("Host"), headers, forwarded)
-        policy: OriginPolicy = self.settings.get(POLICY_SETTING) or OriginPolicy()
-        return policy.verdict(headers.get("Origin"), own) in ("same", "none")
+        token-authenticated cross-origin page in. (Checked in get(), before the upgrade:
+        ``check_origin`` stays the API's, which prepare() also asks.)"""
+        return self.origin_verdict() in ("same", "none")
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
-        user = self.current_user
-        if not await ensure_async(self.authorizer.is_authorized(self, user, "read",
-                                                                AUTH_RESOURCE)):
-            raise web.HTTPError(403)
-        self.owner = self.extensionapp.owner_for(user)  # type: ignore[attr-defined]
+        if not await ensure_async(self.authorizer.is_authorized(self, self.current_user,
+                                                                "read", AUTH_RESOURCE)):
+            raise ApiError(403, f"User is not authorized to read on resource: {AUTH_RESOURCE}.")
+        if self.request.headers.get("Upgrade", "").lower() != "websocket":
+            raise ApiError(400, 'Can "Upgrade" only to "WebSocket"',
+                           headers={"Connection": "Upgrade", "Upgrade": "websocket"})
+        if not self.same_origin():
+            raise ApiError(403, CROSS_ORIGIN)
+        self._owner = self.owner
         result = super().get(*args, **kwargs)
         if result is not None:
             await result
 
     def open(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
-        self.extensionapp.grant_prompts.connect(self.owner, self.send)  # type: ignore[attr-defined]
+        self._registered = True
+        self.ext.grant_prompts.connect(self._owner, self.send)
 
     def send(self, message: dict[str, Any]) -> None:
         try:
@@ -83,7 +82,9 @@ class GrantPromptSocket(ExtensionHandlerMixin, JupyterHandler, websocket.WebSock
         return None  # answers come as POSTs (authenticated, XSRF-checked writes)
 
     def on_close(self) -> None:
-        self.extensionapp.grant_prompts.disconnect(self.owner, self.send)  # type: ignore[attr-defined]
+        if self._registered:
+            self._registered = False
+            self.ext.grant_prompts.disconnect(self._owner, self.send)
 
 
 class GrantPromptsHandler(OpenNotebookHandler):
@@ -97,8 +98,6 @@ class GrantPromptsHandler(OpenNotebookHandler):
 
 class GrantPromptHandler(OpenNotebookHandler):
     """``POST grant-prompts/{id}``: allow or deny."""
-
-    cors_enabled = False  # answered from the page's own origin only
 
     @web.authenticated
     @authorized

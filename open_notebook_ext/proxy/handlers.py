@@ -130,12 +130,14 @@ class ProxyHandler(SecretHandlerBase):
 
     async def _forward(self, credential_id: str) -> None:
         started = time.monotonic()
+        # Authorized first: a caller without the grant learns nothing from this route,
+        # not even which paths it would forward.
+        credential, secret = await self.granted_secret(self.reader, reveal=False,
+                                                       credential_id=credential_id)
         path = self._raw_api_path()
         problem = check_path(path)
         if problem:
             raise ApiError(400, f"Not forwarded: {problem}")
-        credential, secret = await self.granted_secret(self.reader, reveal=False,
-                                                       credential_id=credential_id)
         provider = credential["provider"]
         spec = proxy_spec(provider)
         if spec is None:
