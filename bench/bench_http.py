@@ -58,8 +58,20 @@ def wrk(url: str, token: str, seconds: int = SECONDS) -> dict[str, float]:
     if exe is None:
         raise RuntimeError("wrk is missing: `make bench` installs it (Debian package wrk)")
     out = subprocess.run(
-        [exe, "-t2", "-c8", f"-d{seconds}s", "--latency", "-H", f"Authorization: token {token}",
-         url], capture_output=True, text=True, check=True).stdout
+        [
+            exe,
+            "-t2",
+            "-c8",
+            f"-d{seconds}s",
+            "--latency",
+            "-H",
+            f"Authorization: token {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
     if non2xx or errors:
@@ -88,7 +100,8 @@ def one_credential(server: ServerProcess, credential_id: str) -> dict[str, Any]:
         cred_runs.append(wrk(cred_url, server.token))
     status, cred = _median(status_runs), _median(cred_runs)
     return {
-        "status": status, "credential": cred,
+        "status": status,
+        "credential": cred,
         "p50_ratio": cred["p50_ms"] / status["p50_ms"],
         "p99_ratio": cred["p99_ms"] / status["p99_ms"],
         "rps_ratio": status["rps"] / cred["rps"],
@@ -108,10 +121,20 @@ def _insert(db_url: str, key: bytes, owner: str, start: int, count: int) -> None
     for i in range(start, start + count):
         secret = f"sk-bench-{i:08d}-{os.urandom(8).hex()}"
         token, kid = ring.encrypt(secret)
-        rows.append(Credential(id=new_id("credential"), owner=owner, name=f"bench {i:05d}",
-                               provider=("openai", "anthropic", "groq")[i % 3],
-                               modalities=["language"], api_key_encrypted=token, key_id=kid,
-                               api_key_hint=key_hint(secret), created=now, updated=now))
+        rows.append(
+            Credential(
+                id=new_id("credential"),
+                owner=owner,
+                name=f"bench {i:05d}",
+                provider=("openai", "anthropic", "groq")[i % 3],
+                modalities=["language"],
+                api_key_encrypted=token,
+                key_id=kid,
+                api_key_hint=key_hint(secret),
+                created=now,
+                updated=now,
+            )
+        )
     db = Database(db_url)
     try:
         with db.session(write=True) as s:
@@ -144,9 +167,13 @@ def listing(server: ServerProcess, db_url: str, key: bytes, owner: str) -> dict[
                 server.append(_server_ms(r.headers["Server-Timing"]))
             samples.sort()
             server.sort()
-            results[size] = {"cold_ms": cold, "p50_ms": samples[len(samples) // 2],
-                             "server_p50_ms": server[len(server) // 2],
-                             "max_ms": samples[-1], "bytes": len(r.content)}
+            results[size] = {
+                "cold_ms": cold,
+                "p50_ms": samples[len(samples) // 2],
+                "server_p50_ms": server[len(server) // 2],
+                "max_ms": samples[-1],
+                "bytes": len(r.content),
+            }
     return results
 
 
@@ -155,11 +182,15 @@ def main() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
         db_url = f"sqlite:///{home / 'bench.db'}"
-        server = ServerProcess(home, env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": key.decode(),
-                                          "OPEN_NOTEBOOK_DB_URL": db_url}).start()
+        server = ServerProcess(
+            home, env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": key.decode(), "OPEN_NOTEBOOK_DB_URL": db_url}
+        ).start()
         try:
-            created = server.api("POST", "credentials", {
-                "name": "bench 00000", "provider": "openai", "api_key": random_api_key()})
+            created = server.api(
+                "POST",
+                "credentials",
+                {"name": "bench 00000", "provider": "openai", "api_key": random_api_key()},
+            )
             if created.status != 201:
                 raise RuntimeError(f"could not create a credential: {created.status}")
             db = Database(db_url)
@@ -178,11 +209,16 @@ if __name__ == "__main__":
     one = r["one"]
     for name in ("status", "credential"):
         m = one[name]
-        print(f"GET {name}: p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} ms, "
-              f"{m['rps']:.0f} req/s")
-    print(f"ratio: p50 {one['p50_ratio']:.2f}x, p99 {one['p99_ratio']:.2f}x, "
-          f"throughput {one['rps_ratio']:.2f}x")
+        print(
+            f"GET {name}: p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} ms, {m['rps']:.0f} req/s"
+        )
+    print(
+        f"ratio: p50 {one['p50_ratio']:.2f}x, p99 {one['p99_ratio']:.2f}x, "
+        f"throughput {one['rps_ratio']:.2f}x"
+    )
     for size, m in r["listing"].items():
-        print(f"list {size:>6}: server p50 {m['server_p50_ms']:.1f} ms, "
-              f"client p50 {m['p50_ms']:.1f} ms (cold {m['cold_ms']:.1f} ms, "
-              f"max {m['max_ms']:.1f} ms, {m['bytes']} bytes)")
+        print(
+            f"list {size:>6}: server p50 {m['server_p50_ms']:.1f} ms, "
+            f"client p50 {m['p50_ms']:.1f} ms (cold {m['cold_ms']:.1f} ms, "
+            f"max {m['max_ms']:.1f} ms, {m['bytes']} bytes)"
+        )

@@ -60,10 +60,24 @@ while time.monotonic() < deadline:
 
 def _launch(user, python: Path, env: dict[str, str]) -> tuple[float, int]:
     """One launcher start; (seconds its environ was the user's, pid)."""
-    cmd = [str(python), "-P", "-m", "open_notebook_ext.kernel_launch", "ipykernel_launcher",
-           "--version"]
-    proc = subprocess.Popen(cmd, user=user.uid, group=user.gid, extra_groups=[], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd="/")
+    cmd = [
+        str(python),
+        "-P",
+        "-m",
+        "open_notebook_ext.kernel_launch",
+        "ipykernel_launcher",
+        "--version",
+    ]
+    proc = subprocess.Popen(
+        cmd,
+        user=user.uid,
+        group=user.gid,
+        extra_groups=[],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        cwd="/",
+    )
     path = f"/proc/{proc.pid}/environ"
     first = last = None
     while proc.poll() is None:
@@ -93,21 +107,33 @@ def main(n: int = 30) -> dict | None:
     env = {"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(user.home)}
     results = {}
     try:
-        for label, python in (("readable interpreter", venv / "bin" / "python"),
-                              ("execute-only interpreter", venv / "bin" / "python-xo")):
+        for label, python in (
+            ("readable interpreter", venv / "bin" / "python"),
+            ("execute-only interpreter", venv / "bin" / "python-xo"),
+        ):
             windows = [_launch(user, python, env)[0] for _ in range(n)]
             attacker = subprocess.Popen(
                 [str(venv / "bin" / "python"), "-c", ATTACKER, str(n * 3 + 30)],
-                user=user.uid, group=user.gid, extra_groups=[], env=env,
-                stdout=subprocess.PIPE, text=True)
+                user=user.uid,
+                group=user.gid,
+                extra_groups=[],
+                env=env,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
             time.sleep(1)
             pids = [_launch(user, python, env)[1] for _ in range(n)]
             attacker.terminate()
-            caught = {int(line.split()[1]) for line in attacker.communicate()[0].splitlines()
-                      if line.startswith("attached")}
+            caught = {
+                int(line.split()[1])
+                for line in attacker.communicate()[0].splitlines()
+                if line.startswith("attached")
+            }
             results[label] = {
-                "p50_ms": statistics.median(windows) * 1e3, "max_ms": max(windows) * 1e3,
-                "readable_starts": sum(1 for w in windows if w > 0), "n": n,
+                "p50_ms": statistics.median(windows) * 1e3,
+                "max_ms": max(windows) * 1e3,
+                "readable_starts": sum(1 for w in windows if w > 0),
+                "n": n,
                 "caught": len(caught & set(pids)),
             }
     finally:
@@ -118,6 +144,8 @@ def main(n: int = 30) -> dict | None:
 
 if __name__ == "__main__":
     for label, r in (main() or {}).items():
-        print(f"{label}: dumpable window p50 {r['p50_ms']:.2f} ms, max {r['max_ms']:.2f} ms "
-              f"({r['readable_starts']}/{r['n']} starts readable at all); a racing sibling "
-              f"attached to {r['caught']}/{r['n']} launches")
+        print(
+            f"{label}: dumpable window p50 {r['p50_ms']:.2f} ms, max {r['max_ms']:.2f} ms "
+            f"({r['readable_starts']}/{r['n']} starts readable at all); a racing sibling "
+            f"attached to {r['caught']}/{r['n']} launches"
+        )

@@ -97,21 +97,40 @@ def main(n: int = 1000, n_stream: int = 300, seconds: float = 5.0) -> dict:
     fake = FakeProvider(key, hold=5.0, gap=0.0)
     fake.release_event.set()  # no hold after the first event
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp), env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "bench"},
-                               args=["--OpenNotebookApp.allow_private_targets=True",
-                                     "--ServerApp.log_level=WARN"]).start()
+        server = ServerProcess(
+            Path(tmp),
+            env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "bench"},
+            args=["--OpenNotebookApp.allow_private_targets=True", "--ServerApp.log_level=WARN"],
+        ).start()
         try:
-            cred = server.api("POST", "credentials", {
-                "name": "Bench", "provider": "openai", "api_key": key,
-                "base_url": f"{fake.url}/v1", "key_access": "proxy"}).json
+            cred = server.api(
+                "POST",
+                "credentials",
+                {
+                    "name": "Bench",
+                    "provider": "openai",
+                    "api_key": key,
+                    "base_url": f"{fake.url}/v1",
+                    "key_access": "proxy",
+                },
+            ).json
             (server.root / "bench.ipynb").write_text('{"cells": []}')
-            server.api("PUT", "grants", {"credential_id": cred["id"],
-                                         "notebook_path": "bench.ipynb"})
+            server.api(
+                "PUT", "grants", {"credential_id": cred["id"], "notebook_path": "bench.ipynb"}
+            )
             kernel = Kernel(server, "bench.ipynb")
             try:
-                out = kernel.run(CODE % {"direct": f"{fake.url}/v1", "key": key, "n": n,
-                                         "n_stream": n_stream, "seconds": seconds},
-                                 timeout=1200)
+                out = kernel.run(
+                    CODE
+                    % {
+                        "direct": f"{fake.url}/v1",
+                        "key": key,
+                        "n": n,
+                        "n_stream": n_stream,
+                        "seconds": seconds,
+                    },
+                    timeout=1200,
+                )
             finally:
                 kernel.shutdown()
         finally:

@@ -15,8 +15,10 @@ SIZE = 32 * 1024 * 1024
 
 
 def corpus(keys: list[str]) -> str:
-    line = ("2026-11-23 10:00:00 INFO step=1234 loss=0.0421 lr=3e-4 "
-            '{"model": "gpt-4o-mini", "tokens": 812, "ok": true}\n')
+    line = (
+        "2026-11-23 10:00:00 INFO step=1234 loss=0.0421 lr=3e-4 "
+        '{"model": "gpt-4o-mini", "tokens": 812, "ok": true}\n'
+    )
     chunk = line * (1024 * 1024 // len(line))
     parts, i = [], 0
     while sum(len(p) for p in parts) < SIZE:

@@ -36,21 +36,35 @@ def main() -> dict[str, float]:
         for i in range(N):
             secret = f"sk-bench-{i:08d}-{os.urandom(8).hex()}"
             token, kid = ring.encrypt(secret)
-            rows.append(Credential(id=new_id("credential"), owner="bench", name=f"c{i}",
-                                   provider="openai", modalities=["language"],
-                                   api_key_encrypted=token, key_id=kid,
-                                   api_key_hint=key_hint(secret), created=now, updated=now))
+            rows.append(
+                Credential(
+                    id=new_id("credential"),
+                    owner="bench",
+                    name=f"c{i}",
+                    provider="openai",
+                    modalities=["language"],
+                    api_key_encrypted=token,
+                    key_id=kid,
+                    api_key_hint=key_hint(secret),
+                    created=now,
+                    updated=now,
+                )
+            )
         with db.session(write=True) as s:
             s.add_all(rows)
         db.dispose()
         env = {k: v for k, v in os.environ.items() if not k.startswith("OPEN_NOTEBOOK_")}
-        env.update(OPEN_NOTEBOOK_DB_URL=f"sqlite:///{db_file}", OPEN_NOTEBOOK_DATA_DIR=tmp,
-                   OPEN_NOTEBOOK_ENCRYPTION_KEYS=f"{new.decode()},{old.decode()}",
-                   JUPYTER_CONFIG_DIR=str(Path(tmp) / "cfg"))
+        env.update(
+            OPEN_NOTEBOOK_DB_URL=f"sqlite:///{db_file}",
+            OPEN_NOTEBOOK_DATA_DIR=tmp,
+            OPEN_NOTEBOOK_ENCRYPTION_KEYS=f"{new.decode()},{old.decode()}",
+            JUPYTER_CONFIG_DIR=str(Path(tmp) / "cfg"),
+        )
         cli = Path(sys.executable).parent / "jupyter-open-notebook"
         start = time.perf_counter()
-        out = subprocess.run([str(cli), "rotate", "--quiet"], env=env, capture_output=True,
-                             text=True, check=True)
+        out = subprocess.run(
+            [str(cli), "rotate", "--quiet"], env=env, capture_output=True, text=True, check=True
+        )
         wall = time.perf_counter() - start
         internal = float(out.stdout.split("time: ")[1].split("s")[0])
         assert f"re-encrypted: {N}" in out.stdout, out.stdout
@@ -59,5 +73,7 @@ def main() -> dict[str, float]:
 
 if __name__ == "__main__":
     result = main()
-    print(f"rotate {result['n']} credentials: {result['rotation_s']:.2f} s "
-          f"(command wall time {result['wall_s']:.2f} s incl. start-up); target <= 5 s")
+    print(
+        f"rotate {result['n']} credentials: {result['rotation_s']:.2f} s "
+        f"(command wall time {result['wall_s']:.2f} s incl. start-up); target <= 5 s"
+    )

@@ -34,8 +34,9 @@ print(json.dumps({"p50_ms": samples[len(samples) // 2] * 1e3,
 
 
 def _measure(server: ServerProcess, kernel_class: type, n: int) -> dict[str, float]:
-    cred = server.api("POST", "credentials", {"name": "Work", "provider": "openai",
-                                              "api_key": random_api_key()}).json
+    cred = server.api(
+        "POST", "credentials", {"name": "Work", "provider": "openai", "api_key": random_api_key()}
+    ).json
     (server.root / "bench.ipynb").write_text('{"cells": []}')  # grants need the file
     server.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path": "bench.ipynb"})
     kernel = kernel_class(server, "bench.ipynb")
@@ -46,8 +47,9 @@ def _measure(server: ServerProcess, kernel_class: type, n: int) -> dict[str, flo
 
 def local(n: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
-        server = ServerProcess(Path(tmp), env={
-            "OPEN_NOTEBOOK_ENCRYPTION_KEY": "bench passphrase"}).start()
+        server = ServerProcess(
+            Path(tmp), env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "bench passphrase"}
+        ).start()
         try:
             return _measure(server, Kernel, n)
         finally:
@@ -76,11 +78,15 @@ def gateway(n: int) -> dict[str, float] | None:
         gw.wait_ready()
         (private / "gateway_token").write_text(gw.token)
         (private / "gateway_token").chmod(0o600)
-        server = ServerProcess(private / "server", args=[f"--GatewayClient.url={gw.url}"],
-                               env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "bench passphrase",
-                                    "OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE":
-                                        str(private / "gateway_token")},
-                               token=secrets.token_hex(24))
+        server = ServerProcess(
+            private / "server",
+            args=[f"--GatewayClient.url={gw.url}"],
+            env={
+                "OPEN_NOTEBOOK_ENCRYPTION_KEY": "bench passphrase",
+                "OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE": str(private / "gateway_token"),
+            },
+            token=secrets.token_hex(24),
+        )
         server.root = notebooks
         server.start(timeout=120)
         return _measure(server, unpriv.WsKernel, n)
@@ -103,5 +109,7 @@ if __name__ == "__main__":
         if m is None:
             print(f"secrets.get ({where}): skipped (needs root to create the gateway's user)")
         else:
-            print(f"secrets.get ({where}): p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} ms "
-                  f"over {m['n']} calls")
+            print(
+                f"secrets.get ({where}): p50 {m['p50_ms']:.2f} ms, p99 {m['p99_ms']:.2f} ms "
+                f"over {m['n']} calls"
+            )

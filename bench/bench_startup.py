@@ -28,8 +28,9 @@ APPS = tuple(os.environ.get("BENCH_STARTUP_APPS", "server,lab").split(","))
 def _config(home: Path, enabled: bool) -> None:
     cfg = home / ".jupyter"
     cfg.mkdir(exist_ok=True)
-    (cfg / "jupyter_server_config.json").write_text(json.dumps(
-        {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": enabled}}}))
+    (cfg / "jupyter_server_config.json").write_text(
+        json.dumps({"ServerApp": {"jpserver_extensions": {"open_notebook_ext": enabled}}})
+    )
 
 
 def _start(home: Path, app: str) -> tuple[float, str]:
@@ -58,8 +59,12 @@ def measure(app: str) -> dict[str, float]:
                     raise RuntimeError(f"extension loaded={loaded}, expected {enabled}")
                 times[enabled].append(elapsed)
     without, with_ = statistics.median(times[False]), statistics.median(times[True])
-    return {"without_s": without, "with_s": with_, "first_s": first,
-            "overhead_pct": (with_ / without - 1) * 100}
+    return {
+        "without_s": without,
+        "with_s": with_,
+        "first_s": first,
+        "overhead_pct": (with_ / without - 1) * 100,
+    }
 
 
 def main() -> dict[str, dict[str, float]]:
@@ -68,5 +73,7 @@ def main() -> dict[str, dict[str, float]]:
 
 if __name__ == "__main__":
     for app, r in main().items():
-        print(f"jupyter {app}: without {r['without_s']:.2f} s, with {r['with_s']:.2f} s "
-              f"({r['overhead_pct']:+.1f} %); first start {r['first_s']:.2f} s")
+        print(
+            f"jupyter {app}: without {r['without_s']:.2f} s, with {r['with_s']:.2f} s "
+            f"({r['overhead_pct']:+.1f} %); first start {r['first_s']:.2f} s"
+        )

@@ -30,79 +30,156 @@ def _http_rows(r: dict) -> list[tuple[str, str, str, bool | None]]:
     one, lists = r["one"], r["listing"]
     s, c = one["status"], one["credential"]
     rows = [
-        ("GET `/api/status` (Jupyter's own handler), wrk -t2 -c8",
-         f"p50 {s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms, {s['rps']:.0f} req/s",
-         "(the floor)", None),
-        ("GET one credential, same server, same run",
-         f"p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms, {c['rps']:.0f} req/s",
-         "", None),
-        ("Ratio credential / status",
-         f"p50 {one['p50_ratio']:.2f}x, p99 {one['p99_ratio']:.2f}x, "
-         f"throughput {one['rps_ratio']:.2f}x ({one['requests']:.0f} requests)",
-         "<= 1.3x", one["p50_ratio"] <= 1.3 and one["rps_ratio"] <= 1.3),
+        (
+            "GET `/api/status` (Jupyter's own handler), wrk -t2 -c8",
+            f"p50 {s['p50_ms']:.2f} ms, p99 {s['p99_ms']:.2f} ms, {s['rps']:.0f} req/s",
+            "(the floor)",
+            None,
+        ),
+        (
+            "GET one credential, same server, same run",
+            f"p50 {c['p50_ms']:.2f} ms, p99 {c['p99_ms']:.2f} ms, {c['rps']:.0f} req/s",
+            "",
+            None,
+        ),
+        (
+            "Ratio credential / status",
+            f"p50 {one['p50_ratio']:.2f}x, p99 {one['p99_ratio']:.2f}x, "
+            f"throughput {one['rps_ratio']:.2f}x ({one['requests']:.0f} requests)",
+            "<= 1.3x",
+            one["p50_ratio"] <= 1.3 and one["rps_ratio"] <= 1.3,
+        ),
     ]
     sizes = sorted(lists)
     for size in sizes:
         m = lists[size]
-        rows.append((f"List {size:,} credentials (GET `credentials`)",
-                     f"server p50 {m['server_p50_ms']:.1f} ms; client p50 {m['p50_ms']:.1f} ms "
-                     f"(first after insert {m['cold_ms']:.1f} ms; {m['bytes'] / 1e6:.2f} MB)",
-                     "<= 100 ms at 10,000" if size == 10_000 else "",
-                     m["server_p50_ms"] <= 100 if size == 10_000 else None))
+        rows.append(
+            (
+                f"List {size:,} credentials (GET `credentials`)",
+                f"server p50 {m['server_p50_ms']:.1f} ms; client p50 {m['p50_ms']:.1f} ms "
+                f"(first after insert {m['cold_ms']:.1f} ms; {m['bytes'] / 1e6:.2f} MB)",
+                "<= 100 ms at 10,000" if size == 10_000 else "",
+                m["server_p50_ms"] <= 100 if size == 10_000 else None,
+            )
+        )
     growth = ", ".join(
         f"{lists[b]['server_p50_ms'] / lists[a]['server_p50_ms']:.1f}x from {a:,} to {b:,}"
-        for a, b in itertools.pairwise(sizes))
+        for a, b in itertools.pairwise(sizes)
+    )
     rows.append(("List growth, server time (10x the rows each step)", growth, "", None))
     return rows
 
 
 def _startup_rows(r: dict) -> list[tuple[str, str, str, bool | None]]:
-    return [(f"Start-up, `jupyter {app}`, with vs without the extension",
-             f"{m['with_s']:.2f} s vs {m['without_s']:.2f} s ({m['overhead_pct']:+.1f} %); "
-             f"first start (creates DB and key) {m['first_s']:.2f} s",
-             "<= +10 %", m["overhead_pct"] <= 10) for app, m in r.items()]
+    return [
+        (
+            f"Start-up, `jupyter {app}`, with vs without the extension",
+            f"{m['with_s']:.2f} s vs {m['without_s']:.2f} s ({m['overhead_pct']:+.1f} %); "
+            f"first start (creates DB and key) {m['first_s']:.2f} s",
+            "<= +10 %",
+            m["overhead_pct"] <= 10,
+        )
+        for app, m in r.items()
+    ]
 
 
 BENCHES = [
     ("HTTP", bench_http.main, _http_rows),
-    ("Kernel client", bench_secrets.main, lambda r: [
-        ("Kernel client `secrets.get` p50 (from a real kernel, loopback)",
-         f"{r['local']['p50_ms']:.2f} ms (p99 {r['local']['p99_ms']:.2f} ms, "
-         f"{r['local']['n']} calls)", "<= 3 ms", r["local"]["p50_ms"] <= 3),
-        ("`secrets.get` p50 from a kernel on a Kernel Gateway run as another user",
-         "skipped (needs root to create the gateway's user)" if r["gateway"] is None else
-         f"{r['gateway']['p50_ms']:.2f} ms (p99 {r['gateway']['p99_ms']:.2f} ms, "
-         f"{r['gateway']['n']} calls; local {r['local']['p50_ms']:.2f} ms, same run)",
-         "", None)]),
-    ("Launch window", bench_launch_window.main, lambda r: [] if r is None else [
-        (f"Kernel readable by siblings between exec and the launcher's prctl ({label})",
-         f"p50 {m['p50_ms']:.1f} ms, max {m['max_ms']:.1f} ms ({m['readable_starts']}/{m['n']}"
-         f" starts readable at all); a sibling racing PTRACE_ATTACH caught "
-         f"{m['caught']}/{m['n']}", "0 with the execute-only interpreter",
-         m["readable_starts"] == 0 if label.startswith("execute") else None)
-        for label, m in r.items()]),
-    ("Proxy", bench_proxy.main, lambda r: [
-        ("Provider proxy: added p50 latency vs the provider directly (small JSON answer, "
-         "from a kernel, kernel token and grant checked)",
-         f"{r['added_p50_ms']:.2f} ms (p99 {r['added_p99_ms']:.2f} ms; direct p50 "
-         f"{r['direct_p50_ms']:.2f} ms, proxied {r['proxy_p50_ms']:.2f} ms; {r['n']} pairs)",
-         "<= 1 ms", r["added_p50_ms"] <= 1),
-        ("Provider proxy: added time to the first streamed chunk (`stream: true`)",
-         f"{r['ttfc_added_p50_ms']:.2f} ms (direct {r['ttfc_direct_ms']:.2f} ms, proxied "
-         f"{r['ttfc_proxy_ms']:.2f} ms; {r['n_stream']} pairs)", "<= 2 ms",
-         r["ttfc_added_p50_ms"] <= 2),
-        ("Provider proxy: 8 concurrent streams, complete streams per second",
-         f"{r['streams_per_s_proxy']:.0f}/s through the proxy, "
-         f"{r['streams_per_s_direct']:.0f}/s directly", "", None)]),
-    ("Redaction", bench_redact.main, lambda r: [(
-        "Output redaction, 10 / 1,000 / 10,000 keys",
-        " / ".join(f"{v:.0f}" for v in r.values()) + " MB/s", ">= 200 MB/s at 1,000",
-        r[1000] >= 200)]),
+    (
+        "Kernel client",
+        bench_secrets.main,
+        lambda r: [
+            (
+                "Kernel client `secrets.get` p50 (from a real kernel, loopback)",
+                f"{r['local']['p50_ms']:.2f} ms (p99 {r['local']['p99_ms']:.2f} ms, "
+                f"{r['local']['n']} calls)",
+                "<= 3 ms",
+                r["local"]["p50_ms"] <= 3,
+            ),
+            (
+                "`secrets.get` p50 from a kernel on a Kernel Gateway run as another user",
+                "skipped (needs root to create the gateway's user)"
+                if r["gateway"] is None
+                else f"{r['gateway']['p50_ms']:.2f} ms (p99 {r['gateway']['p99_ms']:.2f} ms, "
+                f"{r['gateway']['n']} calls; local {r['local']['p50_ms']:.2f} ms, same run)",
+                "",
+                None,
+            ),
+        ],
+    ),
+    (
+        "Launch window",
+        bench_launch_window.main,
+        lambda r: (
+            []
+            if r is None
+            else [
+                (
+                    f"Kernel readable by siblings between exec and the launcher's prctl ({label})",
+                    f"p50 {m['p50_ms']:.1f} ms, max {m['max_ms']:.1f} ms "
+                    f"({m['readable_starts']}/{m['n']} starts readable at all); "
+                    "a sibling racing PTRACE_ATTACH caught "
+                    f"{m['caught']}/{m['n']}",
+                    "0 with the execute-only interpreter",
+                    m["readable_starts"] == 0 if label.startswith("execute") else None,
+                )
+                for label, m in r.items()
+            ]
+        ),
+    ),
+    (
+        "Proxy",
+        bench_proxy.main,
+        lambda r: [
+            (
+                "Provider proxy: added p50 latency vs the provider directly (small JSON answer, "
+                "from a kernel, kernel token and grant checked)",
+                f"{r['added_p50_ms']:.2f} ms (p99 {r['added_p99_ms']:.2f} ms; direct p50 "
+                f"{r['direct_p50_ms']:.2f} ms, proxied {r['proxy_p50_ms']:.2f} ms; {r['n']} pairs)",
+                "<= 1 ms",
+                r["added_p50_ms"] <= 1,
+            ),
+            (
+                "Provider proxy: added time to the first streamed chunk (`stream: true`)",
+                f"{r['ttfc_added_p50_ms']:.2f} ms (direct {r['ttfc_direct_ms']:.2f} ms, proxied "
+                f"{r['ttfc_proxy_ms']:.2f} ms; {r['n_stream']} pairs)",
+                "<= 2 ms",
+                r["ttfc_added_p50_ms"] <= 2,
+            ),
+            (
+                "Provider proxy: 8 concurrent streams, complete streams per second",
+                f"{r['streams_per_s_proxy']:.0f}/s through the proxy, "
+                f"{r['streams_per_s_direct']:.0f}/s directly",
+                "",
+                None,
+            ),
+        ],
+    ),
+    (
+        "Redaction",
+        bench_redact.main,
+        lambda r: [
+            (
+                "Output redaction, 10 / 1,000 / 10,000 keys",
+                " / ".join(f"{v:.0f}" for v in r.values()) + " MB/s",
+                ">= 200 MB/s at 1,000",
+                r[1000] >= 200,
+            )
+        ],
+    ),
     ("Start-up", bench_startup.main, _startup_rows),
-    ("Rotation", bench_rotate.main, lambda r: [(
-        "Rotate 10,000 credentials (`jupyter open-notebook rotate`)",
-        f"{r['rotation_s']:.2f} s (command incl. start-up: {r['wall_s']:.2f} s)",
-        "<= 5 s", r["rotation_s"] <= 5)]),
+    (
+        "Rotation",
+        bench_rotate.main,
+        lambda r: [
+            (
+                "Rotate 10,000 credentials (`jupyter open-notebook rotate`)",
+                f"{r['rotation_s']:.2f} s (command incl. start-up: {r['wall_s']:.2f} s)",
+                "<= 5 s",
+                r["rotation_s"] <= 5,
+            )
+        ],
+    ),
 ]
 
 

@@ -95,8 +95,11 @@ class OpenNotebookApp(ExtensionApp):
             try:
                 return Path(url_file).read_text(encoding="utf-8").strip()
             except OSError as e:
-                self.log.critical("OPEN_NOTEBOOK_DB_URL_FILE names %s, which cannot be read: %s",
-                                  url_file, e.strerror)
+                self.log.critical(
+                    "OPEN_NOTEBOOK_DB_URL_FILE names %s, which cannot be read: %s",
+                    url_file,
+                    e.strerror,
+                )
                 raise SystemExit(1) from None
         return os.environ.get("OPEN_NOTEBOOK_DB_URL") or (
             f"sqlite:///{Path(self.data_dir) / 'open_notebook.db'}"
@@ -173,9 +176,7 @@ class OpenNotebookApp(ExtensionApp):
         raw = os.environ.get("OPEN_NOTEBOOK_CORS_ORIGINS") or os.environ.get("CORS_ORIGINS", "")
         return [part.strip() for part in raw.split(",") if part.strip()]
 
-    cors_max_age = Int(
-        600, config=True, help="Seconds a browser may cache a preflight answer."
-    )
+    cors_max_age = Int(600, config=True, help="Seconds a browser may cache a preflight answer.")
 
     cors_allow_headers = List(
         Unicode(),
@@ -326,7 +327,8 @@ class OpenNotebookApp(ExtensionApp):
         if not value > 0:
             self.log.warning(
                 "OPEN_NOTEBOOK_MAX_UPLOAD_SIZE_MB=%r is not a positive size; using %g",
-                raw, DEFAULT_MAX_UPLOAD_MB,
+                raw,
+                DEFAULT_MAX_UPLOAD_MB,
             )
             return DEFAULT_MAX_UPLOAD_MB
         return value
@@ -356,12 +358,14 @@ class OpenNotebookApp(ExtensionApp):
     )
 
     fetch_timeout = Float(
-        20.0, config=True,
+        20.0,
+        config=True,
         help="Seconds a link fetch may take in all (DNS, connect, redirects, body).",
     )
 
     fetch_max_bytes = Int(
-        5 * 1024 * 1024, config=True,
+        5 * 1024 * 1024,
+        config=True,
         help="Largest page body a link fetch reads, after decompression (502 above it).",
     )
 
@@ -420,10 +424,13 @@ class OpenNotebookApp(ExtensionApp):
             self.log.warning(
                 "ServerApp.trust_xheaders is on but OpenNotebookApp.trusted_proxies is empty: "
                 "open-notebook/api ignores X-Forwarded-* and X-Real-Ip from every peer. Set "
-                "trusted_proxies (OPEN_NOTEBOOK_TRUSTED_PROXIES) to your proxy's address.")
+                "trusted_proxies (OPEN_NOTEBOOK_TRUSTED_PROXIES) to your proxy's address."
+            )
         elif proxies and not trust:
-            self.log.warning("OpenNotebookApp.trusted_proxies has no effect while "
-                             "ServerApp.trust_xheaders is off.")
+            self.log.warning(
+                "OpenNotebookApp.trusted_proxies has no effect while "
+                "ServerApp.trust_xheaders is off."
+            )
         return {TRUSTED_PROXIES_SETTING: proxies, BODY_TIMEOUT_SETTING: self.body_timeout}
 
     # -- start-up --------------------------------------------------------------
@@ -448,9 +455,13 @@ class OpenNotebookApp(ExtensionApp):
         logscrub.install()
         self._warn_about_command_line_secrets()
         self.backend = open_backend(
-            db_url=self.db_url, data_dir=self.data_dir, env=os.environ,
-            encryption_key=self.encryption_key, encryption_keys=self.encryption_keys,
-            generate_key=self.generate_key, log=self.log,
+            db_url=self.db_url,
+            data_dir=self.data_dir,
+            env=os.environ,
+            encryption_key=self.encryption_key,
+            encryption_keys=self.encryption_keys,
+            generate_key=self.generate_key,
+            log=self.log,
         )
         self.db = self.backend.db
         self.key_material = self.backend.material
@@ -458,8 +469,12 @@ class OpenNotebookApp(ExtensionApp):
         self.credentials = self.backend.credentials
         self.grants = GrantStore(self.db, identify=self._grant_files())
         self.secret_access = SecretAccess(self.credentials, self.grants)
-        self.audit = AuditLog(self.audit_log or None, max_bytes=self.audit_log_max_bytes,
-                              backups=self.audit_log_backups, parent=self)
+        self.audit = AuditLog(
+            self.audit_log or None,
+            max_bytes=self.audit_log_max_bytes,
+            backups=self.audit_log_backups,
+            parent=self,
+        )
         self._warn_about_key()
         self.inline_reads = self.db.backend == "sqlite"
         self.executor = ThreadPoolExecutor(
@@ -471,8 +486,9 @@ class OpenNotebookApp(ExtensionApp):
         try:
             self.uploads.prepare()
         except OSError as e:
-            raise ConfigError(f"cannot prepare the uploads directory {self.uploads.path}: "
-                              f"{type(e).__name__} {e}") from None
+            raise ConfigError(
+                f"cannot prepare the uploads directory {self.uploads.path}: {type(e).__name__} {e}"
+            ) from None
         self.provider_proxy = ProviderProxy(parent=self).open(self.db)
         self.notebooks = NotebookStore(self.db, self.uploads)
         self.notes = NoteStore(self.db)
@@ -485,16 +501,20 @@ class OpenNotebookApp(ExtensionApp):
         self._install_grant_prompts()
         self._install_redaction()
         self._follow_notebook_renames()
-        self.settings.update({
-            POLICY_SETTING: self.origin_policy,
-            LIMITER_SETTING: self.auth_limiter,
-            BODY_LIMIT_SETTING: self.max_body_bytes,
-            **request_settings,
-        })
+        self.settings.update(
+            {
+                POLICY_SETTING: self.origin_policy,
+                LIMITER_SETTING: self.auth_limiter,
+                BODY_LIMIT_SETTING: self.max_body_bytes,
+                **request_settings,
+            }
+        )
         self.log.info(
             "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",
-            self.serverapp.base_url, self.db.url.render_as_string(hide_password=True),
-            self.key_material.source, len(self.keyring.key_ids),
+            self.serverapp.base_url,
+            self.db.url.render_as_string(hide_password=True),
+            self.key_material.source,
+            len(self.keyring.key_ids),
         )
 
     def _grant_files(self) -> ContentsFiles | None:
@@ -505,7 +525,9 @@ class OpenNotebookApp(ExtensionApp):
         self.log.warning(
             "%s keeps no local files: notebook grants are by path alone, so a notebook "
             "deleted outside Jupyter's contents API and created again at the same path "
-            "keeps its grants.", type(self.serverapp.contents_manager).__name__)
+            "keeps its grants.",
+            type(self.serverapp.contents_manager).__name__,
+        )
         return None
 
     def _install_kernel_tokens(self) -> None:
@@ -513,15 +535,19 @@ class OpenNotebookApp(ExtensionApp):
         self.kernel_firewall = EnvFirewall(self.kernel_env_strip)
         install = install_kernel_tokens
         if kernels_gateway.gateway_enabled(self.serverapp):
-            kernels_gateway.configure_client(self.serverapp.gateway_config,
-                                             self.gateway_token_file, self.log)
+            kernels_gateway.configure_client(
+                self.serverapp.gateway_config, self.gateway_token_file, self.log
+            )
             install = kernels_gateway.install
         else:
             launch_provisioner.use_for_local_kernels(self.kernel_launcher, self.log)
         install(
-            self.serverapp.kernel_manager, self.kernel_tokens,
+            self.serverapp.kernel_manager,
+            self.kernel_tokens,
             url=lambda: self.kernel_url or self.serverapp.connection_url,
-            owner=self.current_owner, strip=self.kernel_firewall, log=self.log,
+            owner=self.current_owner,
+            strip=self.kernel_firewall,
+            log=self.log,
         )
         blocked = self.kernel_firewall.blocked(os.environ)
         if blocked:
@@ -532,18 +558,29 @@ class OpenNotebookApp(ExtensionApp):
         end with its kernel."""
 
         def audit(prompt: Prompt, outcome: str) -> None:
-            self.audit.emit("prompt", action=outcome, owner=prompt.owner,
-                            credential_id=prompt.credential["id"],
-                            credential_name=prompt.credential["name"],
-                            provider=prompt.credential["provider"],
-                            notebook_path=prompt.notebook_path, kernel_id=prompt.kernel_id)
+            self.audit.emit(
+                "prompt",
+                action=outcome,
+                owner=prompt.owner,
+                credential_id=prompt.credential["id"],
+                credential_name=prompt.credential["name"],
+                provider=prompt.credential["provider"],
+                notebook_path=prompt.notebook_path,
+                kernel_id=prompt.kernel_id,
+            )
 
         self.grant_prompts = GrantPrompts(self.grant_prompt_timeout, on_outcome=audit)
 
         def forget(kernel_id: str) -> None:
             future = self.executor.submit(self.grants.forget_kernel, kernel_id)
-            future.add_done_callback(lambda f: f.exception() and self.log.error(
-                "Could not remove the grants of console kernel %s", kernel_id))
+            future.add_done_callback(
+                lambda f: (
+                    f.exception()
+                    and self.log.error(
+                        "Could not remove the grants of console kernel %s", kernel_id
+                    )
+                )
+            )
 
         self.kernel_tokens.on_revoke.append(forget)
 
@@ -562,12 +599,14 @@ class OpenNotebookApp(ExtensionApp):
         return {"kernel_id": kernel_id} if session_type == "console" and kernel_id else {}
 
     def isolation_status(self) -> dict[str, Any]:
-        return kernels_gateway.isolation_status(self.serverapp,
-                                                getattr(self, "non_dumpable_applied", False))
+        return kernels_gateway.isolation_status(
+            self.serverapp, getattr(self, "non_dumpable_applied", False)
+        )
 
     def _install_redaction(self) -> None:
-        self.redactor = Redactor(self.credentials.plaintext_keys, self.credentials.change_marker,
-                                 self.current_owner)
+        self.redactor = Redactor(
+            self.credentials.plaintext_keys, self.credentials.change_marker, self.current_owner
+        )
         if self.redact_outputs:
             self.serverapp.contents_manager.register_pre_save_hook(self.redactor.pre_save_hook)
 
@@ -578,16 +617,17 @@ class OpenNotebookApp(ExtensionApp):
             action, path = data.get("action"), data.get("path")
             try:
                 if action == "rename" and data.get("source_path") and path:
-                    await asyncio.to_thread(self.grants.move, self.current_owner(),
-                                            data["source_path"], path)
+                    await asyncio.to_thread(
+                        self.grants.move, self.current_owner(), data["source_path"], path
+                    )
                 elif action == "delete" and path:
                     await asyncio.to_thread(self.grants.forget, self.current_owner(), path)
             except Exception:
-                self.log.error("Could not update notebook grants after a %s", action,
-                               exc_info=True)
+                self.log.error("Could not update notebook grants after a %s", action, exc_info=True)
 
         self.serverapp.event_logger.add_listener(
-            schema_id=CONTENTS_EVENTS, listener=on_contents_event)
+            schema_id=CONTENTS_EVENTS, listener=on_contents_event
+        )
 
     def current_owner(self) -> str:
         """The owner for work done on behalf of the request being handled right now."""
@@ -622,8 +662,9 @@ class OpenNotebookApp(ExtensionApp):
                 "No encryption key configured: %s. Anyone who can read this "
                 "file can decrypt the stored API keys. In production supply your own key "
                 "with OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or OPEN_NOTEBOOK_ENCRYPTION_KEY.",
-                f"generated one in {self.key_material.path}" if made is None else
-                f"using the key file generated on {made} in {self.key_material.path}",
+                f"generated one in {self.key_material.path}"
+                if made is None
+                else f"using the key file generated on {made} in {self.key_material.path}",
             )
         elif not self.keyring.configured:
             self.log.warning(
@@ -646,8 +687,11 @@ class OpenNotebookApp(ExtensionApp):
     def _key_given(self) -> bool:
         """A key is configured (no key file will be generated)."""
         env_vars = (KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV)
-        return bool(self.encryption_key.strip() or self.encryption_keys
-                    or any(os.environ.get(v, "").strip() for v in env_vars))
+        return bool(
+            self.encryption_key.strip()
+            or self.encryption_keys
+            or any(os.environ.get(v, "").strip() for v in env_vars)
+        )
 
     def _check_exposure(self) -> None:
         """Refuse (or, when allowed, warn) when a secret file could be read back through
@@ -655,24 +699,35 @@ class OpenNotebookApp(ExtensionApp):
         cm = self.serverapp.contents_manager
         root = getattr(cm, "root_dir", None) or self.serverapp.root_dir
         allow_hidden = bool(getattr(cm, "allow_hidden", False))
-        files = exposure.secret_files(data_dir=self.data_dir, db_url=self.db_url,
-                                      audit_log=self.audit_log, env=os.environ,
-                                      generated_key=self.generate_key and not self._key_given())
+        files = exposure.secret_files(
+            data_dir=self.data_dir,
+            db_url=self.db_url,
+            audit_log=self.audit_log,
+            env=os.environ,
+            generated_key=self.generate_key and not self._key_given(),
+        )
         found = exposure.exposed(files, root, allow_hidden)
         if not found:
             return
         why = "ContentsManager.allow_hidden is on" if allow_hidden else "not hidden"
-        problem = (f"Jupyter's contents API (/files, /api/contents, /view) could serve "
-                   f"{exposure.describe(found)} (inside the root directory {root}, {why})")
+        problem = (
+            f"Jupyter's contents API (/files, /api/contents, /view) could serve "
+            f"{exposure.describe(found)} (inside the root directory {root}, {why})"
+        )
         if not self.allow_secrets_in_root:
-            fix = ("turn ContentsManager.allow_hidden off" if allow_hidden
-                   else "move them into a hidden directory")
+            fix = (
+                "turn ContentsManager.allow_hidden off"
+                if allow_hidden
+                else "move them into a hidden directory"
+            )
             raise ConfigError(
                 f"{problem}: whoever can download the database and the key can decrypt every "
                 f"stored key. Move data_dir (OPEN_NOTEBOOK_DATA_DIR) and these files outside "
-                f"{root} or {fix}; OpenNotebookApp.allow_secrets_in_root = True starts anyway")
-        self.log.warning("%s; started anyway because OpenNotebookApp.allow_secrets_in_root "
-                         "is set.", problem)
+                f"{root} or {fix}; OpenNotebookApp.allow_secrets_in_root = True starts anyway"
+            )
+        self.log.warning(
+            "%s; started anyway because OpenNotebookApp.allow_secrets_in_root is set.", problem
+        )
 
     @property
     def max_upload_bytes(self) -> int:

@@ -92,8 +92,9 @@ class AuditLog:
         for f in self._files():
             yield from reversed(f.read_text(encoding="utf-8", errors="replace").splitlines())
 
-    def read(self, *, owner: str | None = None, limit: int = 100,
-             since: datetime | None = None) -> list[dict[str, Any]]:
+    def read(
+        self, *, owner: str | None = None, limit: int = 100, since: datetime | None = None
+    ) -> list[dict[str, Any]]:
         """Recent events, newest first; only ``owner``'s where events have an owner."""
         out: list[dict[str, Any]] = []
         for line in self._lines_newest_first():

@@ -71,7 +71,8 @@ class TrustedProxies:
             except ValueError:
                 raise ConfigError(
                     f"{source}: {entry!r} is not an IP address or network (CIDR); "
-                    "expected e.g. 172.31.240.2, 10.0.0.0/24 or unix:") from None
+                    "expected e.g. 172.31.240.2, 10.0.0.0/24 or unix:"
+                ) from None
             self.networks.append(network)
 
     def __bool__(self) -> bool:
@@ -108,8 +109,9 @@ def transport_peer(request: HTTPServerRequest) -> tuple[str | None, str]:
     return ip, protocol if isinstance(protocol, str) else request.protocol
 
 
-def client_address(peer: str | None, headers: Mapping[str, str],
-                   trusted: TrustedProxies | None) -> str:
+def client_address(
+    peer: str | None, headers: Mapping[str, str], trusted: TrustedProxies | None
+) -> str:
     """The client's address: the peer's own, unless the peer is a trusted proxy.
 
     From a trusted proxy, ``X-Forwarded-For`` is read right to left, each trusted proxy
@@ -245,9 +247,12 @@ class ConstantTimeIdentityProvider(PasswordIdentityProvider):
         return super()._token_default()
 
     def _refuse(self, problem: str) -> NoReturn:
-        self.log.critical("Refusing to start: %s. Give the server a token of %d or more "
-                          "random characters, e.g. `openssl rand -hex 32 > token`.",
-                          problem, max(self.min_token_length, 32))
+        self.log.critical(
+            "Refusing to start: %s. Give the server a token of %d or more "
+            "random characters, e.g. `openssl rand -hex 32 > token`.",
+            problem,
+            max(self.min_token_length, 32),
+        )
         raise SystemExit(1)
 
     def validate_security(self, app: Any, ssl_options: dict[str, Any] | None = None) -> None:

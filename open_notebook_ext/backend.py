@@ -55,8 +55,7 @@ class Backend:
                 verdict = "ok" if index is not None else "mismatch"
                 if verdict == "mismatch" and self._verdicts:
                     # it was fine before: another server changed the database's key
-                    self.log.error("Open Notebook: %s (changed since start-up).",
-                                   MISMATCH_MESSAGE)
+                    self.log.error("Open Notebook: %s (changed since start-up).", MISMATCH_MESSAGE)
                 self._verdicts[stored] = verdict
         return verdict
 
@@ -64,7 +63,8 @@ class Backend:
         return {
             "encryption_configured": self.keyring.configured,
             "key_source": self.material.source,
-            "key_file": self.material.path if self.material.source in ("generated", "file")
+            "key_file": self.material.path
+            if self.material.source in ("generated", "file")
             else None,
             "key_check": self.key_check,
             "keys": len(self.keyring.key_ids),
@@ -102,8 +102,12 @@ def open_backend(
     Path(data_dir).mkdir(parents=True, exist_ok=True, mode=0o700)
     db = open_database(db_url)
     material = resolve_key_material(
-        env, encryption_key, generate_key, Path(data_dir) / "encryption.key",
-        configured_list=encryption_keys, create_missing=create_key,
+        env,
+        encryption_key,
+        generate_key,
+        Path(data_dir) / "encryption.key",
+        configured_list=encryption_keys,
+        create_missing=create_key,
     )
     keyring = KeyRing.from_material(
         material,
@@ -137,16 +141,18 @@ def check_key(backend: Backend, log: logging.Logger) -> str:
         if index == 0:
             return "ok"
         adopt = index is not None or not s.scalar(
-            select(func.count()).select_from(Credential)
-            .where(Credential.api_key_encrypted.is_not(None)))
+            select(func.count())
+            .select_from(Credential)
+            .where(Credential.api_key_encrypted.is_not(None))
+        )
         if adopt:
             # An older key that is still configured wrote it (the primary takes over), or
             # nothing was ever encrypted with the old key (the new one is adopted).
-            s.execute(update(Meta).where(Meta.key == META_KEY_CHECK)
-                      .values(value=keyring.make_check()))
+            s.execute(
+                update(Meta).where(Meta.key == META_KEY_CHECK).values(value=keyring.make_check())
+            )
             if index is None:
-                log.info("Encryption key changed while no keys were stored; "
-                         "adopted the new key")
+                log.info("Encryption key changed while no keys were stored; adopted the new key")
             return "ok"
     log.error(
         "Open Notebook: %s. Stored API keys cannot be decrypted until the original key is "

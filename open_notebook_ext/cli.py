@@ -68,9 +68,14 @@ class _Command(JupyterApp):
         self.require_existing_database(s.db_url)
         try:
             return open_backend(
-                db_url=s.db_url, data_dir=s.data_dir, env=os.environ,
-                encryption_key=s.encryption_key, encryption_keys=s.encryption_keys,
-                generate_key=s.generate_key, create_key=False, log=self.log,
+                db_url=s.db_url,
+                data_dir=s.data_dir,
+                env=os.environ,
+                encryption_key=s.encryption_key,
+                encryption_keys=s.encryption_keys,
+                generate_key=s.generate_key,
+                create_key=False,
+                log=self.log,
             )
         except (ConfigError, KeyConfigError) as e:
             self.fail(str(e))
@@ -84,8 +89,10 @@ class _Command(JupyterApp):
         except ArgumentError:
             return  # open_backend names the problem
         if path is not None and not path.exists():
-            self.fail(f"there is no database at {path} (start the server, or run "
-                      "`jupyter open-notebook migrate`, to create it)")
+            self.fail(
+                f"there is no database at {path} (start the server, or run "
+                "`jupyter open-notebook migrate`, to create it)"
+            )
 
     def fail(self, message: str, code: int = EXIT_CONFIG) -> None:
         print(f"jupyter open-notebook {self.name}: {message}", file=sys.stderr)
@@ -134,13 +141,22 @@ class RotateApp(_Command):
         if not self.quiet:
             print(file=sys.stderr)
         settings = self.settings()
-        audit = AuditLog(settings.audit_log or None, max_bytes=settings.audit_log_max_bytes,
-                         backups=settings.audit_log_backups)
-        audit.emit("rotation", action="run", user=_os_user(),
-                   primary_key_id=backend.keyring.primary_key_id,
-                   re_encrypted=report.re_encrypted, already_current=report.already_current,
-                   undecryptable=len(report.undecryptable),
-                   undecryptable_ids=report.undecryptable, completed=True)
+        audit = AuditLog(
+            settings.audit_log or None,
+            max_bytes=settings.audit_log_max_bytes,
+            backups=settings.audit_log_backups,
+        )
+        audit.emit(
+            "rotation",
+            action="run",
+            user=_os_user(),
+            primary_key_id=backend.keyring.primary_key_id,
+            re_encrypted=report.re_encrypted,
+            already_current=report.already_current,
+            undecryptable=len(report.undecryptable),
+            undecryptable_ids=report.undecryptable,
+            completed=True,
+        )
         audit.close()
         print(f"re-encrypted: {report.re_encrypted}")
         print(f"already current: {report.already_current}")
@@ -164,7 +180,8 @@ class RotateApp(_Command):
 NEXT_STEP = (
     "Next: start Jupyter with {where}. To replace a key already in use, configure "
     'OPEN_NOTEBOOK_ENCRYPTION_KEYS="<new>,<old>" instead, then run jupyter open-notebook '
-    "rotate and jupyter open-notebook verify.")
+    "rotate and jupyter open-notebook verify."
+)
 
 
 class GenerateKeyApp(_Command):
@@ -182,10 +199,14 @@ class GenerateKeyApp(_Command):
         key = Fernet.generate_key().decode("ascii")
         if not self.output:
             print(key)  # stdout holds the key alone (for scripts); the next step on stderr
-            print(NEXT_STEP.format(where="OPEN_NOTEBOOK_ENCRYPTION_KEY=<this key>, or "
-                                         "save it to a 0600 file (--output) and set "
-                                         "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE"),
-                  file=sys.stderr)
+            print(
+                NEXT_STEP.format(
+                    where="OPEN_NOTEBOOK_ENCRYPTION_KEY=<this key>, or "
+                    "save it to a 0600 file (--output) and set "
+                    "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE"
+                ),
+                file=sys.stderr,
+            )
             return
         path = Path(self.output)
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if self.force else os.O_EXCL)
@@ -199,8 +220,7 @@ class GenerateKeyApp(_Command):
             f.write(key + "\n")
         path.chmod(0o600)
         print(f"wrote a new key to {path}", file=sys.stderr)
-        print(NEXT_STEP.format(where=f"OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE={path}"),
-              file=sys.stderr)
+        print(NEXT_STEP.format(where=f"OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE={path}"), file=sys.stderr)
 
 
 class StatusApp(_Command):
@@ -228,12 +248,16 @@ class StatusApp(_Command):
         else:
             by_provider = ", ".join(f"{p}: {n}" for p, n in status["by_provider"].items())
             print(f"database: {status['database']} (schema {status['schema_revision']})")
-            print(f"key source: {status['key_source']}"
-                  + (f" ({status['key_file']})" if status["key_file"] else "")
-                  + f", {status['keys']} key(s)")
+            print(
+                f"key source: {status['key_source']}"
+                + (f" ({status['key_file']})" if status["key_file"] else "")
+                + f", {status['keys']} key(s)"
+            )
             print(f"key check: {status['key_check']}")
-            print(f"credentials: {status['total']} across {status['owners']} owner(s)"
-                  + (f" ({by_provider})" if by_provider else ""))
+            print(
+                f"credentials: {status['total']} across {status['owners']} owner(s)"
+                + (f" ({by_provider})" if by_provider else "")
+            )
             print(f"undecryptable: {status['undecryptable']}")
             print(f"not under the primary key: {status['not_under_primary_key']}")
         if status["key_check"] == "mismatch" or status["undecryptable"]:
@@ -284,8 +308,10 @@ class OpenNotebookCLI(JupyterApp):
         "verify": (VerifyApp, VerifyApp.description.splitlines()[0]),
         "migrate": (MigrateApp, MigrateApp.description.splitlines()[0]),
         # ecosystem/cli.py (it imports this module)
-        "import-env": ("open_notebook_ext.ecosystem.cli.ImportEnvApp",
-                       "Import provider keys from the environment or a .env file."),
+        "import-env": (
+            "open_notebook_ext.ecosystem.cli.ImportEnvApp",
+            "Import provider keys from the environment or a .env file.",
+        ),
     }
 
     def start(self) -> None:

@@ -18,8 +18,21 @@ from . import netguard
 from .providers import PROVIDERS
 
 MAX_RESPONSE_BYTES = 2 * 1024 * 1024
-_OPENAI_STYLE = {"openai", "groq", "mistral", "deepseek", "xai", "openrouter", "dashscope",
-                 "minimax", "novita", "ppq", "cohere", "openai_compatible", "omlx"}
+_OPENAI_STYLE = {
+    "openai",
+    "groq",
+    "mistral",
+    "deepseek",
+    "xai",
+    "openrouter",
+    "dashscope",
+    "minimax",
+    "novita",
+    "ppq",
+    "cohere",
+    "openai_compatible",
+    "omlx",
+}
 
 
 @dataclass(frozen=True)
@@ -78,7 +91,10 @@ Fetch = Callable[..., Awaitable[Any]]
 
 
 async def probe_connection(
-    secret: dict[str, Any], *, allow_private: bool, timeout: float,
+    secret: dict[str, Any],
+    *,
+    allow_private: bool,
+    timeout: float,
     fetch: Fetch = netguard.fetch,
 ) -> dict[str, Any]:
     provider = secret["provider"]
@@ -86,9 +102,14 @@ async def probe_connection(
     if isinstance(probe, str):
         return {"provider": provider, "success": False, "message": probe}
     try:
-        result = await fetch(probe.url, allow_private=allow_private, timeout=timeout,
-                             max_bytes=MAX_RESPONSE_BYTES, max_redirects=0,
-                             headers={"Accept": "application/json", **probe.headers})
+        result = await fetch(
+            probe.url,
+            allow_private=allow_private,
+            timeout=timeout,
+            max_bytes=MAX_RESPONSE_BYTES,
+            max_redirects=0,
+            headers={"Accept": "application/json", **probe.headers},
+        )
     except netguard.URLRefused as e:
         return {"provider": provider, "success": False, "message": f"URL refused: {e}"}
     except netguard.FetchError as e:

@@ -33,6 +33,8 @@ class BadRequest(OpenNotebookError):
 
 class UpstreamError(OpenNotebookError):
     """A server we had to ask on the client's behalf failed (502): a link we fetch."""
+
+
 class Forbidden(OpenNotebookError):
     """Authenticated, but this may not be done (e.g. a notebook without a grant)."""
 
@@ -47,8 +49,9 @@ class InvalidInput(OpenNotebookError):
     def __init__(self, errors: list[dict[str, str]]) -> None:
         self.errors = errors
         super().__init__(
-            "; ".join(f"{e['field']}: {e['message']}" if e["field"] else e["message"]
-                      for e in errors)
+            "; ".join(
+                f"{e['field']}: {e['message']}" if e["field"] else e["message"] for e in errors
+            )
         )
 
 

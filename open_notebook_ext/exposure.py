@@ -54,8 +54,10 @@ def secret_files(
         db_path = None  # an unparsable URL fails when the database is opened
     if db_path is not None:
         files.append(SecretFile("database", db_path))
-        files += [SecretFile(f"database's {side[1:]} file", Path(f"{db_path}{side}"))
-                  for side in SQLITE_SIDE_FILES]
+        files += [
+            SecretFile(f"database's {side[1:]} file", Path(f"{db_path}{side}"))
+            for side in SQLITE_SIDE_FILES
+        ]
     if generated_key or (data / "encryption.key").exists():
         files.append(SecretFile("generated key file", data / "encryption.key"))
     for var, what in SECRET_FILE_ENV.items():
@@ -72,11 +74,15 @@ def servable(path: Path, root: Path, allow_hidden: bool) -> bool:
     Jupyter checks request paths with ``os.path.abspath`` (symbolic links inside
     the root are followed), so both the written and the resolved forms count.
     """
-    forms = ((Path(os.path.abspath(path)), Path(os.path.abspath(root))),
-             (path.expanduser().resolve(), root.resolve()))
-    return any(candidate.is_relative_to(base)  # True for the root itself too
-               and (allow_hidden or not is_hidden(str(candidate), str(base)))
-               for candidate, base in forms)
+    forms = (
+        (Path(os.path.abspath(path)), Path(os.path.abspath(root))),
+        (path.expanduser().resolve(), root.resolve()),
+    )
+    return any(
+        candidate.is_relative_to(base)  # True for the root itself too
+        and (allow_hidden or not is_hidden(str(candidate), str(base)))
+        for candidate, base in forms
+    )
 
 
 def exposed(files: list[SecretFile], root: str, allow_hidden: bool) -> list[SecretFile]:
@@ -96,8 +102,11 @@ def describe(files: list[SecretFile]) -> str:
     parts = []
     for f in files:
         side = next((s for s in SQLITE_SIDE_FILES if str(f.path).endswith(s)), None)
-        if f.what.startswith("database's") and side and \
-                Path(str(f.path)[:-len(side)]) in databases:
+        if (
+            f.what.startswith("database's")
+            and side
+            and Path(str(f.path)[: -len(side)]) in databases
+        ):
             continue  # said with the database
         note = " (and its -wal/-shm/-journal files)" if f.what == "database" else ""
         parts.append(f"the {f.what} {f.path}{note}")

@@ -68,8 +68,11 @@ def _identity_statx(path: bytes) -> str | bool | None:
             return False
         return None
     raw = buf.raw
-    mask, mode, ino = struct.unpack_from("<I", raw, 0)[0], struct.unpack_from(
-        "<H", raw, 28)[0], struct.unpack_from("<Q", raw, 32)[0]
+    mask, mode, ino = (
+        struct.unpack_from("<I", raw, 0)[0],
+        struct.unpack_from("<H", raw, 28)[0],
+        struct.unpack_from("<Q", raw, 32)[0],
+    )
     if not mask & _STATX_TYPE or not stat.S_ISREG(mode):
         return None
     if mask & _STATX_BTIME:

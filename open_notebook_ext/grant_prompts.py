@@ -31,7 +31,13 @@ from typing import Any
 
 # Outcomes of ask()
 ALLOW, DENY, EXPIRED, NO_PAGE, CANCELLED, BUSY = (
-    "allow", "deny", "expired", "no_page", "cancelled", "busy")
+    "allow",
+    "deny",
+    "expired",
+    "no_page",
+    "cancelled",
+    "busy",
+)
 # A page that reloads reconnects within this many seconds; until then its owner
 # still counts as having a page (and pending prompts wait for it).
 PAGE_GRACE = 5.0
@@ -75,8 +81,12 @@ class _Owner:
 class GrantPrompts:
     """Pending grant prompts and the pages that answer them."""
 
-    def __init__(self, timeout: float, on_outcome: Callable[[Prompt, str], None] | None = None,
-                 grace: float = PAGE_GRACE) -> None:
+    def __init__(
+        self,
+        timeout: float,
+        on_outcome: Callable[[Prompt, str], None] | None = None,
+        grace: float = PAGE_GRACE,
+    ) -> None:
         self.timeout = timeout
         self.grace = grace
         self.on_outcome = on_outcome
@@ -135,9 +145,16 @@ class GrantPrompts:
         when = state.denied.get((credential_id, path)) if state else None
         return when is not None and time.monotonic() - when < self.timeout
 
-    async def ask(self, owner: str, credential: dict[str, Any], path: str, *,
-                  session_type: str = "notebook", kernel_id: str | None = None,
-                  wait: float | None = None) -> str:
+    async def ask(
+        self,
+        owner: str,
+        credential: dict[str, Any],
+        path: str,
+        *,
+        session_type: str = "notebook",
+        kernel_id: str | None = None,
+        wait: float | None = None,
+    ) -> str:
         """Hold the caller until a page allows or denies ``path`` reading ``credential``.
 
         Returns ALLOW, DENY, EXPIRED (nobody answered in time), NO_PAGE (no page
@@ -156,10 +173,16 @@ class GrantPrompts:
             if sum(p.owner == owner for p in self._prompts.values()) >= MAX_PENDING:
                 return BUSY
             loop = asyncio.get_running_loop()
-            prompt = Prompt(id="prompt_" + secrets.token_hex(12), owner=owner,
-                            credential=dict(credential), notebook_path=path,
-                            session_type=session_type, kernel_id=kernel_id,
-                            expires=time.time() + self.timeout, future=loop.create_future())
+            prompt = Prompt(
+                id="prompt_" + secrets.token_hex(12),
+                owner=owner,
+                credential=dict(credential),
+                notebook_path=path,
+                session_type=session_type,
+                kernel_id=kernel_id,
+                expires=time.time() + self.timeout,
+                future=loop.create_future(),
+            )
             self._prompts[prompt.id] = prompt
             self._by_key[key] = prompt.id
             loop.call_later(self.timeout, self._resolve, prompt, EXPIRED)

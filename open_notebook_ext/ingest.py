@@ -17,12 +17,36 @@ from . import netguard
 from .errors import BadRequest, UpstreamError
 
 TEXT_LIMIT = 5 * 1024 * 1024
-_TEXT_TYPES = ("application/json", "application/xml", "application/xhtml+xml",
-               "application/x-ndjson", "application/javascript", "application/yaml",
-               "application/x-yaml", "application/markdown")
-_TEXT_SUFFIXES = {".txt", ".md", ".markdown", ".rst", ".csv", ".tsv", ".json", ".jsonl",
-                  ".xml", ".html", ".htm", ".xhtml", ".yaml", ".yml", ".log", ".tex",
-                  ".org", ".adoc"}
+_TEXT_TYPES = (
+    "application/json",
+    "application/xml",
+    "application/xhtml+xml",
+    "application/x-ndjson",
+    "application/javascript",
+    "application/yaml",
+    "application/x-yaml",
+    "application/markdown",
+)
+_TEXT_SUFFIXES = {
+    ".txt",
+    ".md",
+    ".markdown",
+    ".rst",
+    ".csv",
+    ".tsv",
+    ".json",
+    ".jsonl",
+    ".xml",
+    ".html",
+    ".htm",
+    ".xhtml",
+    ".yaml",
+    ".yml",
+    ".log",
+    ".tex",
+    ".org",
+    ".adoc",
+}
 _HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
 
 
@@ -50,8 +74,11 @@ def is_text(mtype: str, filename: str | None = None) -> bool:
 def _is_html(mtype: str, filename: str | None) -> bool:
     if mtype in ("text/html", "application/xhtml+xml"):
         return True
-    return mtype in ("", "application/octet-stream", "text/plain") and bool(filename) and \
-        Path(filename or "").suffix.lower() in _HTML_SUFFIXES
+    return (
+        mtype in ("", "application/octet-stream", "text/plain")
+        and bool(filename)
+        and Path(filename or "").suffix.lower() in _HTML_SUFFIXES
+    )
 
 
 def decode(data: bytes, charset: str | None) -> str | None:
@@ -70,9 +97,36 @@ def decode(data: bytes, charset: str | None) -> str | None:
 
 class _HTMLText(HTMLParser):
     _SKIP = {"script", "style", "noscript", "template", "svg", "head"}
-    _BLOCK = {"p", "div", "br", "li", "ul", "ol", "tr", "table", "section", "article",
-              "header", "footer", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "blockquote",
-              "hr", "dd", "dt", "main", "nav", "aside", "figure", "figcaption"}
+    _BLOCK = {
+        "p",
+        "div",
+        "br",
+        "li",
+        "ul",
+        "ol",
+        "tr",
+        "table",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "blockquote",
+        "hr",
+        "dd",
+        "dt",
+        "main",
+        "nav",
+        "aside",
+        "figure",
+        "figcaption",
+    }
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -118,8 +172,11 @@ def html_to_text(html: str) -> tuple[str | None, str]:
     return (title[:500] if title else None), text
 
 
-def extract(data: bytes, content_type: str | None, filename: str | None = None,
-            ) -> tuple[str | None, str | None]:
+def extract(
+    data: bytes,
+    content_type: str | None,
+    filename: str | None = None,
+) -> tuple[str | None, str | None]:
     """(title, text) from a document's bytes; (None, None) when it is not text."""
     mtype, charset = media_type(content_type)
     if not is_text(mtype, filename):
@@ -133,8 +190,11 @@ def extract(data: bytes, content_type: str | None, filename: str | None = None,
     return None, text if text.strip() else None
 
 
-def read_text_file(path: Path, content_type: str | None, filename: str | None,
-                   ) -> tuple[str | None, str | None]:
+def read_text_file(
+    path: Path,
+    content_type: str | None,
+    filename: str | None,
+) -> tuple[str | None, str | None]:
     """(title, text) of an uploaded file, reading at most TEXT_LIMIT bytes (blocking)."""
     mtype, _ = media_type(content_type)
     if not is_text(mtype, filename):
@@ -144,16 +204,22 @@ def read_text_file(path: Path, content_type: str | None, filename: str | None,
     return extract(data, content_type, filename)
 
 
-async def fetch_link(url: str, *, allow_private: bool, max_bytes: int, timeout: float,
-                     ) -> tuple[str | None, str | None]:
+async def fetch_link(
+    url: str,
+    *,
+    allow_private: bool,
+    max_bytes: int,
+    timeout: float,
+) -> tuple[str | None, str | None]:
     """(title, text) of the page at ``url``, fetched through the SSRF guard.
 
     Refused addresses are BadRequest (400); failures of the remote side are
     UpstreamError (502). Non-text pages give (None, None).
     """
     try:
-        result = await netguard.fetch(url, allow_private=allow_private, max_bytes=max_bytes,
-                                      timeout=timeout)
+        result = await netguard.fetch(
+            url, allow_private=allow_private, max_bytes=max_bytes, timeout=timeout
+        )
     except netguard.URLRefused as e:
         raise BadRequest(str(e)) from None
     except netguard.FetchError as e:

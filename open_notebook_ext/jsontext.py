@@ -33,7 +33,8 @@ def _no_constants(name: str) -> Any:
 def _check_text(text: str) -> None:
     if not text.isascii() and _SURROGATE.search(text):
         raise UnacceptableJSON(
-            "a string holds a lone surrogate (\\ud800 to \\udfff), which is not Unicode text")
+            "a string holds a lone surrogate (\\ud800 to \\udfff), which is not Unicode text"
+        )
 
 
 def check(value: Any) -> None:

@@ -76,8 +76,10 @@ def _receive_token(fd: int) -> str | None:
     mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
     try:
         with channel:
-            channel.sendmsg([READY], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
-                                       array.array("i", [theirs.fileno()]))])
+            channel.sendmsg(
+                [READY],
+                [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [theirs.fileno()]))],
+            )
         theirs.close()
         mine.settimeout(HANDOFF_TIMEOUT)
         data = b""
@@ -106,8 +108,12 @@ def take_token(environ: os._Environ[str] | dict[str, str]) -> str | None:
     env_token = environ.pop(TOKEN_ENV, None)
     tracer = procsec.tracer_pid()
     traced = bool(tracer)
-    procsec.launch_report.update(dumpable_at_start=_DUMPABLE_AT_START,
-                                 non_dumpable=_NON_DUMPABLE, traced=traced, delivery="none")
+    procsec.launch_report.update(
+        dumpable_at_start=_DUMPABLE_AT_START,
+        non_dumpable=_NON_DUMPABLE,
+        traced=traced,
+        delivery="none",
+    )
     fd = int(fd_text) if fd_text and fd_text.isdigit() else None
     if traced or (fd is not None and not _NON_DUMPABLE):
         # A tracer attached while the process was still dumpable controls it; and
@@ -131,8 +137,13 @@ def take_token(environ: os._Environ[str] | dict[str, str]) -> str | None:
 
 def _kernel_id_from(argv: list[str]) -> str | None:
     for i, arg in enumerate(argv):
-        path = argv[i + 1] if arg == "-f" and i + 1 < len(argv) else \
-            arg[3:] if arg.startswith("-f=") else None
+        path = (
+            argv[i + 1]
+            if arg == "-f" and i + 1 < len(argv)
+            else arg[3:]
+            if arg.startswith("-f=")
+            else None
+        )
         if path:
             m = re.fullmatch(r"kernel-([0-9a-fA-F-]{32,36})\.json", os.path.basename(path))
             return m.group(1) if m else None
@@ -157,8 +168,10 @@ def _enter_working_dir() -> None:
 def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args or args[0] not in KERNEL_MODULES:
-        raise SystemExit(f"usage: python -m open_notebook_ext.kernel_launch "
-                         f"{{{'|'.join(KERNEL_MODULES)}}} [kernel arguments]")
+        raise SystemExit(
+            f"usage: python -m open_notebook_ext.kernel_launch "
+            f"{{{'|'.join(KERNEL_MODULES)}}} [kernel arguments]"
+        )
     module, rest = args[0], args[1:]
     token = take_token(os.environ)
     if token:

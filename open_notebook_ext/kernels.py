@@ -147,8 +147,9 @@ def install(
             return await start(*args, kernel_id=kernel_id, **kwargs)
         kernel_id = kernel_id or str(uuid.uuid4())
         token = tokens.issue(kernel_id, owner())
-        kwargs["env"] = kernel_env(kwargs.get("env"), url=url(), kernel_id=kernel_id,
-                                   token=token, strip=strip)
+        kwargs["env"] = kernel_env(
+            kwargs.get("env"), url=url(), kernel_id=kernel_id, token=token, strip=strip
+        )
         try:
             return await start(*args, kernel_id=kernel_id, **kwargs)
         except BaseException:

@@ -55,8 +55,17 @@ MIN_GATEWAY_TOKEN = 32
 KERNEL_TOKEN_SHAPE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{20,}")
 STARTED_KERNEL = "GatewayKernelManager started kernel:"
 # The gateway's variables a kernel may inherit (nothing secret).
-GATEWAY_PROCESS_ENVS = ("HOME", "LANG", "LC_ALL", "TZ", "TMPDIR", "IPYTHONDIR",
-                        "MPLCONFIGDIR", "PYTHONDONTWRITEBYTECODE", "PYTHONUNBUFFERED")
+GATEWAY_PROCESS_ENVS = (
+    "HOME",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "TMPDIR",
+    "IPYTHONDIR",
+    "MPLCONFIGDIR",
+    "PYTHONDONTWRITEBYTECODE",
+    "PYTHONUNBUFFERED",
+)
 
 
 def gateway_enabled(serverapp: Any) -> bool:
@@ -66,32 +75,41 @@ def gateway_enabled(serverapp: Any) -> bool:
 
 def isolation_status(serverapp: Any, non_dumpable: bool) -> dict[str, Any]:
     """``kernel_isolation`` and ``non_dumpable`` for ``GET credentials/status``."""
-    return {"kernel_isolation": "gateway" if gateway_enabled(serverapp) else "none",
-            "non_dumpable": bool(non_dumpable)}
+    return {
+        "kernel_isolation": "gateway" if gateway_enabled(serverapp) else "none",
+        "non_dumpable": bool(non_dumpable),
+    }
 
 
 # -- the server's side -------------------------------------------------------------------
+
 
 def configure_client(gateway_client: Any, token_file: str, log: Any) -> None:
     """The gateway's token from ``token_file``; our variables in ``allowed_envs``."""
     if token_file:
         try:
             gateway_client.auth_token = read_secret_file(
-                token_file, "OpenNotebookApp.gateway_token_file", min_length=MIN_GATEWAY_TOKEN)
+                token_file, "OpenNotebookApp.gateway_token_file", min_length=MIN_GATEWAY_TOKEN
+            )
         except SecretError as e:
             raise ConfigError(str(e)) from None
     if not (gateway_client.auth_token or "").strip():
         raise ConfigError(
             "GatewayClient.url is set but the gateway has no token: its kernels run as one "
             "user, and without a token any of them could drive every other kernel through "
-            f"the gateway. Set {GATEWAY_TOKEN_FILE_ENV} (a file holding the gateway's token)")
+            f"the gateway. Set {GATEWAY_TOKEN_FILE_ENV} (a file holding the gateway's token)"
+        )
     allowed = [name for name in (gateway_client.allowed_envs or "").split(",") if name.strip()]
-    gateway_client.allowed_envs = ",".join([*allowed, *(n for n in GATEWAY_ENVS
-                                                        if n not in allowed)])
+    gateway_client.allowed_envs = ",".join(
+        [*allowed, *(n for n in GATEWAY_ENVS if n not in allowed)]
+    )
     forwarded = sorted(k for k in os.environ if k.startswith("KERNEL_"))
     if forwarded:
-        log.warning("These variables of the server's environment reach every gateway kernel "
-                    "(jupyter_server forwards KERNEL_*): %s", ", ".join(forwarded))
+        log.warning(
+            "These variables of the server's environment reach every gateway kernel "
+            "(jupyter_server forwards KERNEL_*): %s",
+            ", ".join(forwarded),
+        )
 
 
 class WithholdKernelArguments(logging.Filter):
@@ -100,8 +118,10 @@ class WithholdKernelArguments(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         msg = record.msg
         if isinstance(msg, str) and msg.startswith(STARTED_KERNEL) and ", args:" in msg:
-            record.msg = msg.split(", args:", 1)[0] + \
-                ", args: (withheld: they hold the kernel's environment)"
+            record.msg = (
+                msg.split(", args:", 1)[0]
+                + ", args: (withheld: they hold the kernel's environment)"
+            )
             record.args = ()
             return True
         try:
@@ -117,7 +137,8 @@ def withhold_kernel_arguments(*loggers: Any) -> None:
     for log in loggers:
         logger = getattr(log, "logger", log)  # a LoggerAdapter's logger
         if isinstance(logger, logging.Logger) and not any(
-                isinstance(f, WithholdKernelArguments) for f in logger.filters):
+            isinstance(f, WithholdKernelArguments) for f in logger.filters
+        ):
             logger.addFilter(WithholdKernelArguments())
 
 
@@ -153,8 +174,11 @@ def install(
             raise
         if not new_id or not tokens.rebind(pending, new_id):
             tokens.revoke(pending)
-            log.warning("The gateway answered kernel id %s, which already has an Open Notebook "
-                        "token: the new kernel gets none.", new_id)
+            log.warning(
+                "The gateway answered kernel id %s, which already has an Open Notebook "
+                "token: the new kernel gets none.",
+                new_id,
+            )
         return new_id
 
     async def shutdown_kernel(kernel_id: str, *args: Any, **kwargs: Any) -> Any:
@@ -170,6 +194,7 @@ def install(
 
 # -- the gateway's side -------------------------------------------------------------------
 
+
 def _fail(message: str) -> SystemExit:
     return SystemExit(f"open_notebook_ext gateway configuration: {message}; refusing to start")
 
@@ -179,16 +204,20 @@ def read_gateway_token(environ: MutableMapping[str, str]) -> str:
     path = environ.pop(GATEWAY_TOKEN_FILE_ENV, "").strip()
     environ.pop("KG_AUTH_TOKEN", None)  # only the file, so kernels never inherit it
     if not path:
-        raise _fail(f"set {GATEWAY_TOKEN_FILE_ENV} (a file holding the gateway's token, "
-                    "which the gateway deletes once read)")
+        raise _fail(
+            f"set {GATEWAY_TOKEN_FILE_ENV} (a file holding the gateway's token, "
+            "which the gateway deletes once read)"
+        )
     try:
         info = os.stat(path)
     except OSError as e:
-        raise _fail(f"{GATEWAY_TOKEN_FILE_ENV} names {path!r}, which cannot be read: "
-                    f"{e.strerror}") from None
+        raise _fail(
+            f"{GATEWAY_TOKEN_FILE_ENV} names {path!r}, which cannot be read: {e.strerror}"
+        ) from None
     if stat.S_IMODE(info.st_mode) & 0o077:
-        raise _fail(f"{path!r} is readable by others (mode {stat.S_IMODE(info.st_mode):o}); "
-                    "make it 0600")
+        raise _fail(
+            f"{path!r} is readable by others (mode {stat.S_IMODE(info.st_mode):o}); make it 0600"
+        )
     try:
         token = read_secret_file(path, GATEWAY_TOKEN_FILE_ENV, min_length=MIN_GATEWAY_TOKEN)
     except SecretError as e:
@@ -196,9 +225,11 @@ def read_gateway_token(environ: MutableMapping[str, str]) -> str:
     try:
         os.unlink(path)
     except OSError as e:
-        raise _fail(f"cannot delete {path!r} after reading it ({e.strerror}): kernels run as "
-                    "this user and could read it there; give the gateway a copy it may "
-                    "delete") from None
+        raise _fail(
+            f"cannot delete {path!r} after reading it ({e.strerror}): kernels run as "
+            "this user and could read it there; give the gateway a copy it may "
+            "delete"
+        ) from None
     return token
 
 
@@ -212,8 +243,10 @@ def configure_gateway(c: Any, environ: MutableMapping[str, str] | None = None) -
     try:
         procsec.set_non_dumpable()  # before the token is read
     except OSError as e:
-        raise _fail(f"cannot become non-dumpable ({e.strerror or e}), so its kernels could "
-                    "read its memory and environment") from None
+        raise _fail(
+            f"cannot become non-dumpable ({e.strerror or e}), so its kernels could "
+            "read its memory and environment"
+        ) from None
     c.KernelGatewayApp.auth_token = read_gateway_token(environ)
     c.KernelGatewayApp.port_retries = 0
     c.KernelGatewayApp.env_process_whitelist = list(GATEWAY_PROCESS_ENVS)
@@ -239,6 +272,7 @@ def copy_token(source: str, target: str) -> None:
 
 if __name__ == "__main__":
     if len(sys.argv) != 4 or sys.argv[1] != "copy-token":
-        raise SystemExit("usage: python -m open_notebook_ext.kernels_gateway copy-token "
-                         "SOURCE TARGET")
+        raise SystemExit(
+            "usage: python -m open_notebook_ext.kernels_gateway copy-token SOURCE TARGET"
+        )
     copy_token(sys.argv[2], sys.argv[3])

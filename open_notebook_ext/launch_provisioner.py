@@ -38,10 +38,12 @@ _UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
 
 # interpreter path -> (can import the launcher, knows -P), checked once per path
 _LAUNCHABLE: dict[str, tuple[bool, bool]] = {}
-_PROBE = ("import importlib.util, sys\n"
-          "if sys.path and sys.path[0] == '': del sys.path[0]  # not the working directory\n"
-          f"found = importlib.util.find_spec({LAUNCHER_MODULE!r}) is not None\n"
-          "sys.exit(0 if found and sys.version_info >= (3, 11) else 2 if found else 1)")
+_PROBE = (
+    "import importlib.util, sys\n"
+    "if sys.path and sys.path[0] == '': del sys.path[0]  # not the working directory\n"
+    f"found = importlib.util.find_spec({LAUNCHER_MODULE!r}) is not None\n"
+    "sys.exit(0 if found and sys.version_info >= (3, 11) else 2 if found else 1)"
+)
 
 
 def handoff_supported() -> bool:
@@ -66,8 +68,13 @@ async def _interpreter(python: str) -> tuple[bool, bool]:
     else:
         try:
             proc = await asyncio.create_subprocess_exec(
-                python, "-c", _PROBE, stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                python,
+                "-c",
+                _PROBE,
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
             code = await asyncio.wait_for(proc.wait(), 30)
         except (OSError, asyncio.TimeoutError):
             code = 1
@@ -94,7 +101,7 @@ async def launcher_command(cmd: list[str], kernel_python: str = "") -> list[str]
     same_env = os.path.abspath(cmd[0]) == os.path.abspath(sys.executable)
     if kernel_python and same_env:
         new[0] = kernel_python  # e.g. an execute-only copy: non-dumpable from the start
-    new[index:index + 1] = [LAUNCHER_MODULE, cmd[index]]
+    new[index : index + 1] = [LAUNCHER_MODULE, cmd[index]]
     if safe_path:
         new.insert(1, "-P")
     return new
@@ -150,30 +157,33 @@ class TokenHandoff:
                 if level != socket.SOL_SOCKET:
                     continue
                 if kind == socket.SCM_CREDENTIALS and len(data) >= _UCRED.size:
-                    sender = _UCRED.unpack(data[:_UCRED.size])[0]
+                    sender = _UCRED.unpack(data[: _UCRED.size])[0]
                 elif kind == socket.SCM_RIGHTS:
                     fds = array.array("i")
-                    fds.frombytes(data[:len(data) - len(data) % fds.itemsize])
+                    fds.frombytes(data[: len(data) - len(data) % fds.itemsize])
                     received.extend(fds)
             if not message:
-                log.warning("Kernel (pid %s) exited before it took its Open Notebook token",
-                            pid)
+                log.warning("Kernel (pid %s) exited before it took its Open Notebook token", pid)
                 return False
-            if message != READY or sender != pid or len(received) != 1 or \
-                    flags & socket.MSG_CTRUNC:
+            if message != READY or sender != pid or len(received) != 1 or flags & socket.MSG_CTRUNC:
                 # Another process wrote to the kernel's hand-off socket: it got hold of
                 # it while the kernel was still readable. The token is not sent at all.
-                log.warning("Kernel (pid %s): the Open Notebook token hand-off came from "
-                            "pid %s, not the kernel; the token was not handed over and "
-                            "secrets.get will not work in this kernel.", pid, sender)
+                log.warning(
+                    "Kernel (pid %s): the Open Notebook token hand-off came from "
+                    "pid %s, not the kernel; the token was not handed over and "
+                    "secrets.get will not work in this kernel.",
+                    pid,
+                    sender,
+                )
                 return False
             with socket.socket(fileno=received.pop()) as peer:
                 peer.settimeout(10)
                 peer.sendall(token.encode("ascii"))
             return True
         except (asyncio.TimeoutError, OSError) as e:
-            log.warning("Kernel (pid %s) did not take its Open Notebook token (%s)", pid,
-                        type(e).__name__)
+            log.warning(
+                "Kernel (pid %s) did not take its Open Notebook token (%s)", pid, type(e).__name__
+            )
             return False
         finally:
             for fd in received:
@@ -215,8 +225,7 @@ class KernelLaunchProvisioner(LocalProvisioner):  # type: ignore[misc]
             del env[name]
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
-        new_cmd = await launcher_command(cmd, self.kernel_python) if handoff_supported() \
-            else None
+        new_cmd = await launcher_command(cmd, self.kernel_python) if handoff_supported() else None
         if new_cmd is None:
             return await super().launch_kernel(cmd, **kwargs)
         env = dict(kwargs.get("env") or os.environ)
@@ -248,18 +257,27 @@ def use_for_local_kernels(enabled: bool, log: Any) -> bool:
             factory.default_provisioner_name = "local-provisioner"
         return False
     if not handoff_supported():
-        log.info("Kernels start without open_notebook_ext.kernel_launch on %s (no prctl): "
-                 "their token is in their environment.", sys.platform)
+        log.info(
+            "Kernels start without open_notebook_ext.kernel_launch on %s (no prctl): "
+            "their token is in their environment.",
+            sys.platform,
+        )
         return False
     if current not in ("local-provisioner", PROVISIONER_NAME):
-        log.warning("KernelProvisionerFactory.default_provisioner_name is %r: kernels keep "
-                    "their Open Notebook token in their environment (readable by other "
-                    "processes of this user). Subclass open_notebook_ext.launch_provisioner."
-                    "KernelLaunchProvisioner to keep both.", current)
+        log.warning(
+            "KernelProvisionerFactory.default_provisioner_name is %r: kernels keep "
+            "their Open Notebook token in their environment (readable by other "
+            "processes of this user). Subclass open_notebook_ext.launch_provisioner."
+            "KernelLaunchProvisioner to keep both.",
+            current,
+        )
         return False
     if not factory._check_availability(PROVISIONER_NAME):
-        log.warning("The %s kernel provisioner is not installed (reinstall open_notebook_ext):"
-                    " kernels get their token in their environment.", PROVISIONER_NAME)
+        log.warning(
+            "The %s kernel provisioner is not installed (reinstall open_notebook_ext):"
+            " kernels get their token in their environment.",
+            PROVISIONER_NAME,
+        )
         return False
     factory.default_provisioner_name = PROVISIONER_NAME
     return True

@@ -57,9 +57,10 @@ def install() -> None:
 # api_key, Session.key; not generate_key, keyfile or token_file (no secret in them).
 SECRET_NAME = re.compile(
     r"(?:^|_)(?:token|password|passwd|secret)$|(?:^|_)(?:encryption|api|private|signing"
-    r"|hmac)_keys?$|^keys?$", re.IGNORECASE)
-URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@/\s]+(?=@)",
-                          re.IGNORECASE)
+    r"|hmac)_keys?$|^keys?$",
+    re.IGNORECASE,
+)
+URL_PASSWORD = re.compile(r"(?P<head>\b[a-z][a-z0-9+.-]*://[^/\s:@]*:)[^@/\s]+(?=@)", re.IGNORECASE)
 HIDDEN = "<hidden>"
 
 

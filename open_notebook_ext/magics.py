@@ -18,8 +18,7 @@ from typing import Any
 
 from . import secrets
 
-USAGE = ("usage: %secrets list | %secrets env [NAME ...] [--provider PROVIDER] | "
-         "%secrets restore")
+USAGE = "usage: %secrets list | %secrets env [NAME ...] [--provider PROVIDER] | %secrets restore"
 
 _applied: list[Any] = []
 
@@ -53,8 +52,9 @@ def _table(entries: list[dict[str, Any]]) -> str:
             key = "cannot be decrypted"
         rows.append((e["name"], e["provider"], "yes" if e.get("granted") else "no", key))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip()
-                     for r in rows)
+    return "\n".join(
+        "  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows
+    )
 
 
 def secrets_magic(line: str) -> None:
@@ -74,8 +74,10 @@ def secrets_magic(line: str) -> None:
             applied = secrets.env(*names, provider=provider)
             _applied.append(applied)
             used = ", ".join(f"{n} ({p})" for n, p in applied.credentials)
-            print(f"{used}: set {', '.join(applied.set) or '-'}"
-                  + (f"; unset {', '.join(applied.unset)}" if applied.unset else ""))
+            print(
+                f"{used}: set {', '.join(applied.set) or '-'}"
+                + (f"; unset {', '.join(applied.unset)}" if applied.unset else "")
+            )
         elif command == "restore" and not rest:
             while _applied:
                 _applied.pop().restore()

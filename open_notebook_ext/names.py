@@ -14,8 +14,7 @@ def close_matches(asked: str, names: Iterable[str], limit: int = 3) -> list[str]
     key = " ".join(asked.split()).casefold()
     same = [n for n in names if " ".join(n.split()).casefold() == key]
     folded = {n.casefold(): n for n in names}
-    similar = [folded[m] for m in difflib.get_close_matches(key, list(folded), n=limit,
-                                                            cutoff=0.6)]
+    similar = [folded[m] for m in difflib.get_close_matches(key, list(folded), n=limit, cutoff=0.6)]
     return [*same, *[n for n in similar if n not in same]][:limit]
 
 

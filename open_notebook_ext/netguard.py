@@ -43,25 +43,45 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Instance-metadata services. 169.254.169.254 (AWS, GCP, Azure, DigitalOcean,
 # OpenStack, Oracle) is link-local and refused as such; these others are not.
-METADATA_ADDRESSES = frozenset(ipaddress.ip_address(a) for a in (
-    "169.254.169.254",
-    "169.254.170.2",    # AWS ECS task metadata
-    "fd00:ec2::254",    # AWS IMDS over IPv6 (a ULA, not link-local)
-    "100.100.100.200",  # Alibaba Cloud
-    "192.0.0.192",      # Oracle Cloud (classic)
-    "168.63.129.16",    # Azure WireServer / host agent (a public address)
-))
+METADATA_ADDRESSES = frozenset(
+    ipaddress.ip_address(a)
+    for a in (
+        "169.254.169.254",
+        "169.254.170.2",  # AWS ECS task metadata
+        "fd00:ec2::254",  # AWS IMDS over IPv6 (a ULA, not link-local)
+        "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud (classic)
+        "168.63.129.16",  # Azure WireServer / host agent (a public address)
+    )
+)
 _NAT64 = (ipaddress.ip_network("64:ff9b::/96"), ipaddress.ip_network("64:ff9b:1::/48"))
 _6TO4 = ipaddress.ip_network("2002::/16")
 _TEREDO = ipaddress.ip_network("2001::/32")
 # Not globally reachable (IANA special-purpose registries), whatever this Python's
 # ipaddress tables say (they have changed between releases).
-_NOT_GLOBAL = tuple(ipaddress.ip_network(n) for n in (
-    "10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.0.0.0/24", "192.0.2.0/24",
-    "192.88.99.0/24", "192.168.0.0/16", "198.18.0.0/15", "198.51.100.0/24",
-    "203.0.113.0/24", "fc00::/7", "fec0::/10", "2001:db8::/32", "2001:2::/48",
-    "2001:10::/28", "2001:20::/28", "3fff::/20", "5f00::/16",
-))
+_NOT_GLOBAL = tuple(
+    ipaddress.ip_network(n)
+    for n in (
+        "10.0.0.0/8",
+        "100.64.0.0/10",
+        "172.16.0.0/12",
+        "192.0.0.0/24",
+        "192.0.2.0/24",
+        "192.88.99.0/24",
+        "192.168.0.0/16",
+        "198.18.0.0/15",
+        "198.51.100.0/24",
+        "203.0.113.0/24",
+        "fc00::/7",
+        "fec0::/10",
+        "2001:db8::/32",
+        "2001:2::/48",
+        "2001:10::/28",
+        "2001:20::/28",
+        "3fff::/20",
+        "5f00::/16",
+    )
+)
 _THIS_NETWORK = ipaddress.ip_network("0.0.0.0/8")  # connecting to 0.0.0.0 reaches this host
 _BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 _MAX_URL = 2048
@@ -118,8 +138,11 @@ def blocked_reason(ip: IPAddress | str, *, allow_private: bool = False) -> str |
             ip = ipaddress.IPv6Address(int(ip))  # fe80::1%eth0 is still fe80::1
         inner = embedded_ipv4(ip)
         if inner:
-            reasons = [r for r in (blocked_reason(v4, allow_private=allow_private)
-                                   for v4 in inner) if r is not None]
+            reasons = [
+                r
+                for r in (blocked_reason(v4, allow_private=allow_private) for v4 in inner)
+                if r is not None
+            ]
             if not reasons:
                 return None
             # Name the most telling reason when several readings are refused.
@@ -151,7 +174,7 @@ class Target:
 
     url: str
     scheme: str
-    host: str       # as in the URL (lower case, IPv6 without brackets)
+    host: str  # as in the URL (lower case, IPv6 without brackets)
     port: int
     address: str | None  # the pinned IP; None only when resolution was not required
     addresses: tuple[str, ...] = field(default=())
@@ -229,13 +252,15 @@ def check_url(
         reason = blocked_reason(address, allow_private=allow_private)
         if reason is not None:
             # what a setting would allow says which setting
-            hint = (" (set OpenNotebookApp.allow_private_targets = True to allow it, e.g. "
-                    "for Ollama on this machine)"
-                    if reason in ("a loopback address", "a private address") else "")
+            hint = (
+                " (set OpenNotebookApp.allow_private_targets = True to allow it, e.g. "
+                "for Ollama on this machine)"
+                if reason in ("a loopback address", "a private address")
+                else ""
+            )
             if literal is not None:
                 raise URLRefused(f"The URL's host is {reason}, which is not allowed{hint}")
-            raise URLRefused(
-                f"The URL's host resolves to {reason}, which is not allowed{hint}")
+            raise URLRefused(f"The URL's host resolves to {reason}, which is not allowed{hint}")
     pinned = next((a for a in addresses if ":" not in a), addresses[0] if addresses else None)
     return Target(url.strip(), scheme, host, port, pinned, tuple(addresses))
 
@@ -252,8 +277,13 @@ async def acheck_url(
     parse_url(url)  # cheap errors first, without a thread
     try:
         return await asyncio.wait_for(
-            asyncio.to_thread(check_url, url, allow_private=allow_private,
-                              require_resolution=require_resolution, resolve=resolve),
+            asyncio.to_thread(
+                check_url,
+                url,
+                allow_private=allow_private,
+                require_resolution=require_resolution,
+                resolve=resolve,
+            ),
             timeout,
         )
     except asyncio.TimeoutError:
@@ -285,7 +315,7 @@ class PinnedResolver(Resolver):
 
 @dataclass
 class FetchResult:
-    url: str                 # the final URL, after redirects
+    url: str  # the final URL, after redirects
     status: int
     headers: dict[str, str]
     body: bytes
@@ -321,11 +351,17 @@ async def fetch(
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             raise FetchError("The request timed out")
-        target = await acheck_url(current, allow_private=allow_private, timeout=remaining,
-                                  resolve=resolve)
+        target = await acheck_url(
+            current, allow_private=allow_private, timeout=remaining, resolve=resolve
+        )
         response, data = await _request_pinned(
-            target, method=method, headers=headers, body=body, max_bytes=max_bytes,
-            timeout=max(deadline - time.monotonic(), 0.001), user_agent=user_agent,
+            target,
+            method=method,
+            headers=headers,
+            body=body,
+            max_bytes=max_bytes,
+            timeout=max(deadline - time.monotonic(), 0.001),
+            user_agent=user_agent,
         )
         location = response.headers.get("Location")
         if response.code in (301, 302, 303, 307, 308) and location:
@@ -338,8 +374,14 @@ async def fetch(
 
 
 async def _request_pinned(
-    target: Target, *, method: str, headers: dict[str, str] | None, body: bytes | None,
-    max_bytes: int, timeout: float, user_agent: str,
+    target: Target,
+    *,
+    method: str,
+    headers: dict[str, str] | None,
+    body: bytes | None,
+    max_bytes: int,
+    timeout: float,
+    user_agent: str,
 ) -> tuple[HTTPResponse, bytes]:
     received = bytearray()
     too_large = False
@@ -354,13 +396,22 @@ async def _request_pinned(
     # The size limit is ours (collect() counts the decompressed bytes as they
     # arrive); Tornado's own limit would only close the stream without saying why.
     client = SimpleAsyncHTTPClient(
-        force_instance=True, resolver=PinnedResolver(target=target),
-        max_body_size=1 << 50, max_clients=1,
+        force_instance=True,
+        resolver=PinnedResolver(target=target),
+        max_body_size=1 << 50,
+        max_clients=1,
     )
     request = HTTPRequest(
-        target.url, method=method, headers={"User-Agent": user_agent, **(headers or {})},
-        body=body, follow_redirects=False, connect_timeout=timeout, request_timeout=timeout,
-        streaming_callback=collect, decompress_response=True, validate_cert=True,
+        target.url,
+        method=method,
+        headers={"User-Agent": user_agent, **(headers or {})},
+        body=body,
+        follow_redirects=False,
+        connect_timeout=timeout,
+        request_timeout=timeout,
+        streaming_callback=collect,
+        decompress_response=True,
+        validate_cert=True,
         allow_nonstandard_methods=True,
     )
     try:

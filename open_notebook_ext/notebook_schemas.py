@@ -205,8 +205,13 @@ class SourceCreate(_Model):
         """What the type needs and is missing (field by field, like validation errors)."""
         errors = []
         if self.notebook_id is not None and self.notebooks is not None:
-            errors.append({"field": "notebooks", "message": "cannot be combined with "
-                           "notebook_id; use notebooks for several notebooks"})
+            errors.append(
+                {
+                    "field": "notebooks",
+                    "message": "cannot be combined with "
+                    "notebook_id; use notebooks for several notebooks",
+                }
+            )
         if self.type == "link" and not self.url:
             errors.append({"field": "url", "message": "is required for link type"})
         if self.type == "text":
@@ -215,8 +220,13 @@ class SourceCreate(_Model):
             except ValueError as e:
                 errors.append({"field": "content", "message": f"{e} for text type"})
         if self.type == "upload" and not has_file:
-            errors.append({"field": "file", "message": "a file upload is required for "
-                           "upload type (multipart/form-data field 'file')"})
+            errors.append(
+                {
+                    "field": "file",
+                    "message": "a file upload is required for "
+                    "upload type (multipart/form-data field 'file')",
+                }
+            )
         return errors
 
 

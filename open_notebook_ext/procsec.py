@@ -95,15 +95,21 @@ def protect_server(enabled: bool, log: logging.Logger) -> bool:
     A no-op, with a log line, where prctl is not available (not Linux) or fails.
     """
     if not enabled:
-        log.info("OpenNotebookApp.non_dumpable is off: processes of this user can read "
-                 "this server's environment and memory (/proc/%d/environ).", os.getpid())
+        log.info(
+            "OpenNotebookApp.non_dumpable is off: processes of this user can read "
+            "this server's environment and memory (/proc/%d/environ).",
+            os.getpid(),
+        )
         if is_dumpable() is False:
             set_dumpable()
         return False
     try:
         set_non_dumpable()
     except OSError as e:
-        log.info("Could not mark the server non-dumpable (%s): processes of this user can "
-                 "read its environment and memory.", e.strerror or e)
+        log.info(
+            "Could not mark the server non-dumpable (%s): processes of this user can "
+            "read its environment and memory.",
+            e.strerror or e,
+        )
         return False
     return True

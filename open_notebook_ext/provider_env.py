@@ -50,9 +50,7 @@ class ProviderEnv:
 
     @property
     def secret_variables(self) -> tuple[str, ...]:
-        return tuple(
-            name for f in self.secret_fields for name in self.fields.get(f, ())
-        )
+        return tuple(name for f in self.secret_fields for name in self.fields.get(f, ()))
 
     def configured(self, environ: Mapping[str, str]) -> bool:
         """Open Notebook's ``check_env_configured``: non-blank values only."""

@@ -56,15 +56,15 @@ KERNEL_TOKEN_LABEL = "[REDACTED:kernel token]"  # noqa: S105 - a label
 # TOKEN_PREFIX + secrets.token_urlsafe(32) (43 characters); any length from 20 on.
 _KERNEL_TOKEN = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{20,}")
 # MIME types nbformat stores as text besides text/*, *+json and *+xml.
-_TEXT_MIMES = frozenset({"application/javascript", "application/json", "application/xml",
-                         "image/svg+xml"})
+_TEXT_MIMES = frozenset(
+    {"application/javascript", "application/json", "application/xml", "image/svg+xml"}
+)
 
 
 def is_text_mime(mime: str) -> bool:
     """True for MIME types whose value is text or JSON; every other type holds base64."""
     mime = mime.strip().lower()
-    return (mime.startswith("text/") or mime in _TEXT_MIMES
-            or mime.endswith(("+json", "+xml")))
+    return mime.startswith("text/") or mime in _TEXT_MIMES or mime.endswith(("+json", "+xml"))
 
 
 class Automaton:
@@ -79,11 +79,15 @@ class Automaton:
         self.labels = [labels[p].encode("utf-8") for p in self.patterns]
         # Searching UTF-8 bytes is ~6x faster than searching str (no character-index
         # bookkeeping), and encoding output text is cheap next to it.
-        self._ac = (ahocorasick_rs.BytesAhoCorasick(
-            [p.encode("utf-8", "surrogatepass") for p in self.patterns],
-            matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
-            implementation=ahocorasick_rs.Implementation.DFA)
-            if self.patterns else None)
+        self._ac = (
+            ahocorasick_rs.BytesAhoCorasick(
+                [p.encode("utf-8", "surrogatepass") for p in self.patterns],
+                matchkind=ahocorasick_rs.MatchKind.LeftmostLongest,
+                implementation=ahocorasick_rs.Implementation.DFA,
+            )
+            if self.patterns
+            else None
+        )
 
     def __len__(self) -> int:
         return len(self.patterns)
@@ -226,9 +230,9 @@ class Redactor:
             count = redact_notebook(model["content"], automaton)
         except Exception:
             # Never block a save (that would lose the user's work); say so loudly.
-            log.error("Could not redact stored keys from %s before saving", path,
-                      exc_info=True)
+            log.error("Could not redact stored keys from %s before saving", path, exc_info=True)
             return
         if count:
-            log.warning("Redacted %d stored API key occurrence(s) from the outputs of %s",
-                        count, path)
+            log.warning(
+                "Redacted %d stored API key occurrence(s) from the outputs of %s", count, path
+            )

@@ -73,8 +73,11 @@ class SecretError(Exception):
             code = tb.tb_frame.f_code
             if code.co_filename != __file__ and not code.co_filename.startswith("<frozen"):
                 source = linecache.getline(code.co_filename, tb.tb_lineno).strip()
-                lines.append(f"  line {tb.tb_lineno}: {source}" if source
-                             else f"  line {tb.tb_lineno} of {code.co_filename}")
+                lines.append(
+                    f"  line {tb.tb_lineno}: {source}"
+                    if source
+                    else f"  line {tb.tb_lineno} of {code.co_filename}"
+                )
             tb = tb.tb_next
         return lines
 
@@ -112,18 +115,24 @@ _kernel_token: str | None = globals().get("_kernel_token")
 
 def _config() -> tuple[str, str]:
     url = os.environ.get("OPEN_NOTEBOOK_URL", "").strip()
-    token = (_kernel_token or os.environ.get("OPEN_NOTEBOOK_KERNEL_TOKEN")
-             or os.environ.get("OPEN_NOTEBOOK_TOKEN") or os.environ.get("JUPYTER_TOKEN")
-             or "").strip()
+    token = (
+        _kernel_token
+        or os.environ.get("OPEN_NOTEBOOK_KERNEL_TOKEN")
+        or os.environ.get("OPEN_NOTEBOOK_TOKEN")
+        or os.environ.get("JUPYTER_TOKEN")
+        or ""
+    ).strip()
     if not url:
         raise ServerUnreachable(
             "OPEN_NOTEBOOK_URL is not set: run this in a kernel started by a Jupyter server "
-            "with open_notebook_ext, or set OPEN_NOTEBOOK_URL and OPEN_NOTEBOOK_TOKEN")
+            "with open_notebook_ext, or set OPEN_NOTEBOOK_URL and OPEN_NOTEBOOK_TOKEN"
+        )
     if not token:
         raise AuthenticationFailed(
             "no token: a kernel's token stays in the kernel process, so its subprocesses "
             "have none (read the key in the notebook and pass it on); elsewhere set "
-            "OPEN_NOTEBOOK_TOKEN")
+            "OPEN_NOTEBOOK_TOKEN"
+        )
     return (url if url.endswith("/") else url + "/"), token
 
 
@@ -167,7 +176,8 @@ def _request(method: str, path: str, body: Any = None, wait: float | None = None
             conn.close()
             if attempt == 2:
                 raise ServerUnreachable(
-                    f"cannot reach the Open Notebook API at {url}: {type(e).__name__}") from None
+                    f"cannot reach the Open Notebook API at {url}: {type(e).__name__}"
+                ) from None
     try:
         result = json.loads(payload) if payload else None
     except ValueError:
@@ -232,8 +242,9 @@ class ProxyEndpoint:
 
     __slots__ = ("api_key", "base_url", "credential_id", "name", "provider")
 
-    def __init__(self, *, base_url: str, api_key: str, provider: str, name: str,
-                 credential_id: str) -> None:
+    def __init__(
+        self, *, base_url: str, api_key: str, provider: str, name: str, credential_id: str
+    ) -> None:
         self.base_url = base_url
         self.api_key = api_key
         self.provider = provider
@@ -241,8 +252,10 @@ class ProxyEndpoint:
         self.credential_id = credential_id
 
     def __repr__(self) -> str:
-        return (f"ProxyEndpoint(name={self.name!r}, provider={self.provider!r}, "
-                f"base_url={self.base_url!r})")
+        return (
+            f"ProxyEndpoint(name={self.name!r}, provider={self.provider!r}, "
+            f"base_url={self.base_url!r})"
+        )
 
 
 def proxy(name: str, provider: str | None = None) -> ProxyEndpoint:
@@ -257,8 +270,11 @@ def proxy(name: str, provider: str | None = None) -> ProxyEndpoint:
     """
     url, token = _config()
     wanted = provider.strip().lower() if provider else None
-    found = [c for c in list() if c.get("name") == name.strip()
-             and (wanted is None or c.get("provider") == wanted)]
+    found = [
+        c
+        for c in list()
+        if c.get("name") == name.strip() and (wanted is None or c.get("provider") == wanted)
+    ]
     if not found:
         raise SecretNotFound("Credential not found")
     if len(found) > 1:
@@ -268,11 +284,15 @@ def proxy(name: str, provider: str | None = None) -> ProxyEndpoint:
     if not credential.get("granted", False):
         raise AccessDenied(
             f"This notebook has no access to credential {credential['name']!r}. Grant it in "
-            "the Credentials panel (Notebooks with access).")
+            "the Credentials panel (Notebooks with access)."
+        )
     return ProxyEndpoint(
         base_url=f"{url}{_API}proxy/{quote(credential['id'], safe=':')}/",
-        api_key=token, provider=credential["provider"], name=credential["name"],
-        credential_id=credential["id"])
+        api_key=token,
+        provider=credential["provider"],
+        name=credential["name"],
+        credential_id=credential["id"],
+    )
 
 
 async def aget(name: str, provider: str | None = None) -> str:

@@ -42,8 +42,12 @@ class EnvSettings:
     Its ``repr`` and attributes carry variable and credential names only.
     """
 
-    def __init__(self, previous: dict[str, str | None], assigned: dict[str, bool],
-                 credentials: list[tuple[str, str]]) -> None:
+    def __init__(
+        self,
+        previous: dict[str, str | None],
+        assigned: dict[str, bool],
+        credentials: list[tuple[str, str]],
+    ) -> None:
         self._previous = previous
         #: the variables given a value, and those unset, by name
         self.set = tuple(n for n, on in assigned.items() if on)
@@ -75,33 +79,42 @@ class EnvSettings:
 
     def __repr__(self) -> str:
         used = ", ".join(f"{n} ({p})" for n, p in self.credentials)
-        return (f"<secrets.env for {used}: set {', '.join(self.set) or '-'}; "
-                f"unset {', '.join(self.unset) or '-'}>")
+        return (
+            f"<secrets.env for {used}: set {', '.join(self.set) or '-'}; "
+            f"unset {', '.join(self.unset) or '-'}>"
+        )
 
 
-def _choose(mod: ModuleType, names: Iterable[str], provider: str | None,
-            entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _choose(
+    mod: ModuleType, names: Iterable[str], provider: str | None, entries: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     names = list(names)
     wanted = provider.strip().lower() if provider else None
     if not names:
-        chosen = [e for e in entries if e.get("granted")
-                  and (wanted is None or e["provider"] == wanted)]
+        chosen = [
+            e for e in entries if e.get("granted") and (wanted is None or e["provider"] == wanted)
+        ]
         if not chosen:
             raise mod.SecretNotFound(
                 "no credential is granted to this notebook"
                 + (f" for provider {wanted!r}" if wanted else "")
-                + " (grant one in the Credentials panel)")
+                + " (grant one in the Credentials panel)"
+            )
         return chosen
     chosen = []
     for name in names:
-        found = [e for e in entries if e["name"] == name.strip()
-                 and (wanted is None or e["provider"] == wanted)]
+        found = [
+            e
+            for e in entries
+            if e["name"] == name.strip() and (wanted is None or e["provider"] == wanted)
+        ]
         if not found:
             raise mod.SecretNotFound(f"Credential not found: {name!r}")
         if len(found) > 1:
             providers = ", ".join(sorted(e["provider"] for e in found))
             raise mod.SecretError(
-                f"Several credentials are called {name!r} ({providers}); give provider=")
+                f"Several credentials are called {name!r} ({providers}); give provider="
+            )
         chosen.append(found[0])
     return chosen
 
@@ -116,22 +129,28 @@ def _fields(mod: ModuleType, entry: dict[str, Any]) -> dict[str, str | None]:
         if proxy is None:
             raise mod.SecretError(
                 f"credential {entry['name']!r} is proxy-only and this client has no "
-                "secrets.proxy(); update open_notebook_ext in the kernel")
+                "secrets.proxy(); update open_notebook_ext in the kernel"
+            )
         url_fields = [f for f in _URL_FIELDS if f in spec.fields]
         if not url_fields:
             raise mod.SecretError(
                 f"credential {entry['name']!r} is proxy-only and {entry['provider']} has no "
-                "base-URL variable: use secrets.proxy() and pass base_url yourself")
+                "base-URL variable: use secrets.proxy() and pass base_url yourself"
+            )
         p = proxy(entry["name"], provider=entry["provider"])
         # every other address field (Azure's endpoint_llm, ...) unset: the token goes
         # to the proxy only
-        out: dict[str, str | None] = {f: None for f in spec.fields
-                                      if f.startswith(("base_url", "endpoint"))}
+        out: dict[str, str | None] = {
+            f: None for f in spec.fields if f.startswith(("base_url", "endpoint"))
+        }
         out.update({f: p.api_key for f in _KEY_FIELDS if f in spec.fields})
         out.update({f: p.base_url for f in url_fields})
         return out
-    secret = mod._request("POST", "secrets/get", {
-        "name": entry["name"], "provider": entry["provider"], "require_key": False})
+    secret = mod._request(
+        "POST",
+        "secrets/get",
+        {"name": entry["name"], "provider": entry["provider"], "require_key": False},
+    )
     return {f: secret.get(f) for f in spec.fields}
 
 
@@ -151,7 +170,8 @@ def set_env(mod: ModuleType, names: Iterable[str], provider: str | None) -> EnvS
                 if var in owner and owner[var] != entry["name"] and assign[var] != value:
                     raise mod.SecretError(
                         f"{owner[var]!r} and {entry['name']!r} both set {var}; "
-                        "call secrets.env() with one of them")
+                        "call secrets.env() with one of them"
+                    )
                 owner[var] = entry["name"]
                 assign[var] = value
     previous = {var: os.environ.get(var) for var in assign}
@@ -160,5 +180,8 @@ def set_env(mod: ModuleType, names: Iterable[str], provider: str | None) -> EnvS
             os.environ.pop(var, None)
         else:
             os.environ[var] = value
-    return EnvSettings(previous, {var: value is not None for var, value in assign.items()},
-                       [(e["name"], e["provider"]) for e in chosen])
+    return EnvSettings(
+        previous,
+        {var: value is not None for var, value in assign.items()},
+        [(e["name"], e["provider"]) for e in chosen],
+    )

@@ -67,8 +67,13 @@ class UploadArea:
 
     def open_part(self) -> tuple[Path, int]:
         """A new, empty, exclusively created part file and its descriptor."""
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | \
-            getattr(os, "O_CLOEXEC", 0)
+        flags = (
+            os.O_WRONLY
+            | os.O_CREAT
+            | os.O_EXCL
+            | getattr(os, "O_NOFOLLOW", 0)
+            | getattr(os, "O_CLOEXEC", 0)
+        )
         while True:
             path = self.path / f"{secrets.token_hex(16)}{_PART_SUFFIX}"
             try:

@@ -39,7 +39,8 @@ class TimeoutException(Error, secrets.ServerUnreachable):
     def __init__(self, key: str) -> None:
         super().__init__(
             f"Requesting secret {key} timed out. Secrets can only be fetched when"
-            " running from the Colab UI.")
+            " running from the Colab UI."
+        )
 
 
 def get(key: str) -> str:

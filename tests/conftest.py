@@ -45,8 +45,10 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("db_backend", BACKENDS, indirect=True)
 
 
-_NO_POSTGRES = ("PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb or "
-                "initdb on PATH): install Debian's postgresql package (`make test` does)")
+_NO_POSTGRES = (
+    "PostgreSQL server binaries not found (/usr/lib/postgresql/*/bin/initdb or "
+    "initdb on PATH): install Debian's postgresql package (`make test` does)"
+)
 
 
 @pytest.fixture(scope="session")
@@ -94,8 +96,9 @@ def db_backend(request: pytest.FixtureRequest) -> str:
 
 
 @pytest.fixture
-def db_url(request: pytest.FixtureRequest, db_backend: str,
-           monkeypatch: pytest.MonkeyPatch) -> str | None:
+def db_url(
+    request: pytest.FixtureRequest, db_backend: str, monkeypatch: pytest.MonkeyPatch
+) -> str | None:
     """The in-process server's database URL; None is SQLite's default file in data_dir.
 
     Given through OPEN_NOTEBOOK_DB_URL, so tests that bring their own server
@@ -123,7 +126,8 @@ def report(request: pytest.FixtureRequest) -> Any:
     Kept as a user property of the test, so it reaches the summary from xdist
     workers too (see pytest_runtest_logreport)."""
     return lambda line: request.node.user_properties.append(
-        ("report", f"{request.node.name}: {line}"))
+        ("report", f"{request.node.name}: {line}")
+    )
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
@@ -216,8 +220,14 @@ class ApiClient:
             h["Content-Type"] = "application/json"
         url = f"{self.base_url}{prefix}/{path}" if path else f"{self.base_url}{prefix}"
         response = await self.http.fetch(
-            url, method=method, body=data, headers=h, raise_error=False,
-            allow_nonstandard_methods=True, follow_redirects=False, request_timeout=30,
+            url,
+            method=method,
+            body=data,
+            headers=h,
+            raise_error=False,
+            allow_nonstandard_methods=True,
+            follow_redirects=False,
+            request_timeout=30,
         )
         reply = Reply(response)
         self.replies.append(reply)

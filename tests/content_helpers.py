@@ -16,18 +16,25 @@ from typing import Any
 BOUNDARY = "----on-test-boundary-7d1f"
 
 
-def multipart(fields: dict[str, str] | None = None,
-              file: tuple[str, str | None, bytes] | None = None,
-              boundary: str = BOUNDARY) -> tuple[bytes, str]:
+def multipart(
+    fields: dict[str, str] | None = None,
+    file: tuple[str, str | None, bytes] | None = None,
+    boundary: str = BOUNDARY,
+) -> tuple[bytes, str]:
     """(body, content type) of a multipart/form-data request; file = (name, type, data)."""
     out = bytearray()
     for name, value in (fields or {}).items():
-        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n"
-                ).encode() + value.encode() + b"\r\n"
+        out += (
+            (f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n').encode()
+            + value.encode()
+            + b"\r\n"
+        )
     if file is not None:
         filename, ctype, data = file
-        out += (f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; "
-                f"filename=\"{filename}\"\r\n").encode()
+        out += (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; '
+            f'filename="{filename}"\r\n'
+        ).encode()
         if ctype:
             out += f"Content-Type: {ctype}\r\n".encode()
         out += b"\r\n" + data + b"\r\n"
@@ -35,8 +42,7 @@ def multipart(fields: dict[str, str] | None = None,
     return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
-def multipart_parts(parts: list[tuple[str, bytes]],
-                    boundary: str = BOUNDARY) -> tuple[bytes, str]:
+def multipart_parts(parts: list[tuple[str, bytes]], boundary: str = BOUNDARY) -> tuple[bytes, str]:
     """A multipart body from (header lines, data) pairs, for bodies ``multipart`` won't make."""
     out = bytearray()
     for headers, data in parts:
@@ -45,8 +51,12 @@ def multipart_parts(parts: list[tuple[str, bytes]],
     return bytes(out), f"multipart/form-data; boundary={boundary}"
 
 
-def multipart_of_size(total: int, fields: dict[str, str], filename: str = "blob.bin",
-                      ctype: str = "application/octet-stream") -> tuple[bytes, str]:
+def multipart_of_size(
+    total: int,
+    fields: dict[str, str],
+    filename: str = "blob.bin",
+    ctype: str = "application/octet-stream",
+) -> tuple[bytes, str]:
     """A multipart upload whose whole body is exactly ``total`` bytes."""
     empty, content_type = multipart(fields, (filename, ctype, b""))
     body, _ = multipart(fields, (filename, ctype, b"x" * (total - len(empty))))
@@ -57,8 +67,9 @@ def multipart_of_size(total: int, fields: dict[str, str], filename: str = "blob.
 class StreamedUpload:
     """A multipart body produced chunk by chunk (never whole in memory), with a length."""
 
-    def __init__(self, size: int, fields: dict[str, str], chunk: int = 1024 * 1024,
-                 filename: str = "big.bin") -> None:
+    def __init__(
+        self, size: int, fields: dict[str, str], chunk: int = 1024 * 1024, filename: str = "big.bin"
+    ) -> None:
         head, self.content_type = multipart(fields, (filename, "application/octet-stream", b""))
         cut = head.rindex(b"\r\n--")
         self.head, self.tail = head[:cut], head[cut:]
@@ -84,9 +95,11 @@ def files_in(path: Path) -> list[str]:
 
 # -- a local web site for link sources (loopback only) ---------------------------
 
-PAGE = (b"<html><head><title>Quokka facts</title><style>.x{}</style></head>"
-        b"<body><h1>Quokkas</h1><p>The quokka is a small marsupial.</p>"
-        b"<script>var hidden = 'not text';</script></body></html>")
+PAGE = (
+    b"<html><head><title>Quokka facts</title><style>.x{}</style></head>"
+    b"<body><h1>Quokkas</h1><p>The quokka is a small marsupial.</p>"
+    b"<script>var hidden = 'not text';</script></body></html>"
+)
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
@@ -107,8 +120,13 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         route(self)
 
 
-def _send(handler: Any, status: int, body: bytes, ctype: str = "text/html; charset=utf-8",
-          headers: dict[str, str] | None = None) -> None:
+def _send(
+    handler: Any,
+    status: int,
+    body: bytes,
+    ctype: str = "text/html; charset=utf-8",
+    headers: dict[str, str] | None = None,
+) -> None:
     handler.send_response(status)
     handler.send_header("Content-Type", ctype)
     handler.send_header("Content-Length", str(len(body)))
@@ -125,14 +143,16 @@ def local_site() -> Iterator[dict[str, Any]]:
     routes = {
         "/page": lambda h: _send(h, 200, PAGE),
         "/text": lambda h: _send(h, 200, b"Plain wombat notes.\n", "text/plain"),
-        "/json": lambda h: _send(h, 200, json.dumps({"animal": "numbat"}).encode(),
-                                 "application/json"),
+        "/json": lambda h: _send(
+            h, 200, json.dumps({"animal": "numbat"}).encode(), "application/json"
+        ),
         "/pdf": lambda h: _send(h, 200, b"%PDF-1.4 binary\x00\x01", "application/pdf"),
         "/missing": lambda h: _send(h, 404, b"nope"),
         "/big": lambda h: _send(h, 200, b"b" * (3 * 1024 * 1024), "text/plain"),
         "/bomb": lambda h: _send(h, 200, bomb, "text/plain", {"Content-Encoding": "gzip"}),
-        "/to-metadata": lambda h: _send(h, 302, b"", headers={
-            "Location": "http://169.254.169.254/latest/meta-data/"}),
+        "/to-metadata": lambda h: _send(
+            h, 302, b"", headers={"Location": "http://169.254.169.254/latest/meta-data/"}
+        ),
         "/to-page": lambda h: _send(h, 301, b"", headers={"Location": "/page"}),
         "/loop": lambda h: _send(h, 302, b"", headers={"Location": "/loop"}),
         "/slow": lambda h: (time.sleep(3), _send(h, 200, b"late")),
@@ -143,8 +163,11 @@ def local_site() -> Iterator[dict[str, Any]]:
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield {"url": f"http://127.0.0.1:{server.server_address[1]}", "hits": handler.hits,
-               "port": server.server_address[1]}
+        yield {
+            "url": f"http://127.0.0.1:{server.server_address[1]}",
+            "hits": handler.hits,
+            "port": server.server_address[1],
+        }
     finally:
         server.shutdown()
         server.server_close()

@@ -35,7 +35,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
-    released: bool | None = None   # a stream: was /release called before the hold ran out
+    released: bool | None = None  # a stream: was /release called before the hold ran out
     completed: bool | None = None  # a stream: were all events written
     finished_at: float = field(default=0.0)
 
@@ -61,14 +61,14 @@ class FakeProvider:
             def _record(self) -> Seen:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                seen = Seen(self.command, self.path,
-                            {k.lower(): v for k, v in self.headers.items()}, body)
+                seen = Seen(
+                    self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
+                )
                 if self.path != "/release":
                     outer.seen.append(seen)
                 return seen
 
-            def _json(self, status: int, data: Any, headers: dict[str, str] | None = None
-                      ) -> None:
+            def _json(self, status: int, data: Any, headers: dict[str, str] | None = None) -> None:
                 raw = json.dumps(data).encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
@@ -93,8 +93,9 @@ class FakeProvider:
                 elif not outer._authorized(seen):
                     self._json(401, outer._bad_key_body(seen))
                 else:
-                    self._json(200, {"object": "list", "data": [{"id": "fake-model",
-                                                                  "object": "model"}]})
+                    self._json(
+                        200, {"object": "list", "data": [{"id": "fake-model", "object": "model"}]}
+                    )
 
             def do_POST(self) -> None:
                 seen = self._record()
@@ -109,31 +110,76 @@ class FakeProvider:
                 if request.get("stream"):
                     outer._stream(self, seen, anthropic, request)
                 elif anthropic:
-                    self._json(200, {
-                        "id": "msg_1", "type": "message", "role": "assistant",
-                        "model": request.get("model"), "stop_reason": "end_turn",
-                        "content": [{"type": "text", "text": "hello from anthropic"}],
-                        "usage": {"input_tokens": 11, "output_tokens": 4}})
+                    self._json(
+                        200,
+                        {
+                            "id": "msg_1",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": request.get("model"),
+                            "stop_reason": "end_turn",
+                            "content": [{"type": "text", "text": "hello from anthropic"}],
+                            "usage": {"input_tokens": 11, "output_tokens": 4},
+                        },
+                    )
                 elif self.path.startswith("/v1/responses"):
-                    self._json(200, {
-                        "id": "resp_1", "object": "response", "created_at": 1,
-                        "model": request.get("model"), "status": "completed",
-                        "output": [{"type": "message", "id": "m1", "role": "assistant",
+                    self._json(
+                        200,
+                        {
+                            "id": "resp_1",
+                            "object": "response",
+                            "created_at": 1,
+                            "model": request.get("model"),
+                            "status": "completed",
+                            "output": [
+                                {
+                                    "type": "message",
+                                    "id": "m1",
+                                    "role": "assistant",
                                     "status": "completed",
-                                    "content": [{"type": "output_text", "annotations": [],
-                                                 "text": "hello from responses"}]}],
-                        "usage": {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10,
-                                  "input_tokens_details": {"cached_tokens": 0},
-                                  "output_tokens_details": {"reasoning_tokens": 0}}})
+                                    "content": [
+                                        {
+                                            "type": "output_text",
+                                            "annotations": [],
+                                            "text": "hello from responses",
+                                        }
+                                    ],
+                                }
+                            ],
+                            "usage": {
+                                "input_tokens": 7,
+                                "output_tokens": 3,
+                                "total_tokens": 10,
+                                "input_tokens_details": {"cached_tokens": 0},
+                                "output_tokens_details": {"reasoning_tokens": 0},
+                            },
+                        },
+                    )
                 else:
-                    self._json(200, {
-                        "id": "chatcmpl-1", "object": "chat.completion", "created": 1,
-                        "model": request.get("model"),
-                        "choices": [{"index": 0, "finish_reason": "stop",
-                                     "message": {"role": "assistant",
-                                                 "content": "hello from openai"}}],
-                        "usage": {"prompt_tokens": 9, "completion_tokens": 5,
-                                  "total_tokens": 14}})
+                    self._json(
+                        200,
+                        {
+                            "id": "chatcmpl-1",
+                            "object": "chat.completion",
+                            "created": 1,
+                            "model": request.get("model"),
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "finish_reason": "stop",
+                                    "message": {
+                                        "role": "assistant",
+                                        "content": "hello from openai",
+                                    },
+                                }
+                            ],
+                            "usage": {
+                                "prompt_tokens": 9,
+                                "completion_tokens": 5,
+                                "total_tokens": 14,
+                            },
+                        },
+                    )
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.httpd.daemon_threads = True
@@ -149,43 +195,97 @@ class FakeProvider:
     def _bad_key_body(self, seen: Seen) -> dict[str, Any]:
         key = self.expect_key
         masked = f"{key[:5]}****{key[-4:]}"
-        return {"error": {"message": f"Incorrect API key provided: {masked}. You can find "
-                                     "your API key at https://platform.openai.com.",
-                          "type": "invalid_request_error", "param": None,
-                          "code": "invalid_api_key"}}
+        return {
+            "error": {
+                "message": f"Incorrect API key provided: {masked}. You can find "
+                "your API key at https://platform.openai.com.",
+                "type": "invalid_request_error",
+                "param": None,
+                "code": "invalid_api_key",
+            }
+        }
 
     def _events(self, anthropic: bool, request: dict[str, Any]) -> list[bytes]:
         model = request.get("model")
         if anthropic:
             events = [
-                ("message_start", {"type": "message_start", "message": {
-                    "id": "msg_1", "type": "message", "role": "assistant", "model": model,
-                    "content": [], "stop_reason": None,
-                    "usage": {"input_tokens": 21, "output_tokens": 1}}}),
-                ("content_block_start", {"type": "content_block_start", "index": 0,
-                                         "content_block": {"type": "text", "text": ""}}),
-                *[("content_block_delta", {"type": "content_block_delta", "index": 0,
-                                           "delta": {"type": "text_delta", "text": w}})
-                  for w in ("one ", "two ", "three")],
+                (
+                    "message_start",
+                    {
+                        "type": "message_start",
+                        "message": {
+                            "id": "msg_1",
+                            "type": "message",
+                            "role": "assistant",
+                            "model": model,
+                            "content": [],
+                            "stop_reason": None,
+                            "usage": {"input_tokens": 21, "output_tokens": 1},
+                        },
+                    },
+                ),
+                (
+                    "content_block_start",
+                    {
+                        "type": "content_block_start",
+                        "index": 0,
+                        "content_block": {"type": "text", "text": ""},
+                    },
+                ),
+                *[
+                    (
+                        "content_block_delta",
+                        {
+                            "type": "content_block_delta",
+                            "index": 0,
+                            "delta": {"type": "text_delta", "text": w},
+                        },
+                    )
+                    for w in ("one ", "two ", "three")
+                ],
                 ("content_block_stop", {"type": "content_block_stop", "index": 0}),
-                ("message_delta", {"type": "message_delta",
-                                   "delta": {"stop_reason": "end_turn"},
-                                   "usage": {"output_tokens": 6}}),
+                (
+                    "message_delta",
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "end_turn"},
+                        "usage": {"output_tokens": 6},
+                    },
+                ),
                 ("message_stop", {"type": "message_stop"}),
             ]
             return [f"event: {n}\ndata: {json.dumps(d)}\n\n".encode() for n, d in events]
-        chunks = [{"id": "c1", "object": "chat.completion.chunk", "created": 1, "model": model,
-                   "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}],
-                   "usage": None} for w in ("one ", "two ", "three")]
+        chunks = [
+            {
+                "id": "c1",
+                "object": "chat.completion.chunk",
+                "created": 1,
+                "model": model,
+                "choices": [{"index": 0, "delta": {"content": w}, "finish_reason": None}],
+                "usage": None,
+            }
+            for w in ("one ", "two ", "three")
+        ]
         if (request.get("stream_options") or {}).get("include_usage"):
-            chunks.append({"id": "c1", "object": "chat.completion.chunk", "created": 1,
-                           "model": model, "choices": [],
-                           "usage": {"prompt_tokens": 13, "completion_tokens": 3,
-                                     "total_tokens": 16}})
+            chunks.append(
+                {
+                    "id": "c1",
+                    "object": "chat.completion.chunk",
+                    "created": 1,
+                    "model": model,
+                    "choices": [],
+                    "usage": {"prompt_tokens": 13, "completion_tokens": 3, "total_tokens": 16},
+                }
+            )
         return [f"data: {json.dumps(c)}\n\n".encode() for c in chunks] + [b"data: [DONE]\n\n"]
 
-    def _stream(self, handler: http.server.BaseHTTPRequestHandler, seen: Seen,
-                anthropic: bool, request: dict[str, Any]) -> None:
+    def _stream(
+        self,
+        handler: http.server.BaseHTTPRequestHandler,
+        seen: Seen,
+        anthropic: bool,
+        request: dict[str, Any],
+    ) -> None:
         events = self._events(anthropic, request)
         handler.send_response(200)
         handler.send_header("Content-Type", "text/event-stream; charset=utf-8")

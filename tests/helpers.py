@@ -55,8 +55,11 @@ class Response:
 
 def clean_env(home: Path) -> dict[str, str]:
     """The parent's environment minus anything that would configure the extension."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPEN_NOTEBOOK_", "JUPYTER_", "CORS_ORIGINS"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPEN_NOTEBOOK_", "JUPYTER_", "CORS_ORIGINS"))
+    }
     env.update(
         HOME=str(home),
         JUPYTER_CONFIG_DIR=str(home / ".jupyter"),
@@ -106,9 +109,14 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         return [
-            str(self.bin / "jupyter"), self.app, "--no-browser", *root_flags(),
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
-            "--ServerApp.port_retries=0", f"--ServerApp.base_url={self.base_url}",
+            str(self.bin / "jupyter"),
+            self.app,
+            "--no-browser",
+            *root_flags(),
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--ServerApp.base_url={self.base_url}",
             f"--ServerApp.root_dir={self.root}",
             *self.args,
         ]
@@ -121,7 +129,11 @@ class ServerProcess:
             env.setdefault("JUPYTER_TOKEN", self.token)
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(
-            self.command(), env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.home,
+            self.command(),
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.home,
             start_new_session=True,
         )
         log.close()
@@ -182,8 +194,9 @@ class ServerProcess:
         data = raw if raw is not None else (json.dumps(body) if body is not None else None)
         if data is not None and "Content-Type" not in h:
             h["Content-Type"] = "application/json"
-        r = requests.request(method, self.url + path, data=data, headers=h, timeout=30,
-                             allow_redirects=False)
+        r = requests.request(
+            method, self.url + path, data=data, headers=h, timeout=30, allow_redirects=False
+        )
         return Response(r.status_code, r.headers, r.text)
 
     def api(self, method: str, path: str, body: Any = None, **kw: Any) -> Response:
@@ -212,8 +225,9 @@ def refused(server: ServerProcess, timeout: float = 90, probe: str = "api/conten
             r = server.request("GET", probe)
             raise AssertionError(f"the server started (GET {probe}: {r.status}):\n{server.log}")
         if time.monotonic() > deadline:
-            raise AssertionError(f"the server neither exited nor started in {timeout}s:\n"
-                                 f"{server.log}")
+            raise AssertionError(
+                f"the server neither exited nor started in {timeout}s:\n{server.log}"
+            )
         time.sleep(0.1)
     log = server.log
     assert server.proc.returncode != 0, log
@@ -273,8 +287,13 @@ class DenyOpenNotebookAuthorizer(Authorizer):
         if resource != "open_notebook":
             return True
         denied = bool(self.deny_file) and os.path.exists(self.deny_file)
-        self.log.info("authorizer asked: user=%s action=%s resource=%s -> %s",
-                      user.username, action, resource, "denied" if denied else "allowed")
+        self.log.info(
+            "authorizer asked: user=%s action=%s resource=%s -> %s",
+            user.username,
+            action,
+            resource,
+            "denied" if denied else "allowed",
+        )
         return not denied
 
 
@@ -301,8 +320,10 @@ def pythonpath_env() -> dict[str, str]:
 
 
 def hub_user_args(name: str) -> list[str]:
-    return ["--ServerApp.identity_provider_class=helpers.HubUserIdentityProvider",
-            f"--HubUserIdentityProvider.user_name={name}"]
+    return [
+        "--ServerApp.identity_provider_class=helpers.HubUserIdentityProvider",
+        f"--HubUserIdentityProvider.user_name={name}",
+    ]
 
 
 class FakeProvider:
@@ -353,9 +374,16 @@ class Kernel:
             assert r.status == 201, r.text
             self.id = r.json["id"]
         else:
-            r = server.request("POST", "api/sessions", {"path": path, "type": "notebook",
-                                                        "name": Path(path).name,
-                                                        "kernel": {"name": "python3"}})
+            r = server.request(
+                "POST",
+                "api/sessions",
+                {
+                    "path": path,
+                    "type": "notebook",
+                    "name": Path(path).name,
+                    "kernel": {"name": "python3"},
+                },
+            )
             assert r.status == 201, r.text
             self.session_id = r.json["id"]
             self.id = r.json["kernel"]["id"]

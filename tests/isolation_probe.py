@@ -35,8 +35,11 @@ def read_file(path: str) -> dict[str, Any]:
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_READ)
-        return {"ok": True, "outcome": f"read {len(data)} bytes",
-                "data": data.decode("utf-8", "replace")}
+        return {
+            "ok": True,
+            "outcome": f"read {len(data)} bytes",
+            "data": data.decode("utf-8", "replace"),
+        }
     except OSError as e:
         return {"ok": False, "outcome": f"denied: {_error(e)}"}
 
@@ -62,8 +65,11 @@ def read_mem(pid: int) -> dict[str, Any]:
                 return {"ok": False, "outcome": "opened, but no readable mapping found"}
             mem.seek(start)
             data = mem.read(4096)
-            return {"ok": True, "outcome": f"read {len(data)} bytes of memory",
-                    "data": data.decode("latin-1")}
+            return {
+                "ok": True,
+                "outcome": f"read {len(data)} bytes of memory",
+                "data": data.decode("latin-1"),
+            }
     except OSError as e:
         return {"ok": False, "outcome": f"denied: {_error(e)}"}
 
@@ -84,8 +90,11 @@ def open_fds(pid: int) -> dict[str, Any]:
         with contextlib.suppress(OSError):
             data.append(os.read(handle, 4096).decode("utf-8", "replace"))
         os.close(handle)
-    return {"ok": opened > 0, "outcome": f"listed {len(fds)} fds, opened {opened}",
-            "data": "\n".join(data)}
+    return {
+        "ok": opened > 0,
+        "outcome": f"listed {len(fds)} fds, opened {opened}",
+        "data": "\n".join(data),
+    }
 
 
 def ptrace_attach(pid: int) -> dict[str, Any]:
@@ -112,8 +121,7 @@ def steal_fds(pid: int) -> dict[str, Any]:
     got, last = 0, ""
     try:
         for fd in range(64):
-            copy = syscall(SYS_PIDFD_GETFD, ctypes.c_int(pidfd), ctypes.c_int(fd),
-                           ctypes.c_uint(0))
+            copy = syscall(SYS_PIDFD_GETFD, ctypes.c_int(pidfd), ctypes.c_int(fd), ctypes.c_uint(0))
             if copy >= 0:
                 got += 1
                 os.close(copy)
@@ -130,8 +138,9 @@ def http(method: str, url: str, headers: dict[str, str], body: Any) -> dict[str,
     data = json.dumps(body).encode() if body is not None else None
     if data is None and method in ("POST", "PUT", "PATCH"):
         data = b"{}"
-    request = urllib.request.Request(url, data=data, method=method,
-                                     headers={"Content-Type": "application/json", **headers})
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **headers}
+    )
 
     class NoRedirect(urllib.request.HTTPRedirectHandler):
         def redirect_request(self, *args: Any, **kwargs: Any) -> None:
@@ -145,8 +154,7 @@ def http(method: str, url: str, headers: dict[str, str], body: Any) -> dict[str,
         status, text = e.code, e.read(MAX_READ).decode("utf-8", "replace")
     except OSError as e:
         return {"ok": False, "outcome": f"unreachable: {_error(e)}"}
-    return {"ok": 200 <= status < 300, "outcome": f"HTTP {status}", "data": text,
-            "status": status}
+    return {"ok": 200 <= status < 300, "outcome": f"HTTP {status}", "data": text, "status": status}
 
 
 def secret(name: str) -> dict[str, Any]:
@@ -158,20 +166,28 @@ def secret(name: str) -> dict[str, Any]:
         return {"ok": False, "outcome": f"refused: {type(e).__name__}", "data": str(e)}
     import hashlib
 
-    return {"ok": True, "outcome": "returned a key",
-            "sha256": hashlib.sha256(value.encode()).hexdigest()}
+    return {
+        "ok": True,
+        "outcome": "returned a key",
+        "sha256": hashlib.sha256(value.encode()).hexdigest(),
+    }
 
 
 def child_secret(name: str) -> dict[str, Any]:
     """secrets.get from a subprocess of the kernel (``!python script.py``)."""
-    code = ("import json, sys\nfrom open_notebook_ext import secrets\n"
-            f"try:\n    secrets.get({name!r}); print('returned a key')\n"
-            "except secrets.SecretError as e:\n    print('refused:', type(e).__name__)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=60, cwd="/")
+    code = (
+        "import json, sys\nfrom open_notebook_ext import secrets\n"
+        f"try:\n    secrets.get({name!r}); print('returned a key')\n"
+        "except secrets.SecretError as e:\n    print('refused:', type(e).__name__)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd="/"
+    )
     text = (out.stdout or out.stderr).strip()
-    return {"ok": text.startswith("returned"), "outcome": text.splitlines()[-1] if text
-            else f"exit {out.returncode}"}
+    return {
+        "ok": text.startswith("returned"),
+        "outcome": text.splitlines()[-1] if text else f"exit {out.returncode}",
+    }
 
 
 def every_process() -> dict[str, dict[str, Any]]:
@@ -179,8 +195,10 @@ def every_process() -> dict[str, dict[str, Any]]:
     for name in os.listdir("/proc"):
         if not name.isdigit() or int(name) == os.getpid():
             continue
-        found[name] = {"environ": read_file(f"/proc/{name}/environ"),
-                       "cmdline": read_file(f"/proc/{name}/cmdline")}
+        found[name] = {
+            "environ": read_file(f"/proc/{name}/environ"),
+            "cmdline": read_file(f"/proc/{name}/cmdline"),
+        }
     return found
 
 
@@ -209,8 +227,11 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
         attempt("pidfd_getfd", label, steal_fds(pid))
     for call in spec.get("http", []):
         headers = {k: v.replace("{kernel_token}", token) for k, v in call["headers"].items()}
-        attempt(call.get("what", "HTTP"), f"{call['method']} {call['label']}",
-                http(call["method"], call["url"], headers, call.get("body")))
+        attempt(
+            call.get("what", "HTTP"),
+            f"{call['method']} {call['label']}",
+            http(call["method"], call["url"], headers, call.get("body")),
+        )
     for label, name in spec.get("secrets", {}).items():
         attempt("secrets.get", label, secret(name))
     for label, name in spec.get("child_secrets", {}).items():
@@ -232,5 +253,7 @@ SOURCE = Path(__file__).read_text(encoding="utf-8") if "__file__" in globals() e
 
 def code_for(spec: dict[str, Any]) -> str:
     """Kernel code: this module's source, then one line printing ``run(spec)`` as JSON."""
-    return (SOURCE + "\nimport json as _json\n"
-            f"print(_json.dumps(run(_json.loads({json.dumps(json.dumps(spec))}))))\n")
+    return (
+        SOURCE + "\nimport json as _json\n"
+        f"print(_json.dumps(run(_json.loads({json.dumps(json.dumps(spec))}))))\n"
+    )

@@ -25,5 +25,6 @@ def render_main(tmp: Path) -> str:
     """The repo's nginx.conf with its container paths moved under ``tmp``."""
     text = (ROOT / "deploy/nginx/nginx.conf").read_text()
     text = re.sub(r"(?<![\w/])/tmp/", str(tmp) + "/", text)
-    return (text.replace("/dev/stdout", str(tmp / "access.log"))
-            .replace("/dev/stderr", str(tmp / "error.log")))
+    return text.replace("/dev/stdout", str(tmp / "access.log")).replace(
+        "/dev/stderr", str(tmp / "error.log")
+    )

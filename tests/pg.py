@@ -62,18 +62,40 @@ class PostgresCluster:
         if self.as_root:
             subprocess.run(["chown", "-R", "postgres:postgres", str(self.root)], check=True)
             self.root.chmod(0o755)
-        self._run("initdb", "-D", str(self.data), "--auth=trust", "-E", "UTF8", "--no-locale",
-                  "-U", self.user)
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "--auth=trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+            "-U",
+            self.user,
+        )
         self.start_server()
         return self
 
     def start_server(self) -> None:
         """Start the server on the existing cluster (again, after stop_server)."""
-        options = (f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
-                   "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-                   "-c max_connections=200")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w",
-                  "-t", "60", "start")
+        options = (
+            f"-p {self.port} -k {self.sockets} -c listen_addresses=127.0.0.1 "
+            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
+            "-c max_connections=200"
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.log),
+            "-o",
+            options,
+            "-w",
+            "-t",
+            "60",
+            "start",
+        )
 
     def stop_server(self, mode: str = "fast") -> None:
         """Stop the server, keeping the cluster (an outage)."""
@@ -98,9 +120,22 @@ class PostgresCluster:
 
     def dump(self, database: str) -> str:
         """pg_dump's SQL for one database: everything it holds, as text."""
-        return self._run("pg_dump", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                         "-d", database).stdout
+        return self._run(
+            "pg_dump", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", database
+        ).stdout
 
     def psql(self, database: str, sql: str) -> str:
-        return self._run("psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                         "-d", database, "-tA", "-c", sql).stdout
+        return self._run(
+            "psql",
+            "-h",
+            "127.0.0.1",
+            "-p",
+            str(self.port),
+            "-U",
+            self.user,
+            "-d",
+            database,
+            "-tA",
+            "-c",
+            sql,
+        ).stdout

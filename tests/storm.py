@@ -60,10 +60,12 @@ class Tally:
 
     def summary(self) -> str:
         rate = self.requests / self.seconds if self.seconds else 0
-        return (f"{self.requests} requests ({self.writes} writes, {self.acknowledged_writes} "
-                f"acknowledged) in {self.seconds:.1f}s ({rate:.0f}/s); statuses "
-                f"{dict(sorted(self.statuses.items()))}; 5xx: {len(self.server_errors)}; "
-                f"transport errors: {len(self.transport_errors)}")
+        return (
+            f"{self.requests} requests ({self.writes} writes, {self.acknowledged_writes} "
+            f"acknowledged) in {self.seconds:.1f}s ({rate:.0f}/s); statuses "
+            f"{dict(sorted(self.statuses.items()))}; 5xx: {len(self.server_errors)}; "
+            f"transport errors: {len(self.transport_errors)}"
+        )
 
 
 @dataclass
@@ -92,10 +94,17 @@ class Model:
 
 
 class Storm:
-    def __init__(self, targets: list[Target], *, clients: int = 32,
-                 requests_per_client: int = 100, seed: int = 1, timeout: float = 120,
-                 kinds: tuple[str, ...] = ("credential", "notebook", "note", "source"),
-                 deletes: bool = True) -> None:
+    def __init__(
+        self,
+        targets: list[Target],
+        *,
+        clients: int = 32,
+        requests_per_client: int = 100,
+        seed: int = 1,
+        timeout: float = 120,
+        kinds: tuple[str, ...] = ("credential", "notebook", "note", "source"),
+        deletes: bool = True,
+    ) -> None:
         self.targets = targets
         self.clients = clients
         self.requests_per_client = requests_per_client
@@ -110,8 +119,9 @@ class Storm:
     # -- running -------------------------------------------------------------
 
     async def run(self) -> Tally:
-        limits = httpx.Limits(max_connections=self.clients * 2,
-                              max_keepalive_connections=self.clients * 2)
+        limits = httpx.Limits(
+            max_connections=self.clients * 2, max_keepalive_connections=self.clients * 2
+        )
         started = time.perf_counter()
         async with httpx.AsyncClient(limits=limits, timeout=self.timeout) as http:
             self.http = http
@@ -119,8 +129,9 @@ class Storm:
         self.tally.seconds = time.perf_counter() - started
         return self.tally
 
-    async def _call(self, rng: random.Random, method: str, path: str,
-                    body: Any = None) -> tuple[int, Any]:
+    async def _call(
+        self, rng: random.Random, method: str, path: str, body: Any = None
+    ) -> tuple[int, Any]:
         """(status, JSON) or (0, None) when the outcome is unknown (connection lost)."""
         target = rng.choice(self.targets)
         self.tally.requests += 1
@@ -128,9 +139,11 @@ class Storm:
         self.tally.writes += write
         try:
             r = await self.http.request(
-                method, f"{target.url}{API}/{path}",
+                method,
+                f"{target.url}{API}/{path}",
                 headers={"Authorization": f"token {target.token}"},
-                content=json.dumps(body) if body is not None else None)
+                content=json.dumps(body) if body is not None else None,
+            )
         except httpx.HTTPError as e:
             self.tally.transport_errors.append(f"{method} {path}: {type(e).__name__}")
             return 0, None
@@ -172,20 +185,28 @@ class Storm:
     # -- credentials -----------------------------------------------------------
 
     async def _create_credential(self, rng, index, n, ids) -> None:
-        body = {"name": f"c{index}-{n}", "provider": "openai",
-                "api_key": f"sk-storm-{secrets.token_hex(12)}"}
+        body = {
+            "name": f"c{index}-{n}",
+            "provider": "openai",
+            "api_key": f"sk-storm-{secrets.token_hex(12)}",
+        }
         status, data = await self._call(rng, "POST", "credentials", body)
         if status == 201:
-            self.model.credentials[data["id"]] = {"name": body["name"], "api_key": body["api_key"],
-                                                  "base_url": None}
+            self.model.credentials[data["id"]] = {
+                "name": body["name"],
+                "api_key": body["api_key"],
+                "base_url": None,
+            }
             ids.append(data["id"])
         elif status == 0:
             self.model.in_flight_creates.append(("credential", body))
 
     async def _update_credential(self, rng, index, n, ids) -> None:
         cid = rng.choice(ids)
-        body = {"api_key": f"sk-storm-{secrets.token_hex(12)}",
-                "base_url": f"https://proxy{n}.example.org/v1" if rng.random() < 0.5 else None}
+        body = {
+            "api_key": f"sk-storm-{secrets.token_hex(12)}",
+            "base_url": f"https://proxy{n}.example.org/v1" if rng.random() < 0.5 else None,
+        }
         status, _ = await self._call(rng, "PUT", f"credentials/{cid}", body)
         value = {**self.model.credentials[cid], **body}
         if status == 200:
@@ -231,7 +252,8 @@ class Storm:
         nid = ids.pop(rng.randrange(len(ids)))
         exclusive = rng.random() < 0.5
         status, _ = await self._call(
-            rng, "DELETE", f"notebooks/{nid}?delete_exclusive_sources={str(exclusive).lower()}")
+            rng, "DELETE", f"notebooks/{nid}?delete_exclusive_sources={str(exclusive).lower()}"
+        )
         if status == 200:
             self.model.deleted_notebooks.add(nid)
         elif status == 0:
@@ -244,8 +266,11 @@ class Storm:
     async def _create_note(self, rng, index, n, ids) -> None:
         live = self.model.live_notebooks()
         notebook = rng.choice(live) if live and rng.random() < 0.7 else None
-        body = {"title": f"note {index}-{n}", "content": f"{word(rng)} {word(rng)}",
-                "notebook_id": notebook}
+        body = {
+            "title": f"note {index}-{n}",
+            "content": f"{word(rng)} {word(rng)}",
+            "notebook_id": notebook,
+        }
         status, data = await self._call(rng, "POST", "notes", body)
         if status == 200:
             self.model.notes[data["id"]] = dict(body)
@@ -290,8 +315,12 @@ class Storm:
     async def _create_source(self, rng, index, n, ids) -> None:
         live = self.model.live_notebooks()
         notebooks = [rng.choice(live)] if live else []
-        body = {"type": "text", "title": f"source {index}-{n}",
-                "content": f"{word(rng)} {word(rng)}", "notebooks": notebooks}
+        body = {
+            "type": "text",
+            "title": f"source {index}-{n}",
+            "content": f"{word(rng)} {word(rng)}",
+            "notebooks": notebooks,
+        }
         status, data = await self._call(rng, "POST", "sources/json", body)
         if status == 200:
             self.model.sources[data["id"]] = {"title": body["title"]}
@@ -331,8 +360,12 @@ class Storm:
         # 404: an exclusive notebook delete took it (checked by verify's link rule)
 
     async def _read(self, rng, kind, ids) -> None:
-        path = {"credential": "credentials", "notebook": "notebooks", "note": "notes",
-                "source": "sources"}[kind]
+        path = {
+            "credential": "credentials",
+            "notebook": "notebooks",
+            "note": "notes",
+            "source": "sources",
+        }[kind]
         await self._call(rng, "GET", f"{path}/{rng.choice(ids)}" if ids else path)
 
     # -- checking ----------------------------------------------------------------
@@ -349,8 +382,10 @@ class Storm:
         assert not self.tally.unexpected, self.tally.unexpected[:20]
 
         # credentials: exactly the acknowledged ones, each key decrypting to the last value
-        stored = {r[0]: r[1:] for r in rows(
-            db, "SELECT id, name, api_key_encrypted, base_url FROM on_credentials")}
+        stored = {
+            r[0]: r[1:]
+            for r in rows(db, "SELECT id, name, api_key_encrypted, base_url FROM on_credentials")
+        }
         decrypted = 0
         for cid, (name, token, base_url) in stored.items():
             try:
@@ -364,22 +399,31 @@ class Storm:
                 options = [m.credentials[cid], *m.in_flight.get("credential", {}).get(cid, [])]
                 if value not in options:
                     problems.append(f"credential {cid}: {value} not in {options}")
-            elif not any(body["api_key"] == api_key for kind, body in m.in_flight_creates
-                         if kind == "credential"):
+            elif not any(
+                body["api_key"] == api_key
+                for kind, body in m.in_flight_creates
+                if kind == "credential"
+            ):
                 problems.append(f"credential {cid} was never acknowledged")
         for cid in m.credentials:
             if cid not in stored and None not in m.in_flight.get("credential", {}).get(cid, []):
                 problems.append(f"acknowledged credential {cid} is missing")
 
         # notebooks
-        notebooks = {r[0]: {"name": r[1], "description": r[2]}
-                     for r in rows(db, "SELECT id, name, description FROM on_notebooks")}
+        notebooks = {
+            r[0]: {"name": r[1], "description": r[2]}
+            for r in rows(db, "SELECT id, name, description FROM on_notebooks")
+        }
         expected_nb = {k: v for k, v in m.notebooks.items() if k not in m.deleted_notebooks}
         for nid, value in notebooks.items():
             options = [expected_nb.get(nid), *m.in_flight.get("notebook", {}).get(nid, [])]
-            if value not in options and not (nid not in m.notebooks and any(
+            if value not in options and not (
+                nid not in m.notebooks
+                and any(
                     kind == "notebook" and body["name"] == value["name"]
-                    for kind, body in m.in_flight_creates)):
+                    for kind, body in m.in_flight_creates
+                )
+            ):
                 problems.append(f"notebook {nid}: {value} not in {options}")
         for nid in expected_nb:
             if nid not in notebooks and None not in m.in_flight.get("notebook", {}).get(nid, []):
@@ -389,15 +433,24 @@ class Storm:
                 problems.append(f"{what} answered 404 though notebook {nid} exists")
 
         # notes: acknowledged, not deleted, and their notebook still there
-        notes = {r[0]: {"title": r[1], "content": r[2], "notebook_id": r[3]}
-                 for r in rows(db, "SELECT id, title, content, notebook_id FROM on_notes")}
-        expected_notes = {k: v for k, v in m.notes.items()
-                          if v["notebook_id"] is None or v["notebook_id"] in notebooks}
+        notes = {
+            r[0]: {"title": r[1], "content": r[2], "notebook_id": r[3]}
+            for r in rows(db, "SELECT id, title, content, notebook_id FROM on_notes")
+        }
+        expected_notes = {
+            k: v
+            for k, v in m.notes.items()
+            if v["notebook_id"] is None or v["notebook_id"] in notebooks
+        }
         for nid, value in notes.items():
             options = [expected_notes.get(nid), *m.in_flight.get("note", {}).get(nid, [])]
-            if value not in options and not (nid not in m.notes and any(
+            if value not in options and not (
+                nid not in m.notes
+                and any(
                     kind == "note" and body["title"] == value["title"]
-                    for kind, body in m.in_flight_creates)):
+                    for kind, body in m.in_flight_creates
+                )
+            ):
                 problems.append(f"note {nid}: {value} not in {options}")
         for nid in expected_notes:
             if nid not in notes and None not in m.in_flight.get("note", {}).get(nid, []):
@@ -408,8 +461,12 @@ class Storm:
         sources = {r[0] for r in rows(db, "SELECT id FROM on_sources")}
         links = set(rows(db, "SELECT notebook_id, source_id FROM on_notebook_sources"))
         for nb, sid in m.links:
-            if nb in notebooks and sid not in m.deleted_sources and (nb, sid) not in links \
-                    and None not in m.in_flight.get("source", {}).get(sid, []):
+            if (
+                nb in notebooks
+                and sid not in m.deleted_sources
+                and (nb, sid) not in links
+                and None not in m.in_flight.get("source", {}).get(sid, [])
+            ):
                 problems.append(f"acknowledged link {nb} -> {sid} is missing")
         for sid in sources - set(m.sources):
             if not any(kind == "source" for kind, _ in m.in_flight_creates):
@@ -421,12 +478,19 @@ class Storm:
                 problems.append(f"linking {sid} to {nb} answered 404 though both exist")
 
         assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:30])
-        return {"credentials": len(stored), "decrypted": decrypted, "notebooks": len(notebooks),
-                "notes": len(notes), "sources": len(sources), "links": len(links)}
+        return {
+            "credentials": len(stored),
+            "decrypted": decrypted,
+            "notebooks": len(notebooks),
+            "notes": len(notes),
+            "sources": len(sources),
+            "links": len(links),
+        }
 
 
-def start_servers(server_factory: Any, tmp_path: Path, count: int, db_url: str | None,
-                  key: str) -> list[ServerProcess]:
+def start_servers(
+    server_factory: Any, tmp_path: Path, count: int, db_url: str | None, key: str
+) -> list[ServerProcess]:
     """``count`` servers, each with its own home and data directory, one key, one database."""
     env = {"OPEN_NOTEBOOK_ENCRYPTION_KEY": key}
     if db_url:
@@ -441,12 +505,17 @@ def start_servers(server_factory: Any, tmp_path: Path, count: int, db_url: str |
 
 def check_search_index(db: Any) -> None:
     """The full-text index was kept in step with every write (same transaction)."""
-    notes, sources = (rows(db, f"SELECT count(*) FROM {t}")[0][0]  # noqa: S608
-                      for t in ("on_notes", "on_sources"))
+    notes, sources = (
+        rows(db, f"SELECT count(*) FROM {t}")[0][0]  # noqa: S608
+        for t in ("on_notes", "on_sources")
+    )
     if str(db).startswith("postgresql"):
         for table, body in (("on_notes", "content"), ("on_sources", "full_text")):
-            stale = rows(db, f"SELECT count(*) FROM {table} WHERE search_vector IS DISTINCT "  # noqa: S608
-                             f"FROM on_search_document(title, {body})")
+            stale = rows(
+                db,
+                f"SELECT count(*) FROM {table} WHERE search_vector IS DISTINCT "  # noqa: S608
+                f"FROM on_search_document(title, {body})",
+            )
             assert stale == [(0,)], table
     else:
         assert rows(db, "SELECT count(*) FROM on_search_docs") == [(notes + sources,)]

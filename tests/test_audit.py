@@ -27,29 +27,38 @@ class ListHandler(logging.Handler):
 @pytest.fixture
 def jp_server_config():
     ListHandler.records = []
-    return {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": True},
-                          "trust_xheaders": True},
-            "OpenNotebookApp": {"auth_failure_limit": 3, "trusted_proxies": ["127.0.0.1"]},
-            "EventLogger": {"handlers": [ListHandler()]}}
+    return {
+        "ServerApp": {"jpserver_extensions": {"open_notebook_ext": True}, "trust_xheaders": True},
+        "OpenNotebookApp": {"auth_failure_limit": 3, "trusted_proxies": ["127.0.0.1"]},
+        "EventLogger": {"handlers": [ListHandler()]},
+    }
 
 
 async def test_each_action_is_recorded_without_secrets(api, ext):
     key, key2 = random_api_key(), random_api_key()
     client = {"X-Forwarded-For": "192.0.2.44"}
-    c = await api.post("credentials", {"name": "Work", "provider": "openai", "api_key": key},
-                       headers=client)
+    c = await api.post(
+        "credentials", {"name": "Work", "provider": "openai", "api_key": key}, headers=client
+    )
     cid = c.json["id"]
     await api.put(f"credentials/{cid}", {"api_key": key2}, headers=client)
     await api.delete(f"credentials/{cid}", headers=client)
     for _ in range(3):
-        await api.get("credentials", auth=None,
-                      headers={"Authorization": "token not-the-token", **client})
+        await api.get(
+            "credentials", auth=None, headers={"Authorization": "token not-the-token", **client}
+        )
 
     got = events(ext)
     kinds = [(e["__schema__"].split("/")[-2], e["action"]) for e in got]
-    assert kinds == [("credential", "created"), ("credential", "updated"),
-                     ("credential", "deleted"), ("auth", "failure"), ("auth", "failure"),
-                     ("auth", "failure"), ("auth", "blocked")]
+    assert kinds == [
+        ("credential", "created"),
+        ("credential", "updated"),
+        ("credential", "deleted"),
+        ("auth", "failure"),
+        ("auth", "failure"),
+        ("auth", "failure"),
+        ("auth", "blocked"),
+    ]
     created = got[0]
     assert created["credential_id"] == cid and created["credential_name"] == "Work"
     assert created["provider"] == "openai" and created["client"] == "192.0.2.44"
@@ -83,8 +92,13 @@ async def test_audit_endpoint_newest_first_with_limit_and_since(api, ext):
 
 async def test_owner_sees_only_own_events(api, ext):
     await api.create_credential(name="mine")
-    ext.audit.emit("credential", action="created", owner="somebody-else",
-                   credential_id="credential:x", credential_name="theirs")
+    ext.audit.emit(
+        "credential",
+        action="created",
+        owner="somebody-else",
+        credential_id="credential:x",
+        credential_name="theirs",
+    )
     r = await api.get("audit")
     assert [e["credential_name"] for e in r.json] == ["mine"]
 
@@ -92,8 +106,13 @@ async def test_owner_sees_only_own_events(api, ext):
 def test_file_rotates_by_size_and_stays_private(tmp_path):
     audit = AuditLog(tmp_path / "audit.jsonl", max_bytes=2000, backups=3)
     for i in range(100):
-        audit.emit("credential", action="created", owner="me", credential_id=f"credential:{i}",
-                   credential_name=f"n{i}")
+        audit.emit(
+            "credential",
+            action="created",
+            owner="me",
+            credential_id=f"credential:{i}",
+            credential_name=f"n{i}",
+        )
     audit.close()
     files = sorted(tmp_path.glob("audit.jsonl*"))
     assert len(files) == 4  # current + 3 backups

@@ -73,20 +73,28 @@ def test_requests_cover_every_route():
     for pattern, handler in ROUTES:
         if handler.__name__ == "OpenAPIHandler":
             continue
-        methods = [m for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
-                   if getattr(handler, m.lower()) is not getattr(RequestHandler, m.lower())]
+        methods = [
+            m
+            for m in ("GET", "POST", "PUT", "PATCH", "DELETE")
+            if getattr(handler, m.lower()) is not getattr(RequestHandler, m.lower())
+        ]
         if handler.__name__ == "NotFoundHandler":
             methods = ["GET", "POST"]  # the catch-all answers every method alike
         for method in methods:
-            assert any(m == method and re.fullmatch(pattern, f"{API}/{path}")
-                       for m, path in REQUESTS), (method, pattern)
+            assert any(
+                m == method and re.fullmatch(pattern, f"{API}/{path}") for m, path in REQUESTS
+            ), (method, pattern)
 
 
 @pytest.fixture(params=[True, False], ids=["strict-server", "default-server"])
 def jp_server_config(request):
     """Both with ServerApp.allow_unauthenticated_access off (strict) and at its default."""
-    return {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": True},
-                          "allow_unauthenticated_access": not request.param}}
+    return {
+        "ServerApp": {
+            "jpserver_extensions": {"open_notebook_ext": True},
+            "allow_unauthenticated_access": not request.param,
+        }
+    }
 
 
 @pytest.mark.sqlite_only  # refused before any database call
@@ -114,8 +122,9 @@ def _ours(path: str, body: dict) -> dict:
 @pytest.mark.parametrize(("method", "path"), REQUESTS)
 async def test_wrong_token_is_401(api, method, path):
     body = {"name": "x"} if method in ("POST", "PUT") else None
-    r = await api.request(method, path, body, headers={"Authorization": "Bearer wrong-token"},
-                          auth=None)
+    r = await api.request(
+        method, path, body, headers={"Authorization": "Bearer wrong-token"}, auth=None
+    )
     assert r.status == 401, r
     assert _ours(path, r.json) == {"detail": "Invalid authentication credentials"}
     assert "wrong-token" not in r.text
@@ -123,8 +132,11 @@ async def test_wrong_token_is_401(api, method, path):
 
 @pytest.mark.parametrize("scheme", ["token", "Bearer", "bearer"])
 async def test_token_and_bearer_both_work(api, scheme):
-    r = await api.post("credentials", {"name": f"via-{scheme}", "provider": "openai",
-                                       "api_key": "sk-" + "x" * 20}, auth=scheme)
+    r = await api.post(
+        "credentials",
+        {"name": f"via-{scheme}", "provider": "openai", "api_key": "sk-" + "x" * 20},
+        auth=scheme,
+    )
     assert r.status == 201, r
     r = await api.get("credentials", auth=scheme)
     assert r.status == 200 and len(r.json) == 1

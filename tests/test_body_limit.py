@@ -30,8 +30,9 @@ def body_of_size(size: int) -> bytes:
 async def test_boundary(api):
     r = await api.post("credentials", raw=body_of_size(LIMIT))
     assert r.status == 201, r
-    r = await api.post("credentials", raw=body_of_size(LIMIT + 1),
-                       headers={"Origin": "https://lab.example.org"})
+    r = await api.post(
+        "credentials", raw=body_of_size(LIMIT + 1), headers={"Origin": "https://lab.example.org"}
+    )
     assert r.status == 413, r
     assert r.json == {"detail": f"Request body too large (limit {LIMIT} bytes)"}
     assert r.headers["Access-Control-Allow-Origin"] == "https://lab.example.org"
@@ -47,10 +48,15 @@ async def test_chunked_body_without_length_is_cut_off(api, jp_base_url):
             await write(b"x" * 100)
 
     r = await api.http.fetch(
-        f"{jp_base_url}open-notebook/api/credentials", method="POST", raise_error=False,
+        f"{jp_base_url}open-notebook/api/credentials",
+        method="POST",
+        raise_error=False,
         body_producer=producer,
-        headers={"Authorization": f"token {api.token}", "Content-Type": "application/json",
-                 "Origin": "https://lab.example.org"},
+        headers={
+            "Authorization": f"token {api.token}",
+            "Content-Type": "application/json",
+            "Origin": "https://lab.example.org",
+        },
     )
     assert r.code == 413
     assert json.loads(r.body)["detail"].startswith("Request body too large")
@@ -75,8 +81,12 @@ def test_errors_before_the_body_keep_the_connection_alive(server_factory):
     sockets = set()
     for _ in range(3):
         for headers, status in cases:
-            conn.request("POST", "/open-notebook/api/credentials", body=body,
-                         headers={"Content-Type": "application/json", **headers})
+            conn.request(
+                "POST",
+                "/open-notebook/api/credentials",
+                body=body,
+                headers={"Content-Type": "application/json", **headers},
+            )
             sockets.add(id(conn.sock))
             r = conn.getresponse()
             r.read()
@@ -123,8 +133,7 @@ def test_unauthenticated_body_is_not_waited_for(server_factory):
         ("credentials", {"Content-Type": "application/json"}),
         ("credentials", {"Content-Type": "application/json", "Authorization": "token wrong"}),
         ("secrets/get", {"Content-Type": "application/json"}),  # authenticated by the route
-        ("secrets/get", {"Content-Type": "application/json",
-                         "Authorization": "Bearer onk_bogus"}),
+        ("secrets/get", {"Content-Type": "application/json", "Authorization": "Bearer onk_bogus"}),
         ("sources", {"Content-Type": "multipart/form-data; boundary=x"}),
     ]:
         head = _head("POST", path, {**headers, "Content-Length": "1000000"})
@@ -141,9 +150,15 @@ def test_a_slow_body_is_cut_off_after_body_timeout(server_factory):
     unless one is set. Now 408 after OpenNotebookApp.body_timeout seconds, and the
     connection closed."""
     server = server_factory(args=["--OpenNotebookApp.body_timeout=1.5"]).start()
-    head = _head("POST", "credentials", {"Content-Type": "application/json",
-                                         "Authorization": f"token {server.token}",
-                                         "Content-Length": "1000"})
+    head = _head(
+        "POST",
+        "credentials",
+        {
+            "Content-Type": "application/json",
+            "Authorization": f"token {server.token}",
+            "Content-Length": "1000",
+        },
+    )
     received, took = _exchange(server.port, head, b'{"name": "slo', wait=10)
     assert received.startswith(b"HTTP/1.1 408"), received[:300]
     assert b'{"detail": "Request body not received within 1.5 seconds"}' in received
@@ -154,11 +169,19 @@ def test_a_slow_body_is_cut_off_after_body_timeout(server_factory):
 @pytest.mark.subprocess
 def test_a_slow_upload_is_cut_off_after_upload_timeout(server_factory):
     server = server_factory(args=["--OpenNotebookApp.upload_timeout=1.5"]).start()
-    head = _head("POST", "sources", {"Content-Type": "multipart/form-data; boundary=b0undary",
-                                     "Authorization": f"token {server.token}",
-                                     "Content-Length": "5000000"})
-    part = (b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="a.txt"'
-            b"\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 1000)
+    head = _head(
+        "POST",
+        "sources",
+        {
+            "Content-Type": "multipart/form-data; boundary=b0undary",
+            "Authorization": f"token {server.token}",
+            "Content-Length": "5000000",
+        },
+    )
+    part = (
+        b'--b0undary\r\nContent-Disposition: form-data; name="file"; filename="a.txt"'
+        b"\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 1000
+    )
     received, took = _exchange(server.port, head, part, wait=10)
     assert received.startswith(b"HTTP/1.1 408"), received[:300]
     assert 1.4 < took < 6, took

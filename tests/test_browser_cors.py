@@ -28,9 +28,15 @@ from open_notebook_ext.handlers.secrets import FROM_A_BROWSER
 pytestmark = pytest.mark.sqlite_only
 
 CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run",
-                 "--disable-quic"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
 
 PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>client</title></head>
 <body><script>
@@ -77,8 +83,9 @@ def static_site(tmp_path: Path) -> Iterator[object]:
 
     def start(host: str = "127.0.0.1") -> str:
         port = free_port()
-        handler = functools.partial(http.server.SimpleHTTPRequestHandler,
-                                    directory=str(tmp_path / "site"))
+        handler = functools.partial(
+            http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site")
+        )
         httpd = http.server.ThreadingHTTPServer((host, port), handler)
         threading.Thread(target=httpd.serve_forever, daemon=True).start()
         servers.append(httpd)
@@ -96,8 +103,11 @@ def test_allowed_origin_reads_errors_disallowed_gets_cors_failure(
     server = server_factory(env={"OPEN_NOTEBOOK_CORS_ORIGINS": allowed}).start()
     api = server.url + "open-notebook/api/"
     auth = {"Authorization": f"Bearer {server.token}", "Content-Type": "application/json"}
-    invalid = {"method": "POST", "headers": auth,
-               "body": '{"name": " ", "provider": "openai", "api_key": "sk-xxxxxxxxxxxxxxxx"}'}
+    invalid = {
+        "method": "POST",
+        "headers": auth,
+        "body": '{"name": " ", "provider": "openai", "api_key": "sk-xxxxxxxxxxxxxxxx"}',
+    }
 
     # A fresh context first: no login cookie yet, so no credentials at all.
     page = browser.new_context().new_page()
@@ -108,21 +118,32 @@ def test_allowed_origin_reads_errors_disallowed_gets_cors_failure(
     got = page.evaluate("([u, i]) => call(u, i)", [api + "credentials", invalid])
     assert got["status"] == 422, got
     assert "name" in got["body"]["detail"]
-    got = page.evaluate("([u, i]) => call(u, i)", [api + "credentials/credential:nope",
-                                                   {"headers": auth}])
-    assert got == {"status": 404, "body": {"detail": "Credential not found"},
-                   "retryAfter": None}
-    ok = page.evaluate("([u, i]) => call(u, i)", [api + "credentials", {
-        "method": "POST", "headers": auth,
-        "body": '{"name": "from-browser", "provider": "openai", '
-                '"api_key": "sk-browserbrowserbrowser"}'}])
+    got = page.evaluate(
+        "([u, i]) => call(u, i)", [api + "credentials/credential:nope", {"headers": auth}]
+    )
+    assert got == {"status": 404, "body": {"detail": "Credential not found"}, "retryAfter": None}
+    ok = page.evaluate(
+        "([u, i]) => call(u, i)",
+        [
+            api + "credentials",
+            {
+                "method": "POST",
+                "headers": auth,
+                "body": '{"name": "from-browser", "provider": "openai", '
+                '"api_key": "sk-browserbrowserbrowser"}',
+            },
+        ],
+    )
     assert ok["status"] == 201, ok
     page.close()
 
     page = browser.new_context().new_page()
     page.goto(disallowed + "/index.html")
-    for url, init in ((api + "credentials", invalid), (api + "credentials", {"headers": auth}),
-                      (api + "credentials/credential:nope", {"headers": auth})):
+    for url, init in (
+        (api + "credentials", invalid),
+        (api + "credentials", {"headers": auth}),
+        (api + "credentials/credential:nope", {"headers": auth}),
+    ):
         got = page.evaluate("([u, i]) => call(u, i)", [url, init])
         assert "error" in got and "Failed to fetch" in got["error"], got
     page.close()
@@ -158,14 +179,23 @@ def test_script_in_the_jupyterlab_page_cannot_read_keys(browser, server_factory,
     settings = tmp_path / "lab-settings"
     settings.mkdir()
     # no news or update checks (they would reach out of loopback), as in test_panel.py
-    (settings / "overrides.json").write_text(json.dumps({
-        "@jupyterlab/apputils-extension:notification": {"fetchNews": "false",
-                                                        "checkForUpdates": False}}))
+    (settings / "overrides.json").write_text(
+        json.dumps(
+            {
+                "@jupyterlab/apputils-extension:notification": {
+                    "fetchNews": "false",
+                    "checkForUpdates": False,
+                }
+            }
+        )
+    )
     lab = server_factory(app="lab", args=[f"--LabApp.app_settings_dir={settings}"]).start(
-        timeout=90)
+        timeout=90
+    )
     key = random_api_key()
-    cred = lab.api("POST", "credentials", {"name": "Work", "provider": "openai",
-                                           "api_key": key}).json
+    cred = lab.api(
+        "POST", "credentials", {"name": "Work", "provider": "openai", "api_key": key}
+    ).json
     page = browser.new_context().new_page()
     page.goto(f"{lab.url}lab?token={lab.token}", wait_until="domcontentloaded")
     got = page.evaluate(READ_KEYS_FROM_THE_PAGE, [lab.url + "open-notebook/api/", cred["id"]])
@@ -182,7 +212,8 @@ def test_script_in_the_jupyterlab_page_cannot_read_keys(browser, server_factory,
 
 @pytest.mark.subprocess
 def test_img_tags_on_another_site_do_not_lock_the_user_out(
-        browser, static_site, server_factory, tmp_path):
+    browser, static_site, server_factory, tmp_path
+):
     """Issue 15, finding 6: ten ``<img src=".../providers?token=x">`` on any page counted
     as ten failed guesses from the user's own address, and the real token then got 429
     for a minute (renewed by every visit). The page here is another site (127.0.0.2)."""

@@ -14,7 +14,8 @@ JUPYTER_LINE = r"^\[W \d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} [\w.]+\] "
 
 
 def test_a_reused_key_file_is_not_generated_again_and_redaction_logs_like_jupyter(
-        server_factory, tmp_path):
+    server_factory, tmp_path
+):
     home = tmp_path / "home"
     first = server_factory(home).start()
     assert "generated one in" in first.log
@@ -23,17 +24,33 @@ def test_a_reused_key_file_is_not_generated_again_and_redaction_logs_like_jupyte
 
     again = server_factory(home).start()
     line = next(ln for ln in again.log.splitlines() if "No encryption key configured" in ln)
-    assert re.search(r"using the key file generated on \d{4}-\d\d-\d\d \d\d:\d\d .* in "
-                     + re.escape(str(again.data_dir / "encryption.key")), line), line
+    assert re.search(
+        r"using the key file generated on \d{4}-\d\d-\d\d \d\d:\d\d .* in "
+        + re.escape(str(again.data_dir / "encryption.key")),
+        line,
+    ), line
     assert "generated one in" not in again.log
 
     # the redaction line has Jupyter's format: level, time, logger name
     key = random_api_key()
     again.api("POST", "credentials", {"name": "Work", "provider": "openai", "api_key": key})
-    notebook = {"type": "notebook", "content": {
-        "cells": [{"cell_type": "code", "source": "x", "metadata": {}, "execution_count": 1,
-                   "outputs": [{"output_type": "stream", "name": "stdout", "text": key}]}],
-        "metadata": {}, "nbformat": 4, "nbformat_minor": 5}}
+    notebook = {
+        "type": "notebook",
+        "content": {
+            "cells": [
+                {
+                    "cell_type": "code",
+                    "source": "x",
+                    "metadata": {},
+                    "execution_count": 1,
+                    "outputs": [{"output_type": "stream", "name": "stdout", "text": key}],
+                }
+            ],
+            "metadata": {},
+            "nbformat": 4,
+            "nbformat_minor": 5,
+        },
+    }
     r = again.request("PUT", "api/contents/leak.ipynb", notebook)
     assert r.status in (200, 201), r.text
     (redacted,) = [ln for ln in again.log.splitlines() if "Redacted 1 stored API key" in ln]

@@ -28,16 +28,24 @@ REQUESTS = int(os.environ.get("ON_STORM_REQUESTS", STORM_REQUESTS))
 pytestmark = pytest.mark.subprocess
 
 
-@pytest.mark.parametrize(("backend", "servers"), [
-    ("sqlite", 1), ("postgresql", 1), ("postgresql", 2),
-], ids=["sqlite-1-server", "postgresql-1-server", "postgresql-2-servers"])
+@pytest.mark.parametrize(
+    ("backend", "servers"),
+    [
+        ("sqlite", 1),
+        ("postgresql", 1),
+        ("postgresql", 2),
+    ],
+    ids=["sqlite-1-server", "postgresql-1-server", "postgresql-2-servers"],
+)
 def test_write_storm_keeps_exactly_the_acknowledged_state(
-        backend, servers, server_factory, tmp_path, request, report):
+    backend, servers, server_factory, tmp_path, request, report
+):
     key = Fernet.generate_key().decode()
     db_url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
     running = start_servers(server_factory, tmp_path, servers, db_url, key)
-    storm = Storm([Target(s.url, s.token) for s in running], clients=CLIENTS,
-                  requests_per_client=REQUESTS)
+    storm = Storm(
+        [Target(s.url, s.token) for s in running], clients=CLIENTS, requests_per_client=REQUESTS
+    )
     tally = asyncio.run(storm.run())
     for server in running:
         assert "Traceback" not in server.log, server.log[-3000:]

@@ -73,9 +73,16 @@ class TestVisibleDataDirInsideRootAllowed:
         await api.create_credential()
         warnings = [ln for ln in logs.lines if "contents API" in ln and "could serve" in ln]
         assert len(warnings) == 1, logs.text
-        for what in ("the data directory", "the database", "the generated key file",
-                     "the audit log", "the uploads directory", "-wal/-shm", "not hidden",
-                     "allow_secrets_in_root"):
+        for what in (
+            "the data directory",
+            "the database",
+            "the generated key file",
+            "the audit log",
+            "the uploads directory",
+            "-wal/-shm",
+            "not hidden",
+            "allow_secrets_in_root",
+        ):
             assert what in warnings[0], what
         # ...and the warning is true: the key file is served
         rel = os.path.relpath(ext.key_material.path, jp_root_dir)
@@ -84,6 +91,7 @@ class TestVisibleDataDirInsideRootAllowed:
 
 
 # -- real servers: the configurations that must not start ------------------------------
+
 
 def test_allow_hidden_with_the_data_dir_hidden_inside_the_root_is_refused(server_factory):
     """Attack (issue 15, finding 9): with ContentsManager.allow_hidden the recommended
@@ -95,11 +103,15 @@ def test_allow_hidden_with_the_data_dir_hidden_inside_the_root_is_refused(server
     log = refused(server, probe="files/.open_notebook/encryption.key")
     lines = [ln for ln in log.splitlines() if "open_notebook_ext cannot start" in ln]
     assert len(lines) == 1, log
-    for what in (f"the data directory {data}", f"the database {data / 'open_notebook.db'}",
-                 f"the generated key file {data / 'encryption.key'}",
-                 f"the audit log {data / 'audit.jsonl'}",
-                 f"the uploads directory {data / 'uploads'}",
-                 "ContentsManager.allow_hidden is on", "allow_secrets_in_root"):
+    for what in (
+        f"the data directory {data}",
+        f"the database {data / 'open_notebook.db'}",
+        f"the generated key file {data / 'encryption.key'}",
+        f"the audit log {data / 'audit.jsonl'}",
+        f"the uploads directory {data / 'uploads'}",
+        "ContentsManager.allow_hidden is on",
+        "allow_secrets_in_root",
+    ):
         assert what in lines[0], what
     assert not data.exists()  # refused before anything was written inside the root
 
@@ -113,16 +125,20 @@ def test_visible_data_dir_inside_the_root_is_refused(server_factory):
     assert not data.exists()
 
 
-@pytest.mark.parametrize("where", ["key file", "keys file", "token file", "db url file",
-                                   "audit log", "database"])
+@pytest.mark.parametrize(
+    "where", ["key file", "keys file", "token file", "db url file", "audit log", "database"]
+)
 def test_a_single_secret_file_inside_the_root_is_refused(server_factory, tmp_path, where):
     server = server_factory(args=["--ContentsManager.allow_hidden=True"])
     hidden = server.root / ".secrets"
     hidden.mkdir()
     env, args, words = {}, [], ""
     if where in ("key file", "keys file"):
-        var = "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE" if where == "key file" else \
-            "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE"
+        var = (
+            "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE"
+            if where == "key file"
+            else "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE"
+        )
         (hidden / "key").write_text("a passphrase kept in the root\n")
         env[var], words = str(hidden / "key"), f"the encryption key file ({var})"
     elif where == "token file":
@@ -150,24 +166,33 @@ def test_a_single_secret_file_inside_the_root_is_refused(server_factory, tmp_pat
 def test_allow_hidden_with_the_default_data_dir_starts(server_factory):
     """allow_hidden alone is fine: the default data directory is outside the root."""
     server = server_factory(args=["--ContentsManager.allow_hidden=True"]).start()
-    assert server.api("POST", "credentials", {"name": "x", "provider": "openai",
-                                              "api_key": "sk-" + secrets.token_hex(8)}
-                      ).status == 201
+    assert (
+        server.api(
+            "POST",
+            "credentials",
+            {"name": "x", "provider": "openai", "api_key": "sk-" + secrets.token_hex(8)},
+        ).status
+        == 201
+    )
     assert "could serve" not in server.log
     listing = server.request("GET", "api/contents/").json
     assert not [c for c in listing["content"] if c["name"].startswith(".")]  # nothing of ours
 
 
 def test_opting_out_starts_with_a_warning_and_the_file_is_then_served(server_factory):
-    server = server_factory(args=["--ContentsManager.allow_hidden=True",
-                                  "--OpenNotebookApp.allow_secrets_in_root=True"])
+    server = server_factory(
+        args=["--ContentsManager.allow_hidden=True", "--OpenNotebookApp.allow_secrets_in_root=True"]
+    )
     data = server.root / ".open_notebook"
     server.args.append(f"--OpenNotebookApp.data_dir={data}")
     server.start()
     warnings = [ln for ln in server.log.splitlines() if "could serve" in ln]
     assert len(warnings) == 1 and "ContentsManager.allow_hidden is on" in warnings[0]
-    r = requests.get(server.url + "files/.open_notebook/encryption.key",
-                     headers={"Authorization": f"token {server.token}"}, timeout=30)
+    r = requests.get(
+        server.url + "files/.open_notebook/encryption.key",
+        headers={"Authorization": f"token {server.token}"},
+        timeout=30,
+    )
     assert r.status_code == 200 and r.text.strip() == (data / "encryption.key").read_text().strip()
 
 

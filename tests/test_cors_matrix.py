@@ -59,9 +59,11 @@ Setup = Callable[[Any, Any, Any], Awaitable[Call]]
 
 
 async def quiet_create(api, name: str) -> str:
-    r = await api.post("credentials", {"name": name, "provider": "openai",
-                                       "api_key": random_api_key()},
-                       headers={"X-Forwarded-For": "10.255.0.1"})
+    r = await api.post(
+        "credentials",
+        {"name": name, "provider": "openai", "api_key": random_api_key()},
+        headers={"X-Forwarded-For": "10.255.0.1"},
+    )
     assert r.status == 201, r
     return r.json["id"]
 
@@ -73,6 +75,7 @@ def fault(*methods: str) -> Callable[[Any, Any], None]:
 
         for m in methods:
             monkeypatch.setattr(ext.credentials, m, boom)
+
     return apply
 
 
@@ -89,14 +92,21 @@ async def c200_delete(api, ext, mp):
 
 
 async def c201_post(api, ext, mp):
-    return Call("POST", "credentials", {"name": "new", "provider": "openai",
-                                        "api_key": random_api_key()})
+    return Call(
+        "POST", "credentials", {"name": "new", "provider": "openai", "api_key": random_api_key()}
+    )
 
 
 async def c204_preflight(api, ext, mp):
-    return Call("OPTIONS", "credentials", auth=None, headers={
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    return Call(
+        "OPTIONS",
+        "credentials",
+        auth=None,
+        headers={
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
 
 
 async def c400_post(api, ext, mp):
@@ -111,6 +121,7 @@ def c401(method: str, path: str) -> Setup:
     async def setup(api, ext, mp):
         body = {"name": "x"} if method in ("POST", "PUT") else None
         return Call(method, path, body, auth=None)
+
     return setup
 
 
@@ -118,12 +129,14 @@ def c403(method: str, path: str) -> Setup:
     async def setup(api, ext, mp):
         body = {"name": "x"} if method in ("POST", "PUT") else None
         return Call(method, path, body, headers={"X-Test-Deny": "1"})
+
     return setup
 
 
 def c404(method: str, path: str) -> Setup:
     async def setup(api, ext, mp):
         return Call(method, path, {"name": "x"} if method == "PUT" else None)
+
     return setup
 
 
@@ -137,8 +150,9 @@ async def c405_delete(api, ext, mp):
 
 async def c409_post(api, ext, mp):
     await quiet_create(api, "dup")
-    return Call("POST", "credentials", {"name": "dup", "provider": "openai",
-                                        "api_key": random_api_key()})
+    return Call(
+        "POST", "credentials", {"name": "dup", "provider": "openai", "api_key": random_api_key()}
+    )
 
 
 async def c409_put(api, ext, mp):
@@ -151,13 +165,15 @@ async def c413_post(api, ext, mp):
 
 
 async def c413_put(api, ext, mp):
-    return Call("PUT", f"credentials/{await quiet_create(api, 'big')}",
-                {"name": "x" * (BODY_LIMIT + 10)})
+    return Call(
+        "PUT", f"credentials/{await quiet_create(api, 'big')}", {"name": "x" * (BODY_LIMIT + 10)}
+    )
 
 
 async def c422_post(api, ext, mp):
-    return Call("POST", "credentials", {"name": " ", "provider": "openai",
-                                        "api_key": random_api_key()})
+    return Call(
+        "POST", "credentials", {"name": " ", "provider": "openai", "api_key": random_api_key()}
+    )
 
 
 async def c422_put(api, ext, mp):
@@ -172,8 +188,14 @@ def c429(method: str) -> Setup:
     # One more wrong token from a blocked address (a valid one would pass: only guesses
     # are refused while an address is blocked).
     async def setup(api, ext, mp):
-        return Call(method, "credentials", {"name": "x"} if method == "POST" else None,
-                    headers={"Authorization": "token still-wrong"}, auth=None)
+        return Call(
+            method,
+            "credentials",
+            {"name": "x"} if method == "POST" else None,
+            headers={"Authorization": "token still-wrong"},
+            auth=None,
+        )
+
     return setup
 
 
@@ -185,6 +207,7 @@ def c500(method: str, path_kind: str, store_method: str) -> Setup:
         fault(store_method)(ext, mp)
         body = {"name": "x", "provider": "openai", "api_key": random_api_key()}
         return Call(method, path, body if method in ("POST", "PUT") else None)
+
     return setup
 
 
@@ -193,9 +216,15 @@ async def c200_get_notebooks(api, ext, mp):
 
 
 async def c204_preflight_sources(api, ext, mp):
-    return Call("OPTIONS", "sources", auth=None, headers={
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization, content-type"})
+    return Call(
+        "OPTIONS",
+        "sources",
+        auth=None,
+        headers={
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization, content-type",
+        },
+    )
 
 
 async def c422_post_notebook(api, ext, mp):
@@ -300,15 +329,19 @@ async def test_cell(logs, api, ext, jp_http_port, monkeypatch, kind, cell):
     call = await setup(api, ext, monkeypatch)
     if status == 429:
         for _ in range(FAILURE_LIMIT):
-            r = await api.get("credentials", headers={"Authorization": "token wrong",
-                                                      "X-Forwarded-For": address}, auth=None)
+            r = await api.get(
+                "credentials",
+                headers={"Authorization": "token wrong", "X-Forwarded-For": address},
+                auth=None,
+            )
             assert r.status == 401
     headers = {"X-Forwarded-For": address, **call.headers}
     if origin is not None:
         headers["Origin"] = origin
     before = snapshot(ext)
-    r = await api.request(call.method, call.path, call.body, raw=call.raw, headers=headers,
-                          auth=call.auth)
+    r = await api.request(
+        call.method, call.path, call.body, raw=call.raw, headers=headers, auth=call.auth
+    )
 
     want = expected_status(kind, status, call.method)
     assert r.status == want, r
@@ -317,12 +350,19 @@ async def test_cell(logs, api, ext, jp_http_port, monkeypatch, kind, cell):
         assert r.headers.get_list("Access-Control-Allow-Origin") == [origin]
         assert r.headers.get_list("Access-Control-Allow-Credentials") == ["true"]
         if call.method == "OPTIONS":
-            assert call.method in r.headers["Access-Control-Allow-Methods"] or \
-                "POST" in r.headers["Access-Control-Allow-Methods"]
-            allow_headers = {h.strip().lower()
-                             for h in r.headers["Access-Control-Allow-Headers"].split(",")}
-            assert {"authorization", "content-type", "x-xsrftoken",
-                    "x-requested-with"} <= allow_headers
+            assert (
+                call.method in r.headers["Access-Control-Allow-Methods"]
+                or "POST" in r.headers["Access-Control-Allow-Methods"]
+            )
+            allow_headers = {
+                h.strip().lower() for h in r.headers["Access-Control-Allow-Headers"].split(",")
+            }
+            assert {
+                "authorization",
+                "content-type",
+                "x-xsrftoken",
+                "x-requested-with",
+            } <= allow_headers
             assert r.headers["Access-Control-Max-Age"] == "600"
         else:
             assert "Retry-After" in r.headers["Access-Control-Expose-Headers"]

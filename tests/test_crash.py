@@ -35,8 +35,9 @@ async def storm_then_kill(storm: Storm, server) -> None:
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_kill_9_mid_storm_loses_no_acknowledged_write(backend, server_factory, tmp_path,
-                                                       request, report):
+def test_kill_9_mid_storm_loses_no_acknowledged_write(
+    backend, server_factory, tmp_path, request, report
+):
     key = Fernet.generate_key().decode()
     db_url = request.getfixturevalue("pg_url") if backend == "postgresql" else None
     [server] = start_servers(server_factory, tmp_path, 1, db_url, key)
@@ -44,8 +45,9 @@ def test_kill_9_mid_storm_loses_no_acknowledged_write(backend, server_factory, t
     asyncio.run(storm_then_kill(storm, server))
     tally = storm.tally
     assert tally.server_errors == [], tally.server_errors[:10]
-    in_flight = (sum(len(v) for v in storm.model.in_flight.values())
-                 + len(storm.model.in_flight_creates))
+    in_flight = sum(len(v) for v in storm.model.in_flight.values()) + len(
+        storm.model.in_flight_creates
+    )
 
     restarted = server_factory(home=server.home, env=server.env).start()
     db = db_url or restarted.data_dir / "open_notebook.db"
@@ -53,9 +55,11 @@ def test_kill_9_mid_storm_loses_no_acknowledged_write(backend, server_factory, t
         assert rows(db, "PRAGMA integrity_check") == [("ok",)]
     check_search_index(db)
     counts = storm.verify(db, key, allow_in_flight=True)
-    report(f"{tally.requests} requests, {tally.acknowledged_writes} acknowledged writes, "
-           f"{in_flight} in flight at the kill (either outcome accepted), lost writes: 0, "
-           f"5xx: {len(tally.server_errors)}; database: {counts}")
+    report(
+        f"{tally.requests} requests, {tally.acknowledged_writes} acknowledged writes, "
+        f"{in_flight} in flight at the kill (either outcome accepted), lost writes: 0, "
+        f"5xx: {len(tally.server_errors)}; database: {counts}"
+    )
 
     # the restarted server works: reads what was there, takes new writes
     listed = restarted.api("GET", "credentials")

@@ -18,8 +18,15 @@ def db_rows(ext) -> int:
 
 async def test_crud_round_trip(api):
     key = random_api_key()
-    r = await api.post("credentials", {"name": " Work key ", "provider": "OpenAI", "api_key": key,
-                                       "base_url": "https://proxy.example.org/v1"})
+    r = await api.post(
+        "credentials",
+        {
+            "name": " Work key ",
+            "provider": "OpenAI",
+            "api_key": key,
+            "base_url": "https://proxy.example.org/v1",
+        },
+    )
     assert r.status == 201, r
     created = r.json
     assert created["id"].startswith("credential:")
@@ -98,6 +105,7 @@ async def test_put_field_semantics(api, ext):
     from sqlalchemy import select
 
     from open_notebook_ext.store.orm import Credential
+
     with ext.db.session() as s:
         token = s.scalar(select(Credential.api_key_encrypted).where(Credential.id == c["id"]))
     assert ext.keyring.decrypt(token) == new_key
@@ -123,16 +131,38 @@ async def test_put_field_semantics(api, ext):
         ({"name": 5, "provider": "openai", "api_key": "k" * 20}, 422, "name", "string"),
         ({"name": "x\x00y", "provider": "openai", "api_key": "k" * 20}, 422, "name", "control"),
         ({"name": "x" * 201, "provider": "openai", "api_key": "k" * 20}, 422, "name", "200"),
-        ({"name": "x", "provider": "openai", "api_key": "k" * 20, "base_url": "ftp://h/"},
-         422, "base_url", "http"),
-        ({"name": "x", "provider": "openai", "api_key": "k" * 20, "modalities": ["telepathy"]},
-         422, "modalities", "language"),
+        (
+            {"name": "x", "provider": "openai", "api_key": "k" * 20, "base_url": "ftp://h/"},
+            422,
+            "base_url",
+            "http",
+        ),
+        (
+            {"name": "x", "provider": "openai", "api_key": "k" * 20, "modalities": ["telepathy"]},
+            422,
+            "modalities",
+            "language",
+        ),
         ({"name": "x", "provider": "vertex", "project": "p"}, 422, "location", "required"),
-        ({"name": "x", "provider": "vertex", "project": "p", "location": "l", "api_key": "k" * 20},
-         422, "api_key", "not used"),
+        (
+            {
+                "name": "x",
+                "provider": "vertex",
+                "project": "p",
+                "location": "l",
+                "api_key": "k" * 20,
+            },
+            422,
+            "api_key",
+            "not used",
+        ),
         ({"name": "x", "provider": "azure", "api_key": "k" * 20}, 422, "endpoint", "required"),
-        ({"name": "x", "provider": "openai", "api_key": "k" * 20, "num_ctx": "big"},
-         422, "num_ctx", "integer"),
+        (
+            {"name": "x", "provider": "openai", "api_key": "k" * 20, "num_ctx": "big"},
+            422,
+            "num_ctx",
+            "integer",
+        ),
         ([1, 2], 422, "", "JSON object"),
     ],
 )
@@ -158,15 +188,18 @@ async def test_unknown_provider_names_valid_ones(api):
 async def test_malformed_json_is_400(api, ext, raw):
     r = await api.post("credentials", raw=raw)
     assert r.status == 400, r
-    assert r.json["detail"] in ("Invalid JSON in request body",
-                                "Request body is empty; expected JSON")
+    assert r.json["detail"] in (
+        "Invalid JSON in request body",
+        "Request body is empty; expected JSON",
+    )
     assert db_rows(ext) == 0
 
 
 async def test_duplicate_name_within_provider_is_409(api, ext):
     await api.create_credential(name="dup")
-    r = await api.post("credentials", {"name": "dup", "provider": "openai",
-                                       "api_key": random_api_key()})
+    r = await api.post(
+        "credentials", {"name": "dup", "provider": "openai", "api_key": random_api_key()}
+    )
     assert r.status == 409, r
     assert "already exists" in r.json["detail"]
     assert r.json["errors"] == [{"field": "name", "message": r.json["detail"]}]
@@ -225,8 +258,7 @@ async def test_providers_lists_fields(api):
     by_name = {p["name"]: p for p in r.json}
     assert list(by_name)[:3] == ["openai", "anthropic", "google"]
     assert by_name["openai"]["requires_api_key"] is True
-    assert {f["name"] for f in by_name["azure"]["fields"]} >= {"api_key", "endpoint",
-                                                              "api_version"}
+    assert {f["name"] for f in by_name["azure"]["fields"]} >= {"api_key", "endpoint", "api_version"}
     vertex = {f["name"]: f for f in by_name["vertex"]["fields"]}
     assert "api_key" not in vertex and vertex["project"]["required"] is True
     assert by_name["ollama"]["requires_api_key"] is False
@@ -235,18 +267,25 @@ async def test_providers_lists_fields(api):
 
 
 async def test_ollama_needs_no_key_and_no_encryption(api):
-    r = await api.post("credentials", {"name": "local", "provider": "ollama",
-                                       "base_url": "http://localhost:11434"})
+    r = await api.post(
+        "credentials", {"name": "local", "provider": "ollama", "base_url": "http://localhost:11434"}
+    )
     assert r.status == 201, r
     assert r.json["has_api_key"] is False and r.json["api_key_hint"] is None
 
 
 async def test_responses_carry_server_timing(api):
     """Server-Timing (W3C) gives the server's own time, on answers and errors alike."""
-    created = (await api.post("credentials", {"name": "t", "provider": "openai",
-                                              "api_key": random_api_key()})).json
-    for path, status in ((f"credentials/{created['id']}", 200), ("credentials/nope", 404),
-                         ("credentials", 200)):
+    created = (
+        await api.post(
+            "credentials", {"name": "t", "provider": "openai", "api_key": random_api_key()}
+        )
+    ).json
+    for path, status in (
+        (f"credentials/{created['id']}", 200),
+        ("credentials/nope", 404),
+        ("credentials", 200),
+    ):
         r = await api.get(path)
         assert r.status == status
         match = re.fullmatch(r"app;dur=(\d+\.\d\d)", r.headers["Server-Timing"])

@@ -61,8 +61,7 @@ class Deployment:
 
     def post(self, path: str, body: dict, **kw) -> requests.Response:
         kw.setdefault("headers", {}).setdefault("Authorization", f"Bearer {self.token}")
-        return requests.post(self.https + path, json=body, verify=str(self.cert), timeout=30,
-                             **kw)
+        return requests.post(self.https + path, json=body, verify=str(self.cert), timeout=30, **kw)
 
     def logs(self) -> str:
         texts = [self.jupyter_log.read_text(errors="replace")]
@@ -106,8 +105,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     # As root, Jupyter runs as nobody, as in the container, from the world-readable
     # environment (the project's .venv lives under /root, out of nobody's reach).
-    jupyter_bin = unpriv.build_world_venv() / "bin" if unpriv.cannot_use_users() is None \
-        else BIN
+    jupyter_bin = unpriv.build_world_venv() / "bin" if unpriv.cannot_use_users() is None else BIN
     prefix, uid = _unprivileged(jupyter_bin / "python")
     config = tmp / "jupyter_server_config.py"  # a clone may sit where nobody cannot read
     shutil.copyfile(ROOT / "jupyter-config/production/jupyter_server_config.py", config)
@@ -119,10 +117,27 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
     (secrets_dir / "jupyter_token").write_text(token + "\n")
     (secrets_dir / "encryption_key").write_text(key + "\n")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(secrets_dir / "tls.key"), "-out", str(secrets_dir / "tls.crt")],
-        check=True, capture_output=True)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(secrets_dir / "tls.key"),
+            "-out",
+            str(secrets_dir / "tls.crt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     data = tmp / "data"
     for d in ("home", "notebooks", "jupyter", "runtime"):
         (data / d).mkdir(parents=True)
@@ -132,45 +147,95 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
         f.chmod(0o400 if uid is not None or nginx_uid is None else 0o444)
 
     jupyter_port, http_port, https_port = free_port(), free_port(), free_port()
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("OPEN_NOTEBOOK_", "JUPYTER_", "CORS_"))}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("OPEN_NOTEBOOK_", "JUPYTER_", "CORS_"))
+    }
     env.update(
-        HOME=str(data / "home"), JUPYTER_CONFIG_DIR=str(tmp / "no-user-config"),
-        JUPYTER_DATA_DIR=str(data / "jupyter"), JUPYTER_RUNTIME_DIR=str(data / "runtime"),
-        NOTEBOOK_DIR=str(data / "notebooks"), OPEN_NOTEBOOK_DATA_DIR=str(data / "open_notebook"),
+        HOME=str(data / "home"),
+        JUPYTER_CONFIG_DIR=str(tmp / "no-user-config"),
+        JUPYTER_DATA_DIR=str(data / "jupyter"),
+        JUPYTER_RUNTIME_DIR=str(data / "runtime"),
+        NOTEBOOK_DIR=str(data / "notebooks"),
+        OPEN_NOTEBOOK_DATA_DIR=str(data / "open_notebook"),
         JUPYTER_TOKEN_FILE=str(secrets_dir / "jupyter_token"),
         OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE=str(secrets_dir / "encryption_key"),
         OPEN_NOTEBOOK_CORS_ORIGINS=ALLOWED,
         # nginx runs on loopback here (in compose: its fixed backend address)
         OPEN_NOTEBOOK_TRUSTED_PROXIES="127.0.0.1",
-        JUPYTER_IP="127.0.0.1", JUPYTER_PORT=str(jupyter_port), PYTHONUNBUFFERED="1",
+        JUPYTER_IP="127.0.0.1",
+        JUPYTER_PORT=str(jupyter_port),
+        PYTHONUNBUFFERED="1",
     )
     jupyter_log = tmp / "jupyter.log"
     with open(jupyter_log, "wb") as log:
         jupyter = subprocess.Popen(
-            [*prefix, str(jupyter_bin / "jupyter"), "server", f"--config={config}",
-             *(["--allow-root"] if os.geteuid() == 0 and uid is None else [])],
-            env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp)
+            [
+                *prefix,
+                str(jupyter_bin / "jupyter"),
+                "server",
+                f"--config={config}",
+                *(["--allow-root"] if os.geteuid() == 0 and uid is None else []),
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            cwd=tmp,
+        )
 
     nginx_dir = tmp / "nginx"
     (nginx_dir / "conf.d").mkdir(parents=True)
-    (nginx_dir / "conf.d" / "open-notebook.conf").write_text(render_template({
-        "NGINX_SERVER_NAME": "_", "NGINX_HTTP_PORT": f"127.0.0.1:{http_port}",
-        "NGINX_HTTPS_PORT": f"127.0.0.1:{https_port}",
-        "JUPYTER_UPSTREAM": f"127.0.0.1:{jupyter_port}",
-        "NGINX_TLS_CERT": str(secrets_dir / "tls.crt"),
-        "NGINX_TLS_KEY": str(secrets_dir / "tls.key"), "NGINX_MAX_BODY": "101m"}))
+    (nginx_dir / "conf.d" / "open-notebook.conf").write_text(
+        render_template(
+            {
+                "NGINX_SERVER_NAME": "_",
+                "NGINX_HTTP_PORT": f"127.0.0.1:{http_port}",
+                "NGINX_HTTPS_PORT": f"127.0.0.1:{https_port}",
+                "JUPYTER_UPSTREAM": f"127.0.0.1:{jupyter_port}",
+                "NGINX_TLS_CERT": str(secrets_dir / "tls.crt"),
+                "NGINX_TLS_KEY": str(secrets_dir / "tls.key"),
+                "NGINX_MAX_BODY": "101m",
+            }
+        )
+    )
     (nginx_dir / "nginx.conf").write_text(render_main(nginx_dir))
     if nginx_uid is not None:
         subprocess.run(["chown", "-R", f"{nginx_uid}", str(nginx_dir)], check=True)
     nginx = subprocess.Popen(
-        [*nginx_prefix, nginx_bin, "-e", str(nginx_dir / "error.log"), "-p", str(nginx_dir),
-         "-c", str(nginx_dir / "nginx.conf"), "-g", "daemon off;"],
-        start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    dep = Deployment(tmp, token, key, f"https://127.0.0.1:{https_port}",
-                     f"http://127.0.0.1:{http_port}", https_port, jupyter_port,
-                     secrets_dir / "tls.crt",
-                     jupyter, nginx, jupyter_log, nginx_dir, uid, nginx_uid)
+        [
+            *nginx_prefix,
+            nginx_bin,
+            "-e",
+            str(nginx_dir / "error.log"),
+            "-p",
+            str(nginx_dir),
+            "-c",
+            str(nginx_dir / "nginx.conf"),
+            "-g",
+            "daemon off;",
+        ],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
+    dep = Deployment(
+        tmp,
+        token,
+        key,
+        f"https://127.0.0.1:{https_port}",
+        f"http://127.0.0.1:{http_port}",
+        https_port,
+        jupyter_port,
+        secrets_dir / "tls.crt",
+        jupyter,
+        nginx,
+        jupyter_log,
+        nginx_dir,
+        uid,
+        nginx_uid,
+    )
     try:
         _wait_http(f"http://127.0.0.1:{jupyter_port}/api")
         _wait_http(dep.https + "/api", verify=str(dep.cert))
@@ -192,8 +257,9 @@ def test_https_rest_through_the_proxy(deployment):
     assert r.headers["Strict-Transport-Security"].startswith("max-age=")
     assert r.headers["Server"] == "nginx"  # server_tokens off: no version
     key = random_api_key()
-    created = deployment.post("/open-notebook/api/credentials",
-                              {"name": "prod", "provider": "openai", "api_key": key})
+    created = deployment.post(
+        "/open-notebook/api/credentials", {"name": "prod", "provider": "openai", "api_key": key}
+    )
     assert created.status_code == 201 and key not in created.text
     assert deployment.get("/open-notebook/api/credentials").json()[0]["name"] == "prod"
 
@@ -201,21 +267,26 @@ def test_https_rest_through_the_proxy(deployment):
 def test_plain_http_redirects_to_https(deployment):
     r = requests.get(deployment.http + "/lab?x=1", allow_redirects=False, timeout=10)
     assert r.status_code == 301
-    assert r.headers["Location"].startswith("https://127.0.0.1") and \
-        r.headers["Location"].endswith("/lab?x=1")
+    assert r.headers["Location"].startswith("https://127.0.0.1") and r.headers["Location"].endswith(
+        "/lab?x=1"
+    )
 
 
 def test_only_tls_1_2_and_up(deployment):
-    for version, ok in ((ssl.TLSVersion.TLSv1_2, True), (ssl.TLSVersion.TLSv1_3, True),
-                        (ssl.TLSVersion.TLSv1_1, False)):
+    for version, ok in (
+        (ssl.TLSVersion.TLSv1_2, True),
+        (ssl.TLSVersion.TLSv1_3, True),
+        (ssl.TLSVersion.TLSv1_1, False),
+    ):
         ctx = ssl.create_default_context(cafile=str(deployment.cert))
         try:
             ctx.minimum_version = ctx.maximum_version = version
         except ValueError:
             assert not ok
             continue
-        conn = http.client.HTTPSConnection("127.0.0.1", deployment.https_port, context=ctx,
-                                           timeout=10)
+        conn = http.client.HTTPSConnection(
+            "127.0.0.1", deployment.https_port, context=ctx, timeout=10
+        )
         try:
             conn.request("GET", "/api")
             assert conn.getresponse().status == 200
@@ -228,31 +299,41 @@ def test_only_tls_1_2_and_up(deployment):
 
 def test_origins_through_the_proxy(deployment):
     body = {"name": "x", "provider": "openai", "api_key": random_api_key()}
-    refused = deployment.post("/open-notebook/api/credentials", body,
-                              headers={"Authorization": f"Bearer {deployment.token}",
-                                       "Origin": "https://evil.example"})
+    refused = deployment.post(
+        "/open-notebook/api/credentials",
+        body,
+        headers={"Authorization": f"Bearer {deployment.token}", "Origin": "https://evil.example"},
+    )
     assert refused.status_code == 403
     assert refused.json() == {"detail": "Origin not allowed"}
     assert not [h for h in refused.headers if h.lower().startswith("access-control")]
-    allowed = deployment.get("/open-notebook/api/credentials/credential:nope",
-                             headers={"Authorization": f"Bearer {deployment.token}",
-                                      "Origin": ALLOWED})
+    allowed = deployment.get(
+        "/open-notebook/api/credentials/credential:nope",
+        headers={"Authorization": f"Bearer {deployment.token}", "Origin": ALLOWED},
+    )
     assert allowed.status_code == 404
     assert allowed.headers["Access-Control-Allow-Origin"] == ALLOWED
     # a page served by the proxy itself is same-origin (X-Forwarded-Proto/Host trusted)
-    same = deployment.post("/open-notebook/api/credentials", {**body, "name": "same"},
-                           headers={"Authorization": f"Bearer {deployment.token}",
-                                    "Origin": deployment.https})
+    same = deployment.post(
+        "/open-notebook/api/credentials",
+        {**body, "name": "same"},
+        headers={"Authorization": f"Bearer {deployment.token}", "Origin": deployment.https},
+    )
     assert same.status_code == 201, same.text
 
 
-def _from(address: str, deployment: Deployment, token: str,
-          extra: dict[str, str] | None = None) -> int:
+def _from(
+    address: str, deployment: Deployment, token: str, extra: dict[str, str] | None = None
+) -> int:
     ctx = ssl.create_default_context(cafile=str(deployment.cert))
-    conn = http.client.HTTPSConnection("127.0.0.1", deployment.https_port, context=ctx,
-                                       source_address=(address, 0), timeout=10)
-    conn.request("GET", "/open-notebook/api/credentials",
-                 headers={"Authorization": f"Bearer {token}", **(extra or {})})
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", deployment.https_port, context=ctx, source_address=(address, 0), timeout=10
+    )
+    conn.request(
+        "GET",
+        "/open-notebook/api/credentials",
+        headers={"Authorization": f"Bearer {token}", **(extra or {})},
+    )
     status = conn.getresponse().status
     conn.close()
     return status
@@ -275,12 +356,20 @@ def test_a_direct_peer_cannot_forge_forwarded_headers(deployment):
     through nginx. Its X-Forwarded-For / X-Real-Ip are not believed (only 127.0.0.1,
     nginx here, is a trusted proxy): a fresh forged address per guess used to mean a
     fresh allowance of guesses, and false addresses in the audit trail."""
+
     def guess(i: int) -> int:
-        conn = http.client.HTTPConnection("127.0.0.1", deployment.jupyter_port,
-                                          source_address=("127.0.0.4", 0), timeout=10)
-        conn.request("GET", "/open-notebook/api/credentials", headers={
-            "Authorization": f"Bearer guess-{i}", "X-Forwarded-For": f"203.0.113.{i}",
-            "X-Real-Ip": f"198.51.100.{i}"})
+        conn = http.client.HTTPConnection(
+            "127.0.0.1", deployment.jupyter_port, source_address=("127.0.0.4", 0), timeout=10
+        )
+        conn.request(
+            "GET",
+            "/open-notebook/api/credentials",
+            headers={
+                "Authorization": f"Bearer guess-{i}",
+                "X-Forwarded-For": f"203.0.113.{i}",
+                "X-Real-Ip": f"198.51.100.{i}",
+            },
+        )
         status = conn.getresponse().status
         conn.close()
         return status
@@ -292,12 +381,18 @@ def test_a_direct_peer_cannot_forge_forwarded_headers(deployment):
     assert "203.0.113." not in audit and "198.51.100." not in audit
 
 
-def _burst(deployment: Deployment, address: str, path: str, count: int,
-           headers: dict[str, str] | None = None) -> list[tuple]:
+def _burst(
+    deployment: Deployment,
+    address: str,
+    path: str,
+    count: int,
+    headers: dict[str, str] | None = None,
+) -> list[tuple]:
     """``count`` GETs of ``path`` on one keep-alive connection from ``address``."""
     ctx = ssl.create_default_context(cafile=str(deployment.cert))
-    conn = http.client.HTTPSConnection("127.0.0.1", deployment.https_port, context=ctx,
-                                       source_address=(address, 0), timeout=10)
+    conn = http.client.HTTPSConnection(
+        "127.0.0.1", deployment.https_port, context=ctx, source_address=(address, 0), timeout=10
+    )
     out = []
     for _ in range(count):
         conn.request("GET", path, headers=headers or {})
@@ -321,8 +416,7 @@ def test_nginx_limits_the_login_form_and_token_routes(deployment):
     assert json.loads(refused[2]) == {"detail": "Too many requests"}
 
     token = {"Authorization": f"Bearer {deployment.token}"}
-    api = [status for status, _, _ in _burst(deployment, "127.0.0.6", "/api/status", 300,
-                                             token)]
+    api = [status for status, _, _ in _burst(deployment, "127.0.0.6", "/api/status", 300, token)]
     assert api[:100] == [200] * 100, api[:100]
     assert api.count(429) >= 50, api.count(429)
     # another address is not affected, and static assets are not limited at all
@@ -336,40 +430,65 @@ def test_another_sites_page_cannot_use_up_the_users_rate(deployment):
     address; they count against their own budget (Sec-Fetch-Site: cross-site), so the
     user's requests still go through. Forging the header buys no extra rate."""
     cross_site = {"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors"}
-    page = [s for s, _, _ in _burst(deployment, "127.0.0.8", "/api/status?token=x", 300,
-                                    cross_site)]
+    page = [
+        s for s, _, _ in _burst(deployment, "127.0.0.8", "/api/status?token=x", 300, cross_site)
+    ]
     assert page.count(429) >= 50, page.count(429)  # limited like anyone else
     token = {"Authorization": f"Bearer {deployment.token}", "Sec-Fetch-Site": "same-origin"}
-    assert [s for s, _, _ in _burst(deployment, "127.0.0.8", "/api/status", 20, token)] == \
-        [200] * 20
+    assert [s for s, _, _ in _burst(deployment, "127.0.0.8", "/api/status", 20, token)] == [
+        200
+    ] * 20
     login = [s for s, _, _ in _burst(deployment, "127.0.0.8", "/login", 25, cross_site)]
     assert login.count(429) >= 10
     assert _burst(deployment, "127.0.0.8", "/login", 1)[0][0] == 200
 
 
 def test_kernel_websocket_through_the_proxy(deployment):
-    r = deployment.post("/api/sessions", {"path": "ws.ipynb", "type": "notebook",
-                                          "name": "ws.ipynb", "kernel": {"name": "python3"}})
+    r = deployment.post(
+        "/api/sessions",
+        {"path": "ws.ipynb", "type": "notebook", "name": "ws.ipynb", "kernel": {"name": "python3"}},
+    )
     assert r.status_code == 201, r.text
     kernel_id = r.json()["kernel"]["id"]
 
     async def talk() -> dict:
         ctx = ssl.create_default_context(cafile=str(deployment.cert))
-        url = (f"wss://127.0.0.1:{deployment.https_port}/api/kernels/{kernel_id}/channels"
-               f"?session_id={uuid.uuid4().hex}")
-        ws = await websocket_connect(HTTPRequest(
-            url, ssl_options=ctx, headers={"Authorization": f"Bearer {deployment.token}"}))
+        url = (
+            f"wss://127.0.0.1:{deployment.https_port}/api/kernels/{kernel_id}/channels"
+            f"?session_id={uuid.uuid4().hex}"
+        )
+        ws = await websocket_connect(
+            HTTPRequest(
+                url, ssl_options=ctx, headers={"Authorization": f"Bearer {deployment.token}"}
+            )
+        )
         msg_id = uuid.uuid4().hex
-        ws.write_message(json.dumps({
-            "header": {"msg_id": msg_id, "msg_type": "kernel_info_request", "username": "t",
-                       "session": uuid.uuid4().hex, "date": "", "version": "5.3"},
-            "parent_header": {}, "metadata": {}, "content": {}, "channel": "shell"}))
+        ws.write_message(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "kernel_info_request",
+                        "username": "t",
+                        "session": uuid.uuid4().hex,
+                        "date": "",
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": {},
+                    "channel": "shell",
+                }
+            )
+        )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             raw = await asyncio.wait_for(ws.read_message(), timeout=60)
             msg = json.loads(raw)
-            if msg.get("parent_header", {}).get("msg_id") == msg_id and \
-                    msg["header"]["msg_type"] == "kernel_info_reply":
+            if (
+                msg.get("parent_header", {}).get("msg_id") == msg_id
+                and msg["header"]["msg_type"] == "kernel_info_reply"
+            ):
                 ws.close()
                 return msg
         raise TimeoutError("no kernel_info_reply")
@@ -378,9 +497,12 @@ def test_kernel_websocket_through_the_proxy(deployment):
     assert reply["content"]["status"] == "ok"
     assert reply["content"]["language_info"]["name"] == "python"
     deployment.get(f"/api/sessions/{r.json()['id']}")  # still there
-    requests.delete(deployment.https + f"/api/sessions/{r.json()['id']}",
-                    headers={"Authorization": f"Bearer {deployment.token}"},
-                    verify=str(deployment.cert), timeout=30)
+    requests.delete(
+        deployment.https + f"/api/sessions/{r.json()['id']}",
+        headers={"Authorization": f"Bearer {deployment.token}"},
+        verify=str(deployment.cert),
+        timeout=30,
+    )
 
 
 def test_production_settings_are_in_force(deployment):
@@ -396,8 +518,10 @@ def test_production_settings_are_in_force(deployment):
 
 def _uids(pid: int) -> set[str]:
     """Real uids of a process and its children (runuser's child is the service)."""
-    pids = [str(pid), *subprocess.run(["pgrep", "-P", str(pid)], capture_output=True,
-                                      text=True).stdout.split()]
+    pids = [
+        str(pid),
+        *subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout.split(),
+    ]
     out = set()
     for p in pids:
         status = Path(f"/proc/{p}/status")
@@ -413,8 +537,9 @@ def test_services_run_unprivileged(deployment):
     nobody = str(pwd.getpwnam("nobody").pw_uid)
     assert deployment.nginx_uid is not None
     assert nobody in _uids(deployment.nginx.pid)
-    assert "0" not in _uids(deployment.nginx.pid) - {_uids(deployment.nginx.pid).pop()} or \
-        nobody in _uids(deployment.nginx.pid)
+    assert "0" not in _uids(deployment.nginx.pid) - {
+        _uids(deployment.nginx.pid).pop()
+    } or nobody in _uids(deployment.nginx.pid)
     reason = unpriv.cannot_use_users()
     if reason:
         pytest.skip(f"no world-readable environment for nobody here: {reason}")
@@ -424,10 +549,17 @@ def test_services_run_unprivileged(deployment):
 
 def test_no_secret_in_any_log(deployment):
     # A login link with ?token= is the classic way a token ends up in access logs.
-    requests.get(deployment.https + f"/api/status?token={deployment.token}",
-                 verify=str(deployment.cert), timeout=10)
-    requests.get(deployment.https + f"/lab?token={deployment.token}",
-                 verify=str(deployment.cert), timeout=10, allow_redirects=False)
+    requests.get(
+        deployment.https + f"/api/status?token={deployment.token}",
+        verify=str(deployment.cert),
+        timeout=10,
+    )
+    requests.get(
+        deployment.https + f"/lab?token={deployment.token}",
+        verify=str(deployment.cert),
+        timeout=10,
+        allow_redirects=False,
+    )
     time.sleep(0.5)  # nginx writes its access log after the response
     logs = deployment.logs()
     assert "GET /api/status" in logs  # the access log is there...

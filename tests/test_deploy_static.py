@@ -36,8 +36,7 @@ def compose_config(workdir: Path, *files: Path, profile: str | None = "postgres"
         args += ["-f", str(f)]
     if profile:
         args += ["--profile", profile]
-    out = subprocess.run([*args, "config"], cwd=workdir, capture_output=True, text=True,
-                         timeout=60)
+    out = subprocess.run([*args, "config"], cwd=workdir, capture_output=True, text=True, timeout=60)
     if out.returncode != 0:
         raise ValueError(out.stderr)
     return yaml.safe_load(out.stdout)
@@ -63,8 +62,10 @@ def check_compose(config: dict) -> list[str]:
         need(any(t.split(":")[0] == "/tmp" for t in tmpfs), "tmpfs for /tmp")
         need(s.get("cap_drop") == ["ALL"], "cap_drop: [ALL]")
         need(not s.get("cap_add"), "no cap_add")
-        need("no-new-privileges:true" in (s.get("security_opt") or []),
-             "security_opt no-new-privileges:true")
+        need(
+            "no-new-privileges:true" in (s.get("security_opt") or []),
+            "security_opt no-new-privileges:true",
+        )
         user = str(s.get("user", ""))
         need(bool(user) and user.split(":")[0] not in ("0", "root"), "user: a non-root user")
         need(isinstance(s.get("pids_limit"), int) and s["pids_limit"] > 0, "pids_limit")
@@ -74,19 +75,32 @@ def check_compose(config: dict) -> list[str]:
         need(bool(check) and not (s.get("healthcheck") or {}).get("disable"), "healthcheck")
         logging = s.get("logging") or {}
         options = logging.get("options") or {}
-        need(logging.get("driver") == "json-file" and "max-size" in options
-             and "max-file" in options, "logging with size rotation")
+        need(
+            logging.get("driver") == "json-file"
+            and "max-size" in options
+            and "max-file" in options,
+            "logging with size rotation",
+        )
         need(s.get("restart") == "unless-stopped", "restart: unless-stopped")
         env = s.get("environment") or {}
         for var, value in env.items():
-            if (SECRET_WORDS.search(var) and not var.endswith("_FILE") and value
-                    and not str(value).startswith("/run/secrets/")):
+            if (
+                SECRET_WORDS.search(var)
+                and not var.endswith("_FILE")
+                and value
+                and not str(value).startswith("/run/secrets/")
+            ):
                 problems.append(f"{name}: secret {var} given as plain environment")
         for var, value in env.items():
             if var.endswith("_FILE") and SECRET_WORDS.search(var) and name != "kernels":
                 need(str(value).startswith("/run/secrets/"), f"{var} read from /run/secrets")
-        need(not any(SECRET_WORDS.search(str(part)) and "=" in str(part)
-                     for part in (s.get("command") or [])), "no secret on the command line")
+        need(
+            not any(
+                SECRET_WORDS.search(str(part)) and "=" in str(part)
+                for part in (s.get("command") or [])
+            ),
+            "no secret on the command line",
+        )
 
     ports = {n: s.get("ports") or [] for n, s in services.items()}
     for name, published in ports.items():
@@ -99,19 +113,23 @@ def check_compose(config: dict) -> list[str]:
         host_ip = p.get("host_ip") if isinstance(p, dict) else str(p).split(":")[0]
         if host_ip != "127.0.0.1":
             problems.append(f"proxy: port {p} not bound to 127.0.0.1")
-    targets = {int(p["target"]) if isinstance(p, dict)
-               else int(str(p).split(":")[-1].split("/")[0]) for p in proxy_ports}
+    targets = {
+        int(p["target"]) if isinstance(p, dict) else int(str(p).split(":")[-1].split("/")[0])
+        for p in proxy_ports
+    }
     if targets != {8080, 8443}:
         problems.append("proxy: must publish HTTP (8080, redirects) and HTTPS (8443)")
     networks = config.get("networks", {})
     if not (networks.get("backend") or {}).get("internal"):
         problems.append("networks: backend is not internal: true")
-    for name, wanted_nets in (("jupyter", {"backend", "kernels"}), ("db", {"backend"}),
-                              ("kernels", {"kernels"})):
+    for name, wanted_nets in (
+        ("jupyter", {"backend", "kernels"}),
+        ("db", {"backend"}),
+        ("kernels", {"kernels"}),
+    ):
         nets = set((services.get(name) or {}).get("networks") or {})
         if nets != wanted_nets:
-            problems.append(f"{name}: must sit on the internal networks {sorted(wanted_nets)} "
-                            "only")
+            problems.append(f"{name}: must sit on the internal networks {sorted(wanted_nets)} only")
     jupyter = services.get("jupyter") or {}
     wanted = {"jupyter_token", "encryption_key"}
     got = {x["source"] if isinstance(x, dict) else x for x in jupyter.get("secrets") or []}
@@ -153,68 +171,116 @@ def check_kernels(config: dict) -> list[str]:
             problems.append(what)
 
     uid = {n: str(s.get("user", "")).split(":")[0] for n, s in services.items()}
-    need(bool(uid.get("kernels")) and uid.get("kernels") != uid.get("jupyter"),
-         "kernels: a user other than Jupyter's")
-    need(not (((config.get("networks") or {}).get("kernels") or {}).get("internal") is not True),
-         "networks: kernels is not internal: true")
+    need(
+        bool(uid.get("kernels")) and uid.get("kernels") != uid.get("jupyter"),
+        "kernels: a user other than Jupyter's",
+    )
+    need(
+        not (((config.get("networks") or {}).get("kernels") or {}).get("internal") is not True),
+        "networks: kernels is not internal: true",
+    )
     env = jupyter.get("environment") or {}
-    need(env.get("JUPYTER_GATEWAY_URL") == "http://kernels:8888",
-         "jupyter: JUPYTER_GATEWAY_URL (kernels on the gateway)")
-    need(env.get("OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE") == "/run/secrets/gateway_token",
-         "jupyter: OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE")
-    need(env.get("OPEN_NOTEBOOK_KERNEL_URL") == "http://jupyter:8888/",
-         "jupyter: OPEN_NOTEBOOK_KERNEL_URL (how kernels reach Jupyter)")
-    need("gateway_token" in {x["source"] if isinstance(x, dict) else x
-                             for x in jupyter.get("secrets") or []},
-         "jupyter: the gateway token from a secret")
+    need(
+        env.get("JUPYTER_GATEWAY_URL") == "http://kernels:8888",
+        "jupyter: JUPYTER_GATEWAY_URL (kernels on the gateway)",
+    )
+    need(
+        env.get("OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE") == "/run/secrets/gateway_token",
+        "jupyter: OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE",
+    )
+    need(
+        env.get("OPEN_NOTEBOOK_KERNEL_URL") == "http://jupyter:8888/",
+        "jupyter: OPEN_NOTEBOOK_KERNEL_URL (how kernels reach Jupyter)",
+    )
+    need(
+        "gateway_token"
+        in {x["source"] if isinstance(x, dict) else x for x in jupyter.get("secrets") or []},
+        "jupyter: the gateway token from a secret",
+    )
     need("kernels" in (jupyter.get("depends_on") or {}), "jupyter: depends_on kernels")
     # the notebooks are the one volume both mount; /data only in Jupyter
-    need({"jupyter-data:/data", "notebooks:/data/notebooks"} <= _volumes(jupyter),
-         "jupyter: /data and the notebooks volume")
-    need(_volumes(kernels) == {"notebooks:/data/notebooks", "gateway-token:/handoff"},
-         "kernels: exactly the notebooks volume and the token hand-off")
+    need(
+        {"jupyter-data:/data", "notebooks:/data/notebooks"} <= _volumes(jupyter),
+        "jupyter: /data and the notebooks volume",
+    )
+    need(
+        _volumes(kernels) == {"notebooks:/data/notebooks", "gateway-token:/handoff"},
+        "kernels: exactly the notebooks volume and the token hand-off",
+    )
     for name, service in services.items():
         if name != "jupyter" and any(v.startswith("jupyter-data:") for v in _volumes(service)):
             problems.append(f"{name}: mounts Jupyter's /data")
     need(not kernels.get("secrets"), "kernels: no secrets (the token comes by hand-off)")
     need(not kernels.get("ports"), "kernels: publishes no port")
     kenv = kernels.get("environment") or {}
-    need(kenv.get("OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE") == "/handoff/gateway_token",
-         "kernels: OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE in the hand-off volume")
-    need(kenv.get("OPEN_NOTEBOOK_KERNEL_PYTHON") == "/usr/local/bin/python3-kernel",
-         "kernels: OPEN_NOTEBOOK_KERNEL_PYTHON (the execute-only interpreter)")
-    need(kernels.get("entrypoint") == ["jupyter", "kernelgateway"],
-         "kernels: runs jupyter kernelgateway")
-    need("--config=/etc/jupyter/jupyter_kernel_gateway_config.py" in
-         (kernels.get("command") or []), "kernels: the gateway configuration")
-    need(((kernels.get("depends_on") or {}).get("kernels-token") or {}).get("condition")
-         == "service_completed_successfully", "kernels: after kernels-token")
+    need(
+        kenv.get("OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE") == "/handoff/gateway_token",
+        "kernels: OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE in the hand-off volume",
+    )
+    need(
+        kenv.get("OPEN_NOTEBOOK_KERNEL_PYTHON") == "/usr/local/bin/python3-kernel",
+        "kernels: OPEN_NOTEBOOK_KERNEL_PYTHON (the execute-only interpreter)",
+    )
+    need(
+        kernels.get("entrypoint") == ["jupyter", "kernelgateway"],
+        "kernels: runs jupyter kernelgateway",
+    )
+    need(
+        "--config=/etc/jupyter/jupyter_kernel_gateway_config.py" in (kernels.get("command") or []),
+        "kernels: the gateway configuration",
+    )
+    need(
+        ((kernels.get("depends_on") or {}).get("kernels-token") or {}).get("condition")
+        == "service_completed_successfully",
+        "kernels: after kernels-token",
+    )
     # the one-shot that copies the token where the gateway may delete it
     need(bool(init), "kernels-token: missing service")
     need(uid.get("kernels-token") == uid.get("kernels"), "kernels-token: the kernels' user")
     need(init.get("read_only") is True, "kernels-token: read_only: true")
-    need(init.get("cap_drop") == ["ALL"] and not init.get("cap_add"),
-         "kernels-token: cap_drop: [ALL]")
-    need("no-new-privileges:true" in (init.get("security_opt") or []),
-         "kernels-token: no-new-privileges")
+    need(
+        init.get("cap_drop") == ["ALL"] and not init.get("cap_add"),
+        "kernels-token: cap_drop: [ALL]",
+    )
+    need(
+        "no-new-privileges:true" in (init.get("security_opt") or []),
+        "kernels-token: no-new-privileges",
+    )
     need(init.get("network_mode") == "none", "kernels-token: network_mode: none")
-    need(init.get("entrypoint") == ["python", "-m", "open_notebook_ext.kernels_gateway",
-                                    "copy-token", "/run/secrets/gateway_token_kernels",
-                                    "/handoff/gateway_token"],
-         "kernels-token: copies the token to the hand-off volume")
-    need(bool(init.get("pids_limit")) and bool(init.get("mem_limit")) and bool(init.get("cpus")),
-         "kernels-token: limits")
-    need({x["source"] if isinstance(x, dict) else x for x in init.get("secrets") or []}
-         == {"gateway_token_kernels"}, "kernels-token: the gateway token secret only")
+    need(
+        init.get("entrypoint")
+        == [
+            "python",
+            "-m",
+            "open_notebook_ext.kernels_gateway",
+            "copy-token",
+            "/run/secrets/gateway_token_kernels",
+            "/handoff/gateway_token",
+        ],
+        "kernels-token: copies the token to the hand-off volume",
+    )
+    need(
+        bool(init.get("pids_limit")) and bool(init.get("mem_limit")) and bool(init.get("cpus")),
+        "kernels-token: limits",
+    )
+    need(
+        {x["source"] if isinstance(x, dict) else x for x in init.get("secrets") or []}
+        == {"gateway_token_kernels"},
+        "kernels-token: the gateway token secret only",
+    )
     need(_volumes(init) == {"gateway-token:/handoff"}, "kernels-token: the hand-off volume only")
-    need(init.get("restart") == "no", "kernels-token: restart: \"no\" (one-shot)")
+    need(init.get("restart") == "no", 'kernels-token: restart: "no" (one-shot)')
     logging = init.get("logging") or {}
-    need(logging.get("driver") == "json-file" and "max-size" in (logging.get("options") or {}),
-         "kernels-token: logging with size rotation")
+    need(
+        logging.get("driver") == "json-file" and "max-size" in (logging.get("options") or {}),
+        "kernels-token: logging with size rotation",
+    )
     # the other services' secrets, by name (each line of them is a hardening line)
     for name, wanted in (("proxy", {"tls_cert", "tls_key"}), ("db", {"db_password"})):
-        got = {x["source"] if isinstance(x, dict) else x
-               for x in (services.get(name) or {}).get("secrets") or []}
+        got = {
+            x["source"] if isinstance(x, dict) else x
+            for x in (services.get(name) or {}).get("secrets") or []
+        }
         need(wanted <= got, f"{name}: its secrets")
     return problems
 
@@ -226,18 +292,26 @@ def check_trusted_proxy(config: dict) -> list[str]:
 
     services = config.get("services", {})
     proxy_nets = (services.get("proxy") or {}).get("networks") or {}
-    address = ((proxy_nets.get("backend") if isinstance(proxy_nets, dict) else None)
-               or {}).get("ipv4_address")
+    address = ((proxy_nets.get("backend") if isinstance(proxy_nets, dict) else None) or {}).get(
+        "ipv4_address"
+    )
     env = (services.get("jupyter") or {}).get("environment") or {}
     trusted = str(env.get("OPEN_NOTEBOOK_TRUSTED_PROXIES", ""))
     if not address:
         return ["proxy: needs a fixed ipv4_address on the backend network"]
     problems = []
     if trusted != address:
-        problems.append(f"jupyter: OPEN_NOTEBOOK_TRUSTED_PROXIES must be the proxy's "
-                        f"address {address} exactly, not {trusted!r}")
-    subnets = [c.get("subnet") for c in (((config.get("networks") or {}).get("backend") or {})
-                                         .get("ipam") or {}).get("config") or []]
+        problems.append(
+            f"jupyter: OPEN_NOTEBOOK_TRUSTED_PROXIES must be the proxy's "
+            f"address {address} exactly, not {trusted!r}"
+        )
+    subnets = [
+        c.get("subnet")
+        for c in (((config.get("networks") or {}).get("backend") or {}).get("ipam") or {}).get(
+            "config"
+        )
+        or []
+    ]
     if not any(s and ipaddress.ip_address(address) in ipaddress.ip_network(s) for s in subnets):
         problems.append("networks: backend subnet must hold the proxy's address")
     return problems
@@ -258,8 +332,9 @@ def test_compose_file_is_valid_and_hardened(workdir):
 
 
 def test_postgres_override_is_valid_and_keeps_the_db_url_secret(workdir):
-    config = compose_config(workdir, workdir / "docker-compose.yml",
-                            workdir / "deploy" / "compose.postgres.yml")
+    config = compose_config(
+        workdir, workdir / "docker-compose.yml", workdir / "deploy" / "compose.postgres.yml"
+    )
     assert check_compose(config) == []
     jupyter = config["services"]["jupyter"]
     assert jupyter["environment"]["OPEN_NOTEBOOK_DB_URL_FILE"] == "/run/secrets/db_url"
@@ -275,12 +350,12 @@ HARDENING = re.compile(
     r"|JUPYTER_GATEWAY_URL|OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE|OPEN_NOTEBOOK_KERNEL_URL"
     r"|OPEN_NOTEBOOK_KERNEL_PYTHON|networks: \[kernels\]|network_mode|entrypoint"
     r"|command|- notebooks:|- gateway-token:|- jupyter-data:|condition: service_completed"
-    r"|secrets: \[)")
+    r"|secrets: \[)"
+)
 
 
 def hardening_lines() -> list[int]:
-    return [i for i, line in enumerate(COMPOSE.read_text().splitlines())
-            if HARDENING.match(line)]
+    return [i for i, line in enumerate(COMPOSE.read_text().splitlines()) if HARDENING.match(line)]
 
 
 def test_there_are_hardening_lines_to_delete():
@@ -315,8 +390,13 @@ def dockerfile_stages(text: str) -> list[list[str]]:
 
 def test_dockerfile_lints_clean():
     hadolint = Path(sys.executable).parent / "hadolint"
-    out = subprocess.run([str(hadolint), "--failure-threshold", "style", "Dockerfile"],
-                         cwd=ROOT, capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [str(hadolint), "--failure-threshold", "style", "Dockerfile"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -331,14 +411,16 @@ def test_dockerfile_hardening():
     assert users and users[-1] == "USER 10001:10001"
     assert any(ln.upper().startswith("HEALTHCHECK ") for ln in final)
     assert any("PYTHONDONTWRITEBYTECODE=1" in ln for ln in final)
-    assert not re.search(r"\b(curl|wget|git|gcc|build-essential)\b",
-                         " ".join(ln for ln in final if ln.upper().startswith("RUN ")))
+    assert not re.search(
+        r"\b(curl|wget|git|gcc|build-essential)\b",
+        " ".join(ln for ln in final if ln.upper().startswith("RUN ")),
+    )
     for ln in text.splitlines():
         if re.match(r"^\s*(ENV|ARG)\b", ln) or re.match(r"^\s+\w+=", ln):
             for name, value in re.findall(r"(\w+)=(\S+)", ln):
                 if SECRET_WORDS.search(name):
                     pytest.fail(f"secret-looking build setting {name}={value}")
-    assert "VOLUME [\"/data\"]" in text
+    assert 'VOLUME ["/data"]' in text
     ignored = (ROOT / ".dockerignore").read_text().split()
     for pattern in (".venv", "secrets", "*.db", "*.key", ".git"):
         assert pattern in ignored
@@ -348,27 +430,74 @@ def test_nginx_accepts_the_rendered_config(tmp_path):
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     if not Path(nginx).exists():
         pytest.fail("nginx is missing: `make test` installs Debian's nginx-light")
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                    "-subj", "/CN=127.0.0.1", "-keyout", str(tmp_path / "tls.key"),
-                    "-out", str(tmp_path / "tls.crt")], check=True, capture_output=True)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=127.0.0.1",
+            "-keyout",
+            str(tmp_path / "tls.key"),
+            "-out",
+            str(tmp_path / "tls.crt"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     (tmp_path / "conf.d").mkdir()
-    (tmp_path / "conf.d" / "open-notebook.conf").write_text(render_template({
-        "NGINX_SERVER_NAME": "_", "NGINX_HTTP_PORT": "127.0.0.1:18080",
-        "NGINX_HTTPS_PORT": "127.0.0.1:18443", "JUPYTER_UPSTREAM": "127.0.0.1:18888",
-        "NGINX_TLS_CERT": str(tmp_path / "tls.crt"), "NGINX_TLS_KEY": str(tmp_path / "tls.key"),
-        "NGINX_MAX_BODY": "101m"}))
+    (tmp_path / "conf.d" / "open-notebook.conf").write_text(
+        render_template(
+            {
+                "NGINX_SERVER_NAME": "_",
+                "NGINX_HTTP_PORT": "127.0.0.1:18080",
+                "NGINX_HTTPS_PORT": "127.0.0.1:18443",
+                "JUPYTER_UPSTREAM": "127.0.0.1:18888",
+                "NGINX_TLS_CERT": str(tmp_path / "tls.crt"),
+                "NGINX_TLS_KEY": str(tmp_path / "tls.key"),
+                "NGINX_MAX_BODY": "101m",
+            }
+        )
+    )
     (tmp_path / "nginx.conf").write_text(render_main(tmp_path))
-    out = subprocess.run([nginx, "-T", "-e", str(tmp_path / "error.log"), "-p", str(tmp_path),
-                          "-c", str(tmp_path / "nginx.conf")], capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            nginx,
+            "-T",
+            "-e",
+            str(tmp_path / "error.log"),
+            "-p",
+            str(tmp_path),
+            "-c",
+            str(tmp_path / "nginx.conf"),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 0, out.stderr
     # -T prints every file it loaded: the rendered server blocks must be among them
     assert f"# configuration file {tmp_path / 'conf.d' / 'open-notebook.conf'}" in out.stdout
     assert "listen 127.0.0.1:18443 ssl http2;" in out.stdout
     rendered = (tmp_path / "conf.d" / "open-notebook.conf").read_text()
-    for item in ("ssl_protocols TLSv1.2 TLSv1.3;", "server_tokens off;", "Strict-Transport",
-                 "proxy_set_header Upgrade", "X-Forwarded-For", "X-Forwarded-Proto",
-                 "X-Forwarded-Host", "client_max_body_size 101m;", "return 301 https://",
-                 "limit_req zone=login", "limit_req zone=token", "location = /login"):
+    for item in (
+        "ssl_protocols TLSv1.2 TLSv1.3;",
+        "server_tokens off;",
+        "Strict-Transport",
+        "proxy_set_header Upgrade",
+        "X-Forwarded-For",
+        "X-Forwarded-Proto",
+        "X-Forwarded-Host",
+        "client_max_body_size 101m;",
+        "return 301 https://",
+        "limit_req zone=login",
+        "limit_req zone=token",
+        "location = /login",
+    ):
         assert item in rendered
     assert "limit_req_zone $own_site_client zone=login:" in out.stdout
     assert "limit_req_zone $other_site_client zone=token_other_site:" in out.stdout
@@ -380,27 +509,43 @@ def test_nginx_accepts_the_rendered_config(tmp_path):
 
 CLI_SECRET = re.compile(
     r"--(?:[A-Za-z_]\w*\.)?(?:token|password|hashed_password|encryption_keys?|db_url"
-    r"|cookie_secret)\b", re.IGNORECASE)
+    r"|cookie_secret)\b",
+    re.IGNORECASE,
+)
 CONFIG_SECRET = re.compile(
     r"^\s*c\.\w+\.(?:token|password|hashed_password|encryption_keys?|db_url|cookie_secret)"
-    r"\s*=", re.MULTILINE)
+    r"\s*=",
+    re.MULTILINE,
+)
 PRODUCTION_CONFIG = ROOT / "jupyter-config" / "production" / "jupyter_server_config.py"
 
 
 def deployment_files() -> list[Path]:
-    files = [PRODUCTION_CONFIG, ROOT / "Dockerfile", COMPOSE,
-             *(p for p in (ROOT / "deploy").rglob("*") if p.is_file())]
+    files = [
+        PRODUCTION_CONFIG,
+        ROOT / "Dockerfile",
+        COMPOSE,
+        *(p for p in (ROOT / "deploy").rglob("*") if p.is_file()),
+    ]
     assert POSTGRES_OVERRIDE in files and len(files) >= 6
     return files
 
 
-@pytest.mark.parametrize("line", [
-    "jupyter lab --ServerApp.token=abc", "--IdentityProvider.token abc",
-    "--NotebookApp.token=abc", "--ServerApp.password=sha1:x",
-    "--PasswordIdentityProvider.hashed_password=argon2:x", "--token=abc",
-    "--OpenNotebookApp.encryption_key=x", "--OpenNotebookApp.encryption_keys=[x]",
-    "--OpenNotebookApp.db_url=postgresql://u:p@h/d", 'command: ["--ServerApp.token", "x"]',
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "jupyter lab --ServerApp.token=abc",
+        "--IdentityProvider.token abc",
+        "--NotebookApp.token=abc",
+        "--ServerApp.password=sha1:x",
+        "--PasswordIdentityProvider.hashed_password=argon2:x",
+        "--token=abc",
+        "--OpenNotebookApp.encryption_key=x",
+        "--OpenNotebookApp.encryption_keys=[x]",
+        "--OpenNotebookApp.db_url=postgresql://u:p@h/d",
+        'command: ["--ServerApp.token", "x"]',
+    ],
+)
 def test_the_command_line_check_catches_secrets(line):
     assert CLI_SECRET.search(line)
 
@@ -420,15 +565,19 @@ def test_production_config_sets_no_secret_value():
 
 
 def test_compose_and_image_start_jupyter_without_arguments_that_carry_secrets(workdir):
-    config = compose_config(workdir, workdir / "docker-compose.yml",
-                            workdir / "deploy" / "compose.postgres.yml")
+    config = compose_config(
+        workdir, workdir / "docker-compose.yml", workdir / "deploy" / "compose.postgres.yml"
+    )
     for name, service in config["services"].items():
         for key in ("command", "entrypoint"):
             parts = service.get(key) or []
             parts = [parts] if isinstance(parts, str) else parts
             assert not [p for p in parts if CLI_SECRET.search(str(p))], (name, key)
-    entry = [ln for ln in (ROOT / "Dockerfile").read_text().splitlines()
-             if ln.upper().startswith(("ENTRYPOINT", "CMD"))]
+    entry = [
+        ln
+        for ln in (ROOT / "Dockerfile").read_text().splitlines()
+        if ln.upper().startswith(("ENTRYPOINT", "CMD"))
+    ]
     assert entry and not [ln for ln in entry if CLI_SECRET.search(ln)]
 
 
@@ -442,6 +591,8 @@ def test_the_image_runs_the_kernels_too():
     assert "cp /usr/local/bin/python3.11 /usr/local/bin/python3-kernel" in final
     assert "chmod 0111 /usr/local/bin/python3-kernel" in final
     assert "chown 10002:10001 /handoff" in final and "chmod 0700 /handoff" in final
-    assert ("COPY jupyter-config/isolated/jupyter_kernel_gateway_config.py "
-            "/etc/jupyter/jupyter_kernel_gateway_config.py") in final
+    assert (
+        "COPY jupyter-config/isolated/jupyter_kernel_gateway_config.py "
+        "/etc/jupyter/jupyter_kernel_gateway_config.py"
+    ) in final
     assert "jupyter-kernel-gateway" in (ROOT / "pyproject.toml").read_text()

@@ -43,9 +43,27 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         return out
     out = tmp_path_factory.mktemp("docs") / "html"
     result = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-E", "-W", "--keep-going", "-n", "-q", "-b", "html",
-         "-d", str(out.parent / "doctrees"), str(DOCS), str(out)],
-        capture_output=True, text=True, timeout=600, check=False)
+        [
+            sys.executable,
+            "-m",
+            "sphinx",
+            "-E",
+            "-W",
+            "--keep-going",
+            "-n",
+            "-q",
+            "-b",
+            "html",
+            "-d",
+            str(out.parent / "doctrees"),
+            str(DOCS),
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     assert result.returncode == 0, result.stderr[-5000:]
     return out
 
@@ -53,7 +71,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def page_text(built: Path, page: str) -> str:
     """A built page's main content as plain text (tags dropped, entities decoded)."""
     raw = (built / page).read_text(encoding="utf-8")
-    main = raw[raw.index("<main"):raw.index("</main>")]
+    main = raw[raw.index("<main") : raw.index("</main>")]
     return html.unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", main)))
 
 
@@ -104,8 +122,9 @@ def test_every_configurable_class_of_the_package_is_documented(built: Path) -> N
     assert {c.__name__ for c in classes} >= {"OpenNotebookApp", "ConstantTimeIdentityProvider"}
     text = page_text(built, "reference/configuration.html")
     for cls in classes:
-        missing = [n for n in cls.class_own_traits(config=True)
-                   if f"c.{cls.__name__}.{n} = " not in text]
+        missing = [
+            n for n in cls.class_own_traits(config=True) if f"c.{cls.__name__}.{n} = " not in text
+        ]
         assert not missing, (cls, missing)
 
 
@@ -113,14 +132,22 @@ def test_every_operation_of_openapi_yaml_is_documented(built: Path) -> None:
     (spec_file,) = package_files("**/openapi.yaml")
     spec = yaml.safe_load(spec_file.read_text(encoding="utf-8"))
     text = page_text(built, "reference/rest-api.html")
-    operations = [(m.upper(), path) for path, item in spec["paths"].items()
-                  for m in item if m in HTTP_METHODS]
+    operations = [
+        (m.upper(), path) for path, item in spec["paths"].items() for m in item if m in HTTP_METHODS
+    ]
     assert len(operations) >= 30
-    missing = [f"{m} {p}" for m, p in operations
-               if not re.search(rf"{m} {re.escape(p)}(?![\w/{{}}.-])", text)]
+    missing = [
+        f"{m} {p}"
+        for m, p in operations
+        if not re.search(rf"{m} {re.escape(p)}(?![\w/{{}}.-])", text)
+    ]
     assert not missing, missing
-    for summary in (op["summary"] for item in spec["paths"].values()
-                    for m, op in item.items() if m in HTTP_METHODS):
+    for summary in (
+        op["summary"]
+        for item in spec["paths"].values()
+        for m, op in item.items()
+        if m in HTTP_METHODS
+    ):
         assert " ".join(summary.split()) in text, summary
 
 
@@ -228,8 +255,11 @@ def broken_markdown_links(path: Path) -> list[str]:
                 broken.append(target)
             continue
         dest = (path.parent / unquote(parts.path)).resolve()
-        if not dest.exists() or (parts.fragment and dest.suffix == ".md" and (
-                parts.fragment not in markdown_anchors(dest))):
+        if not dest.exists() or (
+            parts.fragment
+            and dest.suffix == ".md"
+            and (parts.fragment not in markdown_anchors(dest))
+        ):
             broken.append(target)
     return broken
 
@@ -244,9 +274,11 @@ def test_relative_links_resolve(name: str) -> None:
 def test_the_markdown_link_check_catches_a_broken_link(tmp_path: Path) -> None:
     (tmp_path / "there.md").write_text("# A heading\n")
     page = tmp_path / "page.md"
-    page.write_text("# Page\n[ok](there.md) [ok](there.md#a-heading) [ok](#page)\n"
-                    "[gone](missing.md) [bad](there.md#no-such) [bad](#nowhere)\n"
-                    "[web](https://example.org/x)\n")
+    page.write_text(
+        "# Page\n[ok](there.md) [ok](there.md#a-heading) [ok](#page)\n"
+        "[gone](missing.md) [bad](there.md#no-such) [bad](#nowhere)\n"
+        "[web](https://example.org/x)\n"
+    )
     assert broken_markdown_links(page) == ["missing.md", "there.md#no-such", "#nowhere"]
 
 
@@ -266,7 +298,8 @@ class _Links(HTMLParser):
             if name in ("id", "name"):
                 self.ids.add(value)
             elif (name == "href" and tag in ("a", "link")) or (
-                    name == "src" and tag in ("img", "script")):
+                name == "src" and tag in ("img", "script")
+            ):
                 self.links.append(value)
 
 
@@ -287,8 +320,11 @@ def broken_html_links(root: Path) -> list[str]:
             dest = (page.parent / unquote(parts.path)).resolve() if parts.path else page
             if dest.is_dir():
                 dest = dest / "index.html"
-            if not dest.exists() or (parts.fragment and dest.suffix == ".html" and (
-                    unquote(parts.fragment) not in pages[dest].ids)):
+            if not dest.exists() or (
+                parts.fragment
+                and dest.suffix == ".html"
+                and (unquote(parts.fragment) not in pages[dest].ids)
+            ):
                 broken.append(f"{page.relative_to(root.resolve())}: {link}")
     return broken
 
@@ -300,13 +336,18 @@ def test_every_relative_link_in_the_built_docs_resolves(built: Path) -> None:
 
 
 def test_the_html_link_check_catches_a_broken_link(tmp_path: Path) -> None:
-    (tmp_path / "a.html").write_text('<p id="here">x</p><a href="b.html#there">ok</a>'
-                                     '<a href="#here">ok</a><a href="gone.html">gone</a>'
-                                     '<a href="b.html#nope">bad</a><img src="img/x.png">'
-                                     '<a href="https://example.org/">web</a>')
+    (tmp_path / "a.html").write_text(
+        '<p id="here">x</p><a href="b.html#there">ok</a>'
+        '<a href="#here">ok</a><a href="gone.html">gone</a>'
+        '<a href="b.html#nope">bad</a><img src="img/x.png">'
+        '<a href="https://example.org/">web</a>'
+    )
     (tmp_path / "b.html").write_text('<h1 id="there">b</h1>')
-    assert broken_html_links(tmp_path) == ["a.html: gone.html", "a.html: b.html#nope",
-                                           "a.html: img/x.png"]
+    assert broken_html_links(tmp_path) == [
+        "a.html: gone.html",
+        "a.html: b.html#nope",
+        "a.html: img/x.png",
+    ]
 
 
 def test_screenshots_are_shown(built: Path) -> None:
@@ -319,13 +360,17 @@ def test_the_readme_module_map_names_exactly_the_packages_modules():
     """The README's map of open_notebook_ext/ lists every top-level module and package,
     and nothing that is not there."""
     text = (ROOT / "README.md").read_text(encoding="utf-8")
-    block = text[text.index("```\nopen_notebook_ext/"):]
-    block = block[:block.index("\n```", 4)]
+    block = text[text.index("```\nopen_notebook_ext/") :]
+    block = block[: block.index("\n```", 4)]
     package_part = block.split("\nlabextension/")[0].split("\n", 2)[2]  # after the heading
     named = set(re.findall(r"(?<![\w/])([a-z_]+(?:\.py|\.yaml|/))", package_part))
     pkg = ROOT / "open_notebook_ext"
-    present = {p.name + ("/" if p.is_dir() else "") for p in pkg.iterdir()
-               if not p.name.startswith(("_", ".")) and p.name != "labextension"
-               and ((p.is_dir() and any(p.iterdir())) or p.suffix in (".py", ".yaml"))}
+    present = {
+        p.name + ("/" if p.is_dir() else "")
+        for p in pkg.iterdir()
+        if not p.name.startswith(("_", "."))
+        and p.name != "labextension"
+        and ((p.is_dir() and any(p.iterdir())) or p.suffix in (".py", ".yaml"))
+    }
     present -= {"py.typed"}
     assert named == present, (sorted(present - named), sorted(named - present))

@@ -30,8 +30,12 @@ def mode(path: Path) -> int:
 
 def stored_tokens(db: Path) -> list[str]:
     with sqlite3.connect(db) as c:
-        return [r[0] for r in c.execute(
-            "SELECT api_key_encrypted FROM on_credentials WHERE api_key_encrypted IS NOT NULL")]
+        return [
+            r[0]
+            for r in c.execute(
+                "SELECT api_key_encrypted FROM on_credentials WHERE api_key_encrypted IS NOT NULL"
+            )
+        ]
 
 
 def meta(db: Path, key: str) -> str | None:
@@ -77,8 +81,12 @@ async def test_key_never_leaks_in_process(logs, api, ext, request):
             assert not bytes_contain(f, key), f
         assert key not in dump
     # the tokens in the DB decrypt to the keys: they are there, encrypted
-    tokens = [r[0] for r in rows(ext, "SELECT api_key_encrypted FROM on_credentials "
-                                      "WHERE api_key_encrypted IS NOT NULL")]
+    tokens = [
+        r[0]
+        for r in rows(
+            ext, "SELECT api_key_encrypted FROM on_credentials WHERE api_key_encrypted IS NOT NULL"
+        )
+    ]
     assert not dump or all(token in dump for token in tokens)  # the dump is complete
     plain = {ext.keyring.decrypt(t) for t in tokens}
     assert plain == {replacement, keys[1], keys[2]}
@@ -99,11 +107,13 @@ async def test_key_writes_refused_while_mismatched(api, ext):
     assert (await api.get("credentials/status")).json["key_check"] == "mismatch"
 
     new_key = random_api_key("sk-new")
-    created = await api.post("credentials", {"name": "new", "provider": "openai",
-                                             "api_key": new_key})
+    created = await api.post(
+        "credentials", {"name": "new", "provider": "openai", "api_key": new_key}
+    )
     replaced = await api.put(f"credentials/{cred['id']}", {"api_key": new_key})
-    renamed_with_key = await api.put(f"credentials/{cred['id']}", {"api_key": new_key,
-                                                                  "name": "renamed"})
+    renamed_with_key = await api.put(
+        f"credentials/{cred['id']}", {"api_key": new_key, "name": "renamed"}
+    )
     for r in (created, replaced, renamed_with_key):
         assert r.status == 409, r
         detail = r.json["detail"]
@@ -116,14 +126,16 @@ async def test_key_writes_refused_while_mismatched(api, ext):
 
     # no key involved: still allowed
     assert (await api.put(f"credentials/{cred['id']}", {"name": "renamed"})).status == 200
-    local = await api.post("credentials", {"name": "local", "provider": "ollama",
-                                           "base_url": "http://localhost:11434"})
+    local = await api.post(
+        "credentials", {"name": "local", "provider": "ollama", "base_url": "http://localhost:11434"}
+    )
     assert local.status == 201, local
     assert (await api.delete(f"credentials/{local.json['id']}")).status == 200
 
     # the right key back (the check value it wrote): writes work again
-    execute(ext, "UPDATE on_meta SET value = :v WHERE key = 'key_check'",
-            v=ext.keyring.make_check())
+    execute(
+        ext, "UPDATE on_meta SET value = :v WHERE key = 'key_check'", v=ext.keyring.make_check()
+    )
     assert (await api.put(f"credentials/{cred['id']}", {"api_key": new_key})).status == 200
 
 
@@ -160,8 +172,9 @@ def test_generated_key_file_is_private_and_reused(server_factory):
 def test_wrong_key_is_listed_with_decryption_error(server_factory):
     key_a, key_b = Fernet.generate_key().decode(), Fernet.generate_key().decode()
     first = server_factory(env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": key_a}).start()
-    cred = first.api("POST", "credentials",
-                     {"name": "k", "provider": "openai", "api_key": random_api_key()}).json
+    cred = first.api(
+        "POST", "credentials", {"name": "k", "provider": "openai", "api_key": random_api_key()}
+    ).json
     first.stop()
 
     second = server_factory(home=first.home, env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": key_b}).start()
@@ -189,16 +202,21 @@ def test_key_file_env_wins_over_env_and_config(server_factory, tmp_path):
     home = tmp_path / "home"
     (home / ".jupyter").mkdir(parents=True)
     (home / ".jupyter" / "jupyter_server_config.json").write_text(
-        json.dumps({"OpenNotebookApp": {"encryption_key": config_value}}))
+        json.dumps({"OpenNotebookApp": {"encryption_key": config_value}})
+    )
 
-    server = server_factory(home=home, env={
-        "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": str(secret),
-        "OPEN_NOTEBOOK_ENCRYPTION_KEY": env_value,
-    }).start()
+    server = server_factory(
+        home=home,
+        env={
+            "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": str(secret),
+            "OPEN_NOTEBOOK_ENCRYPTION_KEY": env_value,
+        },
+    ).start()
     status = server.api("GET", "credentials/status").json
     assert (status["key_source"], status["key_file"]) == ("file", str(secret))
-    server.api("POST", "credentials", {"name": "k", "provider": "openai",
-                                       "api_key": random_api_key()})
+    server.api(
+        "POST", "credentials", {"name": "k", "provider": "openai", "api_key": random_api_key()}
+    )
     server.stop()
     token = stored_tokens(server.data_dir / "open_notebook.db")[0]
     Fernet(key_file_value.encode()).decrypt(token.encode())  # written with the file's key
@@ -246,7 +264,8 @@ def test_pbkdf2_parameters():
     assert PBKDF2_ITERATIONS == 600_000
     salt = b"\x01" * 16
     expected = base64.urlsafe_b64encode(
-        hashlib.pbkdf2_hmac("sha256", b"pw", salt, 600_000, dklen=32))
+        hashlib.pbkdf2_hmac("sha256", b"pw", salt, 600_000, dklen=32)
+    )
     assert derive_key("pw", salt) == expected
 
 
@@ -285,11 +304,14 @@ class TestWithoutKey:
         assert status.json["encryption_configured"] is False
         assert status.json["key_source"] == "none"
         assert status.json["key_check"] == "not_configured"
-        r = await api.post("credentials", {"name": "k", "provider": "openai",
-                                           "api_key": random_api_key()})
+        r = await api.post(
+            "credentials", {"name": "k", "provider": "openai", "api_key": random_api_key()}
+        )
         assert r.status == 400
         assert r.json == {"detail": NO_KEY_MESSAGE}
-        assert NO_KEY_MESSAGE == ("Encryption key not configured. Set OPEN_NOTEBOOK_ENCRYPTION_KEY "
-                                  "or OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE.")
+        assert NO_KEY_MESSAGE == (
+            "Encryption key not configured. Set OPEN_NOTEBOOK_ENCRYPTION_KEY "
+            "or OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE."
+        )
         assert (await api.get("credentials")).json == []
         assert not (Path(ext.data_dir) / "encryption.key").exists()

@@ -118,17 +118,22 @@ async def test_without_an_encryption_key_nothing_is_imported(api, logs, ext):
     assert_no_values(api, logs, ext)
 
 
-async def test_dotenv_is_imported_on_request_and_removed_only_when_asked(api, logs, ext,
-                                                                          jp_root_dir):
+async def test_dotenv_is_imported_on_request_and_removed_only_when_asked(
+    api, logs, ext, jp_root_dir
+):
     dotenv_key = random_api_key("sk-ant-dotenv")
     other = random_api_key("sk-unrelated")
     path = Path(jp_root_dir) / ".env"
-    path.write_text(f'# jupyter-ai\nANTHROPIC_API_KEY="{dotenv_key}"\n'
-                    f"export MISTRAL_API_KEY='{other}'\nUNRELATED=1\n")
+    path.write_text(
+        f'# jupyter-ai\nANTHROPIC_API_KEY="{dotenv_key}"\n'
+        f"export MISTRAL_API_KEY='{other}'\nUNRELATED=1\n"
+    )
     listed = (await api.get("credentials/env-import")).json["dotenv"]
     assert listed["exists"] is True
     assert {p["provider"]: p["variables"] for p in listed["providers"]} == {
-        "anthropic": ["ANTHROPIC_API_KEY"], "mistral": ["MISTRAL_API_KEY"]}
+        "anthropic": ["ANTHROPIC_API_KEY"],
+        "mistral": ["MISTRAL_API_KEY"],
+    }
 
     r = await api.post("credentials/import-dotenv", {"providers": ["anthropic"]})
     assert r.status == 200, r
@@ -139,8 +144,9 @@ async def test_dotenv_is_imported_on_request_and_removed_only_when_asked(api, lo
     assert (await api.post(f"credentials/{cred['id']}/secret", {})).json["api_key"] == dotenv_key
     api.replies.pop()
 
-    r = await api.post("credentials/import-dotenv",
-                       {"providers": ["mistral"], "remove_imported": True})
+    r = await api.post(
+        "credentials/import-dotenv", {"providers": ["mistral"], "remove_imported": True}
+    )
     assert r.status == 200 and r.json["dotenv_variables_removed"] == ["MISTRAL_API_KEY"]
     text = path.read_text()
     assert other not in text and dotenv_key in text and "UNRELATED=1" in text
@@ -154,8 +160,13 @@ def _cli(home: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedPro
     for name in {v for spec in PROVIDER_ENV.values() for v in spec.variables}:
         e.pop(name, None)
     e.update(env)
-    return subprocess.run([str(BIN / "jupyter-open-notebook"), *args], env=e,
-                          capture_output=True, text=True, timeout=120)
+    return subprocess.run(
+        [str(BIN / "jupyter-open-notebook"), *args],
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.mark.sqlite_only
@@ -173,8 +184,9 @@ def test_cli_lists_names_and_imports_the_chosen(tmp_path):
     again = _cli(home, "import-env", env=env)
     assert "imported: openai" in again.stdout
     assert "skipped (a credential exists): anthropic" in again.stdout
-    bad = _cli(home, "import-env", env={**env, "MISTRAL_API_KEY": OPENAI,
-                                        "MISTRAL_BASE_URL": f"x{OPENAI}"})
+    bad = _cli(
+        home, "import-env", env={**env, "MISTRAL_API_KEY": OPENAI, "MISTRAL_BASE_URL": f"x{OPENAI}"}
+    )
     assert bad.returncode == 1 and "mistral.base_url" in bad.stderr
 
     dotenv_key = random_api_key("sk-ant-file")

@@ -54,8 +54,7 @@ ORIGINS = {"allowed": ALLOWED, "disallowed": DISALLOWED}
 SEED = 20240611
 MAX_EXAMPLES = 12
 # Routes that never answer CORS (a browser page can never read a key).
-NO_CORS = {"readSecret", "readSecretByName", "listSecrets", "proxyGet", "proxyPost",
-           "proxyDelete"}
+NO_CORS = {"readSecret", "readSecretByName", "listSecrets", "proxyGet", "proxyPost", "proxyDelete"}
 STATS: dict[str, Counter[str]] = {kind: Counter() for kind in ORIGINS}
 
 
@@ -84,14 +83,17 @@ def _call(server: ServerProcess, method: str, path: str, body: Any = None) -> An
 def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     provider = FakeProvider()
     home = tmp_path_factory.mktemp("fuzz")
-    server = ServerProcess(home, args=[
-        f"--OpenNotebookApp.allowed_origins={ALLOWED}",
-        # schemathesis's auth checks send wrong tokens on purpose; no 429 lock-out here
-        "--OpenNotebookApp.auth_failure_limit=0",
-        "--OpenNotebookApp.allow_private_targets=True",
-        "--OpenNotebookApp.fetch_links=False",
-        "--OpenNotebookApp.connection_test_timeout=2",
-    ])
+    server = ServerProcess(
+        home,
+        args=[
+            f"--OpenNotebookApp.allowed_origins={ALLOWED}",
+            # schemathesis's auth checks send wrong tokens on purpose; no 429 lock-out here
+            "--OpenNotebookApp.auth_failure_limit=0",
+            "--OpenNotebookApp.allow_private_targets=True",
+            "--OpenNotebookApp.fetch_links=False",
+            "--OpenNotebookApp.connection_test_timeout=2",
+        ],
+    )
     server.start()
     served = requests.get(server.url + API + "/openapi.json", timeout=10)
     assert served.json() == openapi_spec()  # what the tests below fuzz is what is served
@@ -105,9 +107,17 @@ def _make_pool(server: ServerProcess) -> tuple[dict[str, str], dict[str, Callabl
     provider_url = server.provider.url  # type: ignore[attr-defined]
 
     def credential() -> str:
-        return _call(server, "POST", "credentials", {
-            "name": f"fuzz-{time.monotonic_ns()}", "provider": "openai",
-            "api_key": random_api_key(), "base_url": provider_url + "/v1"})["id"]
+        return _call(
+            server,
+            "POST",
+            "credentials",
+            {
+                "name": f"fuzz-{time.monotonic_ns()}",
+                "provider": "openai",
+                "api_key": random_api_key(),
+                "base_url": provider_url + "/v1",
+            },
+        )["id"]
 
     def notebook() -> str:
         return _call(server, "POST", "notebooks", {"name": "fuzz notebook"})["id"]
@@ -122,11 +132,20 @@ def _make_pool(server: ServerProcess) -> tuple[dict[str, str], dict[str, Callabl
     (server.root / "work" / "fuzz.ipynb").write_text('{"cells": []}')  # grants need the file
 
     def grant() -> str:
-        return _call(server, "PUT", "grants", {"credential_id": credential(),
-                                                "notebook_path": "work/fuzz.ipynb"})["id"]
+        return _call(
+            server,
+            "PUT",
+            "grants",
+            {"credential_id": credential(), "notebook_path": "work/fuzz.ipynb"},
+        )["id"]
 
-    fresh = {"credential_id": credential, "notebook_id": notebook, "note_id": note,
-             "source_id": source, "grant_id": grant}
+    fresh = {
+        "credential_id": credential,
+        "notebook_id": notebook,
+        "note_id": note,
+        "source_id": source,
+        "grant_id": grant,
+    }
     pool = {name: make() for name, make in fresh.items()}
     _call(server, "POST", f"notebooks/{pool['notebook_id']}/sources/{pool['source_id']}")
     return pool, fresh
@@ -138,8 +157,11 @@ def fuzz_pool(fuzz_server: ServerProcess) -> tuple[dict[str, str], dict[str, Cal
 
 
 @pytest.fixture(scope="module")
-def fuzz_target(origin_kind: str, fuzz_server: ServerProcess,
-                fuzz_pool: tuple[dict[str, str], dict[str, Callable[[], str]]]) -> Target:
+def fuzz_target(
+    origin_kind: str,
+    fuzz_server: ServerProcess,
+    fuzz_pool: tuple[dict[str, str], dict[str, Callable[[], str]]],
+) -> Target:
     pool, fresh = fuzz_pool
     target = TARGETS.get(origin_kind)
     if target is None:
@@ -150,23 +172,31 @@ def fuzz_target(origin_kind: str, fuzz_server: ServerProcess,
 # The description as served: handlers/meta.py serves this very file (checked against the
 # live server below). Loaded at import so that every operation is its own test item;
 # the server's address is given per call.
-CONFIG = SchemathesisConfig.from_dict({
-    "seed": SEED,
-    "request-timeout": 20,
-    "generation": {"max-examples": MAX_EXAMPLES, "deterministic": True,
-                   "database": "none", "mode": "all", "no-shrink": True},
-    "phases": {"stateful": {"enabled": False}},
-    "checks": {
-        # Schema-valid is not always acceptable: names are trimmed and must not be blank or
-        # hold control characters, a provider takes only its own fields, a link needs a url,
-        # order_by is free text checked by the server. Those answers are the documented
-        # 400/422 ({"detail", "errors"}); every other check keeps its default.
-        "positive_data_acceptance": {"expected-statuses": [
-            "2xx", "400", "401", "403", "404", "409", "422"]},
-        # replaced by check_undeclared_method (our origin rule comes first)
-        "unsupported_method": {"enabled": False},
-    },
-})
+CONFIG = SchemathesisConfig.from_dict(
+    {
+        "seed": SEED,
+        "request-timeout": 20,
+        "generation": {
+            "max-examples": MAX_EXAMPLES,
+            "deterministic": True,
+            "database": "none",
+            "mode": "all",
+            "no-shrink": True,
+        },
+        "phases": {"stateful": {"enabled": False}},
+        "checks": {
+            # Schema-valid is not always acceptable: names are trimmed and must not be blank or
+            # hold control characters, a provider takes only its own fields, a link needs a url,
+            # order_by is free text checked by the server. Those answers are the documented
+            # 400/422 ({"detail", "errors"}); every other check keeps its default.
+            "positive_data_acceptance": {
+                "expected-statuses": ["2xx", "400", "401", "403", "404", "409", "422"]
+            },
+            # replaced by check_undeclared_method (our origin rule comes first)
+            "unsupported_method": {"enabled": False},
+        },
+    }
+)
 schema = schemathesis.openapi.from_dict(openapi_spec(), config=CONFIG)
 TARGETS: dict[str, Target] = {}
 
@@ -234,8 +264,9 @@ def _swap_ids(case: Any, target: Target) -> None:
 
 def check_cors_and_error_body(response: Any, case: Any, target: Target) -> None:
     # schemathesis's Response keeps every header as a list of values
-    headers = {k.lower(): ", ".join(v) if isinstance(v, list) else v
-               for k, v in response.headers.items()}
+    headers = {
+        k.lower(): ", ".join(v) if isinstance(v, list) else v for k, v in response.headers.items()
+    }
     cors = {k: v for k, v in headers.items() if k.startswith("access-control-")}
     op = case.operation.definition.raw.get("operationId")
     where = (op, case.method, response.status_code)
@@ -257,8 +288,11 @@ def check_undeclared_method(response: Any, case: Any, target: Target) -> None:
     refused (403) before the method is looked at, as every write from there, and any
     request to a secret route, which a browser (these all carry Origin) never gets past.
     (Methods Tornado does not know, TRACE and the like, are 405 before any of that.)"""
-    declared = {m.upper() for m in openapi_spec()["paths"][case.operation.path]
-                if m in ("get", "post", "put", "delete", "patch")}
+    declared = {
+        m.upper()
+        for m in openapi_spec()["paths"][case.operation.path]
+        if m in ("get", "post", "put", "delete", "patch")
+    }
     method = response.request.method
     if method in declared or method == "OPTIONS":
         return
@@ -298,7 +332,8 @@ def test_api_against_its_description(case: Any, fuzz_target: Target) -> None:
     server = fuzz_target.server
     response = case.call_and_validate(
         base_url=server.url + API,
-        headers={"Authorization": f"token {server.token}", "Origin": fuzz_target.origin})
+        headers={"Authorization": f"token {server.token}", "Origin": fuzz_target.origin},
+    )
     check_cors_and_error_body(response, case, fuzz_target)
     check_undeclared_method(response, case, fuzz_target)
     stats = STATS[fuzz_target.origin_kind]
@@ -310,21 +345,27 @@ def test_api_against_its_description(case: Any, fuzz_target: Target) -> None:
     stats["op:" + case.operation.label] += 1
 
 
-def test_fuzzing_reached_the_handlers(request: pytest.FixtureRequest,
-                                      fuzz_server: ServerProcess, report: Any) -> None:
+def test_fuzzing_reached_the_handlers(
+    request: pytest.FixtureRequest, fuzz_server: ServerProcess, report: Any
+) -> None:
     """The fuzz run above did real work: many cases on every operation, 2xx and 4xx."""
-    fuzzed = {item.callspec.params.get("origin_kind") for item in request.session.items
-              if getattr(item, "originalname", "").startswith("test_api_against_its_description")}
+    fuzzed = {
+        item.callspec.params.get("origin_kind")
+        for item in request.session.items
+        if getattr(item, "originalname", "").startswith("test_api_against_its_description")
+    }
     if not fuzzed:
         pytest.skip("the fuzz cases were not selected")
     operations = len(openapi_spec()["paths"])
     for kind in sorted(fuzzed):
         stats = STATS[kind]
         ops = [k for k in stats if k.startswith("op:")]
-        report(f"{kind} origin: {len(ops)} operations, {stats['cases']} cases, "
-               f"2xx {stats['2xx']}, 4xx {stats['4xx']}, 5xx {stats['5xx']}, "
-               f"undeclared methods {stats['undeclared-method']}, "
-               f"hostile JSON {stats['hostile-json']}")
+        report(
+            f"{kind} origin: {len(ops)} operations, {stats['cases']} cases, "
+            f"2xx {stats['2xx']}, 4xx {stats['4xx']}, 5xx {stats['5xx']}, "
+            f"undeclared methods {stats['undeclared-method']}, "
+            f"hostile JSON {stats['hostile-json']}"
+        )
         assert len(ops) > operations, (kind, sorted(ops))  # more operations than paths
         assert min(stats[op] for op in ops) >= 5, (kind, stats)
         assert stats["cases"] >= 1000, (kind, stats["cases"])
@@ -335,6 +376,9 @@ def test_fuzzing_reached_the_handlers(request: pytest.FixtureRequest,
 
 
 def test_fuzz_server_is_still_healthy(fuzz_server: ServerProcess) -> None:
-    r = requests.get(fuzz_server.url + API + "/credentials/status",
-                     headers={"Authorization": f"token {fuzz_server.token}"}, timeout=10)
+    r = requests.get(
+        fuzz_server.url + API + "/credentials/status",
+        headers={"Authorization": f"token {fuzz_server.token}"},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text

@@ -20,19 +20,21 @@ def extension_config():
 
 
 @pytest.mark.parametrize("origin", [None, ALLOWED, EVIL])
-@pytest.mark.parametrize(("method", "path", "allow"), [
-    ("PUT", "openapi.json", "GET, OPTIONS"),
-    ("PATCH", "credentials", "GET, POST, OPTIONS"),
-    ("DELETE", "credentials/status", "GET, OPTIONS"),
-    ("POST", "audit", "GET, OPTIONS"),
-    ("HEAD", "credentials", "GET, POST, OPTIONS"),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("PUT", "openapi.json", "GET, OPTIONS"),
+        ("PATCH", "credentials", "GET, POST, OPTIONS"),
+        ("DELETE", "credentials/status", "GET, OPTIONS"),
+        ("POST", "audit", "GET, OPTIONS"),
+        ("HEAD", "credentials", "GET, POST, OPTIONS"),
+    ],
+)
 async def test_an_undefined_method_is_405_with_allow(api, method, path, allow, origin):
     """RFC 9110: a 405 names the methods in Allow. A write from a disallowed origin is
     refused (403) before the method is looked at, as every other write from there."""
     headers = {"Origin": origin} if origin else {}
-    r = await api.request(method, path, None if method == "HEAD" else {"x": 1},
-                          headers=headers)
+    r = await api.request(method, path, None if method == "HEAD" else {"x": 1}, headers=headers)
     if origin == EVIL and method != "HEAD":
         assert r.status == 403 and r.json == {"detail": "Origin not allowed"}, r
         assert "Allow" not in r.headers
@@ -102,16 +104,34 @@ def test_errors_before_the_handler_keep_the_connection(server_factory):
     bad = {"detail": "credential_id: invalid UTF-8 in the URL"}
     evil = {**headers, "Origin": EVIL}
     cases = [  # errors from prepare(), with and without a body
-        ("PUT", "credentials/%C0%AE%C0%AE%2F", json.dumps({"api_key": "k" * 3000}), headers,
-         400, bad),
+        (
+            "PUT",
+            "credentials/%C0%AE%C0%AE%2F",
+            json.dumps({"api_key": "k" * 3000}),
+            headers,
+            400,
+            bad,
+        ),
         ("GET", "credentials/%C0%AE", None, headers, 400, bad),
         ("DELETE", "credentials/x", None, evil, 403, {"detail": "Origin not allowed"}),
         ("POST", "credentials/x/test", "", evil, 403, {"detail": "Origin not allowed"}),
         # a preflight, answered from prepare() too (the leak hunt saw its next request reset)
-        ("OPTIONS", "credentials", None, {"Origin": ALLOWED, "Access-Control-Request-Method":
-                                          "PUT"}, 204, None),
-        ("OPTIONS", "credentials", None, {"Origin": EVIL, "Access-Control-Request-Method":
-                                          "PUT"}, 403, {"detail": "Origin not allowed"}),
+        (
+            "OPTIONS",
+            "credentials",
+            None,
+            {"Origin": ALLOWED, "Access-Control-Request-Method": "PUT"},
+            204,
+            None,
+        ),
+        (
+            "OPTIONS",
+            "credentials",
+            None,
+            {"Origin": EVIL, "Access-Control-Request-Method": "PUT"},
+            403,
+            {"detail": "Origin not allowed"},
+        ),
     ]
     for _ in range(3):
         for method, path, body, h, status, detail in cases:
@@ -120,7 +140,9 @@ def test_errors_before_the_handler_keep_the_connection(server_factory):
             r = conn.getresponse()
             data = r.read()
             assert (r.status, json.loads(data) if data else None) == (status, detail), (
-                method, path)
+                method,
+                path,
+            )
     conn.request("GET", "/open-notebook/api/credentials", headers=headers)
     assert conn.getresponse().status == 200
     assert len(sockets) == 1
@@ -137,8 +159,13 @@ def test_cli_does_not_create_a_database_at_a_wrong_path(tmp_path, command):
 
     target = tmp_path / "typo" / "open_notebook.db"
     env = {**clean_env(tmp_path / "home"), "OPEN_NOTEBOOK_ENCRYPTION_KEY": "a passphrase"}
-    p = subprocess.run([str(BIN / "jupyter-open-notebook"), command, f"--db-url=sqlite:///{target}"],
-                       env=env, capture_output=True, text=True, timeout=120)
+    p = subprocess.run(
+        [str(BIN / "jupyter-open-notebook"), command, f"--db-url=sqlite:///{target}"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert p.returncode == 2, (p.stdout, p.stderr)
     assert f"there is no database at {target}" in p.stderr
     assert not target.parent.exists()
@@ -154,10 +181,11 @@ def test_a_malformed_header_is_not_logged(server_factory):
 
     server = server_factory().start()
     key = random_api_key()
-    for bad in (f"Authorization: token {server.token}\x00{key}",
-                f"X-Api-Key: {key}\rInjected: 1"):
-        request = (f"GET /open-notebook/api/credentials HTTP/1.1\r\nHost: x\r\n{bad}\r\n"
-                   "Connection: close\r\n\r\n").encode()
+    for bad in (f"Authorization: token {server.token}\x00{key}", f"X-Api-Key: {key}\rInjected: 1"):
+        request = (
+            f"GET /open-notebook/api/credentials HTTP/1.1\r\nHost: x\r\n{bad}\r\n"
+            "Connection: close\r\n\r\n"
+        ).encode()
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as s:
             s.sendall(request)
             assert s.recv(4096).startswith(b"HTTP/1.1 400")
@@ -208,16 +236,24 @@ async def make_ids(api):
     nb = (await api.post("notebooks", {"name": "n"})).json
     note = (await api.post("notes", {"content": "c"})).json
     source = (await api.post("sources", {"type": "text", "content": "t"})).json
-    return {"credential_id": c["id"], "notebook_id": nb["id"], "note_id": note["id"],
-            "source_id": source["id"], "prompt_id": "prompt:none"}
+    return {
+        "credential_id": c["id"],
+        "notebook_id": nb["id"],
+        "note_id": note["id"],
+        "source_id": source["id"],
+        "prompt_id": "prompt:none",
+    }
 
 
 def test_every_json_route_is_covered():
     assert len(JSON_OPERATIONS) >= 16
     assert all(props for _, _, props in JSON_OPERATIONS), JSON_OPERATIONS
-    forwarded = {path for path, item in openapi_paths().items()
-                 for op in item.values() if isinstance(op, dict)
-                 and op.get("requestBody", {}).get("x-forwarded-as-is")}
+    forwarded = {
+        path
+        for path, item in openapi_paths().items()
+        for op in item.values()
+        if isinstance(op, dict) and op.get("requestBody", {}).get("x-forwarded-as-is")
+    }
     assert forwarded == {"/proxy/{credential_id}/{path}"}  # only the proxy's body is not ours
 
 
@@ -232,8 +268,9 @@ async def test_deeply_nested_json_is_400_on_every_json_route(api, logs):
     for method, path, _ in JSON_OPERATIONS:
         r = await api.request(method, path.lstrip("/").format(**ids), raw=DEEP)
         assert r.status == 400, (method, path, r)
-        assert r.json == {"detail": "Invalid JSON in request body: nested more than 64 "
-                                    "levels deep"}, (method, path)
+        assert r.json == {
+            "detail": "Invalid JSON in request body: nested more than 64 levels deep"
+        }, (method, path)
     assert "RecursionError" not in logs.text and "Traceback" not in logs.text
 
 
@@ -267,7 +304,8 @@ async def test_lone_surrogates_are_400_in_every_string_field(api, logs):
 async def test_nan_is_not_json(api, constant):
     r = await api.post("search", raw='{"query": "x", "minimum_score": ' + constant + "}")
     assert r.status == 400 and r.json == {
-        "detail": "Invalid JSON in request body: NaN and Infinity are not JSON"}, r
+        "detail": "Invalid JSON in request body: NaN and Infinity are not JSON"
+    }, r
 
 
 @pytest.mark.parametrize("value", [DEEP.decode(), json.dumps([SURROGATE])])
@@ -276,13 +314,19 @@ async def test_json_in_form_fields(api, value):
     import uuid
 
     boundary = uuid.uuid4().hex
-    multipart = (f'--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\ntext\r\n'
-                 f'--{boundary}\r\nContent-Disposition: form-data; name="content"\r\n\r\nt\r\n'
-                 f'--{boundary}\r\nContent-Disposition: form-data; name="notebooks"\r\n\r\n'
-                 f"{value}\r\n--{boundary}--\r\n").encode()
-    forms = [(multipart, f"multipart/form-data; boundary={boundary}"),
-             (urlencode({"type": "text", "content": "t", "notebooks": value}).encode(),
-              "application/x-www-form-urlencoded")]
+    multipart = (
+        f'--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\ntext\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="content"\r\n\r\nt\r\n'
+        f'--{boundary}\r\nContent-Disposition: form-data; name="notebooks"\r\n\r\n'
+        f"{value}\r\n--{boundary}--\r\n"
+    ).encode()
+    forms = [
+        (multipart, f"multipart/form-data; boundary={boundary}"),
+        (
+            urlencode({"type": "text", "content": "t", "notebooks": value}).encode(),
+            "application/x-www-form-urlencoded",
+        ),
+    ]
     for body, content_type in forms:
         r = await api.post("sources", raw=body, headers={"Content-Type": content_type})
         assert r.status == 422, (content_type, r)
@@ -291,16 +335,27 @@ async def test_json_in_form_fields(api, value):
     assert (await api.get("sources")).json == []  # nothing half-written
 
 
-@pytest.mark.parametrize(("method", "path", "body"), [
-    ("POST", "credentials", {"name": SURROGATE, "provider": "openai", "api_key": "sk-" + "k" * 20}),
-    ("POST", "credentials", {"name": "n", "provider": "openai", "api_key": "sk-k" + SURROGATE * 9}),
-    ("POST", "notebooks", {"name": SURROGATE}),
-    ("POST", "notes", {"content": SURROGATE}),
-    ("POST", "sources/json", {"type": "text", "content": SURROGATE}),
-    ("POST", "search", {"query": SURROGATE}),
-    ("PUT", "grants", {"credential_id": "credential:x", "notebook_path": SURROGATE}),
-    ("POST", "secrets/get", {"name": SURROGATE}),
-])
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        (
+            "POST",
+            "credentials",
+            {"name": SURROGATE, "provider": "openai", "api_key": "sk-" + "k" * 20},
+        ),
+        (
+            "POST",
+            "credentials",
+            {"name": "n", "provider": "openai", "api_key": "sk-k" + SURROGATE * 9},
+        ),
+        ("POST", "notebooks", {"name": SURROGATE}),
+        ("POST", "notes", {"content": SURROGATE}),
+        ("POST", "sources/json", {"type": "text", "content": SURROGATE}),
+        ("POST", "search", {"query": SURROGATE}),
+        ("PUT", "grants", {"credential_id": "credential:x", "notebook_path": SURROGATE}),
+        ("POST", "secrets/get", {"name": SURROGATE}),
+    ],
+)
 async def test_a_lone_surrogate_in_an_otherwise_valid_body(api, logs, method, path, body):
     """Valid but for one string: the writes reached the database and failed there, 500
     with a UnicodeEncodeError traceback in the log; now every route refuses the body."""

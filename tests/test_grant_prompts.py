@@ -20,16 +20,17 @@ from helpers import Kernel, ServerProcess, random_api_key
 pytestmark = pytest.mark.subprocess
 
 NOTEBOOK = "analysis.ipynb"
-GET = ("from open_notebook_ext import secrets\n"
-       "try:\n    print('KEY', secrets.get('Work'))\n"
-       "except secrets.AccessDenied as e:\n    print('DENIED', e)\n")
+GET = (
+    "from open_notebook_ext import secrets\n"
+    "try:\n    print('KEY', secrets.get('Work'))\n"
+    "except secrets.AccessDenied as e:\n    print('DENIED', e)\n"
+)
 
 
 class Page:
     """What the JupyterLab page does: listen on the prompt socket."""
 
-    def __init__(self, server: ServerProcess, origin: str | None = None,
-                 auth: bool = True) -> None:
+    def __init__(self, server: ServerProcess, origin: str | None = None, auth: bool = True) -> None:
         url = server.url.replace("http://", "ws://") + "open-notebook/api/grant-prompts/socket"
         headers = [f"Authorization: token {server.token}"] if auth else []
         kw: dict[str, Any] = {"header": headers, "timeout": 30}
@@ -66,11 +67,13 @@ class Background:
 @pytest.fixture
 def make_server(server_factory) -> Any:
     def make(timeout: float = 60, args: list[str] | None = None) -> ServerProcess:
-        s = server_factory(env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "prompt test passphrase"},
-                           args=[f"--OpenNotebookApp.grant_prompt_timeout={timeout}",
-                                 *(args or [])]).start()
+        s = server_factory(
+            env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "prompt test passphrase"},
+            args=[f"--OpenNotebookApp.grant_prompt_timeout={timeout}", *(args or [])],
+        ).start()
         (s.root / NOTEBOOK).write_text('{"cells": []}')
         return s
+
     return make
 
 
@@ -82,8 +85,9 @@ def work(server: ServerProcess) -> tuple[dict[str, Any], str]:
 
 
 def audit(server: ServerProcess, kind_action: str) -> list[dict[str, Any]]:
-    events = [json.loads(line) for line in
-              (server.data_dir / "audit.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line) for line in (server.data_dir / "audit.jsonl").read_text().splitlines()
+    ]
     return [e for e in events if e.get("action") == kind_action]
 
 
@@ -108,22 +112,33 @@ def test_allow_from_the_page_grants_and_the_waiting_call_gets_the_key(make_serve
     assert page.receive() == {"type": "snapshot", "prompts": []}
     kernel = Kernel(server, NOTEBOOK)
     try:
-        kernel_token = kernel.run("from open_notebook_ext import secrets;"
-                                  "print(secrets._config()[1])").strip()
+        kernel_token = kernel.run(
+            "from open_notebook_ext import secrets;print(secrets._config()[1])"
+        ).strip()
         cell = Background(kernel, GET)
         prompt = page.next_prompt()
         assert prompt["credential_name"] == "Work" and prompt["provider"] == "openai"
         assert prompt["notebook_path"] == NOTEBOOK and prompt["session_type"] == "notebook"
         assert key not in json.dumps(prompt)
         assert server.api("GET", "grant-prompts").json == [
-            {**prompt, "expires_in": server.api("GET", "grant-prompts").json[0]["expires_in"]}]
+            {**prompt, "expires_in": server.api("GET", "grant-prompts").json[0]["expires_in"]}
+        ]
         # a kernel token cannot answer (code must not approve its own request)
-        r = server.api("POST", f"grant-prompts/{prompt['id']}", {"decision": "allow"},
-                       auth=False, headers={"Authorization": f"Bearer {kernel_token}"})
+        r = server.api(
+            "POST",
+            f"grant-prompts/{prompt['id']}",
+            {"decision": "allow"},
+            auth=False,
+            headers={"Authorization": f"Bearer {kernel_token}"},
+        )
         assert r.status == 401
         # nor a page of another origin, even with the token
-        r = server.api("POST", f"grant-prompts/{prompt['id']}", {"decision": "allow"},
-                       headers={"Origin": "http://evil.example"})
+        r = server.api(
+            "POST",
+            f"grant-prompts/{prompt['id']}",
+            {"decision": "allow"},
+            headers={"Origin": "http://evil.example"},
+        )
         assert r.status == 403
         r = server.api("POST", f"grant-prompts/{prompt['id']}", {"decision": "maybe"})
         assert r.status == 422
@@ -135,8 +150,9 @@ def test_allow_from_the_page_grants_and_the_waiting_call_gets_the_key(make_serve
         grants = server.api("GET", f"grants?credential_id={cred['id']}").json
         assert [g["notebook_path"] for g in grants] == [NOTEBOOK]
         # the prompt is over: answering again is 404
-        assert server.api("POST", f"grant-prompts/{prompt['id']}",
-                          {"decision": "deny"}).status == 404
+        assert (
+            server.api("POST", f"grant-prompts/{prompt['id']}", {"decision": "deny"}).status == 404
+        )
     finally:
         page.close()
         kernel.shutdown()
@@ -177,12 +193,16 @@ def test_one_prompt_per_notebook_and_credential_and_the_timeout(make_server):
     kernel = Kernel(server, NOTEBOOK)
     try:
         # two reads at once from two threads of the same kernel: one prompt
-        cell = Background(kernel, (
-            "import threading\nfrom open_notebook_ext import secrets\nout = []\n"
-            "def read():\n    try:\n        secrets.get('Work')\n"
-            "    except secrets.AccessDenied as e:\n        out.append(str(e))\n"
-            "ts = [threading.Thread(target=read) for _ in range(2)]\n"
-            "[t.start() for t in ts]; [t.join() for t in ts]\nprint(len(out), out[0])\n"))
+        cell = Background(
+            kernel,
+            (
+                "import threading\nfrom open_notebook_ext import secrets\nout = []\n"
+                "def read():\n    try:\n        secrets.get('Work')\n"
+                "    except secrets.AccessDenied as e:\n        out.append(str(e))\n"
+                "ts = [threading.Thread(target=read) for _ in range(2)]\n"
+                "[t.start() for t in ts]; [t.join() for t in ts]\nprint(len(out), out[0])\n"
+            ),
+        )
         page.next_prompt()
         out = cell.output()
         assert out.startswith("2 ") and "nobody answered" in out and "3 s" in out
@@ -219,7 +239,8 @@ def test_the_socket_wants_a_login_and_this_origin(make_server):
             Page(server, origin=origin)
         assert refused.value.status_code == 403
         assert json.loads(refused.value.resp_body) == {
-            "detail": "Grant prompts are answered from a JupyterLab page of this server only"}
+            "detail": "Grant prompts are answered from a JupyterLab page of this server only"
+        }
     # a plain GET (no upgrade) and a method the socket does not have: JSON errors
     r = server.api("GET", "grant-prompts/socket")
     assert (r.status, r.json) == (400, {"detail": 'Can "Upgrade" only to "WebSocket"'}), r.text
@@ -241,9 +262,11 @@ def test_a_console_can_be_granted_and_its_grant_ends_with_it(make_server):
     server = make_server()
     cred, key = work(server)
     path = "console-1-0b7c6d1e-95a3-4c3f-9a57-2a1d3c7a9f10"
-    r = server.request("POST", "api/sessions", {"path": path, "type": "console",
-                                                "name": "Console 1",
-                                                "kernel": {"name": "python3"}})
+    r = server.request(
+        "POST",
+        "api/sessions",
+        {"path": path, "type": "console", "name": "Console 1", "kernel": {"name": "python3"}},
+    )
     assert r.status == 201, r.text
     kernel = Kernel.attach(server, r.json["kernel"]["id"], r.json["id"])
     try:
@@ -257,8 +280,9 @@ def test_a_console_can_be_granted_and_its_grant_ends_with_it(make_server):
         kernel.shutdown()
     # the console's kernel is gone: so is its grant (a later console never inherits it)
     deadline = time.monotonic() + 10
-    while server.api("GET", f"grants?credential_id={cred['id']}").json and \
-            time.monotonic() < deadline:
+    while (
+        server.api("GET", f"grants?credential_id={cred['id']}").json and time.monotonic() < deadline
+    ):
         time.sleep(0.1)
     assert server.api("GET", f"grants?credential_id={cred['id']}").json == []
     # a path that is neither a file nor a console is still refused

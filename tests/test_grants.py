@@ -63,16 +63,22 @@ async def test_grants_follow_renames_and_die_with_deletes(api, ext, jp_root_dir)
     c = await api.create_credential(name="Work")
     (jp_root_dir / "proj").mkdir()
     for name in ("proj/a.ipynb", "b.ipynb"):
-        r = await api.request("PUT", f"contents/{name}", {"type": "notebook", "content": {
-            "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}}, prefix="api")
+        r = await api.request(
+            "PUT",
+            f"contents/{name}",
+            {
+                "type": "notebook",
+                "content": {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []},
+            },
+            prefix="api",
+        )
         assert r.status in (200, 201), r
         await api.put("grants", {"credential_id": c["id"], "notebook_path": name})
     r = await api.request("PATCH", "contents/proj", {"path": "renamed"}, prefix="api")
     assert r.status == 200, r
     r = await api.request("PATCH", "contents/b.ipynb", {"path": "c.ipynb"}, prefix="api")
     assert r.status == 200, r
-    assert await grant_paths(api, ["c.ipynb", "renamed/a.ipynb"]) == ["c.ipynb",
-                                                                       "renamed/a.ipynb"]
+    assert await grant_paths(api, ["c.ipynb", "renamed/a.ipynb"]) == ["c.ipynb", "renamed/a.ipynb"]
     r = await api.request("DELETE", "contents/c.ipynb", prefix="api")
     assert r.status == 204
     assert await grant_paths(api, ["renamed/a.ipynb"]) == ["renamed/a.ipynb"]
@@ -103,12 +109,17 @@ class TestSecretEndpointsStayOutOfBrowsers:
         r = await api.post("secrets/get", {"name": "Work", "provider": "openai"})
         assert r.status == 200 and r.json["api_key"] == key
         # even from an allowed origin: refused, and no CORS header
-        r = await api.post(f"credentials/{c['id']}/secret", {},
-                           headers={"Origin": "https://lab.example.org"})
+        r = await api.post(
+            f"credentials/{c['id']}/secret", {}, headers={"Origin": "https://lab.example.org"}
+        )
         assert r.status == 403 and key not in r.text
         assert not [h for h in r.headers if h.lower().startswith("access-control")]
-        pre = await api.request("OPTIONS", f"credentials/{c['id']}/secret", auth=None, headers={
-            "Origin": "https://lab.example.org", "Access-Control-Request-Method": "POST"})
+        pre = await api.request(
+            "OPTIONS",
+            f"credentials/{c['id']}/secret",
+            auth=None,
+            headers={"Origin": "https://lab.example.org", "Access-Control-Request-Method": "POST"},
+        )
         assert pre.status == 403
         assert not [h for h in pre.headers if h.lower().startswith("access-control")]
 
@@ -117,11 +128,15 @@ class TestSecretEndpointsStayOutOfBrowsers:
         r = await api.get("credentials")
         cookie = "; ".join(h.split(";")[0] for h in r.headers.get_list("Set-Cookie"))
         login = await api.http.fetch(f"{jp_base_url}login", raise_error=False)
-        xsrf = next(h for h in login.headers.get_list("Set-Cookie")
-                    if h.startswith("_xsrf")).split(";")[0]
-        r = await api.post(f"credentials/{c['id']}/secret", {}, auth=None,
-                           headers={"Cookie": f"{cookie}; {xsrf}",
-                                    "X-XSRFToken": xsrf.split("=", 1)[1]})
+        xsrf = next(h for h in login.headers.get_list("Set-Cookie") if h.startswith("_xsrf")).split(
+            ";"
+        )[0]
+        r = await api.post(
+            f"credentials/{c['id']}/secret",
+            {},
+            auth=None,
+            headers={"Cookie": f"{cookie}; {xsrf}", "X-XSRFToken": xsrf.split("=", 1)[1]},
+        )
         assert r.status == 403, r
         assert "not the login cookie" in r.json["detail"]
 
@@ -133,12 +148,18 @@ class TestSecretEndpointsStayOutOfBrowsers:
         assert r.status == 409 and "anthropic" in r.json["detail"]
         assert (await api.post("secrets/get", {"name": ""})).status == 422
         assert (await api.post("secrets/get", raw="{")).status == 400
-        r = await api.post("credentials", {"name": "local", "provider": "ollama",
-                                           "base_url": "http://localhost:11434"})
+        r = await api.post(
+            "credentials",
+            {"name": "local", "provider": "ollama", "base_url": "http://localhost:11434"},
+        )
         r = await api.post(f"credentials/{r.json['id']}/secret", {})
         assert r.status == 422 and "no API key" in r.json["detail"]
-        r = await api.post("secrets/get", {"name": "Dup"},
-                           headers={"Authorization": "Bearer onk_forged"}, auth=None)
+        r = await api.post(
+            "secrets/get",
+            {"name": "Dup"},
+            headers={"Authorization": "Bearer onk_forged"},
+            auth=None,
+        )
         assert r.status == 401
         assert c["id"]
 
@@ -155,8 +176,10 @@ async def test_automaton_rebuilt_only_when_credentials_change(api, ext):
     assert redactor.builds == before + 1
     key2 = random_api_key()
     await api.create_credential(name="Other", api_key=key2)
-    model = {"type": "notebook", "content": {
-        "cells": [{"outputs": [{"output_type": "stream", "text": key2}]}]}}
+    model = {
+        "type": "notebook",
+        "content": {"cells": [{"outputs": [{"output_type": "stream", "text": key2}]}]},
+    }
     redactor.pre_save_hook(model, "n.ipynb")
     assert redactor.builds == before + 2
     assert model["content"]["cells"][0]["outputs"][0]["text"] == "[REDACTED:Other]"
@@ -165,11 +188,20 @@ async def test_automaton_rebuilt_only_when_credentials_change(api, ext):
 def test_automaton_prefers_the_longest_key():
     short, long = "sk-abcdefgh", "sk-abcdefgh-and-more"
     a = Automaton([("short", short), ("long", long), ("tiny", "1234567")])
-    assert a.redact(f"{long} {short} 1234567") == (
-        "[REDACTED:long] [REDACTED:short] 1234567", 2)
-    nb = {"cells": [{"cell_type": "markdown", "source": long},
-                    {"outputs": [{"output_type": "execute_result",
-                                  "data": {"application/json": {"a": [1, long, {"b": long}]}}}]}]}
+    assert a.redact(f"{long} {short} 1234567") == ("[REDACTED:long] [REDACTED:short] 1234567", 2)
+    nb = {
+        "cells": [
+            {"cell_type": "markdown", "source": long},
+            {
+                "outputs": [
+                    {
+                        "output_type": "execute_result",
+                        "data": {"application/json": {"a": [1, long, {"b": long}]}},
+                    }
+                ]
+            },
+        ]
+    }
     assert redact_notebook(nb, a) == 2
     assert nb["cells"][0]["source"] == long  # sources are not touched
 
@@ -180,8 +212,15 @@ def test_automaton_prefers_the_longest_key():
 
 async def write_file(api, path: str) -> None:
     """Create (or overwrite) a notebook through the contents API."""
-    r = await api.request("PUT", f"contents/{quote(path)}", {"type": "notebook", "content": {
-        "nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []}}, prefix="api")
+    r = await api.request(
+        "PUT",
+        f"contents/{quote(path)}",
+        {
+            "type": "notebook",
+            "content": {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []},
+        },
+        prefix="api",
+    )
     assert r.status in (200, 201), r
 
 
@@ -196,27 +235,41 @@ class NotebookKernel:
 
     async def at(self, path: str) -> NotebookKernel:
         if not self.session_id:
-            r = await self.api.request("POST", "sessions", {
-                "path": path, "type": "notebook", "name": path.rsplit("/", 1)[-1],
-                "kernel": {"name": "python3"}}, prefix="api")
+            r = await self.api.request(
+                "POST",
+                "sessions",
+                {
+                    "path": path,
+                    "type": "notebook",
+                    "name": path.rsplit("/", 1)[-1],
+                    "kernel": {"name": "python3"},
+                },
+                prefix="api",
+            )
             assert r.status == 201, r
             self.session_id, self.kernel_id = r.json["id"], r.json["kernel"]["id"]
             # a second token for the same kernel replaces the one in its environment
             self.token = self.ext.kernel_tokens.issue(self.kernel_id, self.ext.owner)
             return self
-        r = await self.api.request("PATCH", f"sessions/{self.session_id}", {"path": path},
-                                   prefix="api")
+        r = await self.api.request(
+            "PATCH", f"sessions/{self.session_id}", {"path": path}, prefix="api"
+        )
         assert r.status == 200, r
         return self
 
     async def read(self, name: str = "Work") -> int:
-        r = await self.api.post("secrets/get", {"name": name}, auth=None,
-                                headers={"Authorization": f"Bearer {self.token}"})
+        r = await self.api.post(
+            "secrets/get",
+            {"name": name},
+            auth=None,
+            headers={"Authorization": f"Bearer {self.token}"},
+        )
         return r.status
 
     async def listed(self) -> dict[str, bool]:
-        r = await self.api.get("secrets", auth=None,
-                               headers={"Authorization": f"Bearer {self.token}"})
+        r = await self.api.get(
+            "secrets", auth=None, headers={"Authorization": f"Bearer {self.token}"}
+        )
         return {c["name"]: c["granted"] for c in r.json}
 
 
@@ -225,12 +278,16 @@ def notebook_kernel(api, ext) -> NotebookKernel:
     return NotebookKernel(api, ext)
 
 
-@pytest.mark.parametrize(("granted", "other"), [
-    ("dir\\x.ipynb", "dir/x.ipynb"),  # a backslash is part of a POSIX name
-    (" sp.ipynb ", "sp.ipynb"),       # so are surrounding spaces
-])
-async def test_grant_paths_are_compared_as_jupyter_does(api, ext, jp_root_dir, notebook_kernel,
-                                                       granted, other):
+@pytest.mark.parametrize(
+    ("granted", "other"),
+    [
+        ("dir\\x.ipynb", "dir/x.ipynb"),  # a backslash is part of a POSIX name
+        (" sp.ipynb ", "sp.ipynb"),  # so are surrounding spaces
+    ],
+)
+async def test_grant_paths_are_compared_as_jupyter_does(
+    api, ext, jp_root_dir, notebook_kernel, granted, other
+):
     c = await api.create_credential(name="Work")
     (jp_root_dir / "dir").mkdir(exist_ok=True)
     for path in (granted, other):
@@ -254,13 +311,30 @@ async def test_grant_paths_normalised_like_the_contents_manager(api, jp_root_dir
         assert r.status in (200, 201) and r.json["notebook_path"] == "a/n.ipynb", (sent, r)
 
 
-@pytest.mark.parametrize("char", [
-    "\u202a", "\u202b", "\u202c", "\u202d", "\u202e",   # embeddings, overrides
-    "\u2066", "\u2067", "\u2068", "\u2069",             # isolates
-    "\u200e", "\u200f", "\u061c",                       # marks
-    "\u200b", "\ufeff", "\u00ad",                       # other format characters
-    "\x1b", "\x7f", "\x85", "\u2028",                   # C0, DEL, C1, line separator
-])
+@pytest.mark.parametrize(
+    "char",
+    [
+        "\u202a",
+        "\u202b",
+        "\u202c",
+        "\u202d",
+        "\u202e",  # embeddings, overrides
+        "\u2066",
+        "\u2067",
+        "\u2068",
+        "\u2069",  # isolates
+        "\u200e",
+        "\u200f",
+        "\u061c",  # marks
+        "\u200b",
+        "\ufeff",
+        "\u00ad",  # other format characters
+        "\x1b",
+        "\x7f",
+        "\x85",
+        "\u2028",  # C0, DEL, C1, line separator
+    ],
+)
 async def test_control_and_bidi_characters_are_refused(api, ext, jp_root_dir, char):
     c = await api.create_credential(name="Work")
     name = f"invoice{char}bpyt.ipynb"
@@ -311,7 +385,7 @@ async def test_a_grant_dies_with_its_file(api, ext, jp_root_dir, notebook_kernel
     inode = (jp_root_dir / "report.ipynb").stat().st_ino
 
     (jp_root_dir / "report.ipynb").unlink()  # outside the contents API: no event
-    assert await kernel.read() == 403        # no file: no grant
+    assert await kernel.read() == 403  # no file: no grant
     (jp_root_dir / "report.ipynb").write_text('{"cells": []}')
     reused = (jp_root_dir / "report.ipynb").stat().st_ino == inode  # often, on ext4
     assert await kernel.read() == 403, f"inode reused: {reused}"
@@ -324,8 +398,9 @@ async def test_a_grant_dies_with_its_file(api, ext, jp_root_dir, notebook_kernel
     assert await kernel.read() == 200
 
 
-async def test_a_grant_survives_a_rename_and_a_missing_file_is_kept(api, ext, jp_root_dir,
-                                                                   notebook_kernel):
+async def test_a_grant_survives_a_rename_and_a_missing_file_is_kept(
+    api, ext, jp_root_dir, notebook_kernel
+):
     c = await api.create_credential(name="Work")
     await write_file(api, "old.ipynb")
     await api.put("grants", {"credential_id": c["id"], "notebook_path": "old.ipynb"})
@@ -341,8 +416,9 @@ async def test_a_grant_survives_a_rename_and_a_missing_file_is_kept(api, ext, jp
     assert await notebook_kernel.read() == 200
 
 
-async def test_grants_from_before_file_identity_bind_on_first_use(api, ext, jp_root_dir,
-                                                                 notebook_kernel):
+async def test_grants_from_before_file_identity_bind_on_first_use(
+    api, ext, jp_root_dir, notebook_kernel
+):
     c = await api.create_credential(name="Work")
     await write_file(api, "legacy.ipynb")
     await api.put("grants", {"credential_id": c["id"], "notebook_path": "legacy.ipynb"})
@@ -380,8 +456,9 @@ async def test_without_local_files_grants_are_by_path(api, ext):
 
     c = await api.create_credential(name="Work")
     by_path = GrantStore(ext.db, identify=None)
-    grant, created = by_path.grant(ext.owner, {"credential_id": c["id"],
-                                               "notebook_path": "s3/remote.ipynb"})
+    grant, created = by_path.grant(
+        ext.owner, {"credential_id": c["id"], "notebook_path": "s3/remote.ipynb"}
+    )
     assert created and grant["notebook_path"] == "s3/remote.ipynb"
     assert by_path.is_granted(ext.owner, c["id"], ["s3/remote.ipynb"])
     # the server's own store checks files: there is none at that path, so no grant

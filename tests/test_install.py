@@ -18,7 +18,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-        check=True, cwd=ROOT,
+        check=True,
+        cwd=ROOT,
     )
     (built,) = out.glob("open_notebook_ext-*.whl")
     return built
@@ -41,7 +42,9 @@ def test_fresh_venv_lists_the_extension_enabled(wheel: Path, tmp_path: Path):
     subprocess.run([str(pip), "install", "--quiet", str(wheel)], check=True)
     out = subprocess.run(
         [str(env_dir / "bin" / "jupyter"), "server", "extension", "list"],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
         env={"PATH": f"{env_dir / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path)},
     )
     text = out.stdout + out.stderr

@@ -47,24 +47,47 @@ def openapi_calls(base: str, other_id: str) -> list[dict]:
         for method in ("get", "post", "put", "patch", "delete"):
             if method not in ops:
                 continue
-            concrete = path.replace("{credential_id}", other_id).replace(
-                "{provider}", "openai").replace("{notebook_id}", "notebook:x").replace(
-                "{source_id}", "source:x").replace("{note_id}", "note:x").replace(
-                "{grant_id}", "1").replace("{prompt_id}", "prompt:x").replace(
-                "{budget_id}", "budget:x").replace("{path}", "chat/completions")
+            concrete = (
+                path.replace("{credential_id}", other_id)
+                .replace("{provider}", "openai")
+                .replace("{notebook_id}", "notebook:x")
+                .replace("{source_id}", "source:x")
+                .replace("{note_id}", "note:x")
+                .replace("{grant_id}", "1")
+                .replace("{prompt_id}", "prompt:x")
+                .replace("{budget_id}", "budget:x")
+                .replace("{path}", "chat/completions")
+            )
             assert "{" not in concrete, concrete
-            body = {"name": "Other"} if path == "/secrets/get" else (
-                {} if method in ("post", "put", "patch") else None)
-            calls.append({"what": "kernel token on the API", "label": path,
-                          "method": method.upper(),
-                          "url": base + "open-notebook/api" + concrete, "body": body,
-                          "headers": {"Authorization": "Bearer {kernel_token}"}})
+            body = (
+                {"name": "Other"}
+                if path == "/secrets/get"
+                else ({} if method in ("post", "put", "patch") else None)
+            )
+            calls.append(
+                {
+                    "what": "kernel token on the API",
+                    "label": path,
+                    "method": method.upper(),
+                    "url": base + "open-notebook/api" + concrete,
+                    "body": body,
+                    "headers": {"Authorization": "Bearer {kernel_token}"},
+                }
+            )
     return calls
 
 
-JUPYTER_ROUTES = [("GET", "api/contents"), ("GET", "api/kernels"), ("POST", "api/kernels"),
-                  ("GET", "api/sessions"), ("GET", "api/kernelspecs"), ("GET", "api/me"),
-                  ("GET", "api/terminals"), ("GET", "lab"), ("GET", "files/nb.ipynb")]
+JUPYTER_ROUTES = [
+    ("GET", "api/contents"),
+    ("GET", "api/kernels"),
+    ("POST", "api/kernels"),
+    ("GET", "api/sessions"),
+    ("GET", "api/kernelspecs"),
+    ("GET", "api/me"),
+    ("GET", "api/terminals"),
+    ("GET", "lab"),
+    ("GET", "files/nb.ipynb"),
+]
 
 
 @pytest.fixture
@@ -84,13 +107,20 @@ def isolated(world_venv, user_factory, shared_tmp, tmp_path):
         server_copy = tmp_path / "gateway_token"
         server_copy.write_text(gateway.token + "\n")
         server_copy.chmod(0o600)
-        server = ServerProcess(tmp_path / "server", args=[
-            f"--GatewayClient.url={gateway.url}", "--debug",
-            # every route answers for itself (not 429 once ten wrong tokens were tried)
-            "--OpenNotebookApp.auth_failure_limit=0"], env={
-            "OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE": str(server_copy),
-            # a provider key in the server's environment (jupyter-ai puts them there)
-            "OPENAI_API_KEY": random_api_key("sk-server-env")})
+        server = ServerProcess(
+            tmp_path / "server",
+            args=[
+                f"--GatewayClient.url={gateway.url}",
+                "--debug",
+                # every route answers for itself (not 429 once ten wrong tokens were tried)
+                "--OpenNotebookApp.auth_failure_limit=0",
+            ],
+            env={
+                "OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE": str(server_copy),
+                # a provider key in the server's environment (jupyter-ai puts them there)
+                "OPENAI_API_KEY": random_api_key("sk-server-env"),
+            },
+        )
         server.root = notebooks
         server.start(timeout=120)
         for name in ("nb.ipynb", "other.ipynb"):
@@ -105,12 +135,13 @@ def isolated(world_venv, user_factory, shared_tmp, tmp_path):
 def test_kernels_behind_the_gateway_reach_no_key_they_were_not_given(isolated, report):
     user, gateway, server, server_copy = isolated
     granted_key, other_key = random_api_key(), random_api_key()
-    granted = server.api("POST", "credentials", {"name": "Granted", "provider": "openai",
-                                                 "api_key": granted_key}).json
-    other = server.api("POST", "credentials", {"name": "Other", "provider": "anthropic",
-                                               "api_key": other_key}).json
-    r = server.api("PUT", "grants", {"credential_id": granted["id"],
-                                     "notebook_path": "nb.ipynb"})
+    granted = server.api(
+        "POST", "credentials", {"name": "Granted", "provider": "openai", "api_key": granted_key}
+    ).json
+    other = server.api(
+        "POST", "credentials", {"name": "Other", "provider": "anthropic", "api_key": other_key}
+    ).json
+    r = server.api("PUT", "grants", {"credential_id": granted["id"], "notebook_path": "nb.ipynb"})
     assert r.status == 201, r.text
     status = server.api("GET", "credentials/status").json
     assert status["kernel_isolation"] == "gateway" and status["non_dumpable"] is True
@@ -122,43 +153,85 @@ def test_kernels_behind_the_gateway_reach_no_key_they_were_not_given(isolated, r
     tokens = [kernel.run(KERNEL_TOKEN).strip(), neighbour.run(KERNEL_TOKEN).strip()]
     assert all(t.startswith("onk_") for t in tokens) and tokens[0] != tokens[1]
     # the kernel id is the gateway's: the token was bound to it
-    assert json.loads(kernel.run("import os; print(__import__('json').dumps("
-                                 "os.environ.get('OPEN_NOTEBOOK_KERNEL_ID')))")) == kernel.id
+    assert (
+        json.loads(
+            kernel.run(
+                "import os; print(__import__('json').dumps("
+                "os.environ.get('OPEN_NOTEBOOK_KERNEL_ID')))"
+            )
+        )
+        == kernel.id
+    )
 
     spec = {
-        "files": {"the key file": str(data_dir / "encryption.key"),
-                  "the database": str(data_dir / "open_notebook.db"),
-                  "the audit log": str(data_dir / "audit.jsonl"),
-                  "the gateway's token file": str(gateway.token_file),
-                  "the server's copy of the gateway token": str(server_copy)},
-        "dirs": {"the data directory": str(data_dir),
-                 "the server's home": str(server.home)},
-        "processes": {"the server": server.proc.pid, "the gateway": gateway.proc.pid,
-                      "another kernel": pid_of_kernel(neighbour.id)},
+        "files": {
+            "the key file": str(data_dir / "encryption.key"),
+            "the database": str(data_dir / "open_notebook.db"),
+            "the audit log": str(data_dir / "audit.jsonl"),
+            "the gateway's token file": str(gateway.token_file),
+            "the server's copy of the gateway token": str(server_copy),
+        },
+        "dirs": {"the data directory": str(data_dir), "the server's home": str(server.home)},
+        "processes": {
+            "the server": server.proc.pid,
+            "the gateway": gateway.proc.pid,
+            "another kernel": pid_of_kernel(neighbour.id),
+        },
         "http": [
-            {"what": "the gateway's API", "label": "without a token", "method": "GET",
-             "url": gateway.url + "/api/kernels", "headers": {}},
-            {"what": "the gateway's API", "label": "with the kernel token", "method": "GET",
-             "url": gateway.url + "/api/kernels",
-             "headers": {"Authorization": "token {kernel_token}"}},
+            {
+                "what": "the gateway's API",
+                "label": "without a token",
+                "method": "GET",
+                "url": gateway.url + "/api/kernels",
+                "headers": {},
+            },
+            {
+                "what": "the gateway's API",
+                "label": "with the kernel token",
+                "method": "GET",
+                "url": gateway.url + "/api/kernels",
+                "headers": {"Authorization": "token {kernel_token}"},
+            },
             *openapi_calls(server.url, other["id"]),
-            *({"what": "kernel token on Jupyter's API", "label": path, "method": method,
-               "url": server.url + path, "headers": {"Authorization": "Bearer {kernel_token}"}}
-              for method, path in JUPYTER_ROUTES),
+            *(
+                {
+                    "what": "kernel token on Jupyter's API",
+                    "label": path,
+                    "method": method,
+                    "url": server.url + path,
+                    "headers": {"Authorization": "Bearer {kernel_token}"},
+                }
+                for method, path in JUPYTER_ROUTES
+            ),
         ],
         "secrets": {"the credential not granted": "Other"},
         "child_secrets": {"the granted credential, from a subprocess": "Granted"},
         "every_process": True,
     }
     found = json.loads(kernel.run(probe.code_for(spec), timeout=300))
-    secrets_known = (granted_key, other_key, *tokens, gateway.token, server.token,
-                     server.env["OPENAI_API_KEY"], (data_dir / "encryption.key").read_text())
-    report_attempts(report, "code in a gateway kernel (its own OS user) against the keys",
-                    found["attempts"], secrets_known)
+    secrets_known = (
+        granted_key,
+        other_key,
+        *tokens,
+        gateway.token,
+        server.token,
+        server.env["OPENAI_API_KEY"],
+        (data_dir / "encryption.key").read_text(),
+    )
+    report_attempts(
+        report,
+        "code in a gateway kernel (its own OS user) against the keys",
+        found["attempts"],
+        secrets_known,
+    )
 
     assert found["uid"] == user.uid
-    assert found["launch"] == {"dumpable_at_start": False, "non_dumpable": True,
-                               "traced": False, "delivery": "handoff"}
+    assert found["launch"] == {
+        "dumpable_at_start": False,
+        "non_dumpable": True,
+        "traced": False,
+        "delivery": "handoff",
+    }
     for a in found["attempts"]:
         if a["what"] == "read /proc/<pid>/cmdline":
             assert a["ok"], a  # world-readable by design: nothing secret in them (below)
@@ -174,14 +247,18 @@ def test_kernels_behind_the_gateway_reach_no_key_they_were_not_given(isolated, r
     assert by[("secrets.get", "the credential not granted")] == "refused: AccessDenied"
     assert by[("read file", "the gateway's token file")] == "denied: FileNotFoundError"
     for target in ("the server", "the gateway", "another kernel"):
-        for what in ("read /proc/<pid>/environ", "open /proc/<pid>/fd/*",
-                     "read /proc/<pid>/mem", "ptrace attach", "pidfd_getfd"):
+        for what in (
+            "read /proc/<pid>/environ",
+            "open /proc/<pid>/fd/*",
+            "read /proc/<pid>/mem",
+            "ptrace attach",
+            "pidfd_getfd",
+        ):
             assert by[(what, target)].startswith("denied"), (what, target)
     everything = json.dumps(found)
     for secret in secrets_known:
         assert secret.strip() not in everything
-    assert "onk_" not in found["own_environ"] and "onk_" not in json.dumps(
-        found["own_os_environ"])
+    assert "onk_" not in found["own_environ"] and "onk_" not in json.dumps(found["own_os_environ"])
     assert found["own_os_environ"].get("OPEN_NOTEBOOK_URL") == server.url
 
     def granted_sha() -> str:
@@ -195,16 +272,24 @@ def test_kernels_behind_the_gateway_reach_no_key_they_were_not_given(isolated, r
     assert kernel.run(KERNEL_TOKEN).strip() == tokens[0]
     r = server.request("PATCH", "api/contents/nb.ipynb", {"path": "renamed.ipynb"})
     assert r.status == 200, r.text
-    r = server.request("PATCH", f"api/sessions/{kernel.session_id}",
-                       {"path": "renamed.ipynb", "name": "renamed.ipynb"})
+    r = server.request(
+        "PATCH",
+        f"api/sessions/{kernel.session_id}",
+        {"path": "renamed.ipynb", "name": "renamed.ipynb"},
+    )
     assert r.status == 200, r.text
     assert granted_sha() == want  # the grant followed the notebook, the session its path
 
     kernel.shutdown()
     neighbour.shutdown()
     for t in tokens:
-        r = server.api("POST", "secrets/get", {"name": "Granted"}, auth=False,
-                       headers={"Authorization": f"Bearer {t}"})
+        r = server.api(
+            "POST",
+            "secrets/get",
+            {"name": "Granted"},
+            auth=False,
+            headers={"Authorization": f"Bearer {t}"},
+        )
         assert r.status == 401, r.text
     report(f"after shutdown, both kernel tokens: HTTP {r.status} ({r.json['detail']})")
 

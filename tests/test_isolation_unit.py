@@ -26,14 +26,18 @@ linux_only = pytest.mark.skipif(not procsec.available(), reason="prctl is Linux-
 
 # -- prctl ------------------------------------------------------------------------------
 
+
 @linux_only
 def test_protect_server_makes_the_process_non_dumpable_and_can_be_turned_off():
-    code = ("import logging; from open_notebook_ext import procsec\n"
-            "log = logging.getLogger('t')\n"
-            "print(procsec.is_dumpable(), procsec.protect_server(True, log), "
-            "procsec.is_dumpable(), procsec.protect_server(False, log), procsec.is_dumpable())")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import logging; from open_notebook_ext import procsec\n"
+        "log = logging.getLogger('t')\n"
+        "print(procsec.is_dumpable(), procsec.protect_server(True, log), "
+        "procsec.is_dumpable(), procsec.protect_server(False, log), procsec.is_dumpable())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["True", "True", "False", "False", "True"]
 
 
@@ -51,21 +55,27 @@ PY_CMD = [sys.executable, "-Xfrozen_modules=off", "-m", "ipykernel_launcher", "-
 
 def test_python_kernels_go_through_the_launcher_with_safe_path():
     new = asyncio.run(launch_provisioner.launcher_command(PY_CMD))
-    assert new == [sys.executable, "-P", "-Xfrozen_modules=off", "-m",
-                   "open_notebook_ext.kernel_launch", "ipykernel_launcher", "-f", "k.json"]
+    assert new == [
+        sys.executable,
+        "-P",
+        "-Xfrozen_modules=off",
+        "-m",
+        "open_notebook_ext.kernel_launch",
+        "ipykernel_launcher",
+        "-f",
+        "k.json",
+    ]
     # an execute-only interpreter replaces the provisioner's own, only that one
     new = asyncio.run(launch_provisioner.launcher_command(PY_CMD, "/opt/xo/python"))
     assert new[0] == "/opt/xo/python"
 
 
 def test_other_kernels_and_other_environments_are_left_alone(tmp_path):
-    assert asyncio.run(launch_provisioner.launcher_command(["R", "--slave", "-f", "x"])) \
-        is None
+    assert asyncio.run(launch_provisioner.launcher_command(["R", "--slave", "-f", "x"])) is None
     # Debian's python3 has no open_notebook_ext: the kernel must keep working as it was
     other = ["/usr/bin/python3", "-m", "ipykernel_launcher", "-f", "k.json"]
     if Path(other[0]).exists():
-        assert asyncio.run(launch_provisioner.launcher_command(other, "/opt/xo/python")) \
-            is None
+        assert asyncio.run(launch_provisioner.launcher_command(other, "/opt/xo/python")) is None
 
 
 def test_the_launcher_reads_the_kernel_id_from_the_connection_file():
@@ -76,6 +86,7 @@ def test_the_launcher_reads_the_kernel_id_from_the_connection_file():
 
 
 # -- the hand-off ------------------------------------------------------------------------
+
 
 class Log:
     def __init__(self) -> None:
@@ -102,8 +113,12 @@ def _handoff(expected_pid: int | None) -> tuple[bool, str, Log]:
     """A process holding the kernel's end of the socket asks for the token; the provisioner
     expects ``expected_pid`` (None: the asking process's own pid, as for the real kernel)."""
     handoff = launch_provisioner.TokenHandoff()
-    proc = subprocess.Popen([sys.executable, "-c", SENDER, str(handoff.child_fd)],
-                            pass_fds=(handoff.child_fd,), stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", SENDER, str(handoff.child_fd)],
+        pass_fds=(handoff.child_fd,),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     log = Log()
     pid = proc.pid if expected_pid is None else expected_pid
     ok = asyncio.run(handoff.deliver("onk_the-token-value", pid, 30, log))
@@ -152,6 +167,7 @@ def test_a_traced_kernel_refuses_its_token(monkeypatch):
 
 # -- tokens bound to the gateway's kernel id --------------------------------------------
 
+
 def test_rebind_moves_a_token_and_refuses_an_id_that_has_one():
     tokens = KernelTokens()
     token = tokens.issue("starting-1", "alice")
@@ -184,11 +200,20 @@ class FakeGatewayKernels:
 
 def test_gateway_kernels_get_a_token_bound_to_the_gateways_id():
     km, tokens = FakeGatewayKernels(), KernelTokens()
-    kernels_gateway.install(km, tokens, url=lambda: "http://server/", owner=lambda: "bob",
-                            strip=EnvFirewall(), log=logging.getLogger("t"))
-    new_id = asyncio.run(km.start_kernel(kernel_name="python3",
-                                         env={"JUPYTER_TOKEN": "srv", "PATH": "/bin",
-                                              "OPENAI_API_KEY": "sk-server"}))
+    kernels_gateway.install(
+        km,
+        tokens,
+        url=lambda: "http://server/",
+        owner=lambda: "bob",
+        strip=EnvFirewall(),
+        log=logging.getLogger("t"),
+    )
+    new_id = asyncio.run(
+        km.start_kernel(
+            kernel_name="python3",
+            env={"JUPYTER_TOKEN": "srv", "PATH": "/bin", "OPENAI_API_KEY": "sk-server"},
+        )
+    )
     assert new_id == "gateway-id-1"
     env = km.started[0]["env"]
     assert "JUPYTER_TOKEN" not in env and env["OPEN_NOTEBOOK_URL"] == "http://server/"
@@ -204,20 +229,37 @@ def test_gateway_kernels_get_a_token_bound_to_the_gateways_id():
 
 
 def test_the_gateway_start_line_is_cut_and_tokens_masked():
-    record = logging.LogRecord("ServerApp", logging.INFO, __file__, 1,
-                               "GatewayKernelManager started kernel: k1, args: {'env': "
-                               "{'OPENAI_API_KEY': 'sk-server', 'OPEN_NOTEBOOK_KERNEL_TOKEN':"
-                               " 'onk_abcdefghijklmnopqrstuvwxyz'}}", None, None)
+    record = logging.LogRecord(
+        "ServerApp",
+        logging.INFO,
+        __file__,
+        1,
+        "GatewayKernelManager started kernel: k1, args: {'env': "
+        "{'OPENAI_API_KEY': 'sk-server', 'OPEN_NOTEBOOK_KERNEL_TOKEN':"
+        " 'onk_abcdefghijklmnopqrstuvwxyz'}}",
+        None,
+        None,
+    )
     assert kernels_gateway.WithholdKernelArguments().filter(record)
-    assert record.getMessage() == ("GatewayKernelManager started kernel: k1, args: "
-                                   "(withheld: they hold the kernel's environment)")
-    other = logging.LogRecord("ServerApp", logging.DEBUG, __file__, 1, "sent %s", (
-        "onk_abcdefghijklmnopqrstuvwxyz",), None)
+    assert record.getMessage() == (
+        "GatewayKernelManager started kernel: k1, args: "
+        "(withheld: they hold the kernel's environment)"
+    )
+    other = logging.LogRecord(
+        "ServerApp",
+        logging.DEBUG,
+        __file__,
+        1,
+        "sent %s",
+        ("onk_abcdefghijklmnopqrstuvwxyz",),
+        None,
+    )
     kernels_gateway.WithholdKernelArguments().filter(other)
     assert other.getMessage() == "sent [REDACTED:kernel token]"
 
 
 # -- the server's and the gateway's configuration ---------------------------------------
+
 
 def test_the_server_needs_the_gateways_token_and_lets_our_variables_through(tmp_path):
     client = SimpleNamespace(auth_token="", allowed_envs="MYVAR")
@@ -246,8 +288,7 @@ def _gateway_config(tmp_path: Path, text: str | None, mode: int = 0o600) -> tupl
 
 
 @linux_only
-def test_the_gateway_reads_its_token_file_deletes_it_and_refuses_without(tmp_path,
-                                                                          monkeypatch):
+def test_the_gateway_reads_its_token_file_deletes_it_and_refuses_without(tmp_path, monkeypatch):
     calls = []
     monkeypatch.setattr(procsec, "set_non_dumpable", lambda: calls.append("prctl"))
     c, env = _gateway_config(tmp_path, "g" * 48 + "\n")
@@ -257,10 +298,15 @@ def test_the_gateway_reads_its_token_file_deletes_it_and_refuses_without(tmp_pat
     assert not (tmp_path / "gw_token").exists() and env == {}
     assert c.KernelProvisionerFactory.default_provisioner_name == "open-notebook-launcher"
     assert c.JupyterWebsocketPersonality.env_whitelist == [
-        "OPEN_NOTEBOOK_URL", "OPEN_NOTEBOOK_KERNEL_TOKEN", "OPEN_NOTEBOOK_KERNEL_ID"]
-    for text, mode, why in ((None, 0o600, "set OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE"),
-                            ("short", 0o600, "shorter than 32"),
-                            ("g" * 48, 0o644, "readable by others")):
+        "OPEN_NOTEBOOK_URL",
+        "OPEN_NOTEBOOK_KERNEL_TOKEN",
+        "OPEN_NOTEBOOK_KERNEL_ID",
+    ]
+    for text, mode, why in (
+        (None, 0o600, "set OPEN_NOTEBOOK_GATEWAY_TOKEN_FILE"),
+        ("short", 0o600, "shorter than 32"),
+        ("g" * 48, 0o644, "readable by others"),
+    ):
         c, env = _gateway_config(tmp_path, text, mode)
         with pytest.raises(SystemExit, match=why):
             kernels_gateway.configure_gateway(c, env)
@@ -277,6 +323,7 @@ def test_copy_token_writes_a_0600_copy(tmp_path):
 
 
 # -- the status -------------------------------------------------------------------------
+
 
 @pytest.mark.sqlite_only
 async def test_status_reports_the_kernel_isolation(api):

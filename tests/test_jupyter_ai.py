@@ -46,29 +46,56 @@ class FakeOpenAI:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                outer.seen.append({"path": self.path,
-                                   "authorization": self.headers.get("Authorization", ""),
-                                   "stream": str(bool(body.get("stream")))})
+                outer.seen.append(
+                    {
+                        "path": self.path,
+                        "authorization": self.headers.get("Authorization", ""),
+                        "stream": str(bool(body.get("stream"))),
+                    }
+                )
                 if body.get("stream"):
-                    chunks = [{"choices": [{"index": 0, "delta": {"role": "assistant",
-                                                                  "content": word}}]}
-                              for word in ("Hello ", "from ", "fake")]
-                    chunks.append({"choices": [{"index": 0, "delta": {},
-                                                "finish_reason": "stop"}]})
+                    chunks = [
+                        {"choices": [{"index": 0, "delta": {"role": "assistant", "content": word}}]}
+                        for word in ("Hello ", "from ", "fake")
+                    ]
+                    chunks.append({"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]})
                     data = b"".join(
-                        b"data: " + json.dumps({"id": "c1", "object": "chat.completion.chunk",
-                                                "created": 1, "model": "gpt-4o-mini",
-                                                **c}).encode() + b"\n\n" for c in chunks)
+                        b"data: "
+                        + json.dumps(
+                            {
+                                "id": "c1",
+                                "object": "chat.completion.chunk",
+                                "created": 1,
+                                "model": "gpt-4o-mini",
+                                **c,
+                            }
+                        ).encode()
+                        + b"\n\n"
+                        for c in chunks
+                    )
                     data += b"data: [DONE]\n\n"
                     kind = "text/event-stream"
                 else:
-                    data = json.dumps({
-                        "id": "c1", "object": "chat.completion", "created": 1,
-                        "model": "gpt-4o-mini",
-                        "choices": [{"index": 0, "finish_reason": "stop", "message": {
-                            "role": "assistant", "content": "Hello from fake"}}],
-                        "usage": {"prompt_tokens": 1, "completion_tokens": 3,
-                                  "total_tokens": 4}}).encode()
+                    data = json.dumps(
+                        {
+                            "id": "c1",
+                            "object": "chat.completion",
+                            "created": 1,
+                            "model": "gpt-4o-mini",
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": "Hello from fake"},
+                                }
+                            ],
+                            "usage": {
+                                "prompt_tokens": 1,
+                                "completion_tokens": 3,
+                                "total_tokens": 4,
+                            },
+                        }
+                    ).encode()
                     kind = "application/json"
                 self.send_response(200)
                 self.send_header("Content-Type", kind)
@@ -107,15 +134,21 @@ def server(server_factory, ai_bin, tmp_path, dotenv_key):
     (home / "work" / ".env").write_text(f'ANTHROPIC_API_KEY="{dotenv_key}"\n')
     config = home / ".jupyter"
     config.mkdir()
-    (config / "jupyter_server_config.json").write_text(json.dumps({
-        "JupyternautExtension": {"initial_language_model": "openai/gpt-4o-mini"}}))
-    s = server_factory(home, bin_dir=ai_bin, env={
-        "OPEN_NOTEBOOK_ENCRYPTION_KEY": "jupyter-ai test passphrase",
-        "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-    })
+    (config / "jupyter_server_config.json").write_text(
+        json.dumps({"JupyternautExtension": {"initial_language_model": "openai/gpt-4o-mini"}})
+    )
+    s = server_factory(
+        home,
+        bin_dir=ai_bin,
+        env={
+            "OPEN_NOTEBOOK_ENCRYPTION_KEY": "jupyter-ai test passphrase",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        },
+    )
     s.start(timeout=240)
-    (s.root / NOTEBOOK).write_text('{"cells": [], "metadata": {}, "nbformat": 4, '
-                                   '"nbformat_minor": 5}')
+    (s.root / NOTEBOOK).write_text(
+        '{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    )
     return s
 
 
@@ -126,8 +159,9 @@ def chat(server, text: str, timeout: float = 120) -> list[dict[str, Any]]:
 
     async def run() -> list[dict[str, Any]]:
         url = f"ws://127.0.0.1:{server.port}/api/chat/ws/test.chat"
-        ws = await websocket_connect(HTTPRequest(
-            url, headers={"Authorization": f"token {server.token}"}))
+        ws = await websocket_connect(
+            HTTPRequest(url, headers={"Authorization": f"token {server.token}"})
+        )
         frames: list[dict[str, Any]] = []
         deadline = time.monotonic() + timeout
         sent = False
@@ -141,13 +175,25 @@ def chat(server, text: str, timeout: float = 120) -> list[dict[str, Any]]:
             if raw:
                 frames.append(json.loads(raw))
             if not sent and PERSONA in json.dumps(frames):
-                ws.write_message(json.dumps({
-                    "type": "client", "action": "send", "id": str(uuid.uuid4()),
-                    "body": text, "mentions": [PERSONA],
-                    "metadata": {"to_persona": PERSONA}}))
+                ws.write_message(
+                    json.dumps(
+                        {
+                            "type": "client",
+                            "action": "send",
+                            "id": str(uuid.uuid4()),
+                            "body": text,
+                            "mentions": [PERSONA],
+                            "metadata": {"to_persona": PERSONA},
+                        }
+                    )
+                )
                 sent = True
-            replies = [f for f in frames if f.get("action") in ("message", "update")
-                       and (f.get("message") or {}).get("sender") == PERSONA]
+            replies = [
+                f
+                for f in frames
+                if f.get("action") in ("message", "update")
+                and (f.get("message") or {}).get("sender") == PERSONA
+            ]
             if any("fake" in json.dumps(r) for r in replies):
                 break
         ws.close()
@@ -184,24 +230,30 @@ def test_jupyternaut_and_magic_use_the_stored_key(server, fake, dotenv_key):
     assert "ANTHROPIC_API_KEY" not in listed["editable_secrets"]
 
     # AI Settings saves a key and a base URL: one encrypted credential, no .env change
-    r = server.request("PUT", "api/jupyternaut/secrets", {"updated_secrets": {
-        "OPENAI_API_KEY": key, "OPENAI_BASE_URL": fake.url}})
+    r = server.request(
+        "PUT",
+        "api/jupyternaut/secrets",
+        {"updated_secrets": {"OPENAI_API_KEY": key, "OPENAI_BASE_URL": fake.url}},
+    )
     assert r.status == 204, r.text
     creds = server.api("GET", "credentials").json
     assert [(c["name"], c["provider"], c["base_url"]) for c in creds] == [
-        ("jupyter-ai", "openai", fake.url)]
+        ("jupyter-ai", "openai", fake.url)
+    ]
     secret = server.api("POST", f"credentials/{creds[0]['id']}/secret", {}).json
     assert secret["api_key"] == key
     listed = server.request("GET", "api/jupyternaut/secrets").json
     assert {"OPENAI_API_KEY", "OPENAI_BASE_URL"} <= set(listed["editable_secrets"])
-    unknown = server.request("PUT", "api/jupyternaut/secrets",
-                             {"updated_secrets": {"MY_TOOL_TOKEN": key}})
+    unknown = server.request(
+        "PUT", "api/jupyternaut/secrets", {"updated_secrets": {"MY_TOOL_TOKEN": key}}
+    )
     assert unknown.status == 500 and "MY_TOOL_TOKEN" in unknown.text and key not in unknown.text
 
     # Jupyternaut's own model call reaches the fake provider with the stored key
     frames = chat(server, "@Jupyternaut hello")
-    assert any(s["authorization"] == f"Bearer {key}" and s["stream"] == "True"
-               for s in fake.seen), (fake.seen, frames[-3:])
+    assert any(
+        s["authorization"] == f"Bearer {key}" and s["stream"] == "True" for s in fake.seen
+    ), (fake.seen, frames[-3:])
 
     # a kernel gets none of the keys the server process now holds
     server.api("PUT", "grants", {"credential_id": creds[0]["id"], "notebook_path": NOTEBOOK})
@@ -222,8 +274,9 @@ def test_jupyternaut_and_magic_use_the_stored_key(server, fake, dotenv_key):
         kernel.shutdown()
 
     # deleting the key in AI Settings deletes the credential
-    r = server.request("PUT", "api/jupyternaut/secrets",
-                       {"updated_secrets": {"OPENAI_API_KEY": None}})
+    r = server.request(
+        "PUT", "api/jupyternaut/secrets", {"updated_secrets": {"OPENAI_API_KEY": None}}
+    )
     assert r.status == 204
     assert server.api("GET", "credentials").json == []
 
@@ -241,10 +294,13 @@ def test_jupyternaut_and_magic_use_the_stored_key(server, fake, dotenv_key):
         time.sleep(0.2)
     assert "ANTHROPIC_API_KEY" in listed["editable_secrets"]
 
-    events = [json.loads(line) for line in
-              (server.data_dir / "audit.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line) for line in (server.data_dir / "audit.jsonl").read_text().splitlines()
+    ]
     assert [e["action"] for e in events if e.get("source") == "jupyter-ai"] == [
-        "created", "deleted"]
+        "created",
+        "deleted",
+    ]
     log = server.log
     for value in (key, dotenv_key):
         assert value not in log

@@ -28,8 +28,9 @@ def server(server_factory):
 
 def test_kernel_reads_granted_secret_and_loses_access_after_shutdown(server):
     key = random_api_key()
-    cred = server.api("POST", "credentials", {"name": "Work", "provider": "openai",
-                                              "api_key": key}).json
+    cred = server.api(
+        "POST", "credentials", {"name": "Work", "provider": "openai", "api_key": key}
+    ).json
     kernel = Kernel(server, NOTEBOOK)
     try:
         env = json.loads(kernel.run("import os, json; print(json.dumps(dict(os.environ)))"))
@@ -46,7 +47,8 @@ def test_kernel_reads_granted_secret_and_loses_access_after_shutdown(server):
         denied = kernel.run(
             "from open_notebook_ext import secrets\n"
             "try:\n    secrets.get('Work')\n"
-            "except secrets.AccessDenied as e:\n    print('DENIED', e)\n")
+            "except secrets.AccessDenied as e:\n    print('DENIED', e)\n"
+        )
         assert denied.startswith("DENIED")
         assert NOTEBOOK in denied and "Grant it in the Credentials panel" in denied
         assert key not in denied
@@ -55,39 +57,60 @@ def test_kernel_reads_granted_secret_and_loses_access_after_shutdown(server):
         assert r.status == 201
         digest = kernel.run(
             "import hashlib\nfrom open_notebook_ext import secrets\n"
-            "print(hashlib.sha256(secrets.get('Work').encode()).hexdigest())\n")
+            "print(hashlib.sha256(secrets.get('Work').encode()).hexdigest())\n"
+        )
         import hashlib
 
         assert digest.strip() == hashlib.sha256(key.encode()).hexdigest()
-        listed = json.loads(kernel.run(
-            "import json\nfrom open_notebook_ext import secrets\n"
-            "print(json.dumps(secrets.list()))"))
-        assert listed == [{"id": cred["id"], "name": "Work", "provider": "openai",
-                           "has_api_key": True, "api_key_hint": cred["api_key_hint"],
-                           "decryption_error": None, "granted": True, "key_access": "read"}]
+        listed = json.loads(
+            kernel.run(
+                "import json\nfrom open_notebook_ext import secrets\n"
+                "print(json.dumps(secrets.list()))"
+            )
+        )
+        assert listed == [
+            {
+                "id": cred["id"],
+                "name": "Work",
+                "provider": "openai",
+                "has_api_key": True,
+                "api_key_hint": cred["api_key_hint"],
+                "decryption_error": None,
+                "granted": True,
+                "key_access": "read",
+            }
+        ]
         missing = kernel.run(
             "from open_notebook_ext import secrets\n"
-            "try:\n    secrets.get('Nope')\nexcept secrets.SecretNotFound as e:\n    print(e)\n")
+            "try:\n    secrets.get('Nope')\nexcept secrets.SecretNotFound as e:\n    print(e)\n"
+        )
         assert "Credential not found" in missing
         asyncio_ok = kernel.run(
-            "from open_notebook_ext import secrets\n"
-            "print(len(await secrets.aget('Work')))\n")
+            "from open_notebook_ext import secrets\nprint(len(await secrets.aget('Work')))\n"
+        )
         assert asyncio_ok.strip() == str(len(key))
 
         # the kernel token is scoped to secrets: nothing else accepts it
-        other = server.api("GET", "credentials", auth=False,
-                           headers={"Authorization": f"Bearer {kernel_token}"})
+        other = server.api(
+            "GET", "credentials", auth=False, headers={"Authorization": f"Bearer {kernel_token}"}
+        )
         assert other.status == 401
     finally:
         kernel.shutdown()
 
     # revoked with the kernel
-    r = server.api("POST", "secrets/get", {"name": "Work"}, auth=False,
-                   headers={"Authorization": f"Bearer {kernel_token}"})
+    r = server.api(
+        "POST",
+        "secrets/get",
+        {"name": "Work"},
+        auth=False,
+        headers={"Authorization": f"Bearer {kernel_token}"},
+    )
     assert r.status == 401
     assert "revoked" in r.json["detail"]
-    events = [json.loads(line) for line in (server.data_dir / "audit.jsonl").read_text()
-              .splitlines()]
+    events = [
+        json.loads(line) for line in (server.data_dir / "audit.jsonl").read_text().splitlines()
+    ]
     reads = [e for e in events if e.get("action") in ("secret_read", "secret_denied")]
     assert [e["action"] for e in reads][:2] == ["secret_denied", "secret_read"]
     assert reads[1]["kernel_id"] == kernel.id and reads[1]["notebook_path"] == NOTEBOOK
@@ -99,34 +122,60 @@ def test_saved_outputs_are_redacted(server):
     key, short = random_api_key(), "short7!"
     server.api("POST", "credentials", {"name": "Work", "provider": "openai", "api_key": key})
     server.api("POST", "credentials", {"name": "Tiny", "provider": "groq", "api_key": short})
-    server.api("POST", "credentials", {"name": "Local", "provider": "ollama",
-                                       "base_url": "http://localhost:11434"})
+    server.api(
+        "POST",
+        "credentials",
+        {"name": "Local", "provider": "ollama", "base_url": "http://localhost:11434"},
+    )
     cred = server.api("GET", "credentials").json
     work = next(c for c in cred if c["name"] == "Work")
     server.api("PUT", "grants", {"credential_id": work["id"], "notebook_path": NOTEBOOK})
     kernel = Kernel(server, NOTEBOOK)
     try:
-        printed = kernel.run("from open_notebook_ext import secrets\n"
-                             "print('the key is', secrets.get('Work'))")
+        printed = kernel.run(
+            "from open_notebook_ext import secrets\nprint('the key is', secrets.get('Work'))"
+        )
     finally:
         kernel.shutdown()
     assert key in printed  # the kernel really printed it
     notebook = {
-        "nbformat": 4, "nbformat_minor": 5, "metadata": {},
-        "cells": [{
-            "cell_type": "code", "id": "c1", "execution_count": 1, "metadata": {},
-            "source": "print(secrets.get('Work'))",
-            "outputs": [
-                {"output_type": "stream", "name": "stdout", "text": printed},
-                {"output_type": "display_data", "metadata": {}, "data": {
-                    "text/plain": [f"'{key}'"], "text/html": f"<b>{key}</b>",
-                    "text/markdown": f"`{key}`", "application/json": {"k": [key]}}},
-                {"output_type": "error", "ename": "ValueError", "evalue": f"bad {key}",
-                 "traceback": [f"ValueError: bad {key}", f"short {short}"]},
-            ]}],
+        "nbformat": 4,
+        "nbformat_minor": 5,
+        "metadata": {},
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "execution_count": 1,
+                "metadata": {},
+                "source": "print(secrets.get('Work'))",
+                "outputs": [
+                    {"output_type": "stream", "name": "stdout", "text": printed},
+                    {
+                        "output_type": "display_data",
+                        "metadata": {},
+                        "data": {
+                            "text/plain": [f"'{key}'"],
+                            "text/html": f"<b>{key}</b>",
+                            "text/markdown": f"`{key}`",
+                            "application/json": {"k": [key]},
+                        },
+                    },
+                    {
+                        "output_type": "error",
+                        "ename": "ValueError",
+                        "evalue": f"bad {key}",
+                        "traceback": [f"ValueError: bad {key}", f"short {short}"],
+                    },
+                ],
+            }
+        ],
     }
-    r = server.request("PUT", f"api/contents/{NOTEBOOK}",
-                       {"type": "notebook", "format": "json", "content": notebook})
+    r = server.request(
+        "PUT",
+        f"api/contents/{NOTEBOOK}",
+        {"type": "notebook", "format": "json", "content": notebook},
+    )
     assert r.status in (200, 201), r.text
     raw = (server.root / NOTEBOOK).read_bytes()
     assert key.encode() not in raw
@@ -148,9 +197,13 @@ def test_kernel_without_notebook_session_and_require_grants_off(server_factory):
 
 # -- issue 15, finding 2: no variable that says where a secret is stored ------------------
 
-SECRET_FILE_VARS = ("JUPYTER_TOKEN_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
-                    "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE", "OPEN_NOTEBOOK_DB_URL_FILE",
-                    "PGPASSFILE")
+SECRET_FILE_VARS = (
+    "JUPYTER_TOKEN_FILE",
+    "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
+    "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE",
+    "OPEN_NOTEBOOK_DB_URL_FILE",
+    "PGPASSFILE",
+)
 
 
 def test_kernels_get_no_secret_file_variables(server_factory, tmp_path):
@@ -179,8 +232,11 @@ def test_kernels_get_no_secret_file_variables(server_factory, tmp_path):
     dump = "import os, json; print(json.dumps(dict(os.environ)))"
     try:
         seen = [json.loads(kernel.run(dump))]
-        r = server.request("PATCH", f"api/sessions/{kernel.session_id}",
-                           {"path": "work/renamed.ipynb", "name": "renamed.ipynb"})
+        r = server.request(
+            "PATCH",
+            f"api/sessions/{kernel.session_id}",
+            {"path": "work/renamed.ipynb", "name": "renamed.ipynb"},
+        )
         assert r.status == 200, r.text
         r = server.request("POST", f"api/kernels/{kernel.id}/restart")
         assert r.status == 200, r.text
@@ -200,18 +256,25 @@ def test_kernels_get_no_secret_file_variables(server_factory, tmp_path):
 def test_every_secret_file_variable_the_server_reads_is_stripped():
     """A new *_FILE variable in the code must join DEFAULT_STRIPPED_ENV (or be harmless)."""
     root = Path(__file__).resolve().parent.parent
-    sources = [*(root / "open_notebook_ext").rglob("*.py"),
-               root / "jupyter-config" / "production" / "jupyter_server_config.py"]
+    sources = [
+        *(root / "open_notebook_ext").rglob("*.py"),
+        root / "jupyter-config" / "production" / "jupyter_server_config.py",
+    ]
     named = set()
     for source in sources:
         named |= set(re.findall(r"[\"']([A-Z][A-Z0-9_]*_FILE)[\"']", source.read_text()))
-    assert {"JUPYTER_TOKEN_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
-            "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE", "OPEN_NOTEBOOK_DB_URL_FILE"} <= named
+    assert {
+        "JUPYTER_TOKEN_FILE",
+        "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
+        "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE",
+        "OPEN_NOTEBOOK_DB_URL_FILE",
+    } <= named
     assert named <= set(DEFAULT_STRIPPED_ENV)
     assert set(SECRET_FILE_VARS) <= set(DEFAULT_STRIPPED_ENV)
 
 
 # -- issue 17, part 2: the kernel environment firewall -------------------------------------
+
 
 def test_provider_keys_in_the_servers_environment_never_reach_a_kernel(server_factory):
     """jupyter-ai and `.env` loaders put provider keys into the server's environment, and
@@ -229,15 +292,19 @@ def test_provider_keys_in_the_servers_environment_never_reach_a_kernel(server_fa
     }
     server = server_factory(
         env={**planted, "HARMLESS_SETTING": "kept"},
-        args=["--OpenNotebookApp.kernel_env_strip=ACME_*_SECRET"]).start()
+        args=["--OpenNotebookApp.kernel_env_strip=ACME_*_SECRET"],
+    ).start()
     (server.root / "work").mkdir()
     (server.root / NOTEBOOK).write_text('{"cells": []}')
     kernel = Kernel(server, NOTEBOOK)
     dump = "import os, json; print(json.dumps(dict(os.environ)))"
     try:
         seen = [json.loads(kernel.run(dump))]
-        r = server.request("PATCH", f"api/sessions/{kernel.session_id}",
-                           {"path": "work/renamed.ipynb", "name": "renamed.ipynb"})
+        r = server.request(
+            "PATCH",
+            f"api/sessions/{kernel.session_id}",
+            {"path": "work/renamed.ipynb", "name": "renamed.ipynb"},
+        )
         assert r.status == 200, r.text
         r = server.request("POST", f"api/kernels/{kernel.id}/restart")
         assert r.status == 200, r.text

@@ -15,28 +15,37 @@ async def test_key_access_defaults_to_read_and_is_validated(api):
         r = await api.put(f"credentials/{cred['id']}", {"key_access": bad})
         assert r.status == 422, (bad, r)
         assert r.json["errors"][0]["field"] == "key_access"
-    r = await api.post("credentials", {"name": "x", "provider": "openai",
-                                       "api_key": random_api_key(), "key_access": "nope"})
+    r = await api.post(
+        "credentials",
+        {"name": "x", "provider": "openai", "api_key": random_api_key(), "key_access": "nope"},
+    )
     assert r.status == 422 and "nope" not in r.text
 
 
 async def test_a_proxy_only_key_is_returned_by_no_endpoint(api):
     key = random_api_key()
-    r = await api.post("credentials", {"name": "P", "provider": "openai", "api_key": key,
-                                       "key_access": "proxy"})
+    r = await api.post(
+        "credentials", {"name": "P", "provider": "openai", "api_key": key, "key_access": "proxy"}
+    )
     assert r.status == 201 and r.json["key_access"] == "proxy"
     cid = r.json["id"]
-    refused = [await api.post(f"credentials/{cid}/secret", {}),
-               await api.post("secrets/get", {"name": "P"})]
+    refused = [
+        await api.post(f"credentials/{cid}/secret", {}),
+        await api.post("secrets/get", {"name": "P"}),
+    ]
     for reply in refused:
         assert reply.status == 403, reply
         assert reply.json["key_access"] == "proxy"
         assert "secrets.proxy('P')" in reply.json["detail"]
     listed = await api.get("secrets")
     assert [c["key_access"] for c in listed.json] == ["proxy"]
-    for reply in [*refused, listed, await api.get("credentials"),
-                  await api.get(f"credentials/{cid}"),
-                  await api.get("credentials/by-provider/openai")]:
+    for reply in [
+        *refused,
+        listed,
+        await api.get("credentials"),
+        await api.get(f"credentials/{cid}"),
+        await api.get("credentials/by-provider/openai"),
+    ]:
         assert key not in reply.text
 
 

@@ -29,7 +29,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(ROOT)],
-        check=True, cwd=ROOT,
+        check=True,
+        cwd=ROOT,
     )
     (built,) = out.glob("open_notebook_ext-*.whl")
     return built
@@ -53,7 +54,8 @@ def test_wheel_ships_the_built_panel(wheel: Path):
     assert install["packageName"] == "open_notebook_ext"
     # Built output only: no sources, dependencies or source maps.
     assert not any(
-        "node_modules" in n or n.endswith((".ts", ".tsx", ".map", "yarn.lock"))
+        "node_modules" in n
+        or n.endswith((".ts", ".tsx", ".map", "yarn.lock"))
         or n.startswith("labextension/")
         for n in names
     )
@@ -69,7 +71,10 @@ def test_fresh_venv_serves_the_panel(wheel: Path, tmp_path: Path):
     env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOME": str(tmp_path)}
     out = subprocess.run(
         [str(bin_dir / "jupyter"), "labextension", "list"],
-        capture_output=True, text=True, check=True, env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
     )
     text = out.stdout + out.stderr
     line = next(ln for ln in text.splitlines() if "open-notebook-ext" in ln)
@@ -79,17 +84,18 @@ def test_fresh_venv_serves_the_panel(wheel: Path, tmp_path: Path):
     assert (env_dir / LABEXT / "install.json").is_file()
 
     with ServerProcess(tmp_path / "home", app="lab", bin_dir=bin_dir) as lab:
-        page = requests.get(f"{lab.url}lab", headers={"Authorization": f"token {lab.token}"},
-                            timeout=30)
+        page = requests.get(
+            f"{lab.url}lab", headers={"Authorization": f"token {lab.token}"}, timeout=30
+        )
         assert page.status_code == 200
         match = re.search(
             r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
-            page.text, re.S,
+            page.text,
+            re.S,
         )
         assert match, page.text[:500]
         config = json.loads(match.group(1))
         (ext,) = [e for e in config["federated_extensions"] if e["name"] == "open-notebook-ext"]
         assert "open-notebook-ext" not in config.get("disabledExtensions", [])
-        entry = requests.get(f"{lab.url}lab/extensions/open-notebook-ext/{ext['load']}",
-                             timeout=30)
+        entry = requests.get(f"{lab.url}lab/extensions/open-notebook-ext/{ext['load']}", timeout=30)
         assert entry.status_code == 200 and "open-notebook-ext" in entry.text

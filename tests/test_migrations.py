@@ -35,8 +35,15 @@ from open_notebook_ext.uploads import UploadArea
 SEARCH_TABLES = {"on_search_docs", "on_search_fts"}
 SEARCH_COLUMNS = {"search_vector"}
 SEARCH_INDEXES = {"ix_on_notes_search", "ix_on_sources_search"}
-LATER_TABLES = {"on_grants", "on_notebooks", "on_notes", "on_sources", "on_notebook_sources",
-                "on_proxy_usage", "on_proxy_budgets"}
+LATER_TABLES = {
+    "on_grants",
+    "on_notebooks",
+    "on_notes",
+    "on_sources",
+    "on_notebook_sources",
+    "on_proxy_usage",
+    "on_proxy_budgets",
+}
 
 
 def head() -> str:
@@ -75,11 +82,14 @@ def test_start_up_at_head_does_not_load_alembic(tmp_path):
     """A database already at the latest revision is checked with one query."""
     url = f"sqlite:///{tmp_path / 'at-head.db'}"
     Database(url).upgrade()
-    code = ("import sys; from open_notebook_ext.store.db import Database;"
-            " d = Database(sys.argv[1]); print(d.at_head()); d.upgrade();"
-            " print('alembic' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True,
-                         check=True).stdout.split()
+    code = (
+        "import sys; from open_notebook_ext.store.db import Database;"
+        " d = Database(sys.argv[1]); print(d.at_head()); d.upgrade();"
+        " print('alembic' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, url], capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["True", "False"]
     older = f"sqlite:///{tmp_path / 'older.db'}"
     with Database(older).engine.begin() as conn:
@@ -102,8 +112,10 @@ def test_orm_matches_the_latest_migration(url):
         return True
 
     with db.engine.connect() as conn:
-        ctx = MigrationContext.configure(conn, opts={
-            "version_table": VERSION_TABLE, "compare_type": True, "include_name": include})
+        ctx = MigrationContext.configure(
+            conn,
+            opts={"version_table": VERSION_TABLE, "compare_type": True, "include_name": include},
+        )
         diff = compare_metadata(ctx, Base.metadata)
     db.dispose()
     assert diff == []
@@ -117,7 +129,8 @@ def test_down_and_up_again_keeps_credentials(url):
         conn.exec_driver_sql(
             "INSERT INTO on_credentials (id, owner, name, provider, modalities, created, "
             "updated) VALUES ('credential:1', 'me', 'n', 'openai', '[]', '2026-01-01', "
-            "'2026-01-01')")
+            "'2026-01-01')"
+        )
     db.upgrade()  # what server start does: 0002 -> head
     assert db.current_revision() == head()
     assert tables(db) >= LATER_TABLES
@@ -144,17 +157,25 @@ def test_0005_adds_grant_file_identity_and_keeps_grants(url, tmp_path):
         conn.exec_driver_sql(
             "INSERT INTO on_credentials (id, owner, name, provider, modalities, created, "
             "updated) VALUES ('credential:1', 'me', 'n', 'openai', '[]', '2026-01-01', "
-            "'2026-01-01')")
-        for gid, path in (("grant:1", "a.ipynb"), ("grant:2", "invoice\u202egpj.ipynb"),
-                          ("grant:3", "tab\there.ipynb")):
-            conn.execute(text(
-                "INSERT INTO on_grants (id, owner, credential_id, notebook_path, created) "
-                "VALUES (:gid, 'me', 'credential:1', :path, '2026-01-01')"),
-                {"gid": gid, "path": path})
+            "'2026-01-01')"
+        )
+        for gid, path in (
+            ("grant:1", "a.ipynb"),
+            ("grant:2", "invoice\u202egpj.ipynb"),
+            ("grant:3", "tab\there.ipynb"),
+        ):
+            conn.execute(
+                text(
+                    "INSERT INTO on_grants (id, owner, credential_id, notebook_path, created) "
+                    "VALUES (:gid, 'me', 'credential:1', :path, '2026-01-01')"
+                ),
+                {"gid": gid, "path": path},
+            )
     db.upgrade()
     assert db.current_revision() == head() >= "0005"
     assert rows(db, "SELECT id, notebook_path, file_id FROM on_grants") == [
-        ("grant:1", "a.ipynb", None)]
+        ("grant:1", "a.ipynb", None)
+    ]
     from open_notebook_ext.fileidentity import file_identity
     from open_notebook_ext.store.grants import GrantStore
 
@@ -178,28 +199,41 @@ def _first_schema_data(db: Database, key: str) -> dict[str, list[tuple]]:
     with db.engine.begin() as conn:
         metadata.reflect(bind=conn)
         meta, creds = metadata.tables["on_meta"], metadata.tables["on_credentials"]
-        conn.execute(meta.insert(), [
-            {"key": META_KEY_CHECK, "value": ring.make_check()},
-            {"key": META_SALT, "value": "00" * 16},
-        ])
+        conn.execute(
+            meta.insert(),
+            [
+                {"key": META_KEY_CHECK, "value": ring.make_check()},
+                {"key": META_SALT, "value": "00" * 16},
+            ],
+        )
         records = []
         for i in range(40):
             token, kid = ring.encrypt(random_api_key(f"sk-{i}"))
-            records.append({
-                "id": f"credential:{i:020x}", "owner": ("alice", "bob")[i % 2],
-                "name": f"key {i} — ünïcode", "provider": ("openai", "azure", "ollama")[i % 3],
-                "modalities": ["language", "embedding"][: 1 + i % 2],
-                "api_key_encrypted": token if i % 5 else None,
-                "api_key_hint": "••••" + token[-4:] if i % 5 else None,
-                "key_id": kid if i % 5 else None,
-                "base_url": f"https://proxy{i}.example.org/v1" if i % 3 == 2 else None,
-                "endpoint": "https://x.openai.azure.com" if i % 3 == 1 else None,
-                "api_version": "2024-10-21" if i % 3 == 1 else None,
-                "endpoint_llm": None, "endpoint_embedding": None, "endpoint_stt": None,
-                "endpoint_tts": None, "project": None, "location": None,
-                "credentials_path": None, "num_ctx": 4096 if i % 3 == 2 else None,
-                "created": t0, "updated": t0.replace(second=i),
-            })
+            records.append(
+                {
+                    "id": f"credential:{i:020x}",
+                    "owner": ("alice", "bob")[i % 2],
+                    "name": f"key {i} — ünïcode",
+                    "provider": ("openai", "azure", "ollama")[i % 3],
+                    "modalities": ["language", "embedding"][: 1 + i % 2],
+                    "api_key_encrypted": token if i % 5 else None,
+                    "api_key_hint": "••••" + token[-4:] if i % 5 else None,
+                    "key_id": kid if i % 5 else None,
+                    "base_url": f"https://proxy{i}.example.org/v1" if i % 3 == 2 else None,
+                    "endpoint": "https://x.openai.azure.com" if i % 3 == 1 else None,
+                    "api_version": "2024-10-21" if i % 3 == 1 else None,
+                    "endpoint_llm": None,
+                    "endpoint_embedding": None,
+                    "endpoint_stt": None,
+                    "endpoint_tts": None,
+                    "project": None,
+                    "location": None,
+                    "credentials_path": None,
+                    "num_ctx": 4096 if i % 3 == 2 else None,
+                    "created": t0,
+                    "updated": t0.replace(second=i),
+                }
+            )
         conn.execute(creds.insert(), records)
     return _snapshot(db)
 
@@ -239,16 +273,25 @@ def test_first_schema_with_data_upgrades_to_the_latest(url, tmp_path):
     home = tmp_path / "home"
     env = clean_env(home)
     env.update(OPEN_NOTEBOOK_DB_URL=url, OPEN_NOTEBOOK_ENCRYPTION_KEY=key)
-    out = subprocess.run([str(BIN / "jupyter-open-notebook"), "migrate"], env=env,
-                         capture_output=True, text=True, timeout=300)
+    out = subprocess.run(
+        [str(BIN / "jupyter-open-notebook"), "migrate"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     assert f"schema at revision {head()}" in out.stdout
     assert db.current_revision() == head()
     assert _snapshot(db) == before
 
-    backend = open_backend(db_url=url, data_dir=str(tmp_path / "data"), env={
-        "OPEN_NOTEBOOK_ENCRYPTION_KEY": key}, generate_key=False,
-        log=logging.getLogger("test"))
+    backend = open_backend(
+        db_url=url,
+        data_dir=str(tmp_path / "data"),
+        env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": key},
+        generate_key=False,
+        log=logging.getLogger("test"),
+    )
     try:
         assert backend.key_check == "ok"
         assert backend.credentials.verify() == []
@@ -258,8 +301,9 @@ def test_first_schema_with_data_upgrades_to_the_latest(url, tmp_path):
         # what 0002 and later added works on the upgraded database
         notebooks = NotebookStore(backend.db, UploadArea(tmp_path / "uploads"))
         nb = notebooks.create("alice", {"name": "After the upgrade"})
-        NoteStore(backend.db).create("alice", {"content": "Wombats dig burrows.",
-                                               "title": "Wombat", "notebook_id": nb["id"]})
+        NoteStore(backend.db).create(
+            "alice", {"content": "Wombats dig burrows.", "title": "Wombat", "notebook_id": nb["id"]}
+        )
         hits = text_search(backend.db, "alice", "wombat")
         assert [h["title"] for h in hits] == ["Wombat"]
         assert text_search(backend.db, "bob", "wombat") == []
@@ -278,19 +322,46 @@ def test_postgres_search_index_covers_rows_written_before_it(pg_url):
     t0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
     with db.engine.begin() as conn:
         metadata.reflect(bind=conn)
-        conn.execute(metadata.tables["on_notes"].insert(), [
-            {"id": "note:1", "owner": "me", "notebook_id": None, "title": "Quokka",
-             "content": "Small and cheerful.", "note_type": "human", "created": t0,
-             "updated": t0},
-            {"id": "note:2", "owner": "me", "notebook_id": None, "title": "Marsupials",
-             "content": "The quokka lives on Rottnest.", "note_type": "human", "created": t0,
-             "updated": t0},
-        ])
-        conn.execute(metadata.tables["on_sources"].insert(), [
-            {"id": "source:1", "owner": "me", "kind": "text", "title": "Islands",
-             "full_text": "Rottnest island has quokkas.", "topics": [], "created": t0,
-             "updated": t0},
-        ])
+        conn.execute(
+            metadata.tables["on_notes"].insert(),
+            [
+                {
+                    "id": "note:1",
+                    "owner": "me",
+                    "notebook_id": None,
+                    "title": "Quokka",
+                    "content": "Small and cheerful.",
+                    "note_type": "human",
+                    "created": t0,
+                    "updated": t0,
+                },
+                {
+                    "id": "note:2",
+                    "owner": "me",
+                    "notebook_id": None,
+                    "title": "Marsupials",
+                    "content": "The quokka lives on Rottnest.",
+                    "note_type": "human",
+                    "created": t0,
+                    "updated": t0,
+                },
+            ],
+        )
+        conn.execute(
+            metadata.tables["on_sources"].insert(),
+            [
+                {
+                    "id": "source:1",
+                    "owner": "me",
+                    "kind": "text",
+                    "title": "Islands",
+                    "full_text": "Rottnest island has quokkas.",
+                    "topics": [],
+                    "created": t0,
+                    "updated": t0,
+                },
+            ],
+        )
     db.upgrade()
     assert db.current_revision() == head()
     hits = text_search(db, "me", "quokka")

@@ -26,12 +26,12 @@ from open_notebook_ext.netguard import (
 # Refused whatever allow_private says: metadata, link-local, unusable, and the IPv6
 # forms that carry one of those inside.
 ALWAYS = [
-    ("169.254.169.254", "metadata"),        # AWS, GCP, Azure, DigitalOcean, OpenStack
-    ("169.254.170.2", "metadata"),          # AWS ECS task metadata
-    ("100.100.100.200", "metadata"),        # Alibaba Cloud
-    ("192.0.0.192", "metadata"),            # Oracle Cloud
-    ("168.63.129.16", "metadata"),          # Azure WireServer (a public address)
-    ("fd00:ec2::254", "metadata"),          # AWS IMDS over IPv6
+    ("169.254.169.254", "metadata"),  # AWS, GCP, Azure, DigitalOcean, OpenStack
+    ("169.254.170.2", "metadata"),  # AWS ECS task metadata
+    ("100.100.100.200", "metadata"),  # Alibaba Cloud
+    ("192.0.0.192", "metadata"),  # Oracle Cloud
+    ("168.63.129.16", "metadata"),  # Azure WireServer (a public address)
+    ("fd00:ec2::254", "metadata"),  # AWS IMDS over IPv6
     ("169.254.0.1", "link-local"),
     ("169.254.255.254", "link-local"),
     ("fe80::1", "link-local"),
@@ -45,7 +45,7 @@ ALWAYS = [
     ("255.255.255.255", "broadcast"),
     ("ff02::1", "multicast"),
     ("240.0.0.1", "reserved"),
-    ("100::1", "reserved"),                 # IPv6 discard prefix
+    ("100::1", "reserved"),  # IPv6 discard prefix
     # IPv4-mapped, IPv4-compatible, IPv4-translated
     ("::ffff:169.254.169.254", "metadata"),
     ("::ffff:a9fe:a9fe", "metadata"),
@@ -69,20 +69,55 @@ ALWAYS = [
 
 # Refused unless allow_private (tests, intranets).
 PRIVATE = [
-    "127.0.0.1", "127.255.255.254", "::1", "10.0.0.1", "10.255.255.255", "172.16.0.1",
-    "172.31.255.255", "192.168.1.1", "100.64.0.1", "100.127.255.254", "198.18.0.1",
-    "192.0.0.8", "192.0.2.1", "198.51.100.7", "203.0.113.9", "fc00::1", "fd12:3456::1",
-    "fec0::1", "2001:db8::1",
-    "::ffff:127.0.0.1", "::ffff:7f00:1", "::127.0.0.1", "::ffff:10.1.2.3",
-    "::ffff:192.168.0.1", "::ffff:0:127.0.0.1", "64:ff9b::127.0.0.1", "64:ff9b::a00:1",
-    "64:ff9b::c0a8:101", "2002:7f00:1::", "2002:c0a8:101::1", "2002:0a00:0001::",
-    "2001:0:7f00:1::f7f7:f7f7",                      # Teredo server 127.0.0.1
-    "2001:0:4136:e378:8000:63bf:80ff:fffe",          # Teredo client 127.0.0.1
+    "127.0.0.1",
+    "127.255.255.254",
+    "::1",
+    "10.0.0.1",
+    "10.255.255.255",
+    "172.16.0.1",
+    "172.31.255.255",
+    "192.168.1.1",
+    "100.64.0.1",
+    "100.127.255.254",
+    "198.18.0.1",
+    "192.0.0.8",
+    "192.0.2.1",
+    "198.51.100.7",
+    "203.0.113.9",
+    "fc00::1",
+    "fd12:3456::1",
+    "fec0::1",
+    "2001:db8::1",
+    "::ffff:127.0.0.1",
+    "::ffff:7f00:1",
+    "::127.0.0.1",
+    "::ffff:10.1.2.3",
+    "::ffff:192.168.0.1",
+    "::ffff:0:127.0.0.1",
+    "64:ff9b::127.0.0.1",
+    "64:ff9b::a00:1",
+    "64:ff9b::c0a8:101",
+    "2002:7f00:1::",
+    "2002:c0a8:101::1",
+    "2002:0a00:0001::",
+    "2001:0:7f00:1::f7f7:f7f7",  # Teredo server 127.0.0.1
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",  # Teredo client 127.0.0.1
 ]
 
-PUBLIC = ["8.8.8.8", "1.1.1.1", "93.184.216.34", "2606:4700:4700::1111",
-          "2001:4860:4860::8888", "::ffff:8.8.8.8", "64:ff9b::8.8.8.8", "2002:808:808::1",
-          "172.32.0.1", "100.128.0.1", "169.253.255.255", "11.0.0.1"]
+PUBLIC = [
+    "8.8.8.8",
+    "1.1.1.1",
+    "93.184.216.34",
+    "2606:4700:4700::1111",
+    "2001:4860:4860::8888",
+    "::ffff:8.8.8.8",
+    "64:ff9b::8.8.8.8",
+    "2002:808:808::1",
+    "172.32.0.1",
+    "100.128.0.1",
+    "169.253.255.255",
+    "11.0.0.1",
+]
 
 
 @pytest.mark.parametrize(("address", "why"), ALWAYS)
@@ -110,23 +145,27 @@ def resolver(table):
         if host not in table:
             raise socket.gaierror("unknown")
         return table[host]
+
     return resolve
 
 
-@pytest.mark.parametrize(("url", "message"), [
-    ("ftp://example.org/", "scheme"),
-    ("file:///etc/passwd", "scheme"),
-    ("javascript:alert(1)", "scheme"),
-    ("http://", "hostname"),
-    ("http://user:pass@example.org/", "user name"),
-    ("http://169.254.169.254@example.org/", "user name"),
-    ("http://example.org\\@169.254.169.254/", "backslash"),
-    ("http://exa mple.org/", "whitespace"),
-    ("http://example.org:99999/", "port"),
-    ("http://[::1/", "Invalid URL"),
-    ("", "empty"),
-    ("http://example.org/" + "a" * 2100, "longer"),
-])
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("ftp://example.org/", "scheme"),
+        ("file:///etc/passwd", "scheme"),
+        ("javascript:alert(1)", "scheme"),
+        ("http://", "hostname"),
+        ("http://user:pass@example.org/", "user name"),
+        ("http://169.254.169.254@example.org/", "user name"),
+        ("http://example.org\\@169.254.169.254/", "backslash"),
+        ("http://exa mple.org/", "whitespace"),
+        ("http://example.org:99999/", "port"),
+        ("http://[::1/", "Invalid URL"),
+        ("", "empty"),
+        ("http://example.org/" + "a" * 2100, "longer"),
+    ],
+)
 def test_bad_urls(url, message):
     with pytest.raises(URLRefused, match=message):
         check_url(url, allow_private=True, resolve=resolver({"example.org": ["8.8.8.8"]}))
@@ -138,13 +177,15 @@ def test_refusals_do_not_repeat_the_url():
     canary = "canary" + "5f3a9c"
     table = {f"{canary}.example": ["169.254.169.254"], f"p.{canary}.example": ["10.0.0.1"]}
     refusals = []
-    for url, allow_private in ((f"http://{canary}.example/", True),
-                               (f"http://p.{canary}.example/", False),
-                               (f"http://nowhere.{canary}.example/", False),
-                               (f"{canary}://host/", False),
-                               (f"ftp://{canary}.example/", False),
-                               (f"http://user:{canary}@h.example/", False),
-                               (f"http://{canary}.example:99999/", False)):
+    for url, allow_private in (
+        (f"http://{canary}.example/", True),
+        (f"http://p.{canary}.example/", False),
+        (f"http://nowhere.{canary}.example/", False),
+        (f"{canary}://host/", False),
+        (f"ftp://{canary}.example/", False),
+        (f"http://user:{canary}@h.example/", False),
+        (f"http://{canary}.example:99999/", False),
+    ):
         with pytest.raises((URLRefused, FetchError)) as caught:
             check_url(url, allow_private=allow_private, resolve=resolver(table))
         refusals.append(str(caught.value))
@@ -155,26 +196,36 @@ def test_refusals_do_not_repeat_the_url():
 
 
 def test_check_url_resolves_once_and_judges_every_address():
-    table = {"ok.example": ["93.184.216.34", "2606:4700::1"],
-             "mixed.example": ["93.184.216.34", "169.254.169.254"],
-             "private.example": ["10.0.0.5"],
-             "v6only.example": ["2606:4700::1"]}
+    table = {
+        "ok.example": ["93.184.216.34", "2606:4700::1"],
+        "mixed.example": ["93.184.216.34", "169.254.169.254"],
+        "private.example": ["10.0.0.5"],
+        "v6only.example": ["2606:4700::1"],
+    }
     t = check_url("https://OK.example:8443/x?y=1", allow_private=False, resolve=resolver(table))
     assert (t.scheme, t.host, t.port) == ("https", "ok.example", 8443)
     assert t.address == "93.184.216.34"  # IPv4 preferred
     assert t.addresses == ("93.184.216.34", "2606:4700::1")
-    assert check_url("http://v6only.example/", allow_private=False,
-                     resolve=resolver(table)).address == "2606:4700::1"
+    assert (
+        check_url("http://v6only.example/", allow_private=False, resolve=resolver(table)).address
+        == "2606:4700::1"
+    )
     with pytest.raises(URLRefused, match="resolves to a cloud metadata address"):
         check_url("http://mixed.example/", allow_private=True, resolve=resolver(table))
     with pytest.raises(URLRefused, match="resolves to a private address"):
         check_url("http://private.example/", allow_private=False, resolve=resolver(table))
-    assert check_url("http://private.example/", allow_private=True,
-                     resolve=resolver(table)).address == "10.0.0.5"
+    assert (
+        check_url("http://private.example/", allow_private=True, resolve=resolver(table)).address
+        == "10.0.0.5"
+    )
     with pytest.raises(FetchError, match="Could not resolve"):
         check_url("http://nowhere.example/", allow_private=False, resolve=resolver(table))
-    t = check_url("http://nowhere.example/", allow_private=False, require_resolution=False,
-                  resolve=resolver(table))
+    t = check_url(
+        "http://nowhere.example/",
+        allow_private=False,
+        require_resolution=False,
+        resolve=resolver(table),
+    )
     assert t.address is None
     with pytest.raises(URLRefused, match="host is a loopback address"):
         check_url("http://[::ffff:127.0.0.1]:8888/", allow_private=False)
@@ -197,10 +248,10 @@ async def test_pinned_resolver_answers_only_the_checked_host():
     assert await r.resolve("A.EXAMPLE", 80) == [(socket.AF_INET, ("93.184.216.34", 80))]
     with pytest.raises(OSError, match="unchecked"):
         await r.resolve("b.example", 80)
-    v6 = PinnedResolver(target=Target("http://[2606:4700::1]/", "http", "2606:4700::1", 80,
-                                      "2606:4700::1"))
-    assert await v6.resolve("[2606:4700::1]", 80) == [
-        (socket.AF_INET6, ("2606:4700::1", 80, 0, 0))]
+    v6 = PinnedResolver(
+        target=Target("http://[2606:4700::1]/", "http", "2606:4700::1", 80, "2606:4700::1")
+    )
+    assert await v6.resolve("[2606:4700::1]", 80) == [(socket.AF_INET6, ("2606:4700::1", 80, 0, 0))]
 
 
 async def test_fetch_connects_to_the_pinned_address_despite_rebinding(monkeypatch):
@@ -214,9 +265,13 @@ async def test_fetch_connects_to_the_pinned_address_despite_rebinding(monkeypatc
         return next(answers)
 
     with local_site() as site:
-        result = await netguard.fetch(f"http://rebind.test:{site['port']}/text",
-                                      allow_private=True, max_bytes=10_000, timeout=5,
-                                      resolve=rebinding)
+        result = await netguard.fetch(
+            f"http://rebind.test:{site['port']}/text",
+            allow_private=True,
+            max_bytes=10_000,
+            timeout=5,
+            resolve=rebinding,
+        )
         assert result.status == 200 and result.body == b"Plain wombat notes.\n"
         assert calls == ["rebind.test"]
         assert site["hits"] == ["/text"]
@@ -225,34 +280,33 @@ async def test_fetch_connects_to_the_pinned_address_despite_rebinding(monkeypatc
 async def test_fetch_limits_and_redirect_checks():
     with local_site() as site:
         base = site["url"]
-        ok = await netguard.fetch(base + "/to-page", allow_private=True, max_bytes=10_000,
-                                  timeout=5)
+        ok = await netguard.fetch(
+            base + "/to-page", allow_private=True, max_bytes=10_000, timeout=5
+        )
         assert ok.status == 200 and ok.url == base + "/page" and b"quokka" in ok.body
-        missing = await netguard.fetch(base + "/missing", allow_private=True,
-                                       max_bytes=10_000, timeout=5)
+        missing = await netguard.fetch(
+            base + "/missing", allow_private=True, max_bytes=10_000, timeout=5
+        )
         assert missing.status == 404
         with pytest.raises(URLRefused, match="metadata"):
-            await netguard.fetch(base + "/to-metadata", allow_private=True, max_bytes=10_000,
-                                 timeout=5)
+            await netguard.fetch(
+                base + "/to-metadata", allow_private=True, max_bytes=10_000, timeout=5
+            )
         with pytest.raises(ResponseTooLarge):
-            await netguard.fetch(base + "/big", allow_private=True, max_bytes=100_000,
-                                 timeout=5)
+            await netguard.fetch(base + "/big", allow_private=True, max_bytes=100_000, timeout=5)
         with pytest.raises(ResponseTooLarge):  # 20 MiB of gzip: counted decompressed
-            await netguard.fetch(base + "/bomb", allow_private=True, max_bytes=100_000,
-                                 timeout=5)
+            await netguard.fetch(base + "/bomb", allow_private=True, max_bytes=100_000, timeout=5)
         with pytest.raises(FetchError, match="timed out"):
-            await netguard.fetch(base + "/slow", allow_private=True, max_bytes=100,
-                                 timeout=0.5)
+            await netguard.fetch(base + "/slow", allow_private=True, max_bytes=100, timeout=0.5)
         with pytest.raises(FetchError, match="Too many redirects"):
-            await netguard.fetch(base + "/loop", allow_private=True, max_bytes=100,
-                                 timeout=5, max_redirects=3)
+            await netguard.fetch(
+                base + "/loop", allow_private=True, max_bytes=100, timeout=5, max_redirects=3
+            )
         with pytest.raises(URLRefused, match="loopback"):
-            await netguard.fetch(base + "/page", allow_private=False, max_bytes=100,
-                                 timeout=5)
+            await netguard.fetch(base + "/page", allow_private=False, max_bytes=100, timeout=5)
         hits_before = len(site["hits"])
         with pytest.raises(URLRefused):
-            await netguard.fetch(base + "/page", allow_private=False, max_bytes=100,
-                                 timeout=5)
+            await netguard.fetch(base + "/page", allow_private=False, max_bytes=100, timeout=5)
         assert len(site["hits"]) == hits_before  # refused before connecting
 
 

@@ -15,8 +15,9 @@ async def notebook(api, name: str = "Research", **fields) -> dict:
 
 
 async def text_source(api, title: str, notebooks: list[str], content: str = "some text") -> dict:
-    r = await api.post("sources", {"type": "text", "title": title, "content": content,
-                                   "notebooks": notebooks})
+    r = await api.post(
+        "sources", {"type": "text", "title": title, "content": content, "notebooks": notebooks}
+    )
     assert r.status == 200, r
     return r.json
 
@@ -48,8 +49,13 @@ async def test_notebook_crud_round_trip(api, logs):
 
     r = await api.delete(f"notebooks/{nb['id']}")
     assert r.status == 200
-    assert r.json == {"message": "Notebook deleted successfully", "deleted_notes": 0,
-                      "deleted_sources": 0, "unlinked_sources": 0, "deleted_chat_sessions": 0}
+    assert r.json == {
+        "message": "Notebook deleted successfully",
+        "deleted_notes": 0,
+        "deleted_sources": 0,
+        "unlinked_sources": 0,
+        "deleted_chat_sessions": 0,
+    }
     r = await api.get(f"notebooks/{nb['id']}")
     assert r.status == 404 and r.json == {"detail": "Notebook not found"}
     assert f"Created notebook {nb['id']}" in logs.text
@@ -74,17 +80,27 @@ async def test_list_archived_filter_and_order(api):
     assert {a["id"], c["id"]} == {n["id"] for n in (await api.get("notebooks?archived=no")).json}
 
 
-@pytest.mark.parametrize(("query", "status", "detail"), [
-    # Open Notebook's messages, without the value sent (errors never repeat input)
-    ("order_by=size", 400, "Invalid order_by field. Allowed fields: created, name, updated"),
-    ("order_by=name%20sideways", 400, "Invalid order_by. Allowed fields: "
-                                      "created, name, updated. Allowed directions: asc, desc"),
-    ("order_by=name%20asc%20now", 400, "Invalid order_by format. "
-                                       "Expected 'field' or 'field direction'"),
-    ("order_by=", 400, "Invalid order_by format. Expected 'field' or 'field direction'"),
-    ("order_by=name;DROP%20TABLE", 400, None),
-    ("archived=maybe", 422, "archived: must be a boolean (true or false)"),
-])
+@pytest.mark.parametrize(
+    ("query", "status", "detail"),
+    [
+        # Open Notebook's messages, without the value sent (errors never repeat input)
+        ("order_by=size", 400, "Invalid order_by field. Allowed fields: created, name, updated"),
+        (
+            "order_by=name%20sideways",
+            400,
+            "Invalid order_by. Allowed fields: "
+            "created, name, updated. Allowed directions: asc, desc",
+        ),
+        (
+            "order_by=name%20asc%20now",
+            400,
+            "Invalid order_by format. Expected 'field' or 'field direction'",
+        ),
+        ("order_by=", 400, "Invalid order_by format. Expected 'field' or 'field direction'"),
+        ("order_by=name;DROP%20TABLE", 400, None),
+        ("archived=maybe", 422, "archived: must be a boolean (true or false)"),
+    ],
+)
 async def test_list_bad_parameters(api, query, status, detail):
     await notebook(api)
     r = await api.get(f"notebooks?{query}")
@@ -93,17 +109,20 @@ async def test_list_bad_parameters(api, query, status, detail):
         assert r.json["detail"] == detail
 
 
-@pytest.mark.parametrize(("body", "field", "message"), [
-    ({}, "name", "required"),
-    ({"name": ""}, "name", "blank"),
-    ({"name": "   "}, "name", "blank"),
-    ({"name": None}, "name", "string"),
-    ({"name": 7}, "name", "string"),
-    ({"name": "x" * 501}, "name", "500"),
-    ({"name": "a\x00b"}, "name", "control"),
-    ({"name": "ok", "description": 5}, "description", "string"),
-    ([], "", "JSON object"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({}, "name", "required"),
+        ({"name": ""}, "name", "blank"),
+        ({"name": "   "}, "name", "blank"),
+        ({"name": None}, "name", "string"),
+        ({"name": 7}, "name", "string"),
+        ({"name": "x" * 501}, "name", "500"),
+        ({"name": "a\x00b"}, "name", "control"),
+        ({"name": "ok", "description": 5}, "description", "string"),
+        ([], "", "JSON object"),
+    ],
+)
 async def test_create_validation_writes_nothing(api, ext, body, field, message):
     r = await api.post("notebooks", body)
     assert r.status == 422, r
@@ -120,10 +139,12 @@ async def test_create_and_update_errors(api, ext):
         assert r.status == 422, (body, r)
     assert (await api.put(f"notebooks/{nb['id']}", raw="[")).status == 400
     assert (await api.get(f"notebooks/{nb['id']}")).json == nb  # nothing changed
-    for method, path, body in (("GET", "notebooks/notebook:nope", None),
-                               ("PUT", "notebooks/notebook:nope", {"name": "x"}),
-                               ("DELETE", "notebooks/notebook:nope", None),
-                               ("GET", "notebooks/notebook:nope/delete-preview", None)):
+    for method, path, body in (
+        ("GET", "notebooks/notebook:nope", None),
+        ("PUT", "notebooks/notebook:nope", {"name": "x"}),
+        ("DELETE", "notebooks/notebook:nope", None),
+        ("GET", "notebooks/notebook:nope/delete-preview", None),
+    ):
         r = await api.request(method, path, body)
         assert r.status == 404 and r.json == {"detail": "Notebook not found"}, (method, path)
     r = await api.delete(f"notebooks/{nb['id']}?delete_exclusive_sources=perhaps")
@@ -147,11 +168,14 @@ async def test_counts_and_link_unlink(api, ext):
     r = await api.post(f"notebooks/{other['id']}/sources/{s2['id']}")
     got = (await api.get(f"notebooks/{nb['id']}")).json
     assert (got["source_count"], got["note_count"]) == (2, 1)
-    assert sorted((await api.get(f"sources/{s2['id']}")).json["notebooks"]) == \
-        sorted([nb["id"], other["id"]])
+    assert sorted((await api.get(f"sources/{s2['id']}")).json["notebooks"]) == sorted(
+        [nb["id"], other["id"]]
+    )
 
-    for path in (f"notebooks/notebook:nope/sources/{s2['id']}",
-                 f"notebooks/{nb['id']}/sources/source:nope"):
+    for path in (
+        f"notebooks/notebook:nope/sources/{s2['id']}",
+        f"notebooks/{nb['id']}/sources/source:nope",
+    ):
         r = await api.post(path)
         assert r.status == 404 and r.json == {"detail": "Notebook or source not found"}
 
@@ -175,16 +199,22 @@ async def test_delete_preview_matches_delete(api, ext, exclusive):
     elsewhere = await text_source(api, "elsewhere", [keep["id"]])
     loose = await text_source(api, "loose", [])
     for i in range(4):
-        assert (await api.post("notes", {"content": f"c{i}", "notebook_id": nb["id"]})).status \
-            == 200
+        assert (
+            await api.post("notes", {"content": f"c{i}", "notebook_id": nb["id"]})
+        ).status == 200
     kept_note = (await api.post("notes", {"content": "k", "notebook_id": keep["id"]})).json
     free_note = (await api.post("notes", {"content": "free"})).json
 
     r = await api.get(f"notebooks/{nb['id']}/delete-preview")
     assert r.status == 200
     preview = r.json
-    assert preview == {"notebook_id": nb["id"], "notebook_name": "Doomed", "note_count": 4,
-                       "exclusive_source_count": 3, "shared_source_count": 2}
+    assert preview == {
+        "notebook_id": nb["id"],
+        "notebook_name": "Doomed",
+        "note_count": 4,
+        "exclusive_source_count": 3,
+        "shared_source_count": 2,
+    }
     sources_before = count(ext, "on_sources")
     notes_before = count(ext, "on_notes")
 
@@ -199,8 +229,9 @@ async def test_delete_preview_matches_delete(api, ext, exclusive):
         assert result["unlinked_sources"] == preview["shared_source_count"]
     else:
         assert result["deleted_sources"] == 0
-        assert result["unlinked_sources"] == (preview["exclusive_source_count"]
-                                              + preview["shared_source_count"])
+        assert result["unlinked_sources"] == (
+            preview["exclusive_source_count"] + preview["shared_source_count"]
+        )
     assert sources_before - count(ext, "on_sources") == result["deleted_sources"]
     for s in only_here:
         assert (await api.get(f"sources/{s['id']}")).status == (404 if exclusive else 200)
@@ -210,8 +241,9 @@ async def test_delete_preview_matches_delete(api, ext, exclusive):
     assert (await api.get(f"sources/{loose['id']}")).status == 200
     assert (await api.get(f"notes/{kept_note['id']}")).status == 200
     assert (await api.get(f"notes/{free_note['id']}")).status == 200
-    dangling = scalar(ext, "SELECT count(*) FROM on_notebook_sources WHERE notebook_id = :nb",
-                      nb=nb["id"])
+    dangling = scalar(
+        ext, "SELECT count(*) FROM on_notebook_sources WHERE notebook_id = :nb", nb=nb["id"]
+    )
     assert dangling == 0
 
 
@@ -239,8 +271,15 @@ async def test_failed_delete_leaves_everything(api, ext, monkeypatch):
 
 async def test_note_crud_round_trip(api, logs):
     nb = await notebook(api)
-    r = await api.post("notes", {"title": " Idea ", "content": "Quokkas smile a lot.\n",
-                                 "note_type": "ai", "notebook_id": nb["id"]})
+    r = await api.post(
+        "notes",
+        {
+            "title": " Idea ",
+            "content": "Quokkas smile a lot.\n",
+            "note_type": "ai",
+            "notebook_id": nb["id"],
+        },
+    )
     assert r.status == 200, r
     note = r.json
     assert note["id"].startswith("note:")
@@ -259,15 +298,13 @@ async def test_note_crud_round_trip(api, logs):
     assert r.status == 200
     assert r.json["content"] == "Changed." and r.json["title"] == "Idea"
     assert r.json["note_type"] == "ai" and r.json["updated"] > note["updated"]
-    r = await api.put(f"notes/{note['id']}", {"title": "", "note_type": "human",
-                                              "content": None})
+    r = await api.put(f"notes/{note['id']}", {"title": "", "note_type": "human", "content": None})
     assert r.json["title"] is None and r.json["note_type"] == "human"
     assert r.json["content"] == "Changed."
 
     ids = [n["id"] for n in (await api.get("notes")).json]
     assert ids == [note["id"], plain["id"]]  # most recently updated first
-    assert [n["id"] for n in (await api.get(f"notes?notebook_id={nb['id']}")).json] == \
-        [note["id"]]
+    assert [n["id"] for n in (await api.get(f"notes?notebook_id={nb['id']}")).json] == [note["id"]]
     r = await api.get("notes?notebook_id=notebook:nope")
     assert r.status == 404 and r.json == {"detail": "Notebook not found"}
 
@@ -279,15 +316,18 @@ async def test_note_crud_round_trip(api, logs):
     assert "Quokkas" not in logs.text and "Changed." not in logs.text
 
 
-@pytest.mark.parametrize(("body", "field", "message"), [
-    ({}, "content", "required"),
-    ({"content": ""}, "content", "blank"),
-    ({"content": " \n\t "}, "content", "blank"),
-    ({"content": 3}, "content", "string"),
-    ({"content": "x", "note_type": "robot"}, "note_type", "human"),
-    ({"content": "x", "title": "t" * 501}, "title", "500"),
-    ({"content": "x", "notebook_id": 12}, "notebook_id", "string"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({}, "content", "required"),
+        ({"content": ""}, "content", "blank"),
+        ({"content": " \n\t "}, "content", "blank"),
+        ({"content": 3}, "content", "string"),
+        ({"content": "x", "note_type": "robot"}, "note_type", "human"),
+        ({"content": "x", "title": "t" * 501}, "title", "500"),
+        ({"content": "x", "notebook_id": 12}, "notebook_id", "string"),
+    ],
+)
 async def test_note_validation_writes_nothing(api, ext, body, field, message):
     r = await api.post("notes", body)
     assert r.status == 422, r
@@ -313,19 +353,27 @@ async def test_note_update_validation(api, ext):
 class TestNamedUsers:
     @pytest.fixture
     def jp_server_config(self):
-        return {"ServerApp": {
-            "jpserver_extensions": {"open_notebook_ext": True},
-            "identity_provider_class": "helpers.TokenUsersIdentityProvider",
-        }}
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"open_notebook_ext": True},
+                "identity_provider_class": "helpers.TokenUsersIdentityProvider",
+            }
+        }
 
     async def test_owners_never_see_each_others_rows(self, api, ext):
         alice = {"headers": {"Authorization": "token alice-token"}, "auth": None}
         bob = {"headers": {"Authorization": "token bob-token"}, "auth": None}
         nb = (await api.post("notebooks", {"name": "A"}, **alice)).json
-        note = (await api.post("notes", {"content": "secret", "notebook_id": nb["id"]},
-                               **alice)).json
-        src = (await api.post("sources", {"type": "text", "content": "secret text",
-                                          "notebooks": [nb["id"]]}, **alice)).json
+        note = (
+            await api.post("notes", {"content": "secret", "notebook_id": nb["id"]}, **alice)
+        ).json
+        src = (
+            await api.post(
+                "sources",
+                {"type": "text", "content": "secret text", "notebooks": [nb["id"]]},
+                **alice,
+            )
+        ).json
         bob_nb = (await api.post("notebooks", {"name": "B"}, **bob)).json
 
         assert (await api.get("notebooks", **bob)).json == [bob_nb]
@@ -351,17 +399,24 @@ class TestNamedUsers:
             assert r.status == 404, (method, path, r)
         r = await api.post("notes", {"content": "x", "notebook_id": nb["id"]}, **bob)
         assert r.status == 404
-        r = await api.post("sources", {"type": "text", "content": "x",
-                                       "notebooks": [nb["id"]]}, **bob)
+        r = await api.post(
+            "sources", {"type": "text", "content": "x", "notebooks": [nb["id"]]}, **bob
+        )
         assert r.status == 404
         r = await api.post("search", {"query": "secret"}, **bob)
         assert r.status == 200 and r.json["results"] == []
         r = await api.post("search", {"query": "secret"}, **alice)
         assert {x["id"] for x in r.json["results"]} == {note["id"], src["id"]}
         assert (await api.get(f"notebooks/{nb['id']}", **alice)).json["source_count"] == 1
-        owners = {r[0] for r in rows(ext, "SELECT owner FROM on_notebooks UNION "
-                                          "SELECT owner FROM on_notes UNION "
-                                          "SELECT owner FROM on_sources")}
+        owners = {
+            r[0]
+            for r in rows(
+                ext,
+                "SELECT owner FROM on_notebooks UNION "
+                "SELECT owner FROM on_notes UNION "
+                "SELECT owner FROM on_sources",
+            )
+        }
         assert owners == {"alice", "bob"}
 
 
@@ -370,7 +425,8 @@ async def test_concurrent_links_make_one_link(api, ext):
 
     nb = await notebook(api)
     src = await text_source(api, "s", [])
-    replies = await asyncio.gather(*[api.post(f"notebooks/{nb['id']}/sources/{src['id']}")
-                                     for _ in range(8)])
+    replies = await asyncio.gather(
+        *[api.post(f"notebooks/{nb['id']}/sources/{src['id']}") for _ in range(8)]
+    )
     assert [r.status for r in replies] == [200] * 8
     assert count(ext, "on_notebook_sources") == 1

@@ -9,8 +9,13 @@ from open_notebook_ext.handlers.meta import openapi_spec
 
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 # Routes that never touch the database (no 503 "Database unavailable").
-NO_DATABASE = {"/providers", "/audit", "/credentials/env-status", "/grant-prompts",
-               "/grant-prompts/socket"}
+NO_DATABASE = {
+    "/providers",
+    "/audit",
+    "/credentials/env-status",
+    "/grant-prompts",
+    "/grant-prompts/socket",
+}
 
 
 def route_to_path(pattern: str) -> str:
@@ -29,8 +34,9 @@ def routed() -> dict[str, set[str]]:
 
 
 def test_every_route_is_described_and_every_path_is_routed():
-    spec_paths = {p: {m for m in ops if m in HTTP_METHODS}
-                  for p, ops in openapi_spec()["paths"].items()}
+    spec_paths = {
+        p: {m for m in ops if m in HTTP_METHODS} for p, ops in openapi_spec()["paths"].items()
+    }
     assert spec_paths == routed()
 
 

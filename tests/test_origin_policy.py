@@ -29,9 +29,16 @@ def test_normalise(raw, normal):
 
 @pytest.mark.parametrize(
     "bad",
-    ["lab.example.org", "ftp://lab.example.org", "https://", "https://lab.example.org/path",
-     "https://user:pw@lab.example.org", "https://lab.example.org:99999", "null",
-     "https://lab.example.org?x=1"],
+    [
+        "lab.example.org",
+        "ftp://lab.example.org",
+        "https://",
+        "https://lab.example.org/path",
+        "https://user:pw@lab.example.org",
+        "https://lab.example.org:99999",
+        "null",
+        "https://lab.example.org?x=1",
+    ],
 )
 def test_invalid_entries_name_themselves(bad):
     with pytest.raises(ConfigError) as info:
@@ -41,7 +48,8 @@ def test_invalid_entries_name_themselves(bad):
 
 def test_duplicates_collapse():
     assert parse_origin_list(["https://a.example", "https://A.example/", ""], "x") == (
-        "https://a.example",)
+        "https://a.example",
+    )
 
 
 def test_verdicts():
@@ -50,8 +58,15 @@ def test_verdicts():
     assert policy.verdict(None, own) == "none"
     assert policy.verdict(own, own) == "same"
     assert policy.verdict("https://a.example", own) == "allowed"
-    for other in ("https://a.example/", "HTTPS://A.EXAMPLE", "https://a.example:444",
-                  "http://a.example", "null", "https://b.example", ""):
+    for other in (
+        "https://a.example/",
+        "HTTPS://A.EXAMPLE",
+        "https://a.example:444",
+        "http://a.example",
+        "null",
+        "https://b.example",
+        "",
+    ):
         assert policy.verdict(other, own) == "disallowed", other
     wildcard = OriginPolicy(("*",))
     assert wildcard.verdict("https://b.example", own) == "allowed"
@@ -90,8 +105,12 @@ class TestWildcard:
             assert r.status == status
             assert r.headers["Access-Control-Allow-Origin"] == "*"
             assert "Access-Control-Allow-Credentials" not in r.headers
-        r = await api.request("OPTIONS", "credentials", auth=None, headers={
-            "Origin": "https://anywhere.example", "Access-Control-Request-Method": "POST"})
+        r = await api.request(
+            "OPTIONS",
+            "credentials",
+            auth=None,
+            headers={"Origin": "https://anywhere.example", "Access-Control-Request-Method": "POST"},
+        )
         assert r.status == 204
         assert r.headers["Access-Control-Allow-Origin"] == "*"
         assert "Access-Control-Allow-Credentials" not in r.headers
@@ -106,8 +125,12 @@ class TestWildcard:
         r = await api.get("credentials", headers=null)
         assert r.status == 200
         assert not [h for h in r.headers if h.lower().startswith("access-control")]
-        pre = await api.request("OPTIONS", "credentials", auth=None, headers={
-            **null, "Access-Control-Request-Method": "POST"})
+        pre = await api.request(
+            "OPTIONS",
+            "credentials",
+            auth=None,
+            headers={**null, "Access-Control-Request-Method": "POST"},
+        )
         assert pre.status == 403 and "Access-Control-Allow-Origin" not in pre.headers
         w = await api.post("notebooks", {"name": "n"}, headers=null)
         assert w.status == 403 and w.json == {"detail": "Origin not allowed"}
@@ -119,13 +142,19 @@ class TestJupyterCorsSettingsDoNotApply:
 
     @pytest.fixture
     def jp_server_config(self):
-        return {"ServerApp": {
-            "jpserver_extensions": {"open_notebook_ext": True},
-            "allow_origin": "*",
-            "allow_credentials": True,
-            "tornado_settings": {"headers": {"Access-Control-Allow-Origin": "*",
-                                             "Access-Control-Allow-Credentials": "true"}},
-        }}
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"open_notebook_ext": True},
+                "allow_origin": "*",
+                "allow_credentials": True,
+                "tornado_settings": {
+                    "headers": {
+                        "Access-Control-Allow-Origin": "*",
+                        "Access-Control-Allow-Credentials": "true",
+                    }
+                },
+            }
+        }
 
     async def test_our_routes_ignore_them(self, api, ext):
         evil = {"Origin": "https://evil.example"}
@@ -134,8 +163,11 @@ class TestJupyterCorsSettingsDoNotApply:
         for path in ("credentials", "credentials/credential:x", "nowhere"):
             r = await api.get(path, headers=evil)
             assert not [k for k in r.headers if k.lower().startswith("access-control")], path
-        r = await api.post("credentials", {"name": "x", "provider": "openai",
-                                           "api_key": "sk-" + "y" * 20}, headers=evil)
+        r = await api.post(
+            "credentials",
+            {"name": "x", "provider": "openai", "api_key": "sk-" + "y" * 20},
+            headers=evil,
+        )
         assert r.status == 403
         assert r.json == {"detail": "Origin not allowed"}
         assert (await api.get("credentials")).json == []
@@ -143,12 +175,17 @@ class TestJupyterCorsSettingsDoNotApply:
     class TestPattern:
         @pytest.fixture
         def jp_server_config(self):
-            return {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": True},
-                                  "allow_origin_pat": r"https://.*\.example"}}
+            return {
+                "ServerApp": {
+                    "jpserver_extensions": {"open_notebook_ext": True},
+                    "allow_origin_pat": r"https://.*\.example",
+                }
+            }
 
         async def test_pattern_does_not_allow_our_writes(self, api):
-            r = await api.post("credentials", {"name": "x"},
-                               headers={"Origin": "https://evil.example"})
+            r = await api.post(
+                "credentials", {"name": "x"}, headers={"Origin": "https://evil.example"}
+            )
             assert r.status == 403
             assert "Access-Control-Allow-Origin" not in r.headers
 
@@ -157,8 +194,11 @@ class TestBehindProxy:
     """Same-origin detection and client addresses honour X-Forwarded-* only from a
     trusted proxy: ServerApp.trust_xheaders on and the peer in trusted_proxies."""
 
-    PROXIED = {"Origin": "https://lab.proxy.example", "X-Forwarded-Proto": "https",
-               "X-Forwarded-Host": "lab.proxy.example"}
+    PROXIED = {
+        "Origin": "https://lab.proxy.example",
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "lab.proxy.example",
+    }
 
     @pytest.fixture(params=["trusted", "xheaders-only", "off"])
     def trust(self, request):
@@ -167,27 +207,37 @@ class TestBehindProxy:
     @pytest.fixture
     def jp_server_config(self, trust):
         proxies = ["127.0.0.1"] if trust == "trusted" else []
-        return {"ServerApp": {"jpserver_extensions": {"open_notebook_ext": True},
-                              "trust_xheaders": trust != "off"},
-                "OpenNotebookApp": {"auth_failure_limit": 3, "trusted_proxies": proxies}}
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"open_notebook_ext": True},
+                "trust_xheaders": trust != "off",
+            },
+            "OpenNotebookApp": {"auth_failure_limit": 3, "trusted_proxies": proxies},
+        }
 
     async def test_same_origin_through_proxy(self, api, trust):
-        r = await api.post("credentials", {"name": "x", "provider": "openai",
-                                           "api_key": "sk-" + "z" * 20}, headers=self.PROXIED)
+        r = await api.post(
+            "credentials",
+            {"name": "x", "provider": "openai", "api_key": "sk-" + "z" * 20},
+            headers=self.PROXIED,
+        )
         assert r.status == (201 if trust == "trusted" else 403), r
         assert "Access-Control-Allow-Origin" not in r.headers  # same-origin needs no CORS
 
     async def test_rate_limit_uses_forwarded_address_only_when_trusted(self, api, trust):
         guess = {"Authorization": "token nope"}
         for _ in range(3):
-            r = await api.get("credentials", auth=None, headers={
-                **guess, "X-Forwarded-For": "203.0.113.7"})
+            r = await api.get(
+                "credentials", auth=None, headers={**guess, "X-Forwarded-For": "203.0.113.7"}
+            )
             assert r.status == 401
-        blocked = await api.get("credentials", auth=None,
-                                headers={**guess, "X-Forwarded-For": "203.0.113.7"})
+        blocked = await api.get(
+            "credentials", auth=None, headers={**guess, "X-Forwarded-For": "203.0.113.7"}
+        )
         assert blocked.status == 429
-        other = await api.get("credentials", auth=None,
-                              headers={**guess, "X-Forwarded-For": "203.0.113.8"})
+        other = await api.get(
+            "credentials", auth=None, headers={**guess, "X-Forwarded-For": "203.0.113.8"}
+        )
         # trusted: another client is unaffected; otherwise the header is ignored, and
         # every request is the peer's (loopback) address, which is now blocked.
         assert other.status == (401 if trust == "trusted" else 429)

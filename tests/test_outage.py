@@ -43,18 +43,23 @@ def test_outage_is_503_with_cors_then_recovers(own_cluster, server_factory):
     url = own_cluster.url("outage", password)
     env = {"OPEN_NOTEBOOK_DB_URL": url, "OPEN_NOTEBOOK_CORS_ORIGINS": ORIGIN}
     server = server_factory(env=env, args=["--debug"]).start()
-    cred = server.api("POST", "credentials", {"name": "k", "provider": "openai",
-                                              "api_key": random_api_key()})
+    cred = server.api(
+        "POST", "credentials", {"name": "k", "provider": "openai", "api_key": random_api_key()}
+    )
     assert cred.status == 201, cred.text
     cid = cred.json["id"]
 
     own_cluster.stop_server()
-    calls = [("GET", "credentials", None), ("GET", f"credentials/{cid}", None),
-             ("GET", "credentials/status", None),
-             ("POST", "notes", {"content": "during the outage"}),
-             ("PUT", f"credentials/{cid}", {"name": "renamed"}),
-             ("DELETE", f"credentials/{cid}", None), ("GET", "notebooks", None),
-             ("POST", "search", {"query": "anything"})]
+    calls = [
+        ("GET", "credentials", None),
+        ("GET", f"credentials/{cid}", None),
+        ("GET", "credentials/status", None),
+        ("POST", "notes", {"content": "during the outage"}),
+        ("PUT", f"credentials/{cid}", {"name": "renamed"}),
+        ("DELETE", f"credentials/{cid}", None),
+        ("GET", "notebooks", None),
+        ("POST", "search", {"query": "anything"}),
+    ]
     for method, path, body in calls:
         r = server.api(method, path, body, headers={"Origin": ORIGIN})
         assert r.status == 503, (method, path, r.status, r.text)
@@ -84,9 +89,13 @@ def test_outage_is_503_with_cors_then_recovers(own_cluster, server_factory):
     assert "cannot open the database postgresql+psycopg://" in down.log
     assert password not in down.log
 
-    out = subprocess.run([str(BIN / "jupyter-open-notebook"), "status"],
-                         env={**clean_env(server.home), **env}, capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [str(BIN / "jupyter-open-notebook"), "status"],
+        env={**clean_env(server.home), **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 2
     assert "cannot open the database" in out.stderr
     assert password not in out.stdout + out.stderr

@@ -21,16 +21,22 @@ async def test_stock_auth_maps_every_request_to_the_configured_owner(api, ext):
 class TestNamedUsers:
     @pytest.fixture
     def jp_server_config(self):
-        return {"ServerApp": {
-            "jpserver_extensions": {"open_notebook_ext": True},
-            "identity_provider_class": "helpers.TokenUsersIdentityProvider",
-        }}
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"open_notebook_ext": True},
+                "identity_provider_class": "helpers.TokenUsersIdentityProvider",
+            }
+        }
 
     async def test_users_never_see_each_others_rows(self, api, ext):
         alice = {"Authorization": "token alice-token"}
         bob = {"Authorization": "token bob-token"}
-        r = await api.post("credentials", {"name": "shared-name", "provider": "openai",
-                                           "api_key": random_api_key()}, headers=alice, auth=None)
+        r = await api.post(
+            "credentials",
+            {"name": "shared-name", "provider": "openai", "api_key": random_api_key()},
+            headers=alice,
+            auth=None,
+        )
         assert r.status == 201
         cid = r.json["id"]
 
@@ -42,8 +48,12 @@ class TestNamedUsers:
         status = (await api.get("credentials/status", headers=bob, auth=None)).json
         assert status["counts"]["total"] == 0
         # the same name is free in bob's namespace
-        r = await api.post("credentials", {"name": "shared-name", "provider": "openai",
-                                           "api_key": random_api_key()}, headers=bob, auth=None)
+        r = await api.post(
+            "credentials",
+            {"name": "shared-name", "provider": "openai", "api_key": random_api_key()},
+            headers=bob,
+            auth=None,
+        )
         assert r.status == 201
         mine = (await api.get("credentials", headers=alice, auth=None)).json
         assert [c["id"] for c in mine] == [cid] and mine[0]["name"] == "shared-name"

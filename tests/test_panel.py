@@ -45,8 +45,13 @@ pytestmark = [pytest.mark.subprocess, pytest.mark.browser]
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
-    "--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 PANEL_ID = "open-notebook-credentials"
 PANEL = f"#{PANEL_ID}"
@@ -95,14 +100,18 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     settings = home / "lab-settings"
     settings.mkdir()
     (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES), encoding="utf-8")
-    server = ServerProcess(home, app="lab", args=[
-        f"--LabApp.app_settings_dir={settings}",
-        # window.jupyterapp: lets a test run JupyterLab commands (theme change).
-        "--LabApp.expose_app_in_browser=True",
-        # Connection tests reach the fake provider on 127.0.0.1.
-        "--OpenNotebookApp.allow_private_targets=True",
-        "--OpenNotebookApp.connection_test_timeout=10",
-    ])
+    server = ServerProcess(
+        home,
+        app="lab",
+        args=[
+            f"--LabApp.app_settings_dir={settings}",
+            # window.jupyterapp: lets a test run JupyterLab commands (theme change).
+            "--LabApp.expose_app_in_browser=True",
+            # Connection tests reach the fake provider on 127.0.0.1.
+            "--OpenNotebookApp.allow_private_targets=True",
+            "--OpenNotebookApp.connection_test_timeout=10",
+        ],
+    )
     server.start(timeout=90)
     yield server
     server.stop()
@@ -156,7 +165,8 @@ class Session:
         """Run a JupyterLab command and wait for it (its result stays in the page)."""
         self.page.evaluate(
             "async ([id, args]) => { await window.jupyterapp.commands.execute(id, args); }",
-            [command, args or {}])
+            [command, args or {}],
+        )
 
     def open_notebook(self, path: str) -> None:
         """Open (or bring to the front) a notebook in the main area."""
@@ -167,13 +177,15 @@ class Session:
 
     def storage(self) -> str:
         return self.page.evaluate(
-            "() => JSON.stringify([Object.entries(localStorage),"
-            " Object.entries(sessionStorage)])"
+            "() => JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])"
         )
 
     def api_posts(self) -> list[Request]:
-        return [r for r in self.requests
-                if r.method in ("POST", "PUT") and "/open-notebook/api/credentials" in r.url]
+        return [
+            r
+            for r in self.requests
+            if r.method in ("POST", "PUT") and "/open-notebook/api/credentials" in r.url
+        ]
 
 
 @pytest.fixture
@@ -359,8 +371,12 @@ def test_add_credential_shows_hint_and_key_leaves_no_trace(session: Session):
     assert key not in page.content()
     assert key not in session.storage()
     assert not any(key in line for line in session.console)
-    assert page.locator("input").evaluate_all(
-        "(inputs, key) => inputs.some(i => i.value.includes(key))", key) is False
+    assert (
+        page.locator("input").evaluate_all(
+            "(inputs, key) => inputs.some(i => i.value.includes(key))", key
+        )
+        is False
+    )
 
 
 def test_edit_name_keeps_the_key(session: Session):
@@ -382,7 +398,8 @@ def test_edit_name_keeps_the_key(session: Session):
     expect(item(panel, new_name)).to_be_visible()
     expect(item(panel, cred["name"])).to_have_count(0)
     expect(item(panel, new_name).locator(".jp-OpenNotebook-hint")).to_have_text(
-        cred["api_key_hint"])
+        cred["api_key_hint"]
+    )
     expect(item(panel, new_name)).to_contain_text("Updated")
     (put,) = session.api_posts()
     assert put.method == "PUT" and "api_key" not in json.loads(put.post_data or "{}")
@@ -405,7 +422,8 @@ def test_replace_key(session: Session):
 
     expect(form(panel)).to_have_count(0)
     expect(item(panel, cred["name"]).locator(".jp-OpenNotebook-hint")).to_have_text(
-        key_hint(new_key))
+        key_hint(new_key)
+    )
     after = lab.api("GET", f"credentials/{cred['id']}").json
     assert after["api_key_hint"] == key_hint(new_key) and after["name"] == cred["name"]
     assert stored_token(lab, cred["id"]) != token_before
@@ -434,16 +452,18 @@ def test_changing_the_url_asks_for_the_key(session: Session):
     expect(help_line).to_contain_text("Base URL changed: enter the API key again")
     expect(help_line).to_contain_text("only sent to the address it was saved with")
     f.get_by_role("button", name="Save").click()
-    expect(f.locator(".jp-OpenNotebook-fieldError")).to_have_text([
-        "API key is required because Base URL changed: a stored key is only sent to the "
-        "address it was saved with"])
+    expect(f.locator(".jp-OpenNotebook-fieldError")).to_have_text(
+        [
+            "API key is required because Base URL changed: a stored key is only sent to the "
+            "address it was saved with"
+        ]
+    )
     expect(key).to_be_focused()
     assert session.api_posts() == []
 
     # back to the stored value: no change, no key needed; cleared: a change again
     url.fill("https://a.example.test/v1")
-    expect(f.get_by_label("New API key", exact=True)).to_have_attribute("aria-required",
-                                                                       "false")
+    expect(f.get_by_label("New API key", exact=True)).to_have_attribute("aria-required", "false")
     url.fill("")
     expect(f.get_by_label("API key (required)", exact=True)).to_be_visible()
 
@@ -490,8 +510,9 @@ def test_delete_asks_first(session: Session):
     expect(dialog).to_be_visible()
     dialog.get_by_role("button", name="Delete").click()
     expect(item(panel, cred["name"])).to_have_count(0)
-    expect(panel.get_by_role("status").filter(
-        has_text=f"Deleted credential “{cred['name']}”")).to_be_visible()
+    expect(
+        panel.get_by_role("status").filter(has_text=f"Deleted credential “{cred['name']}”")
+    ).to_be_visible()
     assert lab.api("GET", f"credentials/{cred['id']}").status == 404
 
 
@@ -517,11 +538,13 @@ def test_client_side_validation_is_inline_and_sends_nothing(session: Session):
     expect(name_input).to_have_attribute("aria-invalid", "true")
     expect(name_input).to_be_focused()
     errors = f.locator(".jp-OpenNotebook-fieldError")
-    expect(errors).to_have_text([
-        "Name must not be blank",
-        "API key must not be blank",
-        "Base URL must be an http:// or https:// URL with a host",
-    ])
+    expect(errors).to_have_text(
+        [
+            "Name must not be blank",
+            "API key must not be blank",
+            "Base URL must be an http:// or https:// URL with a host",
+        ]
+    )
     # Each message is tied to its field for screen readers.
     described = name_input.get_attribute("aria-describedby") or ""
     expect(panel.locator(f"#{described.split()[0]}")).to_have_text("Name must not be blank")
@@ -546,12 +569,12 @@ def test_server_side_error_is_inline_not_raw_json(session: Session):
     f.get_by_role("button", name="Save").click()
 
     alert = f.get_by_role("alert")
-    expect(alert).to_have_text(
-        "A credential with this name already exists for provider openai")
+    expect(alert).to_have_text("A credential with this name already exists for provider openai")
     name_input = f.get_by_label("Name (required)", exact=True)
     expect(name_input).to_have_attribute("aria-invalid", "true")
     expect(f.locator(".jp-OpenNotebook-fieldError")).to_have_text(
-        ["Name is already used by another credential of this provider"])
+        ["Name is already used by another credential of this provider"]
+    )
     (post,) = session.api_posts()
     response = post.response()
     assert response is not None and response.status == 409
@@ -565,9 +588,12 @@ def test_server_side_error_is_inline_not_raw_json(session: Session):
 def test_server_field_errors_go_next_to_their_field(session: Session):
     """A 422 ``errors`` list (here forced: the server's own answer, replayed) lands inline."""
     page = session.page
-    body = {"detail": "base_url: must be an http:// or https:// URL with a host",
-            "errors": [{"field": "base_url",
-                        "message": "must be an http:// or https:// URL with a host"}]}
+    body = {
+        "detail": "base_url: must be an http:// or https:// URL with a host",
+        "errors": [
+            {"field": "base_url", "message": "must be an http:// or https:// URL with a host"}
+        ],
+    }
 
     def reject(route: Route) -> None:
         if route.request.method == "POST":
@@ -584,9 +610,11 @@ def test_server_field_errors_go_next_to_their_field(session: Session):
     f.get_by_label("API key (required)", exact=True).fill(random_api_key())
     f.get_by_role("button", name="Save").click()
     expect(f.get_by_role("alert")).to_have_text(
-        "The server did not accept the fields marked below.")
+        "The server did not accept the fields marked below."
+    )
     expect(f.locator(".jp-OpenNotebook-fieldError")).to_have_text(
-        ["Base URL must be an http:// or https:// URL with a host"])
+        ["Base URL must be an http:// or https:// URL with a host"]
+    )
     expect(f.get_by_label("Base URL", exact=True)).to_have_attribute("aria-invalid", "true")
 
 
@@ -598,9 +626,12 @@ def test_markup_in_a_name_is_text(session: Session):
     name = f"<img src=x onerror=alert(1)> {uuid.uuid4().hex[:6]}"
     cred = create(lab, name=name, base_url="https://example.test/<b>bold</b>")
     notebook = write_notebook(
-        lab, f"<b>nb</b> <img src=y onerror=alert(2)> {uuid.uuid4().hex[:6]}.ipynb")
-    assert lab.api("PUT", "grants", {"credential_id": cred["id"],
-                                     "notebook_path": notebook}).status == 201
+        lab, f"<b>nb</b> <img src=y onerror=alert(2)> {uuid.uuid4().hex[:6]}.ipynb"
+    )
+    assert (
+        lab.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path": notebook}).status
+        == 201
+    )
     panel = session.open_panel()
     entry = item(panel, name)
     expect(entry.locator(".jp-OpenNotebook-credentialName")).to_have_text(name)
@@ -633,8 +664,9 @@ def test_decryption_error_is_a_red_badge(session: Session):
     cred = create(lab, name=unique("Broken"))
     foreign = Fernet(Fernet.generate_key()).encrypt(b"sk-other-key-0000").decode()
     with sqlite3.connect(lab.data_dir / "open_notebook.db") as db:
-        db.execute("UPDATE on_credentials SET api_key_encrypted = ? WHERE id = ?",
-                   (foreign, cred["id"]))
+        db.execute(
+            "UPDATE on_credentials SET api_key_encrypted = ? WHERE id = ?", (foreign, cred["id"])
+        )
     try:
         message = lab.api("GET", f"credentials/{cred['id']}").json["decryption_error"]
         assert message
@@ -654,27 +686,47 @@ def test_decryption_error_is_a_red_badge(session: Session):
 
 def _status(**overrides: Any) -> dict[str, Any]:
     status = {
-        "encryption_configured": True, "key_source": "env", "key_file": None,
-        "key_check": "ok", "counts": {"total": 0, "by_provider": {}, "undecryptable": 0},
+        "encryption_configured": True,
+        "key_source": "env",
+        "key_file": None,
+        "key_check": "ok",
+        "counts": {"total": 0, "by_provider": {}, "undecryptable": 0},
     }
     status.update(overrides)
     return status
 
 
-@pytest.mark.parametrize(("status", "banner", "text", "can_add"), [
-    pytest.param(_status(encryption_configured=False, key_source="none",
-                         key_check="not_configured"),
-                 "no-key", "No encryption key is configured", False, id="no-key"),
-    pytest.param(_status(key_check="mismatch", counts={"total": 2, "by_provider": {},
-                                                       "undecryptable": 2}),
-                 "mismatch", "jupyter open-notebook rotate", True, id="mismatch"),
-    pytest.param(_status(), "configured", "OPEN_NOTEBOOK_ENCRYPTION_KEY environment variable",
-                 True, id="env"),
-])
+@pytest.mark.parametrize(
+    ("status", "banner", "text", "can_add"),
+    [
+        pytest.param(
+            _status(encryption_configured=False, key_source="none", key_check="not_configured"),
+            "no-key",
+            "No encryption key is configured",
+            False,
+            id="no-key",
+        ),
+        pytest.param(
+            _status(
+                key_check="mismatch", counts={"total": 2, "by_provider": {}, "undecryptable": 2}
+            ),
+            "mismatch",
+            "jupyter open-notebook rotate",
+            True,
+            id="mismatch",
+        ),
+        pytest.param(
+            _status(),
+            "configured",
+            "OPEN_NOTEBOOK_ENCRYPTION_KEY environment variable",
+            True,
+            id="env",
+        ),
+    ],
+)
 def test_status_banner(session: Session, status: dict, banner: str, text: str, can_add: bool):
     """Banners for key states this server is not in, from a status answer the page is given."""
-    session.page.route(api_url("credentials/status"),
-                       lambda route: route.fulfill(json=status))
+    session.page.route(api_url("credentials/status"), lambda route: route.fulfill(json=status))
     panel = session.open_panel()
     shown = panel.locator(f'[data-banner="{banner}"]')
     expect(shown).to_contain_text(text)
@@ -716,12 +768,14 @@ def test_key_mismatch_blocks_key_entry(session: Session):
         assert r.status == 409 and "jupyter open-notebook rotate" in r.json["detail"]
         panel = session.open_panel()
         expect(panel.locator('[data-banner="mismatch"]')).to_contain_text(
-            "jupyter open-notebook rotate")
+            "jupyter open-notebook rotate"
+        )
         item(panel, cred["name"]).get_by_role("button", name=f"Edit {cred['name']}").click()
         f = form(panel)
         expect(f.get_by_label("New API key", exact=True)).to_be_disabled()
         expect(f.locator('.jp-OpenNotebook-help[data-reason="mismatch"]')).to_contain_text(
-            "Keys cannot be stored while the encryption key does not match")
+            "Keys cannot be stored while the encryption key does not match"
+        )
         f.get_by_role("button", name="Cancel").click()
     finally:
         with sqlite3.connect(db) as conn:
@@ -743,10 +797,12 @@ def test_empty_and_loading_states(session: Session):
     held[0].continue_()
     # (the Activity section's own empty state, on a fresh lab, is data-state="empty" too)
     expect(panel.locator('.jp-OpenNotebook-state[data-state="empty"]')).to_contain_text(
-        "No credentials yet.")
+        "No credentials yet."
+    )
     # the empty state says the name is what code uses, in JupyterLab terms
     expect(panel.locator('[data-state="names"]')).to_contain_text(
-        'in a notebook or console, secrets.get("Work") reads the key')
+        'in a notebook or console, secrets.get("Work") reads the key'
+    )
     expect(panel.locator('[data-state="loading"]')).to_have_count(0)
 
 
@@ -767,9 +823,14 @@ def test_server_down_then_retry(session: Session):
 
 def test_session_expired(session: Session):
     page = session.page
-    page.route(api_url("credentials"), lambda route: route.fulfill(
-        status=401, json={"detail": "Invalid authentication credentials"},
-        headers={"WWW-Authenticate": "Bearer"}))
+    page.route(
+        api_url("credentials"),
+        lambda route: route.fulfill(
+            status=401,
+            json={"detail": "Invalid authentication credentials"},
+            headers={"WWW-Authenticate": "Bearer"},
+        ),
+    )
     page.locator(TAB).click()
     state = page.locator(PANEL).locator('[data-state="unauthenticated"]')
     expect(state).to_contain_text("session has expired")
@@ -802,8 +863,9 @@ def test_connection_test_button_only_when_the_api_offers_it(session: Session):
 
     page.unroute(api_url(r"openapi\.json"))
     panel.get_by_role("button", name="Refresh credentials").click()
-    expect(item(panel, cred["name"]).get_by_role(
-        "button", name=f"Test connection of {cred['name']}")).to_be_visible()
+    expect(
+        item(panel, cred["name"]).get_by_role("button", name=f"Test connection of {cred['name']}")
+    ).to_be_visible()
 
 
 def test_connection_test_against_a_provider(session: Session, provider: FakeProvider):
@@ -857,9 +919,12 @@ def test_connection_test_against_a_provider(session: Session, provider: FakeProv
     assert key not in html and wrong not in html
     assert key not in session.storage() and wrong not in session.storage()
     assert not any(key in line or wrong in line for line in session.console)
-    assert page.locator("input").evaluate_all(
-        "(inputs, keys) => inputs.some(i => keys.some(k => i.value.includes(k)))",
-        [key, wrong]) is False
+    assert (
+        page.locator("input").evaluate_all(
+            "(inputs, keys) => inputs.some(i => keys.some(k => i.value.includes(k)))", [key, wrong]
+        )
+        is False
+    )
 
 
 def test_connection_test_errors_are_text(session: Session, provider: FakeProvider):
@@ -872,11 +937,14 @@ def test_connection_test_errors_are_text(session: Session, provider: FakeProvide
     assert lab.api("DELETE", f"credentials/{gone['id']}").status == 200
     foreign = Fernet(Fernet.generate_key()).encrypt(b"sk-other-key-0000").decode()
     with sqlite3.connect(lab.data_dir / "open_notebook.db") as db:
-        db.execute("UPDATE on_credentials SET api_key_encrypted = ? WHERE id = ?",
-                   (foreign, broken["id"]))
+        db.execute(
+            "UPDATE on_credentials SET api_key_encrypted = ? WHERE id = ?", (foreign, broken["id"])
+        )
     try:
-        for cred, text in [(gone, "Could not test the connection: Credential not found"),
-                           (broken, "cannot be decrypted")]:
+        for cred, text in [
+            (gone, "Could not test the connection: Credential not found"),
+            (broken, "cannot be decrypted"),
+        ]:
             entry = item(panel, cred["name"])
             entry.get_by_role("button", name=f"Test connection of {cred['name']}").click()
             result = entry.locator(".jp-OpenNotebook-testResult")
@@ -896,11 +964,23 @@ def write_notebook(lab: ServerProcess, path: str) -> str:
     """An empty Python notebook at ``path`` under the lab's root; returns the path."""
     target = lab.root / path
     target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(json.dumps({
-        "cells": [], "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-    }), encoding="utf-8")
+    target.write_text(
+        json.dumps(
+            {
+                "cells": [],
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "Python 3",
+                        "language": "python",
+                    }
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -918,8 +998,14 @@ def test_notebook_access_toggle_list_and_revoke(session: Session):
     path = write_notebook(lab, f"proj {hexid}/analysis-{hexid}.ipynb")
     nb_name = path.rsplit("/", 1)[-1]
     # A grant made elsewhere (the API), for a notebook that is not open.
-    elsewhere = lab.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path":
-                                          write_notebook(lab, f"elsewhere-{hexid}.ipynb")}).json
+    elsewhere = lab.api(
+        "PUT",
+        "grants",
+        {
+            "credential_id": cred["id"],
+            "notebook_path": write_notebook(lab, f"elsewhere-{hexid}.ipynb"),
+        },
+    ).json
     session.open_notebook(path)
     panel = session.open_panel()
     entry = item(panel, cred["name"])
@@ -933,8 +1019,9 @@ def test_notebook_access_toggle_list_and_revoke(session: Session):
     allow.click()
     expect(allow).to_be_checked()
     expect(disclosure).to_have_text("Notebooks with access (2)")
-    expect(panel.get_by_role("status").filter(
-        has_text=f"{nb_name} can now read “{cred['name']}”.")).to_be_visible()
+    expect(
+        panel.get_by_role("status").filter(has_text=f"{nb_name} can now read “{cred['name']}”.")
+    ).to_be_visible()
     (granted,) = [g for g in grants_of(lab, cred["id"]) if g["notebook_path"] == path]
     assert granted["credential_name"] == cred["name"]
     assert grants_of(lab, other["id"]) == []
@@ -946,17 +1033,16 @@ def test_notebook_access_toggle_list_and_revoke(session: Session):
     expect(body).to_contain_text(f'secrets.get("{cred["name"]}")')
     listed = body.get_by_role("listitem")
     expect(listed.locator(".jp-OpenNotebook-grantPath")).to_have_text(
-        sorted([path, elsewhere["notebook_path"]]))
+        sorted([path, elsewhere["notebook_path"]])
+    )
     assert unlabelled_controls(panel) == []
 
     # Off (keyboard: Space on the switch): the grant is gone, the other one stays.
     allow.focus()
     page.keyboard.press("Space")
     expect(allow).not_to_be_checked()
-    expect(listed.locator(".jp-OpenNotebook-grantPath")).to_have_text(
-        [elsewhere["notebook_path"]])
-    assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [
-        elsewhere["notebook_path"]]
+    expect(listed.locator(".jp-OpenNotebook-grantPath")).to_have_text([elsewhere["notebook_path"]])
+    assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [elsewhere["notebook_path"]]
 
     # Another widget in front: no switch; this notebook again: the switch is back.
     session.command("launcher:create")
@@ -979,8 +1065,7 @@ def test_notebook_access_toggle_list_and_revoke(session: Session):
     dialog.get_by_role("button", name="Revoke").click()
     expect(allow).not_to_be_checked()
     expect(body.get_by_role("button", name=f"Revoke access of {path}")).to_have_count(0)
-    assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [
-        elsewhere["notebook_path"]]
+    assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [elsewhere["notebook_path"]]
 
 
 def test_notebook_access_follows_a_rename(session: Session):
@@ -997,8 +1082,10 @@ def test_notebook_access_follows_a_rename(session: Session):
     assert [g["notebook_path"] for g in grants_of(lab, cred["id"])] == [path]
 
     renamed = f"after-{hexid}.ipynb"
-    page.evaluate("async ([a, b]) => { await window.jupyterapp.serviceManager.contents"
-                  ".rename(a, b); }", [path, renamed])
+    page.evaluate(
+        "async ([a, b]) => { await window.jupyterapp.serviceManager.contents.rename(a, b); }",
+        [path, renamed],
+    )
     allow = entry.get_by_role("switch", name=f"Allow {renamed} to read this key")
     expect(allow).to_be_checked()
     entry.get_by_role("button", name=re.compile(r"^Notebooks with access")).click()
@@ -1026,8 +1113,9 @@ def test_activity_lists_create_and_delete(session: Session):
     item(panel, cred["name"]).get_by_role("button", name=f"Delete {cred['name']}").click()
     page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
     expect(item(panel, cred["name"])).to_have_count(0)
-    expect(events.filter(has_text=cred["name"]).locator(".jp-OpenNotebook-eventWhat")
-           ).to_have_text(["Credential deleted", "Credential created"])
+    expect(events.filter(has_text=cred["name"]).locator(".jp-OpenNotebook-eventWhat")).to_have_text(
+        ["Credential deleted", "Credential created"]
+    )
     expect(events.first.locator(".jp-OpenNotebook-eventName")).to_have_text(cred["name"])
 
     # What happens elsewhere shows up on the refresh button: a key read with the
@@ -1036,20 +1124,25 @@ def test_activity_lists_create_and_delete(session: Session):
     later = create(lab, name=unique("Later"), api_key=later_key)
     read = lab.api("POST", f"credentials/{later['id']}/secret")
     assert read.status == 200 and later_key in read.text
-    wrong = lab.request("GET", "open-notebook/api/credentials", auth=False,
-                        headers={"Authorization": "token not-the-token"})
+    wrong = lab.request(
+        "GET",
+        "open-notebook/api/credentials",
+        auth=False,
+        headers={"Authorization": "token not-the-token"},
+    )
     assert wrong.status == 401
     expect(events.filter(has_text=later["name"])).to_have_count(0)
     activity.get_by_role("button", name="Refresh activity").click()
     expect(events.nth(0).locator(".jp-OpenNotebook-eventWhat")).to_have_text(
-        "Authentication failed")
+        "Authentication failed"
+    )
     expect(events.nth(0)).to_contain_text("GET /open-notebook/api/credentials")
     expect(events.nth(0)).to_have_class(re.compile(r"\bjp-mod-error\b"))
     expect(events.nth(1).locator(".jp-OpenNotebook-eventWhat")).to_have_text(
-        "Key read with a server token")
+        "Key read with a server token"
+    )
     expect(events.nth(1).locator(".jp-OpenNotebook-eventName")).to_have_text(later["name"])
-    expect(events.nth(2).locator(".jp-OpenNotebook-eventWhat")).to_have_text(
-        "Credential created")
+    expect(events.nth(2).locator(".jp-OpenNotebook-eventWhat")).to_have_text("Credential created")
 
     # ...and when the panel is shown again.
     last = create(lab, name=unique("Last"))
@@ -1117,9 +1210,11 @@ def _luminance(css_color: str) -> float:
 
 def _set_theme(page: Page, theme: str, light: bool) -> None:
     page.evaluate(
-        "theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme)
+        "theme => window.jupyterapp.commands.execute('apputils:change-theme', {theme})", theme
+    )
     expect(page.locator("body")).to_have_attribute(
-        "data-jp-theme-light", "true" if light else "false", timeout=30_000)
+        "data-jp-theme-light", "true" if light else "false", timeout=30_000
+    )
 
 
 def _widen_sidebar(page: Page, width: int) -> None:
@@ -1138,25 +1233,37 @@ def _screenshot_setup(lab: ServerProcess, provider: FakeProvider) -> None:
         lab.api("DELETE", f"credentials/{cred['id']}")
     # The Activity section shows only what happens from here on.
     (lab.data_dir / "audit.jsonl").write_text("", encoding="utf-8")
-    work = create(lab, name="Work", api_key="sk-proj-" + "x" * 30 + "a1B2",
-                  base_url="https://api.openai.com/v1")
+    work = create(
+        lab,
+        name="Work",
+        api_key="sk-proj-" + "x" * 30 + "a1B2",
+        base_url="https://api.openai.com/v1",
+    )
     create(lab, name="Personal", api_key="sk-" + "y" * 30 + "9zQ4")
     create(lab, name="Claude", provider="anthropic", api_key="sk-ant-" + "z" * 30 + "Kc7d")
     # A local Ollama: the fake provider answers its model list.
-    create(lab, name="Local models", provider="ollama", api_key=None,
-           base_url=f"http://localhost:{provider.port}")
+    create(
+        lab,
+        name="Local models",
+        provider="ollama",
+        api_key=None,
+        base_url=f"http://localhost:{provider.port}",
+    )
     for path in ("analysis.ipynb", "reports/weekly.ipynb"):
         write_notebook(lab, path)
-    lab.api("PUT", "grants", {"credential_id": work["id"],
-                              "notebook_path": "reports/weekly.ipynb"})
+    lab.api("PUT", "grants", {"credential_id": work["id"], "notebook_path": "reports/weekly.ipynb"})
 
 
-@pytest.mark.parametrize(("theme", "light"), [
-    pytest.param("JupyterLab Light", True, id="light"),
-    pytest.param("JupyterLab Dark", False, id="dark"),
-])
-def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, provider: FakeProvider,
-                                      theme: str, light: bool):
+@pytest.mark.parametrize(
+    ("theme", "light"),
+    [
+        pytest.param("JupyterLab Light", True, id="light"),
+        pytest.param("JupyterLab Dark", False, id="dark"),
+    ],
+)
+def test_theme_renders_and_screenshot(
+    session: Session, tmp_path: Path, provider: FakeProvider, theme: str, light: bool
+):
     page, lab = session.page, session.lab
     _screenshot_setup(lab, provider)
     shots: dict[str, Path] = {}
@@ -1175,8 +1282,11 @@ def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, provider
         panel = session.open_panel()
         expect(item(panel, "Claude")).to_be_visible()
         background = panel.evaluate("e => getComputedStyle(e).backgroundColor")
-        text = item(panel, "Work").locator(".jp-OpenNotebook-credentialName").evaluate(
-            "e => getComputedStyle(e).color")
+        text = (
+            item(panel, "Work")
+            .locator(".jp-OpenNotebook-credentialName")
+            .evaluate("e => getComputedStyle(e).color")
+        )
         if light:
             assert _luminance(background) > 0.8 and _luminance(text) < 0.3, (background, text)
         else:
@@ -1187,7 +1297,8 @@ def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, provider
             local = item(panel, "Local models")
             local.get_by_role("button", name="Test connection of Local models").click()
             expect(local.locator(".jp-OpenNotebook-testResult")).to_have_text(
-                "Connection test passed: Connection successful")
+                "Connection test passed: Connection successful"
+            )
             work = item(panel, "Work")
             work.get_by_role("switch", name="Allow analysis.ipynb to read this key").click()
             expect(work.get_by_role("switch")).to_be_checked()
@@ -1214,9 +1325,11 @@ def test_theme_renders_and_screenshot(session: Session, tmp_path: Path, provider
             activity = panel.get_by_role("region", name="Activity")
             expect(activity.get_by_role("listitem").first).to_contain_text("Credential deleted")
             expect(activity.get_by_role("listitem").nth(1)).to_contain_text(
-                "Connection test passed")
+                "Connection test passed"
+            )
             activity.locator(".jp-OpenNotebook-title").evaluate(
-                "e => e.scrollIntoView({block: 'start'})")
+                "e => e.scrollIntoView({block: 'start'})"
+            )
             screenshot("panel-activity.png")
         if os.environ.get("UPDATE_SCREENSHOTS") == "1":
             DOCS_IMAGES.mkdir(parents=True, exist_ok=True)

@@ -46,11 +46,15 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
     settings = home / "lab-settings"
     settings.mkdir()
     (settings / "overrides.json").write_text(json.dumps(LAB_OVERRIDES), encoding="utf-8")
-    server = ServerProcess(home, app="lab", args=[
-        f"--LabApp.app_settings_dir={settings}",
-        "--LabApp.expose_app_in_browser=True",
-        f"--OpenNotebookApp.grant_prompt_timeout={PROMPT_TIMEOUT}",
-    ])
+    server = ServerProcess(
+        home,
+        app="lab",
+        args=[
+            f"--LabApp.app_settings_dir={settings}",
+            "--LabApp.expose_app_in_browser=True",
+            f"--OpenNotebookApp.grant_prompt_timeout={PROMPT_TIMEOUT}",
+        ],
+    )
     server.start(timeout=90)
     yield server
     server.stop()
@@ -59,16 +63,36 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def reading_notebook(lab: ServerProcess, name: str) -> str:
     """A notebook whose one cell reads the key of ``name`` (and prints its length)."""
     path = f"prompt-{uuid.uuid4().hex[:6]}.ipynb"
-    code = ("from open_notebook_ext import secrets\n"
-            f"try:\n    print('GOT', len(secrets.get({name!r})))\n"
-            "except secrets.AccessDenied as e:\n    print('DENIED', e)\n")
-    (lab.root / path).write_text(json.dumps({
-        "cells": [{"cell_type": "code", "source": code, "metadata": {}, "outputs": [],
-                   "execution_count": None}],
-        "nbformat": 4, "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
-    }), encoding="utf-8")
+    code = (
+        "from open_notebook_ext import secrets\n"
+        f"try:\n    print('GOT', len(secrets.get({name!r})))\n"
+        "except secrets.AccessDenied as e:\n    print('DENIED', e)\n"
+    )
+    (lab.root / path).write_text(
+        json.dumps(
+            {
+                "cells": [
+                    {
+                        "cell_type": "code",
+                        "source": code,
+                        "metadata": {},
+                        "outputs": [],
+                        "execution_count": None,
+                    }
+                ],
+                "nbformat": 4,
+                "nbformat_minor": 5,
+                "metadata": {
+                    "kernelspec": {
+                        "name": "python3",
+                        "display_name": "Python 3",
+                        "language": "python",
+                    }
+                },
+            }
+        ),
+        encoding="utf-8",
+    )
     return path
 
 
@@ -107,11 +131,15 @@ def test_allow_in_the_dialog_gives_the_waiting_cell_its_key(session: Session):
     assert output(page).strip() == f"GOT {len(_key_of(lab, cred))}"
     (grant,) = grants_of(lab, cred["id"])
     assert grant["notebook_path"] == path
-    expect(page.locator(".jp-Notification-Toast, .Toastify__toast").filter(
-        has_text=f"{path} can now read “{cred['name']}”.")).to_be_visible()
+    expect(
+        page.locator(".jp-Notification-Toast, .Toastify__toast").filter(
+            has_text=f"{path} can now read “{cred['name']}”."
+        )
+    ).to_be_visible()
     # the panel shows the new grant (the switch of the notebook in front is on)
-    expect(item(panel, cred["name"]).get_by_role(
-        "switch", name=f"Allow {path} to read this key")).to_be_checked()
+    expect(
+        item(panel, cred["name"]).get_by_role("switch", name=f"Allow {path} to read this key")
+    ).to_be_checked()
     assert session.dialogs == []
 
 
@@ -155,12 +183,15 @@ def test_unanswered_prompt_times_out(session: Session):
 
 def run_in_console(session: Session, code: str) -> None:
     """Type ``code`` into the console in front and run it (not waiting for it)."""
-    session.page.evaluate("""async (code) => {
+    session.page.evaluate(
+        """async (code) => {
         const panel = window.jupyterapp.shell.currentWidget;
         await panel.sessionContext.ready;
         panel.console.promptCell.model.sharedModel.setSource(code);
         void panel.console.execute(true);
-    }""", code)
+    }""",
+        code,
+    )
 
 
 def test_a_console_is_asked_and_has_a_switch(session: Session):
@@ -168,9 +199,11 @@ def test_a_console_is_asked_and_has_a_switch(session: Session):
     to do in a console, and the panel offers the switch for the console in front."""
     page, lab = session.page, session.lab
     cred = create(lab, name=unique("Console key"))
-    code = ("from open_notebook_ext import secrets\n"
-            f"try:\n    print('GOT', len(secrets.get({cred['name']!r})))\n"
-            "except secrets.AccessDenied as e:\n    print('DENIED', e)\n")
+    code = (
+        "from open_notebook_ext import secrets\n"
+        f"try:\n    print('GOT', len(secrets.get({cred['name']!r})))\n"
+        "except secrets.AccessDenied as e:\n    print('DENIED', e)\n"
+    )
     session.command("console:create", {"kernelPreference": {"name": "python3"}})
     expect(page.locator(".jp-ConsolePanel:visible")).to_have_count(1)
     run_in_console(session, code)
@@ -187,7 +220,8 @@ def test_a_console_is_asked_and_has_a_switch(session: Session):
 
     panel = session.open_panel()
     allow = item(panel, cred["name"]).get_by_role(
-        "switch", name="Allow this console to read this key")
+        "switch", name="Allow this console to read this key"
+    )
     allow.click()
     expect(allow).to_be_checked()
     (grant,) = grants_of(lab, cred["id"])
@@ -196,8 +230,9 @@ def test_a_console_is_asked_and_has_a_switch(session: Session):
     expect(outputs).to_have_count(2, timeout=90_000)
     assert outputs.nth(1).inner_text().strip() == f"GOT {len(_key_of(lab, cred))}"
     # closing the console shuts its kernel down: the grant goes with it
-    page.evaluate("async () => {"
-                  " await window.jupyterapp.shell.currentWidget.sessionContext.shutdown(); }")
+    page.evaluate(
+        "async () => { await window.jupyterapp.shell.currentWidget.sessionContext.shutdown(); }"
+    )
     deadline = time.monotonic() + 20
     while grants_of(lab, cred["id"]) and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -209,37 +244,42 @@ def test_a_console_is_asked_and_has_a_switch(session: Session):
 
 def test_use_in_code_copies_the_snippet(session: Session):
     page, lab = session.page, session.lab
-    session.context.grant_permissions(["clipboard-read", "clipboard-write"],
-                                      origin=lab.url.rstrip("/"))
+    session.context.grant_permissions(
+        ["clipboard-read", "clipboard-write"], origin=lab.url.rstrip("/")
+    )
     cred = create(lab, name=unique("Snippet"))
     twin = create(lab, name=cred["name"], provider="anthropic")  # the same name twice
     panel = session.open_panel()
     entry = panel.locator(f'[data-credential-id="{cred["id"]}"]')
     expect(entry.locator(".jp-OpenNotebook-snippet")).to_have_text(
-        f'secrets.get("{cred["name"]}", provider="openai")')
+        f'secrets.get("{cred["name"]}", provider="openai")'
+    )
     entry.get_by_role("button", name=f"Copy the code that reads {cred['name']}").click()
     expect(entry.get_by_role("status").filter(has_text="Copied")).to_be_visible()
     copied = page.evaluate("() => navigator.clipboard.readText()")
-    assert copied == ("from open_notebook_ext import secrets\n"
-                      f'key = secrets.get("{cred["name"]}", provider="openai")\n')
+    assert copied == (
+        "from open_notebook_ext import secrets\n"
+        f'key = secrets.get("{cred["name"]}", provider="openai")\n'
+    )
     # alone with its name again: the short form
     assert lab.api("DELETE", f"credentials/{twin['id']}").status == 200
     session.open_lab()
     panel = session.open_panel()
-    expect(panel.locator(f'[data-credential-id="{cred["id"]}"] .jp-OpenNotebook-snippet')
-           ).to_have_text(f'secrets.get("{cred["name"]}")')
+    expect(
+        panel.locator(f'[data-credential-id="{cred["id"]}"] .jp-OpenNotebook-snippet')
+    ).to_have_text(f'secrets.get("{cred["name"]}")')
 
 
 # -- item 5: keyboard and safety ---------------------------------------------------------
 
 
-def test_palette_focuses_the_panel_and_delete_is_safe_and_names_the_notebooks(
-        session: Session):
+def test_palette_focuses_the_panel_and_delete_is_safe_and_names_the_notebooks(session: Session):
     page, lab = session.page, session.lab
     cred = create(lab, name=unique("Used"))
     path = reading_notebook(lab, cred["name"])
-    assert lab.api("PUT", "grants", {"credential_id": cred["id"],
-                                     "notebook_path": path}).status == 201
+    assert (
+        lab.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path": path}).status == 201
+    )
     page.keyboard.press("Control+Shift+C")
     page.locator(".lm-CommandPalette-input").fill("Manage API keys")
     page.keyboard.press("Enter")
@@ -247,8 +287,8 @@ def test_palette_focuses_the_panel_and_delete_is_safe_and_names_the_notebooks(
     expect(panel).to_be_visible()
     # the focus is in the panel, not on the Launcher behind it
     page.wait_for_function(
-        "id => document.getElementById(id).contains(document.activeElement)",
-        arg=PANEL[1:])
+        "id => document.getElementById(id).contains(document.activeElement)", arg=PANEL[1:]
+    )
     before = {f for f in (lab.root.iterdir())}
     page.keyboard.press("Tab")
     page.keyboard.press("Enter")

@@ -42,8 +42,13 @@ class Server(ServerProcess):
 def launch(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     started: list[Server] = []
 
-    def make(env: dict[str, str], args: list[str] | None = None, *,
-             prefix: list[str] | None = None, token: str | None = None) -> Server:
+    def make(
+        env: dict[str, str],
+        args: list[str] | None = None,
+        *,
+        prefix: list[str] | None = None,
+        token: str | None = None,
+    ) -> Server:
         server = Server(tmp_path / f"home{len(started)}", env=env, args=args, token=token)
         server.prefix = prefix or []
         started.append(server)
@@ -62,8 +67,10 @@ def production(tmp_path: Path, **env: str | None) -> dict[str, str]:
     if not token_file.exists():
         token_file.write_text(secrets.token_hex(32) + "\n")
         key_file.write_text(GOOD_KEY + "\n")
-    base = {"JUPYTER_TOKEN_FILE": str(token_file),
-            "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": str(key_file)}
+    base = {
+        "JUPYTER_TOKEN_FILE": str(token_file),
+        "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": str(key_file),
+    }
     base.update(env)
     return {k: v for k, v in base.items() if v is not None}
 
@@ -80,18 +87,34 @@ def secret_file(tmp_path: Path, case: str) -> tuple[str, str]:
         path.write_text(secrets.token_hex(32) + "\n")
         path.chmod(0)
         return str(path), "which cannot be read: Permission denied"
-    contents = {"empty": b"", "newline": b"\n", "whitespace": b" \t \r\n \n",
-                "short": ("x" * 31 + "\n").encode(), "not-utf-8": b"\xff\xfe" * 20}[case]
+    contents = {
+        "empty": b"",
+        "newline": b"\n",
+        "whitespace": b" \t \r\n \n",
+        "short": ("x" * 31 + "\n").encode(),
+        "not-utf-8": b"\xff\xfe" * 20,
+    }[case]
     path.write_bytes(contents)
-    words = {"empty": "which is empty", "newline": "which holds only whitespace",
-             "whitespace": "which holds only whitespace",
-             "short": "which is shorter than 32 characters",
-             "not-utf-8": "which is not UTF-8 text"}[case]
+    words = {
+        "empty": "which is empty",
+        "newline": "which holds only whitespace",
+        "whitespace": "which holds only whitespace",
+        "short": "which is shorter than 32 characters",
+        "not-utf-8": "which is not UTF-8 text",
+    }[case]
     return str(path), words
 
 
-CASES = ["missing", "directory", "unreadable", "empty", "newline", "whitespace", "short",
-         "not-utf-8"]
+CASES = [
+    "missing",
+    "directory",
+    "unreadable",
+    "empty",
+    "newline",
+    "whitespace",
+    "short",
+    "not-utf-8",
+]
 
 
 def prefix_for(case: str) -> list[str]:
@@ -101,21 +124,28 @@ def prefix_for(case: str) -> list[str]:
 @pytest.mark.parametrize("case", CASES)
 def test_production_refuses_a_bad_token_file(tmp_path, launch, case):
     path, words = secret_file(tmp_path, case)
-    server = launch(production(tmp_path, JUPYTER_TOKEN_FILE=path), [f"--config={PRODUCTION}"],
-                    prefix=prefix_for(case))
+    server = launch(
+        production(tmp_path, JUPYTER_TOKEN_FILE=path),
+        [f"--config={PRODUCTION}"],
+        prefix=prefix_for(case),
+    )
     log = refused(server)
     lines = [ln for ln in log.splitlines() if "refusing to start" in ln]
     assert len(lines) == 1, log
     assert f"production config: JUPYTER_TOKEN_FILE names {path!r}, {words}" in lines[0]
 
 
-@pytest.mark.parametrize("variable", ["OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE",
-                                      "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE"])
+@pytest.mark.parametrize(
+    "variable", ["OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE", "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE"]
+)
 @pytest.mark.parametrize("case", CASES)
 def test_production_refuses_a_bad_key_file(tmp_path, launch, variable, case):
     path, words = secret_file(tmp_path, case)
-    server = launch(production(tmp_path, **{variable: path}), [f"--config={PRODUCTION}"],
-                    prefix=prefix_for(case))
+    server = launch(
+        production(tmp_path, **{variable: path}),
+        [f"--config={PRODUCTION}"],
+        prefix=prefix_for(case),
+    )
     log = refused(server)
     lines = [ln for ln in log.splitlines() if "refusing to start" in ln]
     assert len(lines) == 1, log
@@ -129,23 +159,33 @@ def test_production_refuses_a_bad_key_file(tmp_path, launch, variable, case):
 def test_production_refuses_one_short_key_among_several(tmp_path, launch):
     keys = tmp_path / "keys"
     keys.write_text(f"{GOOD_KEY}\nshort-old-key\n")
-    server = launch(production(tmp_path, OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE=str(keys)),
-                    [f"--config={PRODUCTION}"])
+    server = launch(
+        production(tmp_path, OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE=str(keys)),
+        [f"--config={PRODUCTION}"],
+    )
     log = refused(server)
-    assert ("a key in OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE is shorter than 32 characters"
-            in log), log
+    assert "a key in OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE is shorter than 32 characters" in log, log
 
 
-@pytest.mark.parametrize(("env", "words"), [
-    ({"JUPYTER_TOKEN_FILE": None, "JUPYTER_TOKEN": ""}, "set JUPYTER_TOKEN_FILE"),
-    ({"JUPYTER_TOKEN_FILE": None, "JUPYTER_TOKEN": "   "}, "JUPYTER_TOKEN holds only whitespace"),
-    ({"JUPYTER_TOKEN": "short-env-token"}, "JUPYTER_TOKEN is shorter than 32 characters"),
-    ({"OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": None}, "set OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE"),
-    ({"OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": None, "OPEN_NOTEBOOK_ENCRYPTION_KEY": "short"},
-     "OPEN_NOTEBOOK_ENCRYPTION_KEY is shorter than 32 characters"),
-])
+@pytest.mark.parametrize(
+    ("env", "words"),
+    [
+        ({"JUPYTER_TOKEN_FILE": None, "JUPYTER_TOKEN": ""}, "set JUPYTER_TOKEN_FILE"),
+        (
+            {"JUPYTER_TOKEN_FILE": None, "JUPYTER_TOKEN": "   "},
+            "JUPYTER_TOKEN holds only whitespace",
+        ),
+        ({"JUPYTER_TOKEN": "short-env-token"}, "JUPYTER_TOKEN is shorter than 32 characters"),
+        ({"OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": None}, "set OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE"),
+        (
+            {"OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE": None, "OPEN_NOTEBOOK_ENCRYPTION_KEY": "short"},
+            "OPEN_NOTEBOOK_ENCRYPTION_KEY is shorter than 32 characters",
+        ),
+    ],
+)
 def test_production_refuses_missing_or_weak_secrets_from_the_environment(
-        tmp_path, launch, env, words):
+    tmp_path, launch, env, words
+):
     log = refused(launch(production(tmp_path, **env), [f"--config={PRODUCTION}"]))
     assert f"production config: {words}" in log, log
 
@@ -159,8 +199,9 @@ def test_production_starts_with_a_good_token_file(tmp_path, launch):
     assert server.api("GET", "credentials/status", auth=False).status == 401
     assert server.request("GET", "api/contents", auth=False).status == 403
     assert server.request("GET", "api/contents").status == 200
-    wrong = server.api("GET", "credentials", auth=False,
-                       headers={"Authorization": "token " + "0" * 64})
+    wrong = server.api(
+        "GET", "credentials", auth=False, headers={"Authorization": "token " + "0" * 64}
+    )
     assert wrong.status == 401
     assert AUTH_DISABLED not in server.log
     assert token not in server.log
@@ -168,12 +209,15 @@ def test_production_starts_with_a_good_token_file(tmp_path, launch):
 
 # -- the identity provider on its own (any configuration that names it) -------------------
 
-@pytest.mark.parametrize("case", ["missing", "directory", "empty", "newline", "whitespace",
-                                  "not-utf-8"])
+
+@pytest.mark.parametrize(
+    "case", ["missing", "directory", "empty", "newline", "whitespace", "not-utf-8"]
+)
 def test_provider_never_turns_a_token_file_into_no_auth(tmp_path, launch, case):
     path, words = secret_file(tmp_path, case)
-    server = launch({"JUPYTER_TOKEN_FILE": path},
-                    [f"--ServerApp.identity_provider_class={PROVIDER}"])
+    server = launch(
+        {"JUPYTER_TOKEN_FILE": path}, [f"--ServerApp.identity_provider_class={PROVIDER}"]
+    )
     log = refused(server)
     lines = [ln for ln in log.splitlines() if "Refusing to start" in ln]
     assert len(lines) == 1, log
@@ -182,26 +226,42 @@ def test_provider_never_turns_a_token_file_into_no_auth(tmp_path, launch, case):
 
 def test_provider_refuses_a_short_token_when_asked(tmp_path, launch):
     path, words = secret_file(tmp_path, "short")
-    log = refused(launch({"JUPYTER_TOKEN_FILE": path}, [
-        f"--ServerApp.identity_provider_class={PROVIDER}",
-        "--ConstantTimeIdentityProvider.min_token_length=32"]))
+    log = refused(
+        launch(
+            {"JUPYTER_TOKEN_FILE": path},
+            [
+                f"--ServerApp.identity_provider_class={PROVIDER}",
+                "--ConstantTimeIdentityProvider.min_token_length=32",
+            ],
+        )
+    )
     assert f"JUPYTER_TOKEN_FILE names {path!r}, {words}" in log, log
 
 
 def test_provider_refuses_a_short_configured_token_when_asked(tmp_path, launch):
     config = tmp_path / "short_token_config.py"
     config.write_text("c.IdentityProvider.token = 'configured-but-short'\n")
-    log = refused(launch({"JUPYTER_TOKEN": ""}, [
-        f"--config={config}", f"--ServerApp.identity_provider_class={PROVIDER}",
-        "--ConstantTimeIdentityProvider.min_token_length=32"]))
+    log = refused(
+        launch(
+            {"JUPYTER_TOKEN": ""},
+            [
+                f"--config={config}",
+                f"--ServerApp.identity_provider_class={PROVIDER}",
+                "--ConstantTimeIdentityProvider.min_token_length=32",
+            ],
+        )
+    )
     assert "Refusing to start: the token is shorter than 32 characters" in log, log
 
 
 def test_provider_reads_a_token_file_without_its_newline(tmp_path, launch):
     token = secrets.token_hex(16)
     (tmp_path / "token").write_text(token + "\n")
-    server = launch({"JUPYTER_TOKEN_FILE": str(tmp_path / "token")},
-                    [f"--ServerApp.identity_provider_class={PROVIDER}"], token=token).start()
+    server = launch(
+        {"JUPYTER_TOKEN_FILE": str(tmp_path / "token")},
+        [f"--ServerApp.identity_provider_class={PROVIDER}"],
+        token=token,
+    ).start()
     assert server.api("GET", "credentials/status").status == 200
     assert server.api("GET", "credentials/status", auth=False).status == 401
     assert AUTH_DISABLED not in server.log

@@ -17,10 +17,21 @@ def test_every_provider_has_its_environment_names_and_only_real_fields():
 
 def test_the_key_variables_the_issue_names_are_secret():
     names = set(secret_variables())
-    for var in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
-                "AZURE_OPENAI_API_KEY", "MISTRAL_API_KEY", "GROQ_API_KEY", "OPENROUTER_API_KEY",
-                "DEEPSEEK_API_KEY", "XAI_API_KEY", "ELEVENLABS_API_KEY", "VOYAGE_API_KEY",
-                "GOOGLE_APPLICATION_CREDENTIALS"):
+    for var in (
+        "OPENAI_API_KEY",
+        "ANTHROPIC_API_KEY",
+        "GOOGLE_API_KEY",
+        "GEMINI_API_KEY",
+        "AZURE_OPENAI_API_KEY",
+        "MISTRAL_API_KEY",
+        "GROQ_API_KEY",
+        "OPENROUTER_API_KEY",
+        "DEEPSEEK_API_KEY",
+        "XAI_API_KEY",
+        "ELEVENLABS_API_KEY",
+        "VOYAGE_API_KEY",
+        "GOOGLE_APPLICATION_CREDENTIALS",
+    ):
         assert var in names
     assert "OPENAI_BASE_URL" not in names and "OLLAMA_HOST" not in names
 
@@ -35,5 +46,8 @@ def test_configured_and_read_follow_open_notebook():
     assert not azure.configured(env)
     env["AZURE_OPENAI_API_VERSION"] = "2024-10-21"
     assert azure.configured(env)
-    assert azure.read(env) == {"api_key": "k", "endpoint": "https://x.example",
-                               "api_version": "2024-10-21"}
+    assert azure.read(env) == {
+        "api_key": "k",
+        "endpoint": "https://x.example",
+        "api_version": "2024-10-21",
+    }

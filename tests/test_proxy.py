@@ -39,8 +39,9 @@ def fake(key):
 
 
 async def openai_credential(api, fake) -> dict:
-    return await api.create_credential(name="OA", provider="openai", api_key=fake.expect_key,
-                                       base_url=f"{fake.url}/v1")
+    return await api.create_credential(
+        name="OA", provider="openai", api_key=fake.expect_key, base_url=f"{fake.url}/v1"
+    )
 
 
 def proxy(cred: dict, path: str) -> str:
@@ -52,10 +53,19 @@ CHAT = {"model": "gpt-test", "messages": [{"role": "user", "content": "hi"}]}
 
 async def test_forwards_with_the_real_key_and_drops_the_callers_headers(api, fake, key):
     openai_cred = await openai_credential(api, fake)
-    r = await api.post(proxy(openai_cred, "chat/completions"), CHAT, headers={
-        "Cookie": "_xsrf=abc; session=def", "X-Forwarded-For": "203.0.113.9",
-        "Connection": "keep-alive, X-Hop", "X-Hop": "1", "X-Api-Key": "caller-junk",
-        "X-Custom": "kept", "OpenAI-Organization": "org-other"})
+    r = await api.post(
+        proxy(openai_cred, "chat/completions"),
+        CHAT,
+        headers={
+            "Cookie": "_xsrf=abc; session=def",
+            "X-Forwarded-For": "203.0.113.9",
+            "Connection": "keep-alive, X-Hop",
+            "X-Hop": "1",
+            "X-Api-Key": "caller-junk",
+            "X-Custom": "kept",
+            "OpenAI-Organization": "org-other",
+        },
+    )
     assert r.status == 200, r
     assert r.json["choices"][0]["message"]["content"] == "hello from openai"
     (seen,) = fake.seen
@@ -76,9 +86,16 @@ async def test_forwards_with_the_real_key_and_drops_the_callers_headers(api, fak
 
 async def test_only_the_providers_model_paths_are_forwarded(api, fake):
     openai_cred = await openai_credential(api, fake)
-    for path, status in (("files", 404), ("fine_tuning/jobs", 404), ("organization/x", 404),
-                         ("chat/../files", 400), ("chat/%2e%2e/files", 400),
-                         ("chat%2Fcompletions", 400), ("chat//completions", 400), ("", 400)):
+    for path, status in (
+        ("files", 404),
+        ("fine_tuning/jobs", 404),
+        ("organization/x", 404),
+        ("chat/../files", 400),
+        ("chat/%2e%2e/files", 400),
+        ("chat%2Fcompletions", 400),
+        ("chat//completions", 400),
+        ("", 400),
+    ):
         r = await api.post(proxy(openai_cred, path), CHAT)
         assert r.status == status, (path, r)
         assert r.json["error"]["message"] == r.json["detail"]  # the SDKs' shape too
@@ -90,8 +107,11 @@ async def test_only_the_providers_model_paths_are_forwarded(api, fake):
 
 async def test_browsers_are_refused_like_the_secret_routes(api, fake):
     openai_cred = await openai_credential(api, fake)
-    for headers in ({"Origin": "http://localhost:8888"}, {"Sec-Fetch-Mode": "cors"},
-                    {"Sec-Fetch-Site": "same-origin"}):
+    for headers in (
+        {"Origin": "http://localhost:8888"},
+        {"Sec-Fetch-Mode": "cors"},
+        {"Sec-Fetch-Site": "same-origin"},
+    ):
         r = await api.post(proxy(openai_cred, "chat/completions"), CHAT, headers=headers)
         assert r.status == 403, (headers, r)
         assert "browser" in r.json["detail"]
@@ -117,8 +137,9 @@ async def test_the_ssrf_guard_applies(api, ext, fake):
     assert r.status == 502
     assert "loopback" in r.json["detail"] and fake.url not in r.text
     assert fake.seen == []
-    cred = await api.create_credential(name="Meta", provider="openai_compatible",
-                                       base_url="http://169.254.169.254/v1")
+    cred = await api.create_credential(
+        name="Meta", provider="openai_compatible", base_url="http://169.254.169.254/v1"
+    )
     ext.allow_private_targets = True  # metadata addresses stay refused even so
     r = await api.post(proxy(cred, "chat/completions"), CHAT)
     assert r.status == 502 and "metadata" in r.json["detail"]
@@ -136,8 +157,9 @@ async def test_an_error_body_echoing_the_key_is_scrubbed(api, fake, key, logs):
 
 
 async def test_unsupported_provider_and_unknown_credential(api, fake):
-    cred = await api.create_credential(name="Voice", provider="elevenlabs",
-                                       api_key=random_api_key())
+    cred = await api.create_credential(
+        name="Voice", provider="elevenlabs", api_key=random_api_key()
+    )
     r = await api.post(proxy(cred, "v1/text-to-speech/x"), {})
     assert r.status == 400 and "does not support provider elevenlabs" in r.json["detail"]
     r = await api.post("proxy/credential:nope/chat/completions", CHAT)
@@ -145,19 +167,24 @@ async def test_unsupported_provider_and_unknown_credential(api, fake):
     assert fake.seen == []
 
 
-async def raw_stream(port: int, path: str, token: str, body: dict
-                     ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+async def raw_stream(
+    port: int, path: str, token: str, body: dict
+) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     data = json.dumps(body).encode()
-    writer.write(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-                 f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
-                 f"Content-Length: {len(data)}\r\n\r\n".encode() + data)
+    writer.write(
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+        f"Authorization: Bearer {token}\r\nContent-Type: application/json\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n".encode()
+        + data
+    )
     await writer.drain()
     return reader, writer
 
 
 async def test_streams_pass_through_and_a_disconnect_cancels_the_call(
-        api, fake, jp_http_port, jp_base_url):
+    api, fake, jp_http_port, jp_base_url
+):
     openai_cred = await openai_credential(api, fake)
     path = f"{jp_base_url}open-notebook/api/{proxy(openai_cred, 'chat/completions')}"
     reader, writer = await raw_stream(jp_http_port, path, api.token, {**CHAT, "stream": True})
@@ -183,8 +210,10 @@ async def test_streams_pass_through_and_a_disconnect_cancels_the_call(
 async def test_a_full_stream_arrives_in_order(api, fake):
     openai_cred = await openai_credential(api, fake)
     fake.release_event.set()
-    r = await api.post(proxy(openai_cred, "chat/completions"),
-                       {**CHAT, "stream": True, "stream_options": {"include_usage": True}})
+    r = await api.post(
+        proxy(openai_cred, "chat/completions"),
+        {**CHAT, "stream": True, "stream_options": {"include_usage": True}},
+    )
     assert r.status == 200
     events = [line[6:] for line in r.text.splitlines() if line.startswith("data: ")]
     assert events[-1] == "[DONE]"
@@ -193,9 +222,14 @@ async def test_a_full_stream_arrives_in_order(api, fake):
     assert fake.wait_done(fake.seen[0]) is True
 
 
-@pytest.mark.parametrize("body", [b"[" * 100_000 + b"]" * 100_000,
-                                  b'{"model": "a\\ud800b", "messages": []}',
-                                  b'{"model": "\xed\xa0\x80"}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"[" * 100_000 + b"]" * 100_000,
+        b'{"model": "a\\ud800b", "messages": []}',
+        b'{"model": "\xed\xa0\x80"}',
+    ],
+)
 async def test_a_hostile_body_is_the_providers_to_judge(api, fake, logs, body):
     """The API's own routes refuse these (400, test_fuzz_regressions.py); the proxy reads a
     body only for its model and forwards it byte for byte, whatever it holds."""

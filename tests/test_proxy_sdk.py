@@ -37,8 +37,10 @@ def fake(key):
 
 @pytest.fixture
 def server(server_factory):
-    s = server_factory(env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "proxy test passphrase"},
-                       args=["--OpenNotebookApp.allow_private_targets=True"]).start()
+    s = server_factory(
+        env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": "proxy test passphrase"},
+        args=["--OpenNotebookApp.allow_private_targets=True"],
+    ).start()
     (s.root / "work").mkdir()
     for path in (NOTEBOOK, OTHER):
         (s.root / path).write_text('{"cells": []}')
@@ -46,12 +48,28 @@ def server(server_factory):
 
 
 def credentials(server, fake, key) -> tuple[dict, dict]:
-    oa = server.api("POST", "credentials", {
-        "name": "OA", "provider": "openai", "api_key": key, "base_url": f"{fake.url}/v1",
-        "key_access": "proxy"}).json
-    an = server.api("POST", "credentials", {
-        "name": "AN", "provider": "anthropic", "api_key": key,
-        "base_url": f"{fake.url}/v1", "key_access": "proxy"}).json
+    oa = server.api(
+        "POST",
+        "credentials",
+        {
+            "name": "OA",
+            "provider": "openai",
+            "api_key": key,
+            "base_url": f"{fake.url}/v1",
+            "key_access": "proxy",
+        },
+    ).json
+    an = server.api(
+        "POST",
+        "credentials",
+        {
+            "name": "AN",
+            "provider": "anthropic",
+            "api_key": key,
+            "base_url": f"{fake.url}/v1",
+            "key_access": "proxy",
+        },
+    ).json
     assert oa["key_access"] == an["key_access"] == "proxy"
     for cred in (oa, an):
         r = server.api("PUT", "grants", {"credential_id": cred["id"], "notebook_path": NOTEBOOK})
@@ -213,16 +231,23 @@ def test_official_sdks_in_a_kernel_use_a_proxy_only_key_they_never_see(server, f
 
         fake.release_event.clear()
         anth = json.loads(kernel.run(ANTHROPIC_CALLS % {"fake": fake.url}))
-        assert anth == {"message": "hello from anthropic", "usage": 4,
-                        "streamed": "one two three", "final_usage": [21, 6]}
+        assert anth == {
+            "message": "hello from anthropic",
+            "usage": 4,
+            "streamed": "one two three",
+            "final_usage": [21, 6],
+        }
         assert fake.seen[-1].released is True and fake.wait_done(fake.seen[-1]) is True
 
         usage = wait_for_usage(server, 6)
-        assert {r["credential_name"]: (r["requests"], r["input_tokens"], r["output_tokens"])
-                for r in usage} == {"OA": (4, 9 + 7 + 13, 5 + 3 + 3), "AN": (2, 32, 10)}
+        assert {
+            r["credential_name"]: (r["requests"], r["input_tokens"], r["output_tokens"])
+            for r in usage
+        } == {"OA": (4, 9 + 7 + 13, 5 + 3 + 3), "AN": (2, 32, 10)}
         for cred, requests in ((oa, 4), (an, 2)):
-            r = server.api("PUT", "budgets", {"credential_id": cred["id"],
-                                              "requests_per_day": requests})
+            r = server.api(
+                "PUT", "budgets", {"credential_id": cred["id"], "requests_per_day": requests}
+            )
             assert r.status == 201, r.text
         over = json.loads(kernel.run(OVER_BUDGET))
         refused = json.loads(kernel.run(PROXY_ONLY))
@@ -231,8 +256,14 @@ def test_official_sdks_in_a_kernel_use_a_proxy_only_key_they_never_see(server, f
 
     # the provider got the real key, in the provider's header, and never the kernel's token
     paths = [s.path for s in fake.seen if s.path != "/release"]
-    assert paths == ["/v1/chat/completions", "/v1/responses", "/v1/models",
-                     "/v1/chat/completions", "/v1/messages", "/v1/messages"]
+    assert paths == [
+        "/v1/chat/completions",
+        "/v1/responses",
+        "/v1/models",
+        "/v1/chat/completions",
+        "/v1/messages",
+        "/v1/messages",
+    ]
     for seen in fake.seen:
         if seen.path.startswith("/v1/messages"):
             assert seen.headers["x-api-key"] == key
@@ -251,14 +282,16 @@ def test_official_sdks_in_a_kernel_use_a_proxy_only_key_they_never_see(server, f
     # secrets.get refuses, naming secrets.proxy; the list says key_access
     for name in ("OA", "AN"):
         assert "secrets.proxy(" in refused[name] and key not in refused[name]
-    assert {c["name"]: c["key_access"] for c in refused["listed"]} == {"OA": "proxy",
-                                                                       "AN": "proxy"}
+    assert {c["name"]: c["key_access"] for c in refused["listed"]} == {"OA": "proxy", "AN": "proxy"}
     # the key is nowhere the kernel or anyone can read it back
     assert not [k for k, v in refused["env"].items() if key in v]
-    replies = [server.api("GET", "credentials"), server.api("GET", f"credentials/{oa['id']}"),
-               server.api("GET", "secrets"),
-               server.api("POST", f"credentials/{oa['id']}/secret", {}),
-               server.api("POST", "secrets/get", {"name": "AN"})]
+    replies = [
+        server.api("GET", "credentials"),
+        server.api("GET", f"credentials/{oa['id']}"),
+        server.api("GET", "secrets"),
+        server.api("POST", f"credentials/{oa['id']}/secret", {}),
+        server.api("POST", "secrets/get", {"name": "AN"}),
+    ]
     assert [r.status for r in replies] == [200, 200, 200, 403, 403]
     assert replies[3].json["key_access"] == "proxy"
     for r in replies:
@@ -287,8 +320,9 @@ def test_an_ungranted_notebook_gets_the_sdks_permission_error(server, fake, key)
     assert "has no access" in out["anthropic"]
     assert "has no access" in out["client"]
     assert fake.seen == []  # nothing reached the provider
-    audit = [json.loads(line) for line in
-             (server.data_dir / "audit.jsonl").read_text().splitlines()]
+    audit = [
+        json.loads(line) for line in (server.data_dir / "audit.jsonl").read_text().splitlines()
+    ]
     denied = [e for e in audit if e.get("action") == "secret_denied"]
     assert {e["credential_id"] for e in denied} == {oa["id"], an["id"]}
 
@@ -325,8 +359,11 @@ def test_secrets_env_with_a_proxy_only_key_sets_the_proxy_and_the_token(server, 
     assert inside["OPENAI_BASE_URL"] == inside["OPENAI_API_BASE"]
     assert f"/open-notebook/api/proxy/{oa['id']}" in inside["OPENAI_BASE_URL"]
     assert out["chat"] == "hello from openai"
-    assert out["after"] == {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None,
-                            "OPENAI_API_BASE": None}
+    assert out["after"] == {
+        "OPENAI_API_KEY": None,
+        "OPENAI_BASE_URL": None,
+        "OPENAI_API_BASE": None,
+    }
     assert key not in json.dumps(out)
     seen = [s for s in fake.seen if s.path == "/v1/chat/completions"]
     assert len(seen) == 1 and seen[0].headers["authorization"] == f"Bearer {key}"

@@ -44,21 +44,32 @@ CHAT = {"model": "gpt-test", "messages": [{"role": "user", "content": "a secret 
 
 
 async def test_usage_counts_models_and_tokens_never_the_text(api, fake, ext, db_url):
-    oa = await api.create_credential(name="OA", provider="openai", api_key=fake.expect_key,
-                                     base_url=f"{fake.url}/v1")
-    an = await api.create_credential(name="AN", provider="anthropic", api_key=fake.expect_key,
-                                     base_url=fake.url)
+    oa = await api.create_credential(
+        name="OA", provider="openai", api_key=fake.expect_key, base_url=f"{fake.url}/v1"
+    )
+    an = await api.create_credential(
+        name="AN", provider="anthropic", api_key=fake.expect_key, base_url=fake.url
+    )
     calls = [
-        (oa, "chat/completions", CHAT),                                          # 9 / 5
-        (oa, "responses", {"model": "gpt-resp", "input": "a secret prompt"}),    # 7 / 3
-        (oa, "chat/completions", {**CHAT, "stream": True,
-                                  "stream_options": {"include_usage": True}}),   # 13 / 3
-        (oa, "chat/completions", {**CHAT, "stream": True}),                      # no usage
-        (oa, "chat/completions", {**CHAT, "model": "bad-key"}),                  # 401
-        (an, "v1/messages", {"model": "claude-test", "max_tokens": 5,
-                             "messages": CHAT["messages"]}),                      # 11 / 4
-        (an, "v1/messages", {"model": "claude-test", "max_tokens": 5, "stream": True,
-                             "messages": CHAT["messages"]}),                      # 21 / 6
+        (oa, "chat/completions", CHAT),  # 9 / 5
+        (oa, "responses", {"model": "gpt-resp", "input": "a secret prompt"}),  # 7 / 3
+        (
+            oa,
+            "chat/completions",
+            {**CHAT, "stream": True, "stream_options": {"include_usage": True}},
+        ),  # 13 / 3
+        (oa, "chat/completions", {**CHAT, "stream": True}),  # no usage
+        (oa, "chat/completions", {**CHAT, "model": "bad-key"}),  # 401
+        (
+            an,
+            "v1/messages",
+            {"model": "claude-test", "max_tokens": 5, "messages": CHAT["messages"]},
+        ),  # 11 / 4
+        (
+            an,
+            "v1/messages",
+            {"model": "claude-test", "max_tokens": 5, "stream": True, "messages": CHAT["messages"]},
+        ),  # 21 / 6
     ]
     for cred, path, body in calls:
         r = await api.post(f"proxy/{cred['id']}/{path}", body)
@@ -67,16 +78,31 @@ async def test_usage_counts_models_and_tokens_never_the_text(api, fake, ext, db_
     r = await api.get("usage?group_by=credential")
     assert r.status == 200
     by_cred = {row["credential_name"]: row for row in r.json["rows"]}
-    assert by_cred["OA"] == {"credential": oa["id"], "credential_name": "OA",
-                             "provider": "openai", "requests": 5, "errors": 1,
-                             "input_tokens": 9 + 7 + 13, "output_tokens": 5 + 3 + 3,
-                             "mean_latency_ms": by_cred["OA"]["mean_latency_ms"]}
-    assert (by_cred["AN"]["requests"], by_cred["AN"]["input_tokens"],
-            by_cred["AN"]["output_tokens"]) == (2, 32, 10)
-    models = {(row["provider"], row["model"]): row["requests"]
-              for row in (await api.get("usage?group_by=model")).json["rows"]}
-    assert models == {("anthropic", "claude-test"): 2, ("openai", "bad-key"): 1,
-                      ("openai", "gpt-resp"): 1, ("openai", "gpt-test"): 3}
+    assert by_cred["OA"] == {
+        "credential": oa["id"],
+        "credential_name": "OA",
+        "provider": "openai",
+        "requests": 5,
+        "errors": 1,
+        "input_tokens": 9 + 7 + 13,
+        "output_tokens": 5 + 3 + 3,
+        "mean_latency_ms": by_cred["OA"]["mean_latency_ms"],
+    }
+    assert (
+        by_cred["AN"]["requests"],
+        by_cred["AN"]["input_tokens"],
+        by_cred["AN"]["output_tokens"],
+    ) == (2, 32, 10)
+    models = {
+        (row["provider"], row["model"]): row["requests"]
+        for row in (await api.get("usage?group_by=model")).json["rows"]
+    }
+    assert models == {
+        ("anthropic", "claude-test"): 2,
+        ("openai", "bad-key"): 1,
+        ("openai", "gpt-resp"): 1,
+        ("openai", "gpt-test"): 3,
+    }
     today = datetime.now(timezone.utc).date().isoformat()
     days = (await api.get("usage?group_by=day")).json["rows"]
     assert [(d["day"], d["requests"]) for d in days] == [(today, 7)]
@@ -93,15 +119,17 @@ async def test_usage_counts_models_and_tokens_never_the_text(api, fake, ext, db_
     from sqlalchemy import text
 
     with ext.db.engine.connect() as conn:
-        stored = json.dumps([list(map(str, row)) for row in conn.execute(
-            text("SELECT * FROM on_proxy_usage"))])
+        stored = json.dumps(
+            [list(map(str, row)) for row in conn.execute(text("SELECT * FROM on_proxy_usage"))]
+        )
     for text_seen in ("a secret prompt", "hello from", "one two", "three"):
         assert text_seen not in stored
 
 
 async def test_budgets_refuse_in_the_providers_shape_and_are_audited(api, fake, ext):
-    oa = await api.create_credential(name="OA", provider="openai", api_key=fake.expect_key,
-                                     base_url=f"{fake.url}/v1")
+    oa = await api.create_credential(
+        name="OA", provider="openai", api_key=fake.expect_key, base_url=f"{fake.url}/v1"
+    )
     r = await api.put("budgets", {"credential_id": oa["id"], "requests_per_day": 2})
     assert r.status == 201, r
     budget = r.json
@@ -118,24 +146,28 @@ async def test_budgets_refuse_in_the_providers_shape_and_are_audited(api, fake, 
     assert "allows 2 requests per day" in r.json["detail"]
     assert len(fake.seen) == 2  # the refused call never reached the provider
     # tokens: 14 per call were used; a budget of 28 tokens is spent too
-    r = await api.put("budgets", {"credential_id": oa["id"], "requests_per_day": None,
-                                  "tokens_per_day": 28})
+    r = await api.put(
+        "budgets", {"credential_id": oa["id"], "requests_per_day": None, "tokens_per_day": 28}
+    )
     assert r.status == 200 and r.json["id"] == budget["id"]
     r = await api.post(f"proxy/{oa['id']}/chat/completions", CHAT)
     assert r.status == 429 and "allows 28 tokens per day" in r.json["detail"]
     r = await api.put("budgets", {"credential_id": oa["id"], "tokens_per_day": 1000})
     assert (await api.post(f"proxy/{oa['id']}/chat/completions", CHAT)).status == 200
     # a notebook's own budget does not limit a token holder (no notebook)
-    r = await api.put("budgets", {"credential_id": oa["id"], "notebook_path": "nb.ipynb",
-                                  "requests_per_day": 0})
+    r = await api.put(
+        "budgets", {"credential_id": oa["id"], "notebook_path": "nb.ipynb", "requests_per_day": 0}
+    )
     assert r.status == 201 and r.json["notebook_path"] == "nb.ipynb"
     assert (await api.post(f"proxy/{oa['id']}/chat/completions", CHAT)).status == 200
     listed = (await api.get(f"budgets?credential_id={oa['id']}")).json
     assert [b["notebook_path"] for b in listed] == [None, "nb.ipynb"]
-    for bad in ({"credential_id": oa["id"]}, {"credential_id": oa["id"], "requests_per_day": -1},
-                {"credential_id": oa["id"], "tokens_per_day": "10"},
-                {"credential_id": oa["id"], "notebook_path": "a\u202eb.ipynb",
-                 "requests_per_day": 1}):
+    for bad in (
+        {"credential_id": oa["id"]},
+        {"credential_id": oa["id"], "requests_per_day": -1},
+        {"credential_id": oa["id"], "tokens_per_day": "10"},
+        {"credential_id": oa["id"], "notebook_path": "a\u202eb.ipynb", "requests_per_day": 1},
+    ):
         r = await api.put("budgets", bad)
         assert r.status == 422, (bad, r)
     r = await api.put("budgets", {"credential_id": "credential:nope", "requests_per_day": 1})

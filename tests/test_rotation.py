@@ -26,13 +26,20 @@ def fernet_key() -> str:
 def cli(home: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     e = clean_env(home)
     e.update(env or {})
-    return subprocess.run([str(BIN / "jupyter-open-notebook"), *args], env=e,
-                          capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [str(BIN / "jupyter-open-notebook"), *args],
+        env=e,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def tokens(db: Path | str) -> dict[str, tuple[str, str]]:
-    return {r[0]: (r[1], r[2]) for r in rows(
-        db, "SELECT id, api_key_encrypted, key_id FROM on_credentials")}
+    return {
+        r[0]: (r[1], r[2])
+        for r in rows(db, "SELECT id, api_key_encrypted, key_id FROM on_credentials")
+    }
 
 
 def test_rotation_with_the_server_running(server_factory, tmp_path):
@@ -42,8 +49,9 @@ def test_rotation_with_the_server_running(server_factory, tmp_path):
     plain = {}
     for i in range(60):
         key = random_api_key()
-        r = first.api("POST", "credentials", {"name": f"c{i}", "provider": "openai",
-                                              "api_key": key})
+        r = first.api(
+            "POST", "credentials", {"name": f"c{i}", "provider": "openai", "api_key": key}
+        )
         plain[r.json["id"]] = key
     first.stop()
 
@@ -95,8 +103,9 @@ def test_rotation_with_the_server_running(server_factory, tmp_path):
     listed = after.api("GET", "credentials").json
     assert len(listed) == 60 and not [c for c in listed if c["decryption_error"]]
     assert after.api("GET", "credentials/status").json["key_check"] == "ok"
-    events = [json.loads(line) for line in
-              (after.data_dir / "audit.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line) for line in (after.data_dir / "audit.jsonl").read_text().splitlines()
+    ]
     runs = [e for e in events if e["__schema__"].endswith("/rotation/v1")]
     assert len(runs) == 2 and runs[0]["re_encrypted"] + runs[0]["already_current"] == 60
     for key in (old, new, *plain.values()):
@@ -118,9 +127,13 @@ def store_env(tmp_path, db_url):
     import logging
 
     def make(*keys: str):
-        return open_backend(db_url=db_url, data_dir=str(tmp_path), env={
-                                "OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
-                            log=logging.getLogger("test"))
+        return open_backend(
+            db_url=db_url,
+            data_dir=str(tmp_path),
+            env={"OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
+            log=logging.getLogger("test"),
+        )
+
     return make
 
 
@@ -133,8 +146,9 @@ def fill(backend, n: int, prefix: str, *, mixing: bool = False) -> dict[str, str
     out = {}
     for i in range(n):
         key = random_api_key()
-        c = backend.credentials.create("me", {"name": f"{prefix}{i}", "provider": "openai",
-                                              "api_key": key})
+        c = backend.credentials.create(
+            "me", {"name": f"{prefix}{i}", "provider": "openai", "api_key": key}
+        )
         out[c["id"]] = key
     return out
 
@@ -165,8 +179,11 @@ def test_mixed_keys_and_undecryptable_rows(store_env, tmp_path, db_url):
     lost = fill(store_env(stranger), 2, "lost", mixing=True)
     db = db_url
     corrupt = next(iter(plain))
-    execute(db, "UPDATE on_credentials SET api_key_encrypted = 'gAAAAAcorrupt' WHERE id = :id",
-            id=corrupt)
+    execute(
+        db,
+        "UPDATE on_credentials SET api_key_encrypted = 'gAAAAAcorrupt' WHERE id = :id",
+        id=corrupt,
+    )
     env = {"OPEN_NOTEBOOK_ENCRYPTION_KEYS": f"{k3},{k1},{k2}", "OPEN_NOTEBOOK_DB_URL": db}
     home = tmp_path / "home"
     result = cli(home, "rotate", "--quiet", "--batch-size=4", env=env)
@@ -236,8 +253,14 @@ def test_cli_exit_codes_and_help(tmp_path):
     assert cli(home, "verify", env=env).returncode == 0
     mismatch = cli(home, "status", env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": fernet_key()})
     assert mismatch.returncode == 0  # nothing stored yet: a new key is simply adopted
-    assert cli(home, "status", env={
-        "OPEN_NOTEBOOK_DB_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"}).returncode == 2
+    assert (
+        cli(
+            home,
+            "status",
+            env={"OPEN_NOTEBOOK_DB_URL": "postgresql+psycopg://nobody@127.0.0.1:1/none"},
+        ).returncode
+        == 2
+    )
     assert key not in status.stdout + status.stderr
     assert os.environ.get("OPEN_NOTEBOOK_ENCRYPTION_KEY") is None
 
@@ -254,8 +277,7 @@ def test_compare_and_swap_counts_only_rows_it_changed(store_env, db_url):
     for i, cid in enumerate(sorted(plain)):
         new_token, kid = backend.keyring.encrypt(plain[cid])
         # every third row changed meanwhile (another server rewrote it): must not match
-        swaps.append(Rotation(cid, "gAAAAAstale" if i % 3 == 0 else stored[cid][0], new_token,
-                              kid))
+        swaps.append(Rotation(cid, "gAAAAAstale" if i % 3 == 0 else stored[cid][0], new_token, kid))
     assert backend.credentials._apply_rotations(swaps) == 8
     after = tokens(db_url)
     assert sum(after[cid][0] != stored[cid][0] for cid in plain) == 8

@@ -6,15 +6,16 @@ import pytest
 
 
 async def note(api, content, title=None, notebook_id=None):
-    r = await api.post("notes", {"content": content, "title": title,
-                                 "notebook_id": notebook_id})
+    r = await api.post("notes", {"content": content, "title": title, "notebook_id": notebook_id})
     assert r.status == 200, r
     return r.json
 
 
 async def source(api, content, title=None, notebooks=()):
-    r = await api.post("sources", {"type": "text", "content": content, "title": title,
-                                   "notebooks": list(notebooks)})
+    r = await api.post(
+        "sources",
+        {"type": "text", "content": content, "title": title, "notebooks": list(notebooks)},
+    )
     assert r.status == 200, r
     return r.json
 
@@ -58,8 +59,9 @@ async def test_finds_what_was_written_and_follows_updates_and_deletes(api):
 
 
 async def test_title_hit_ranks_above_body_hit(api):
-    body_hit = await source(api, "A long text that mentions the numbat once, in passing.",
-                            title="Assorted animals")
+    body_hit = await source(
+        api, "A long text that mentions the numbat once, in passing.", title="Assorted animals"
+    )
     title_hit = await note(api, "Termites are its food.", title="Numbat")
     other = await note(api, "Nothing relevant here.", title="Bilby")
     results = await search(api, "numbat")
@@ -77,46 +79,71 @@ async def test_filters_notebook_kind_and_limit(api):
     outside_src = await source(api, "koala diet", notebooks=[other_nb["id"]])
 
     everything = {r["id"] for r in await search(api, "koala")}
-    assert everything == {inside_note["id"], inside_src["id"], outside_note["id"],
-                          outside_src["id"]}
-    assert {r["id"] for r in await search(api, "koala", notebook_id=nb["id"])} == \
-        {inside_note["id"], inside_src["id"]}
-    assert {r["id"] for r in await search(api, "koala", search_notes=False)} == \
-        {inside_src["id"], outside_src["id"]}
-    assert {r["id"] for r in await search(api, "koala", search_sources=False)} == \
-        {inside_note["id"], outside_note["id"]}
+    assert everything == {
+        inside_note["id"],
+        inside_src["id"],
+        outside_note["id"],
+        outside_src["id"],
+    }
+    assert {r["id"] for r in await search(api, "koala", notebook_id=nb["id"])} == {
+        inside_note["id"],
+        inside_src["id"],
+    }
+    assert {r["id"] for r in await search(api, "koala", search_notes=False)} == {
+        inside_src["id"],
+        outside_src["id"],
+    }
+    assert {r["id"] for r in await search(api, "koala", search_sources=False)} == {
+        inside_note["id"],
+        outside_note["id"],
+    }
     assert await search(api, "koala", search_sources=False, search_notes=False) == []
     assert len(await search(api, "koala", limit=2)) == 2
     # unlinking takes a source out of the notebook's results
     await api.delete(f"notebooks/{nb['id']}/sources/{inside_src['id']}")
-    assert {r["id"] for r in await search(api, "koala", notebook_id=nb["id"])} == \
-        {inside_note["id"]}
+    assert {r["id"] for r in await search(api, "koala", notebook_id=nb["id"])} == {
+        inside_note["id"]
+    }
     r = await api.post("search", {"query": "koala", "notebook_id": "notebook:nope"})
     assert r.status == 404 and r.json == {"detail": "Notebook not found"}
 
 
 async def test_query_syntax_is_never_interpreted(api):
     n = await note(api, 'He said "hello", and or not, left (quickly) near:the door* in the title')
-    for query in ('"hello', "hello AND", "hello OR", "(quickly", "near:the", "door*",
-                  "NOT hello", "hello -left", "^hello", "title:hello", "hello'; DROP"):
+    for query in (
+        '"hello',
+        "hello AND",
+        "hello OR",
+        "(quickly",
+        "near:the",
+        "door*",
+        "NOT hello",
+        "hello -left",
+        "^hello",
+        "title:hello",
+        "hello'; DROP",
+    ):
         r = await api.post("search", {"query": query})
         assert r.status == 200, (query, r)
         if "DROP" not in query:
             assert [x["id"] for x in r.json["results"]] == [n["id"]], query
 
 
-@pytest.mark.parametrize(("body", "status", "detail"), [
-    ({"query": "x", "type": "vector"}, 400, "Vector search is not available"),
-    ({"query": ""}, 422, "query: must not be blank"),
-    ({"query": "   "}, 422, "query: must not be blank"),
-    ({"query": "?!*"}, 422, "query: must contain at least one letter or digit"),
-    ({}, 422, "query: is required"),
-    ({"query": "x", "type": "fuzzy"}, 422, "type"),
-    ({"query": "x", "limit": 0}, 422, "limit"),
-    ({"query": "x", "limit": 1001}, 422, "limit"),
-    ({"query": "x", "search_notes": "yes"}, 422, "search_notes"),
-    ({"query": "x" * 1001}, 422, "1000"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "detail"),
+    [
+        ({"query": "x", "type": "vector"}, 400, "Vector search is not available"),
+        ({"query": ""}, 422, "query: must not be blank"),
+        ({"query": "   "}, 422, "query: must not be blank"),
+        ({"query": "?!*"}, 422, "query: must contain at least one letter or digit"),
+        ({}, 422, "query: is required"),
+        ({"query": "x", "type": "fuzzy"}, 422, "type"),
+        ({"query": "x", "limit": 0}, 422, "limit"),
+        ({"query": "x", "limit": 1001}, 422, "limit"),
+        ({"query": "x", "search_notes": "yes"}, 422, "search_notes"),
+        ({"query": "x" * 1001}, 422, "1000"),
+    ],
+)
 async def test_search_errors(api, body, status, detail):
     r = await api.post("search", body)
     assert r.status == status, r

@@ -28,18 +28,27 @@ def extension_config():
 
 
 def secret_routes(credential_id: str) -> list[tuple[str, str, dict | None]]:
-    return [("POST", f"credentials/{credential_id}/secret", {}),
-            ("POST", "secrets/get", {"name": "Work"}),
-            ("GET", "secrets", None)]
+    return [
+        ("POST", f"credentials/{credential_id}/secret", {}),
+        ("POST", "secrets/get", {"name": "Work"}),
+        ("GET", "secrets", None),
+    ]
 
 
 async def test_every_browser_mark_is_refused(api, jp_http_port):
     key = random_api_key()
     c = await api.create_credential(name="Work", api_key=key)
     same_origin = f"http://127.0.0.1:{jp_http_port}"
-    marks = [{"Origin": same_origin}, {"Origin": ALLOWED}, {"Origin": "https://evil.example"},
-             {"Origin": "null"}, {"Sec-Fetch-Site": "same-origin"}, {"Sec-Fetch-Site": "none"},
-             {"Sec-Fetch-Mode": "cors"}, {"Sec-Fetch-Mode": "no-cors"}]
+    marks = [
+        {"Origin": same_origin},
+        {"Origin": ALLOWED},
+        {"Origin": "https://evil.example"},
+        {"Origin": "null"},
+        {"Sec-Fetch-Site": "same-origin"},
+        {"Sec-Fetch-Site": "none"},
+        {"Sec-Fetch-Mode": "cors"},
+        {"Sec-Fetch-Mode": "no-cors"},
+    ]
     for method, path, body in secret_routes(c["id"]):
         plain = await api.request(method, path, body)
         assert plain.status == 200, (path, plain)  # kernels and curl: no marks, served

@@ -25,8 +25,11 @@ def digest(value: str | None) -> str | None:
 
 @pytest.fixture(scope="module")
 def keys() -> dict[str, str]:
-    return {"Work": random_api_key("sk-work"), "Gem": random_api_key("AIza-gem"),
-            "Other": random_api_key("sk-ant-other")}
+    return {
+        "Work": random_api_key("sk-work"),
+        "Gem": random_api_key("AIza-gem"),
+        "Other": random_api_key("sk-ant-other"),
+    }
 
 
 @pytest.fixture
@@ -35,8 +38,12 @@ def server(server_factory, keys):
     (s.root / "work").mkdir()
     (s.root / NOTEBOOK).write_text('{"cells": []}')
     made = [
-        {"name": "Work", "provider": "openai", "api_key": keys["Work"],
-         "base_url": "http://127.0.0.1:9/v1"},
+        {
+            "name": "Work",
+            "provider": "openai",
+            "api_key": keys["Work"],
+            "base_url": "http://127.0.0.1:9/v1",
+        },
         {"name": "Gem", "provider": "google", "api_key": keys["Gem"]},
         {"name": "Local", "provider": "ollama", "base_url": "http://127.0.0.1:11434"},
         {"name": "Other", "provider": "anthropic", "api_key": keys["Other"]},
@@ -57,18 +64,23 @@ def dump(kernel: Kernel, *names: str) -> dict[str, str | None]:
 
 
 def hashed(kernel: Kernel, *names: str) -> dict[str, str | None]:
-    return json.loads(kernel.run(
-        "import os, json, hashlib\n"
-        f"print(json.dumps({{k: os.environ[k] and hashlib.sha256(os.environ[k].encode())"
-        f".hexdigest() if k in os.environ else None for k in {list(names)!r}}}))"))
+    return json.loads(
+        kernel.run(
+            "import os, json, hashlib\n"
+            f"print(json.dumps({{k: os.environ[k] and hashlib.sha256(os.environ[k].encode())"
+            f".hexdigest() if k in os.environ else None for k in {list(names)!r}}}))"
+        )
+    )
 
 
 def test_env_sets_every_name_restores_and_never_prints_a_key(server, keys):
     kernel = Kernel(server, NOTEBOOK)
     try:
         # a stray base URL must not take the key elsewhere
-        kernel.run("import os; os.environ['OPENAI_API_BASE'] = 'http://elsewhere.invalid'\n"
-                   "os.environ.pop('OPENAI_API_KEY', None)")
+        kernel.run(
+            "import os; os.environ['OPENAI_API_BASE'] = 'http://elsewhere.invalid'\n"
+            "os.environ.pop('OPENAI_API_KEY', None)"
+        )
         out = kernel.run(
             "from open_notebook_ext import secrets\n"
             "import os, json, hashlib\n"
@@ -76,35 +88,50 @@ def test_env_sets_every_name_restores_and_never_prints_a_key(server, keys):
             "    inside = {k: os.environ.get(k) for k in ('OPENAI_BASE_URL', 'OPENAI_API_BASE')}\n"
             "    key = os.environ['OPENAI_API_KEY'].encode()\n"
             "    inside['key'] = hashlib.sha256(key).hexdigest()\n"
-            "print(json.dumps(inside)); print(repr(applied))\n")
+            "print(json.dumps(inside)); print(repr(applied))\n"
+        )
         inside, shown = out.splitlines()
-        assert json.loads(inside) == {"OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
-                                      "OPENAI_API_BASE": "http://127.0.0.1:9/v1",
-                                      "key": digest(keys["Work"])}
+        assert json.loads(inside) == {
+            "OPENAI_BASE_URL": "http://127.0.0.1:9/v1",
+            "OPENAI_API_BASE": "http://127.0.0.1:9/v1",
+            "key": digest(keys["Work"]),
+        }
         assert shown.startswith("<secrets.env for Work (openai): set OPENAI_API_KEY")
         after = dump(kernel, "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_API_BASE")
-        assert after == {"OPENAI_API_KEY": None, "OPENAI_BASE_URL": None,
-                         "OPENAI_API_BASE": "http://elsewhere.invalid"}
+        assert after == {
+            "OPENAI_API_KEY": None,
+            "OPENAI_BASE_URL": None,
+            "OPENAI_API_BASE": "http://elsewhere.invalid",
+        }
 
         # every granted credential, aliases included; not the ungranted one
         kernel.run("from open_notebook_ext import secrets\nsecrets.env()")
-        got = hashed(kernel, "OPENAI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY",
-                     "ANTHROPIC_API_KEY")
-        assert got == {"OPENAI_API_KEY": digest(keys["Work"]),
-                       "GOOGLE_API_KEY": digest(keys["Gem"]),
-                       "GEMINI_API_KEY": digest(keys["Gem"]), "ANTHROPIC_API_KEY": None}
+        got = hashed(
+            kernel, "OPENAI_API_KEY", "GOOGLE_API_KEY", "GEMINI_API_KEY", "ANTHROPIC_API_KEY"
+        )
+        assert got == {
+            "OPENAI_API_KEY": digest(keys["Work"]),
+            "GOOGLE_API_KEY": digest(keys["Gem"]),
+            "GEMINI_API_KEY": digest(keys["Gem"]),
+            "ANTHROPIC_API_KEY": None,
+        }
         assert dump(kernel, "OLLAMA_API_BASE", "OLLAMA_HOST") == {
-            "OLLAMA_API_BASE": "http://127.0.0.1:11434", "OLLAMA_HOST": "http://127.0.0.1:11434"}
+            "OLLAMA_API_BASE": "http://127.0.0.1:11434",
+            "OLLAMA_HOST": "http://127.0.0.1:11434",
+        }
 
         # not granted: a clear error, nothing changed
         denied = kernel.run(
             "from open_notebook_ext import secrets\n"
             "try:\n    secrets.env('Work', 'Other')\n"
-            "except secrets.AccessDenied as e:\n    print('DENIED', e)\n")
+            "except secrets.AccessDenied as e:\n    print('DENIED', e)\n"
+        )
         assert denied.startswith("DENIED") and "Other" in denied
         assert hashed(kernel, "ANTHROPIC_API_KEY") == {"ANTHROPIC_API_KEY": None}
-        google = kernel.run("from open_notebook_ext import secrets\n"
-                            "print(secrets.env(provider='google').credentials)")
+        google = kernel.run(
+            "from open_notebook_ext import secrets\n"
+            "print(secrets.env(provider='google').credentials)"
+        )
         assert google.strip() == "(('Gem', 'google'),)"
         for text in (out, denied, google, server.log):
             for key in keys.values():
@@ -121,8 +148,9 @@ def test_magic_and_colab_userdata(server, keys):
         assert listed.splitlines()[0].split() == ["name", "provider", "granted", "key"]
         assert any(line.split()[:3] == ["Other", "anthropic", "no"] for line in listed.splitlines())
         applied = kernel.run("%secrets env Work")
-        assert applied.strip() == ("Work (openai): set OPENAI_API_KEY, OPENAI_BASE_URL, "
-                                   "OPENAI_API_BASE")
+        assert applied.strip() == (
+            "Work (openai): set OPENAI_API_KEY, OPENAI_BASE_URL, OPENAI_API_BASE"
+        )
         assert hashed(kernel, "OPENAI_API_KEY") == {"OPENAI_API_KEY": digest(keys["Work"])}
         refused = kernel.run("%secrets env Other")
         assert refused.startswith("%secrets: AccessDenied:")
@@ -137,13 +165,15 @@ def test_magic_and_colab_userdata(server, keys):
             "    try:\n        userdata.get(name)\n"
             "    except (userdata.SecretNotFoundError, userdata.NotebookAccessError,\n"
             "            ValueError) as e:\n"
-            "        print(type(e).__name__, '|', e, '|', isinstance(e, secrets.SecretError))\n")
+            "        print(type(e).__name__, '|', e, '|', isinstance(e, secrets.SecretError))\n"
+        )
         lines = colab.splitlines()
         assert lines[0] == digest(keys["Work"])
         assert lines[1:] == [
             "SecretNotFoundError | Secret Nope does not exist. | True",
             "NotebookAccessError | Notebook does not have access to secret Other | True",
-            "ValueError | Please enter a valid secret name | False"]
+            "ValueError | Please enter a valid secret name | False",
+        ]
         for text in (listed, applied, refused, colab):
             for key in keys.values():
                 assert key not in text
@@ -157,19 +187,28 @@ def test_papermill_run_reads_keys_with_url_and_token(server, keys, tmp_path):
     import nbformat
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(
-        "import hashlib\nfrom open_notebook_ext import secrets, userdata\n"
-        "print(hashlib.sha256(secrets.get('Work').encode()).hexdigest())\n"
-        "print(hashlib.sha256(userdata.get('Other').encode()).hexdigest())\n"
-        "with secrets.env('Gem'):\n"
-        "    import os; print(os.environ['GEMINI_API_KEY'] == secrets.get('Gem'))\n")]
+    nb.cells = [
+        nbformat.v4.new_code_cell(
+            "import hashlib\nfrom open_notebook_ext import secrets, userdata\n"
+            "print(hashlib.sha256(secrets.get('Work').encode()).hexdigest())\n"
+            "print(hashlib.sha256(userdata.get('Other').encode()).hexdigest())\n"
+            "with secrets.env('Gem'):\n"
+            "    import os; print(os.environ['GEMINI_API_KEY'] == secrets.get('Gem'))\n"
+        )
+    ]
     source, result = tmp_path / "in.ipynb", tmp_path / "out.ipynb"
     nbformat.write(nb, source)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OPEN_NOTEBOOK_",
-                                                                    "JUPYTER_TOKEN"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("OPEN_NOTEBOOK_", "JUPYTER_TOKEN"))
+    }
     env.update(OPEN_NOTEBOOK_URL=server.url, OPEN_NOTEBOOK_TOKEN=server.token)
-    run = subprocess.run([str(BIN / "papermill"), str(source), str(result), "-k", "python3"],
-                         env=env, capture_output=True, text=True, timeout=180)
+    run = subprocess.run(
+        [str(BIN / "papermill"), str(source), str(result), "-k", "python3"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     out = "".join(o.get("text", "") for o in nbformat.read(result, 4).cells[0].outputs)
     # a server token is not a kernel's: no grant is needed (docs/users/notebooks.md)
@@ -179,6 +218,7 @@ def test_papermill_run_reads_keys_with_url_and_token(server, keys, tmp_path):
 
 
 # -- the proxy-only path, against a stand-in client (issue 18 builds secrets.proxy) ------
+
 
 class _Error(Exception):
     pass
@@ -191,22 +231,31 @@ def fake_client(entries: list[dict], secrets_by_name: dict[str, dict], with_prox
         calls.append((method, path, body["name"]))
         return secrets_by_name[body["name"]]
 
-    mod = SimpleNamespace(list=lambda: entries, _request=_request, SecretError=_Error,
-                          SecretNotFound=type("SecretNotFound", (_Error,), {}), calls=calls)
+    mod = SimpleNamespace(
+        list=lambda: entries,
+        _request=_request,
+        SecretError=_Error,
+        SecretNotFound=type("SecretNotFound", (_Error,), {}),
+        calls=calls,
+    )
     if with_proxy:
         mod.proxy = lambda name, provider=None: SimpleNamespace(
-            base_url=f"http://jupyter/open-notebook/api/proxy/{name}/", api_key="onk_tok",
-            provider=provider)
+            base_url=f"http://jupyter/open-notebook/api/proxy/{name}/",
+            api_key="onk_tok",
+            provider=provider,
+        )
     return mod
 
 
 def test_env_uses_the_proxy_for_proxy_only_credentials(monkeypatch):
     monkeypatch.setenv("AZURE_OPENAI_ENDPOINT_LLM", "http://elsewhere.invalid")
     monkeypatch.setenv("OPENAI_API_VERSION", "2024-10-21")
-    entries = [{"name": "Shared", "provider": "openai", "granted": True, "key_access": "proxy"},
-               {"name": "Az", "provider": "azure", "granted": True, "key_access": "proxy"},
-               {"name": "Mine", "provider": "anthropic", "granted": True, "key_access": "read"},
-               {"name": "G", "provider": "google", "granted": False, "key_access": "proxy"}]
+    entries = [
+        {"name": "Shared", "provider": "openai", "granted": True, "key_access": "proxy"},
+        {"name": "Az", "provider": "azure", "granted": True, "key_access": "proxy"},
+        {"name": "Mine", "provider": "anthropic", "granted": True, "key_access": "read"},
+        {"name": "G", "provider": "google", "granted": False, "key_access": "proxy"},
+    ]
     mine = {"api_key": "sk-ant-mine", "base_url": None}
     mod = fake_client(entries, {"Mine": mine}, with_proxy=True)
     applied = secrets_env.set_env(mod, [], None)
@@ -231,8 +280,10 @@ def test_env_uses_the_proxy_for_proxy_only_credentials(monkeypatch):
 
 
 def test_env_refuses_two_credentials_for_one_variable():
-    entries = [{"name": "A", "provider": "openai", "granted": True},
-               {"name": "B", "provider": "openai", "granted": True}]
+    entries = [
+        {"name": "A", "provider": "openai", "granted": True},
+        {"name": "B", "provider": "openai", "granted": True},
+    ]
     mod = fake_client(entries, {"A": {"api_key": "sk-a"}, "B": {"api_key": "sk-b"}}, False)
     with pytest.raises(_Error, match="both set OPENAI_API_KEY"):
         secrets_env.set_env(mod, [], None)

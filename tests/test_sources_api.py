@@ -23,8 +23,7 @@ def fake_dns(monkeypatch):
         if host in table:
             return table[host]
         # Numeric forms (2130706433, 0x7f.1) as the C library reads them, without DNS.
-        infos = socket.getaddrinfo(host, port, flags=socket.AI_NUMERICHOST,
-                                   type=socket.SOCK_STREAM)
+        infos = socket.getaddrinfo(host, port, flags=socket.AI_NUMERICHOST, type=socket.SOCK_STREAM)
         return [info[4][0] for info in infos]
 
     monkeypatch.setattr(netguard, "system_resolve", resolve)
@@ -33,9 +32,15 @@ def fake_dns(monkeypatch):
 
 async def test_text_source_round_trip(api, ext, logs):
     nb = (await api.post("notebooks", {"name": "N"})).json
-    r = await api.post("sources", {"type": "text", "title": "Marsupials",
-                                   "content": "Quokkas live on Rottnest Island.",
-                                   "notebook_id": nb["id"]})
+    r = await api.post(
+        "sources",
+        {
+            "type": "text",
+            "title": "Marsupials",
+            "content": "Quokkas live on Rottnest Island.",
+            "notebook_id": nb["id"],
+        },
+    )
     assert r.status == 200, r
     src = r.json
     assert src["id"].startswith("source:")
@@ -67,18 +72,27 @@ async def test_text_source_round_trip(api, ext, logs):
 
 async def test_form_bodies_as_open_notebooks_web_client_sends_them(api):
     nb = (await api.post("notebooks", {"name": "N"})).json
-    body, ctype = multipart({"type": "text", "content": "Form text", "title": "From a form",
-                             "notebooks": json.dumps([nb["id"]]), "transformations": "[]",
-                             "embed": "false", "delete_source": "false",
-                             "async_processing": "true"})
+    body, ctype = multipart(
+        {
+            "type": "text",
+            "content": "Form text",
+            "title": "From a form",
+            "notebooks": json.dumps([nb["id"]]),
+            "transformations": "[]",
+            "embed": "false",
+            "delete_source": "false",
+            "async_processing": "true",
+        }
+    )
     r = await api.post("sources", raw=body, headers={"Content-Type": ctype})
     assert r.status == 200, r
     assert r.json["title"] == "From a form" and r.json["notebooks"] == [nb["id"]]
     assert r.json["full_text"] == "Form text"
 
     form = urlencode({"type": "text", "content": "Urlencoded text", "notebook_id": nb["id"]})
-    r = await api.post("sources", raw=form,
-                       headers={"Content-Type": "application/x-www-form-urlencoded"})
+    r = await api.post(
+        "sources", raw=form, headers={"Content-Type": "application/x-www-form-urlencoded"}
+    )
     assert r.status == 200, r
     assert r.json["full_text"] == "Urlencoded text" and r.json["notebooks"] == [nb["id"]]
 
@@ -90,31 +104,45 @@ async def test_form_bodies_as_open_notebooks_web_client_sends_them(api):
     assert r.status == 422 and r.json["detail"] == "notebooks: Invalid JSON in notebooks field"
 
 
-@pytest.mark.parametrize(("body", "status", "field", "message"), [
-    ({}, 422, "type", "required"),
-    ({"type": "video"}, 422, "type", "link"),
-    ({"type": "text"}, 422, "content", "required"),
-    ({"type": "text", "content": "   "}, 422, "content", "blank"),
-    ({"type": "link"}, 422, "url", "required"),
-    ({"type": "upload"}, 422, "file", "required"),
-    ({"type": "upload", "file_path": "/etc/passwd"}, 422, "file_path", "not accepted"),
-    ({"type": "text", "content": "x", "notebook_id": "a", "notebooks": ["b"]}, 422,
-     "notebooks", "notebook_id"),
-    ({"type": "text", "content": "x", "notebooks": "notebook:1"}, 422, "notebooks", "list"),
-    ({"type": "text", "content": "x", "title": "t" * 501}, 422, "title", "500"),
-    ({"type": "text", "content": "x", "notebooks": ["notebook:nope"]}, 404, None,
-     "Notebook not found"),
-    ({"type": "text", "content": "x", "transformations": ["transformation:t1"]}, 404, None,
-     "Transformation not found"),
-])
+@pytest.mark.parametrize(
+    ("body", "status", "field", "message"),
+    [
+        ({}, 422, "type", "required"),
+        ({"type": "video"}, 422, "type", "link"),
+        ({"type": "text"}, 422, "content", "required"),
+        ({"type": "text", "content": "   "}, 422, "content", "blank"),
+        ({"type": "link"}, 422, "url", "required"),
+        ({"type": "upload"}, 422, "file", "required"),
+        ({"type": "upload", "file_path": "/etc/passwd"}, 422, "file_path", "not accepted"),
+        (
+            {"type": "text", "content": "x", "notebook_id": "a", "notebooks": ["b"]},
+            422,
+            "notebooks",
+            "notebook_id",
+        ),
+        ({"type": "text", "content": "x", "notebooks": "notebook:1"}, 422, "notebooks", "list"),
+        ({"type": "text", "content": "x", "title": "t" * 501}, 422, "title", "500"),
+        (
+            {"type": "text", "content": "x", "notebooks": ["notebook:nope"]},
+            404,
+            None,
+            "Notebook not found",
+        ),
+        (
+            {"type": "text", "content": "x", "transformations": ["transformation:t1"]},
+            404,
+            None,
+            "Transformation not found",
+        ),
+    ],
+)
 async def test_create_errors_write_nothing(api, ext, body, status, field, message):
     r = await api.post("sources", body)
     assert r.status == status, r
     if field is None:
         assert r.json["detail"] == message
     else:
-        assert any(e["field"] == field and message in e["message"]
-                   for e in r.json["errors"]), r
+        assert any(e["field"] == field and message in e["message"] for e in r.json["errors"]), r
     assert count(ext, "on_sources") == 0
     assert count(ext, "on_notebook_sources") == 0
 
@@ -123,8 +151,13 @@ async def test_list_sorting_paging_and_notebook_filter(api):
     nb = (await api.post("notebooks", {"name": "N"})).json
     made = []
     for title in ("banana", "Apple", "cherry"):
-        made.append((await api.post("sources", {"type": "text", "content": f"{title} text",
-                                                "title": title})).json)
+        made.append(
+            (
+                await api.post(
+                    "sources", {"type": "text", "content": f"{title} text", "title": title}
+                )
+            ).json
+        )
     await api.post(f"notebooks/{nb['id']}/sources/{made[0]['id']}")
     await api.post(f"notebooks/{nb['id']}/sources/{made[2]['id']}")
 
@@ -132,27 +165,39 @@ async def test_list_sorting_paging_and_notebook_filter(api):
     r = await api.get("sources")
     assert r.status == 200 and titles(r) == ["cherry", "Apple", "banana"]  # updated desc
     assert "full_text" not in r.json[0]
-    assert titles(await api.get("sources?sort_by=title&sort_order=asc")) == \
-        ["Apple", "banana", "cherry"]
-    assert titles(await api.get("sources?sort_by=title&sort_order=DESC")) == \
-        ["cherry", "banana", "Apple"]
-    assert titles(await api.get("sources?sort_by=created&sort_order=asc")) == \
-        ["banana", "Apple", "cherry"]
+    assert titles(await api.get("sources?sort_by=title&sort_order=asc")) == [
+        "Apple",
+        "banana",
+        "cherry",
+    ]
+    assert titles(await api.get("sources?sort_by=title&sort_order=DESC")) == [
+        "cherry",
+        "banana",
+        "Apple",
+    ]
+    assert titles(await api.get("sources?sort_by=created&sort_order=asc")) == [
+        "banana",
+        "Apple",
+        "cherry",
+    ]
     ids = sorted(s["id"] for s in made)
     r = await api.get("sources?sort_by=insights_count")
     assert [s["id"] for s in r.json] == ids  # all tie: id decides, as Open Notebook
     assert [s["id"] for s in (await api.get("sources?sort_by=type")).json] == ids
-    assert titles(await api.get("sources?sort_by=title&sort_order=asc&limit=1&offset=1")) == \
-        ["banana"]
-    assert titles(await api.get(f"sources?notebook_id={nb['id']}&sort_by=title"
-                                f"&sort_order=asc")) == ["banana", "cherry"]
+    assert titles(await api.get("sources?sort_by=title&sort_order=asc&limit=1&offset=1")) == [
+        "banana"
+    ]
+    assert titles(
+        await api.get(f"sources?notebook_id={nb['id']}&sort_by=title&sort_order=asc")
+    ) == ["banana", "cherry"]
     r = await api.get("sources?notebook_id=notebook:nope")
     assert r.status == 404 and r.json == {"detail": "Notebook not found"}
 
     r = await api.get("sources?sort_by=size")
     assert r.status == 400
-    assert r.json["detail"] == ("sort_by must be one of: type, title, created, updated, "
-                                "insights_count, embedded")
+    assert r.json["detail"] == (
+        "sort_by must be one of: type, title, created, updated, insights_count, embedded"
+    )
     r = await api.get("sources?sort_order=up")
     assert r.status == 400 and r.json["detail"] == "sort_order must be 'asc' or 'desc'"
     for bad in ("limit=0", "limit=101", "limit=x", "offset=-1"):
@@ -179,21 +224,24 @@ class TestLinksWithoutFetching:
             r = await api.post("sources", {"type": "link", "url": url})
             assert r.status == 200, (url, r)
 
-    @pytest.mark.parametrize(("url", "reason"), [
-        ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
-        ("http://[fd00:ec2::254]/", "cloud metadata"),
-        ("http://[::ffff:169.254.169.254]/", "cloud metadata"),
-        ("http://[64:ff9b::a9fe:a9fe]/", "cloud metadata"),
-        ("http://[2002:a9fe:a9fe::]/", "cloud metadata"),
-        ("http://[fe80::1]/", "link-local"),
-        ("http://metadata.internal/computeMetadata/v1/", "cloud metadata"),
-        ("http://linklocal.example/", "link-local"),
-        ("http://rebind.example/", "cloud metadata"),
-        ("file:///etc/passwd", "scheme"),
-        ("gopher://example.org/", "scheme"),
-        ("http://user:pw@example.org/", "user name"),
-        ("http:///nohost", "hostname"),
-    ])
+    @pytest.mark.parametrize(
+        ("url", "reason"),
+        [
+            ("http://169.254.169.254/latest/meta-data/", "cloud metadata"),
+            ("http://[fd00:ec2::254]/", "cloud metadata"),
+            ("http://[::ffff:169.254.169.254]/", "cloud metadata"),
+            ("http://[64:ff9b::a9fe:a9fe]/", "cloud metadata"),
+            ("http://[2002:a9fe:a9fe::]/", "cloud metadata"),
+            ("http://[fe80::1]/", "link-local"),
+            ("http://metadata.internal/computeMetadata/v1/", "cloud metadata"),
+            ("http://linklocal.example/", "link-local"),
+            ("http://rebind.example/", "cloud metadata"),
+            ("file:///etc/passwd", "scheme"),
+            ("gopher://example.org/", "scheme"),
+            ("http://user:pw@example.org/", "user name"),
+            ("http:///nohost", "hostname"),
+        ],
+    )
     async def test_refused_links(self, api, ext, fake_dns, url, reason):
         fake_dns["metadata.internal"] = ["169.254.169.254"]
         fake_dns["linklocal.example"] = ["169.254.10.20"]
@@ -209,8 +257,7 @@ class TestLinksFetched:
 
     @pytest.fixture
     def extension_config(self):
-        return {"allow_private_targets": True, "fetch_timeout": 2.0,
-                "fetch_max_bytes": 1024 * 1024}
+        return {"allow_private_targets": True, "fetch_timeout": 2.0, "fetch_max_bytes": 1024 * 1024}
 
     async def test_page_text_and_title(self, api, ext, logs):
         with local_site() as site:
@@ -219,8 +266,9 @@ class TestLinksFetched:
             assert r.json["title"] == "Quokka facts"
             assert "The quokka is a small marsupial." in r.json["full_text"]
             assert "hidden" not in r.json["full_text"] and "{" not in r.json["full_text"]
-            r = await api.post("sources", {"type": "link", "url": site["url"] + "/text",
-                                           "title": "Mine"})
+            r = await api.post(
+                "sources", {"type": "link", "url": site["url"] + "/text", "title": "Mine"}
+            )
             assert r.json["title"] == "Mine" and r.json["full_text"] == "Plain wombat notes.\n"
             r = await api.post("sources", {"type": "link", "url": site["url"] + "/to-page"})
             assert r.status == 200 and r.json["title"] == "Quokka facts"
@@ -230,14 +278,17 @@ class TestLinksFetched:
             assert len(found) == 2
         assert "marsupial" not in logs.text
 
-    @pytest.mark.parametrize(("path", "status", "detail"), [
-        ("/missing", 502, "the server answered 404"),
-        ("/big", 502, "larger than 1048576 bytes"),
-        ("/bomb", 502, "larger than 1048576 bytes"),
-        ("/slow", 502, "timed out"),
-        ("/loop", 502, "Too many redirects"),
-        ("/to-metadata", 400, "cloud metadata"),
-    ])
+    @pytest.mark.parametrize(
+        ("path", "status", "detail"),
+        [
+            ("/missing", 502, "the server answered 404"),
+            ("/big", 502, "larger than 1048576 bytes"),
+            ("/bomb", 502, "larger than 1048576 bytes"),
+            ("/slow", 502, "timed out"),
+            ("/loop", 502, "Too many redirects"),
+            ("/to-metadata", 400, "cloud metadata"),
+        ],
+    )
     async def test_fetch_failures_write_nothing(self, api, ext, path, status, detail):
         with local_site() as site:
             r = await api.post("sources", {"type": "link", "url": site["url"] + path})
@@ -248,8 +299,7 @@ class TestLinksFetched:
     async def test_unreachable_port_is_502(self, api, ext):
         from helpers import free_port
 
-        r = await api.post("sources", {"type": "link",
-                                       "url": f"http://127.0.0.1:{free_port()}/"})
+        r = await api.post("sources", {"type": "link", "url": f"http://127.0.0.1:{free_port()}/"})
         assert r.status == 502 and r.json["detail"].startswith("Could not fetch the URL")
 
 
@@ -261,14 +311,18 @@ class TestLinksFetchedPrivateRefused:
         fake_dns["sneaky.example"] = ["127.0.0.1"]
         fake_dns["localhost"] = ["127.0.0.1", "::1"]
         with local_site() as site:
-            urls = [site["url"] + "/page", f"http://localhost:{site['port']}/page",
-                    f"http://[::ffff:127.0.0.1]:{site['port']}/page",
-                    f"http://2130706433:{site['port']}/page",
-                    f"http://0x7f.1:{site['port']}/page",
-                    "http://intranet.example/", f"http://sneaky.example:{site['port']}/page"]
+            urls = [
+                site["url"] + "/page",
+                f"http://localhost:{site['port']}/page",
+                f"http://[::ffff:127.0.0.1]:{site['port']}/page",
+                f"http://2130706433:{site['port']}/page",
+                f"http://0x7f.1:{site['port']}/page",
+                "http://intranet.example/",
+                f"http://sneaky.example:{site['port']}/page",
+            ]
             for url in urls:
                 r = await api.post("sources", {"type": "link", "url": url})
                 assert r.status == 400, (url, r)
-                assert ("loopback" in r.json["detail"] or "private" in r.json["detail"]), r
+                assert "loopback" in r.json["detail"] or "private" in r.json["detail"], r
             assert site["hits"] == []  # nothing ever connected
         assert count(ext, "on_sources") == 0

@@ -23,11 +23,16 @@ async def test_every_connection_is_configured(api, ext):
     connections = [ext.db.engine.connect() for _ in range(3)]
     try:
         for conn in connections:
-            pragmas = {name: conn.execute(text(f"PRAGMA {name}")).scalar()
-                       for name in ("journal_mode", "busy_timeout", "foreign_keys",
-                                    "synchronous")}
-            assert pragmas == {"journal_mode": "wal", "busy_timeout": 10000,
-                               "foreign_keys": 1, "synchronous": 2}  # 2 = FULL
+            pragmas = {
+                name: conn.execute(text(f"PRAGMA {name}")).scalar()
+                for name in ("journal_mode", "busy_timeout", "foreign_keys", "synchronous")
+            }
+            assert pragmas == {
+                "journal_mode": "wal",
+                "busy_timeout": 10000,
+                "foreign_keys": 1,
+                "synchronous": 2,
+            }  # 2 = FULL
     finally:
         for conn in connections:
             conn.close()
@@ -35,9 +40,13 @@ async def test_every_connection_is_configured(api, ext):
 
 async def test_foreign_keys_are_enforced(api, ext):
     with pytest.raises(IntegrityError), ext.db.session(write=True) as s:
-        s.execute(text("INSERT INTO on_notes (id, owner, notebook_id, content, created, "
-                       "updated) VALUES ('note:x', 'me', 'notebook:none', 'x', "
-                       "'2026-01-01', '2026-01-01')"))
+        s.execute(
+            text(
+                "INSERT INTO on_notes (id, owner, notebook_id, content, created, "
+                "updated) VALUES ('note:x', 'me', 'notebook:none', 'x', "
+                "'2026-01-01', '2026-01-01')"
+            )
+        )
 
 
 async def test_database_wal_and_shm_are_private(api, ext):

@@ -27,10 +27,12 @@ def backend_for(tmp_path, db_url):
     opened = []
 
     def make(*keys: str):
-        backend = open_backend(db_url=db_url or f"sqlite:///{tmp_path / 'reads.db'}",
-                               data_dir=str(tmp_path),
-                               env={"OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
-                               log=logging.getLogger("test"))
+        backend = open_backend(
+            db_url=db_url or f"sqlite:///{tmp_path / 'reads.db'}",
+            data_dir=str(tmp_path),
+            env={"OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
+            log=logging.getLogger("test"),
+        )
         opened.append(backend)
         return backend
 
@@ -44,11 +46,26 @@ def test_row_reads_match_the_orm_shape(backend_for):
     store = backend.credentials
     made = [
         store.create("me", {"name": "plain", "provider": "openai", "api_key": random_api_key()}),
-        store.create("me", {"name": "azure", "provider": "azure", "api_key": random_api_key(),
-                            "endpoint": "https://x.openai.azure.com", "api_version": "2024-06-01",
-                            "modalities": ["language", "embedding"]}),
-        store.create("me", {"name": "local", "provider": "ollama",
-                            "base_url": "http://127.0.0.1:11434", "num_ctx": 8192}),
+        store.create(
+            "me",
+            {
+                "name": "azure",
+                "provider": "azure",
+                "api_key": random_api_key(),
+                "endpoint": "https://x.openai.azure.com",
+                "api_version": "2024-06-01",
+                "modalities": ["language", "embedding"],
+            },
+        ),
+        store.create(
+            "me",
+            {
+                "name": "local",
+                "provider": "ollama",
+                "base_url": "http://127.0.0.1:11434",
+                "num_ctx": 8192,
+            },
+        ),
     ]
     with backend.db.session() as s:
         orm = {c["id"]: store.to_json(s.get(Credential, c["id"])) for c in made}
@@ -68,8 +85,9 @@ def test_row_reads_match_the_orm_shape(backend_for):
 def test_remembered_token_checks_still_see_key_changes(backend_for):
     old, new = fernet_key(), fernet_key()
     first = backend_for(old)
-    cred = first.credentials.create("me", {"name": "a", "provider": "openai",
-                                           "api_key": random_api_key()})
+    cred = first.credentials.create(
+        "me", {"name": "a", "provider": "openai", "api_key": random_api_key()}
+    )
     assert first.credentials.list("me")[0]["decryption_error"] is None
     # A token seen once is remembered by this key ring (no second decryption) ...
     with _no_decrypt(first.keyring):
@@ -142,7 +160,8 @@ def test_credential_reads_are_one_statement_on_sqlite(backend_for):
     backend.db.engine.dispose()  # new connections, traced
     assert store.get("me", cred["id"])["id"] == cred["id"]
     assert [c["id"] for c in store.list("me", provider="OpenAI ", limit=5, offset=0)] == [
-        cred["id"]]
+        cred["id"]
+    ]
     assert store.list("me", offset=1) == []
     assert [s.upper() for s in statements] == ["SELECT", "SELECT", "SELECT"]
     statements.clear()
@@ -171,10 +190,15 @@ def test_dump_json_matches_the_standard_library():
     assert json.loads(dump_json(huge)) == huge
 
 
-@pytest.mark.parametrize("stored", [
-    "2026-11-23 13:55:42.619969", "2026-01-02 03:04:05.000000", "2026-01-02T03:04:05",
-    "2026-01-02 03:04:05.5",
-])
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-11-23 13:55:42.619969",
+        "2026-01-02 03:04:05.000000",
+        "2026-01-02T03:04:05",
+        "2026-01-02 03:04:05.5",
+    ],
+)
 def test_isoformat_of_sqlite_text_matches_datetime(stored):
     from datetime import datetime, timezone
 

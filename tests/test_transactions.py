@@ -56,8 +56,11 @@ def fail_before_commit():
             state["fired"] += 1
             raise Injected("injected failure before COMMIT")
 
-    listeners = [(Session, "after_flush", wrote), (Session, "do_orm_execute", on_execute),
-                 (Session, "before_commit", before_commit)]
+    listeners = [
+        (Session, "after_flush", wrote),
+        (Session, "do_orm_execute", on_execute),
+        (Session, "before_commit", before_commit),
+    ]
     for target, name, fn in listeners:
         event.listen(target, name, fn)
     yield state
@@ -73,26 +76,48 @@ async def seed(api, root: Path) -> dict[str, Any]:
     nb = (await api.post("notebooks", {"name": "Seeded"})).json
     other = (await api.post("notebooks", {"name": "Other"})).json
     note = (await api.post("notes", {"content": "seeded", "notebook_id": nb["id"]})).json
-    src = (await api.post("sources/json", {"type": "text", "content": "seeded text",
-                                           "notebooks": [nb["id"]]})).json
-    body, ctype = multipart({"type": "upload", "notebooks": json.dumps([nb["id"]])},
-                            ("seeded.txt", "text/plain", b"hello"))
+    src = (
+        await api.post(
+            "sources/json", {"type": "text", "content": "seeded text", "notebooks": [nb["id"]]}
+        )
+    ).json
+    body, ctype = multipart(
+        {"type": "upload", "notebooks": json.dumps([nb["id"]])},
+        ("seeded.txt", "text/plain", b"hello"),
+    )
     upload = await api.post("sources", raw=body, headers={"Content-Type": ctype})
     assert upload.status == 200, upload
     grant = await api.put("grants", {"credential_id": cred["id"], "notebook_path": "x.ipynb"})
     assert grant.status == 201
-    return {"cred": cred["id"], "nb": nb["id"], "other": other["id"], "note": note["id"],
-            "src": src["id"], "upload": upload.json["id"], "grant": grant.json["id"]}
+    return {
+        "cred": cred["id"],
+        "nb": nb["id"],
+        "other": other["id"],
+        "note": note["id"],
+        "src": src["id"],
+        "upload": upload.json["id"],
+        "grant": grant.json["id"],
+    }
 
 
 def requests(ids: dict[str, Any]) -> list[tuple[str, str, Any, dict[str, str] | None]]:
-    body, ctype = multipart({"type": "upload", "notebooks": json.dumps([ids["nb"]])},
-                            ("new.txt", "text/plain", b"new file"))
+    body, ctype = multipart(
+        {"type": "upload", "notebooks": json.dumps([ids["nb"]])},
+        ("new.txt", "text/plain", b"new file"),
+    )
     return [
-        ("POST", "credentials", {"name": "new", "provider": "openai",
-                                 "api_key": random_api_key()}, None),
-        ("PUT", f"credentials/{ids['cred']}", {"name": "renamed", "api_key": random_api_key()},
-         None),
+        (
+            "POST",
+            "credentials",
+            {"name": "new", "provider": "openai", "api_key": random_api_key()},
+            None,
+        ),
+        (
+            "PUT",
+            f"credentials/{ids['cred']}",
+            {"name": "renamed", "api_key": random_api_key()},
+            None,
+        ),
         ("DELETE", f"credentials/{ids['cred']}", None, None),
         ("PUT", "grants", {"credential_id": ids["cred"], "notebook_path": "y.ipynb"}, None),
         ("DELETE", f"grants/{ids['grant']}", None, None),
@@ -104,16 +129,21 @@ def requests(ids: dict[str, Any]) -> list[tuple[str, str, Any, dict[str, str] | 
         ("POST", "notes", {"content": "new", "notebook_id": ids["nb"]}, None),
         ("PUT", f"notes/{ids['note']}", {"content": "changed"}, None),
         ("DELETE", f"notes/{ids['note']}", None, None),
-        ("POST", "sources/json", {"type": "text", "content": "new",
-                                  "notebooks": [ids["nb"], ids["other"]]}, None),
+        (
+            "POST",
+            "sources/json",
+            {"type": "text", "content": "new", "notebooks": [ids["nb"], ids["other"]]},
+            None,
+        ),
         ("POST", "sources", body, {"Content-Type": ctype}),
         ("PUT", f"sources/{ids['src']}", {"title": "renamed", "topics": ["a"]}, None),
         ("DELETE", f"sources/{ids['upload']}", None, None),
     ]
 
 
-async def test_failure_before_commit_leaves_nothing(api, ext, logs, fail_before_commit,
-                                                    jp_root_dir):
+async def test_failure_before_commit_leaves_nothing(
+    api, ext, logs, fail_before_commit, jp_root_dir
+):
     ids = await seed(api, jp_root_dir)
     before, files = snapshot(ext), uploads(ext)
     assert len(files) == 1

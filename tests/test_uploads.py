@@ -41,15 +41,19 @@ def extension_config():
 
 async def upload(api, fields, file, **kw):
     body, ctype = multipart(fields, file)
-    return await api.post("sources", raw=body, headers={"Content-Type": ctype,
-                                                        **kw.pop("headers", {})}, **kw)
+    return await api.post(
+        "sources", raw=body, headers={"Content-Type": ctype, **kw.pop("headers", {})}, **kw
+    )
 
 
 async def test_text_file_round_trip(api, ext, logs):
     nb = (await api.post("notebooks", {"name": "N"})).json
     data = b"# Wombats\n\nWombats have cube-shaped droppings.\n"
-    r = await upload(api, {"type": "upload", "notebooks": json.dumps([nb["id"]])},
-                     ("wombats.md", "text/markdown", data))
+    r = await upload(
+        api,
+        {"type": "upload", "notebooks": json.dumps([nb["id"]])},
+        ("wombats.md", "text/markdown", data),
+    )
     assert r.status == 200, r
     src = r.json
     assert src["type"] == "upload" and src["title"] == "wombats.md"
@@ -74,8 +78,11 @@ async def test_text_file_round_trip(api, ext, logs):
 
 
 async def test_binary_and_hostile_names(api, ext):
-    r = await upload(api, {"type": "upload", "title": "Scan"},
-                     ("../../../etc/cron.d/evil.pdf", "application/pdf", b"%PDF\x00\x01\x02"))
+    r = await upload(
+        api,
+        {"type": "upload", "title": "Scan"},
+        ("../../../etc/cron.d/evil.pdf", "application/pdf", b"%PDF\x00\x01\x02"),
+    )
     assert r.status == 200, r
     assert r.json["title"] == "Scan" and r.json["full_text"] is None
     assert r.json["asset"]["file_path"] == "evil.pdf"
@@ -118,10 +125,11 @@ async def test_chunked_upload_over_the_cap_is_cut_off(api, ext, jp_base_url):
             seen_part.extend(p for p in files_in(ext.uploads.path) if p.endswith(".part"))
 
     r = await api.http.fetch(
-        f"{jp_base_url}open-notebook/api/sources", method="POST", raise_error=False,
+        f"{jp_base_url}open-notebook/api/sources",
+        method="POST",
+        raise_error=False,
         body_producer=producer,
-        headers={"Authorization": f"token {api.token}", "Content-Type": ctype,
-                 "Origin": ORIGIN},
+        headers={"Authorization": f"token {api.token}", "Content-Type": ctype, "Origin": ORIGIN},
     )
     assert r.code == 413
     assert json.loads(r.body)["detail"].startswith("Upload too large")
@@ -131,10 +139,20 @@ async def test_chunked_upload_over_the_cap_is_cut_off(api, ext, jp_base_url):
     assert count(ext, "on_sources") == 0
 
 
-@pytest.mark.parametrize("case", [
-    "missing-notebook", "validation", "no-file", "two-files", "truncated", "fields-too-large",
-    "bad-utf8", "store-fails", "no-boundary",
-])
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing-notebook",
+        "validation",
+        "no-file",
+        "two-files",
+        "truncated",
+        "fields-too-large",
+        "bad-utf8",
+        "store-fails",
+        "no-boundary",
+    ],
+)
 async def test_failed_uploads_leave_nothing(api, ext, monkeypatch, case):
     file = ("a.txt", "text/plain", b"hello " * 100)
     fields = {"type": "upload"}
@@ -151,9 +169,13 @@ async def test_failed_uploads_leave_nothing(api, ext, monkeypatch, case):
         want = 422
     elif case == "two-files":
         a_file = 'Content-Disposition: form-data; name="file"; filename="a.txt"'
-        raw, headers["Content-Type"] = multipart_parts([
-            ('Content-Disposition: form-data; name="type"', b"upload"),
-            (a_file, b"one"), (a_file, b"two")])
+        raw, headers["Content-Type"] = multipart_parts(
+            [
+                ('Content-Disposition: form-data; name="type"', b"upload"),
+                (a_file, b"one"),
+                (a_file, b"two"),
+            ]
+        )
         want = 422
     elif case == "truncated":
         body, ctype = multipart(fields, file)
@@ -163,14 +185,19 @@ async def test_failed_uploads_leave_nothing(api, ext, monkeypatch, case):
         fields["content"] = "c" * 5000
         want = 413
     elif case == "bad-utf8":
-        raw, headers["Content-Type"] = multipart_parts([
-            ('Content-Disposition: form-data; name="type"', b"upload"),
-            ('Content-Disposition: form-data; name="title"', b"\xff\xfe"),
-            ('Content-Disposition: form-data; name="file"; filename="a.txt"', b"data")])
+        raw, headers["Content-Type"] = multipart_parts(
+            [
+                ('Content-Disposition: form-data; name="type"', b"upload"),
+                ('Content-Disposition: form-data; name="title"', b"\xff\xfe"),
+                ('Content-Disposition: form-data; name="file"; filename="a.txt"', b"data"),
+            ]
+        )
         want = 422
     elif case == "store-fails":
+
         def boom(*args, **kwargs):
             raise RuntimeError("injected")
+
         monkeypatch.setattr(ext.sources, "create", boom)
         want = 500
     else:  # no-boundary
@@ -192,10 +219,12 @@ async def test_client_going_away_mid_upload_leaves_no_file(ext, jp_http_port, jp
     body, ctype = multipart({"type": "upload"}, ("gone.bin", None, b"g" * 40000))
     with socket.create_connection(("127.0.0.1", jp_http_port)) as sock:
         path = urlsplit(jp_base_url).path
-        head = (f"POST {path}open-notebook/api/sources "
-                f"HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n"
-                f"Authorization: token {api.token}\r\nContent-Type: {ctype}\r\n"
-                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        head = (
+            f"POST {path}open-notebook/api/sources "
+            f"HTTP/1.1\r\nHost: 127.0.0.1:{jp_http_port}\r\n"
+            f"Authorization: token {api.token}\r\nContent-Type: {ctype}\r\n"
+            f"Content-Length: {len(body)}\r\n\r\n"
+        ).encode()
         sock.sendall(head + body[:20000])
         for _ in range(100):
             await asyncio.sleep(0.02)
@@ -213,28 +242,33 @@ async def test_client_going_away_mid_upload_leaves_no_file(ext, jp_http_port, jp
 class TestNothingBeforeAuth:
     @pytest.fixture
     def jp_server_config(self):
-        return {"ServerApp": {
-            "jpserver_extensions": {"open_notebook_ext": True},
-            # Jupyter's default: handlers, not prepare(), refuse the unauthenticated.
-            "allow_unauthenticated_access": True,
-            "authorizer_class": "helpers.HeaderDenyAuthorizer",
-        }, "OpenNotebookApp": {"max_upload_mb": CAP_MB}}
+        return {
+            "ServerApp": {
+                "jpserver_extensions": {"open_notebook_ext": True},
+                # Jupyter's default: handlers, not prepare(), refuse the unauthenticated.
+                "allow_unauthenticated_access": True,
+                "authorizer_class": "helpers.HeaderDenyAuthorizer",
+            },
+            "OpenNotebookApp": {"max_upload_mb": CAP_MB},
+        }
 
-    async def test_unauthenticated_and_unauthorized_uploads_write_nothing(self, api, ext,
-                                                                          monkeypatch):
+    async def test_unauthenticated_and_unauthorized_uploads_write_nothing(
+        self, api, ext, monkeypatch
+    ):
         opened = []
         original = ext.uploads.open_part
-        monkeypatch.setattr(ext.uploads, "open_part",
-                            lambda: opened.append(1) or original())
+        monkeypatch.setattr(ext.uploads, "open_part", lambda: opened.append(1) or original())
         body, ctype = multipart({"type": "upload"}, ("a.bin", None, b"a" * 30000))
         r = await api.post("sources", raw=body, headers={"Content-Type": ctype}, auth=None)
         assert r.status == 401 and r.headers["WWW-Authenticate"] == "Bearer"
-        r = await api.post("sources", raw=body, headers={"Content-Type": ctype,
-                                                         "Authorization": "token wrong"},
-                           auth=None)
+        r = await api.post(
+            "sources",
+            raw=body,
+            headers={"Content-Type": ctype, "Authorization": "token wrong"},
+            auth=None,
+        )
         assert r.status == 401
-        r = await api.post("sources", raw=body, headers={"Content-Type": ctype,
-                                                         "X-Test-Deny": "1"})
+        r = await api.post("sources", raw=body, headers={"Content-Type": ctype, "X-Test-Deny": "1"})
         assert r.status == 403
         assert opened == [] and files_in(ext.uploads.path) == []
         r = await api.post("sources", raw=body, headers={"Content-Type": ctype})
@@ -291,16 +325,21 @@ def test_large_upload_memory_stays_flat(server_factory):
     before = status("VmRSS")
     body = StreamedUpload(size, {"type": "upload"})
     started = time.monotonic()
-    r = requests.post(server.url + "open-notebook/api/sources", data=body, timeout=300,
-                      headers={"Authorization": f"token {server.token}",
-                               "Content-Type": body.content_type})
+    r = requests.post(
+        server.url + "open-notebook/api/sources",
+        data=body,
+        timeout=300,
+        headers={"Authorization": f"token {server.token}", "Content-Type": body.content_type},
+    )
     elapsed = time.monotonic() - started
     assert r.status_code == 200, r.text
     assert r.json()["file_size"] == size
     peak = status("VmHWM")
     growth = peak - before
-    print(f"upload {size >> 20} MiB in {elapsed:.1f}s; RSS before {before >> 20} MiB, "
-          f"peak {peak >> 20} MiB, growth {growth / 2**20:.1f} MiB")
+    print(
+        f"upload {size >> 20} MiB in {elapsed:.1f}s; RSS before {before >> 20} MiB, "
+        f"peak {peak >> 20} MiB, growth {growth / 2**20:.1f} MiB"
+    )
     assert growth < 32 * 1024 * 1024, growth
     stored = server.data_dir / "uploads"
     (name,) = files_in(stored)
@@ -312,9 +351,11 @@ async def test_notebook_delete_removes_files_of_deleted_sources_only(api, ext, e
     nb = (await api.post("notebooks", {"name": "N"})).json
     keep = (await api.post("notebooks", {"name": "K"})).json
     mine = await upload(api, {"type": "upload", "notebook_id": nb["id"]}, ("a.txt", None, b"a"))
-    shared = await upload(api, {"type": "upload", "notebooks": json.dumps([nb["id"],
-                                                                          keep["id"]])},
-                          ("b.txt", None, b"b"))
+    shared = await upload(
+        api,
+        {"type": "upload", "notebooks": json.dumps([nb["id"], keep["id"]])},
+        ("b.txt", None, b"b"),
+    )
     assert mine.status == shared.status == 200
     assert len(files_in(ext.uploads.path)) == 2
     flag = "true" if exclusive else "false"
@@ -328,8 +369,9 @@ async def test_notebook_delete_removes_files_of_deleted_sources_only(api, ext, e
 @pytest.mark.subprocess
 def test_jupyters_max_body_size_does_not_cut_uploads_short(server_factory):
     """ServerApp.max_body_size (Tornado's limit) is lifted for the upload route only."""
-    server = server_factory(args=["--ServerApp.max_body_size=8192",
-                                  f"--OpenNotebookApp.max_upload_mb={CAP_MB}"]).start()
+    server = server_factory(
+        args=["--ServerApp.max_body_size=8192", f"--OpenNotebookApp.max_upload_mb={CAP_MB}"]
+    ).start()
     body, ctype = multipart({"type": "upload"}, ("big.bin", None, b"q" * 40_000))
     r = server.api("POST", "sources", raw=body, headers={"Content-Type": ctype})
     assert r.status == 200, r.text
@@ -344,21 +386,38 @@ async def test_nothing_users_wrote_reaches_the_log(api, ext, logs, monkeypatch):
     from open_notebook_ext import netguard
 
     monkeypatch.setattr(netguard, "system_resolve", lambda host, port: ["93.184.216.34"])
-    marks = {k: f"mark{k}{os.urandom(4).hex()}" for k in (
-        "nbname", "nbdesc", "note", "notetitle", "text", "srctitle", "url", "file",
-        "filedata", "query")}
-    nb = (await api.post("notebooks", {"name": marks["nbname"],
-                                       "description": marks["nbdesc"]})).json
-    await api.post("notes", {"title": marks["notetitle"], "content": marks["note"],
-                             "notebook_id": nb["id"]})
-    await api.post("sources", {"type": "text", "content": marks["text"],
-                               "title": marks["srctitle"]})
+    marks = {
+        k: f"mark{k}{os.urandom(4).hex()}"
+        for k in (
+            "nbname",
+            "nbdesc",
+            "note",
+            "notetitle",
+            "text",
+            "srctitle",
+            "url",
+            "file",
+            "filedata",
+            "query",
+        )
+    }
+    nb = (
+        await api.post("notebooks", {"name": marks["nbname"], "description": marks["nbdesc"]})
+    ).json
+    await api.post(
+        "notes", {"title": marks["notetitle"], "content": marks["note"], "notebook_id": nb["id"]}
+    )
+    await api.post(
+        "sources", {"type": "text", "content": marks["text"], "title": marks["srctitle"]}
+    )
     ext.fetch_links = False
-    r = await api.post("sources", {"type": "link",
-                                   "url": f"https://{marks['url']}.example/{marks['url']}"})
+    r = await api.post(
+        "sources", {"type": "link", "url": f"https://{marks['url']}.example/{marks['url']}"}
+    )
     assert r.status == 200, r
-    r = await upload(api, {"type": "upload"}, (f"{marks['file']}.txt", "text/plain",
-                                               marks["filedata"].encode()))
+    r = await upload(
+        api, {"type": "upload"}, (f"{marks['file']}.txt", "text/plain", marks["filedata"].encode())
+    )
     assert r.status == 200, r
     await api.post("search", {"query": marks["query"]})
     await api.post("notes", {"content": marks["note"], "note_type": "bad"})  # an error path

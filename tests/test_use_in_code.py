@@ -39,15 +39,20 @@ def server(server_factory):
 def test_wrong_name_suggests_the_close_match_and_the_traceback_is_short(server):
     key = random_api_key()
     server.api("POST", "credentials", {"name": "Work", "provider": "openai", "api_key": key})
-    server.api("POST", "credentials", {"name": "Personal", "provider": "anthropic",
-                                       "api_key": random_api_key()})
+    server.api(
+        "POST",
+        "credentials",
+        {"name": "Personal", "provider": "anthropic", "api_key": random_api_key()},
+    )
     kernel = Kernel(server, NOTEBOOK)
     try:
         ename, evalue, tb = traceback_of(
-            kernel, "from open_notebook_ext import secrets\nsecrets.get('work')")
+            kernel, "from open_notebook_ext import secrets\nsecrets.get('work')"
+        )
         assert ename == "SecretNotFound"
-        assert evalue == ("no credential called 'work': Credential not found. "
-                          'Did you mean "Work"?')
+        assert evalue == (
+            "no credential called 'work': Credential not found. Did you mean \"Work\"?"
+        )
         assert tb[0] == f"SecretNotFound: {evalue}"  # the message first
         text = "\n".join(tb)
         assert "secrets.py" not in text and "_request" not in text, text

@@ -68,8 +68,7 @@ class User:
 
     def run_as(self) -> list[str]:
         """A command prefix that runs the rest as this user (exec, no fork: same pid)."""
-        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups",
-                "--"]
+        return ["setpriv", f"--reuid={self.uid}", f"--regid={self.gid}", "--clear-groups", "--"]
 
     def owns(self, *paths: Path, mode: int | None = None) -> None:
         for path in paths:
@@ -82,9 +81,21 @@ def create_user(prefix: str, base: Path) -> User:
     """A new system user with a 0700 home directory under ``base``."""
     name = f"{prefix}{secrets.token_hex(3)}"[:31]
     home = base / f"home-{name}"
-    subprocess.run(["useradd", "--system", "--no-create-home", "--home-dir", str(home),
-                    "--shell", "/usr/sbin/nologin", "--user-group", name],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            "useradd",
+            "--system",
+            "--no-create-home",
+            "--home-dir",
+            str(home),
+            "--shell",
+            "/usr/sbin/nologin",
+            "--user-group",
+            name,
+        ],
+        check=True,
+        capture_output=True,
+    )
     entry = pwd.getpwnam(name)
     home.mkdir(mode=0o700)
     user = User(name, entry.pw_uid, entry.pw_gid, home)
@@ -125,6 +136,7 @@ def shared_tmp() -> Iterator[Path]:
 
 # -- the world-readable environment ---------------------------------------------------
 
+
 def _digest(*parts: bytes) -> str:
     h = hashlib.sha256()
     for part in parts:
@@ -133,20 +145,32 @@ def _digest(*parts: bytes) -> str:
 
 
 def source_digest() -> str:
-    files = [ROOT / "pyproject.toml", ROOT / "README.md",
-             *sorted(p for p in (ROOT / "open_notebook_ext").rglob("*")
-                     if p.is_file() and "__pycache__" not in p.parts),
-             *sorted(p for p in (ROOT / "jupyter-config").rglob("*") if p.is_file())]
-    return _digest(*(str(p.relative_to(ROOT)).encode() + b"\0" + p.read_bytes()
-                     for p in files))
+    files = [
+        ROOT / "pyproject.toml",
+        ROOT / "README.md",
+        *sorted(
+            p
+            for p in (ROOT / "open_notebook_ext").rglob("*")
+            if p.is_file() and "__pycache__" not in p.parts
+        ),
+        *sorted(p for p in (ROOT / "jupyter-config").rglob("*") if p.is_file()),
+    ]
+    return _digest(*(str(p.relative_to(ROOT)).encode() + b"\0" + p.read_bytes() for p in files))
 
 
 def requirements_digest() -> str:
     """Debian's Python and the requirements (all of pyproject.toml: it changes rarely)."""
-    python = subprocess.run([str(DEBIAN_PYTHON), "-c", "import sys; print(sys.version)"],
-                            capture_output=True, text=True, check=True).stdout
-    return _digest(python.encode(), (ROOT / "pyproject.toml").read_bytes(),
-                   "\n".join(EXTRA_REQUIREMENTS).encode())
+    python = subprocess.run(
+        [str(DEBIAN_PYTHON), "-c", "import sys; print(sys.version)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    return _digest(
+        python.encode(),
+        (ROOT / "pyproject.toml").read_bytes(),
+        "\n".join(EXTRA_REQUIREMENTS).encode(),
+    )
 
 
 @contextlib.contextmanager
@@ -165,17 +189,40 @@ def project_wheel() -> Path:
     if built:
         return built[0]
     tmp = Path(tempfile.mkdtemp(prefix="wheel-", dir=VENV_ROOT))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps",
-                    "--wheel-dir", str(tmp), str(ROOT)], check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--wheel-dir",
+            str(tmp),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     os.replace(tmp, out)
     return next(out.glob("open_notebook_ext-*.whl"))
 
 
 def _pip(venv: Path, *args: str) -> None:
-    out = subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "--quiet",
-                          "--disable-pip-version-check", "--no-input", *args],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [
+            str(venv / "bin" / "python"),
+            "-m",
+            "pip",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-input",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+    )
     if out.returncode != 0:
         raise RuntimeError(f"pip {' '.join(args)} failed:\n{out.stdout}\n{out.stderr}")
 
@@ -186,8 +233,9 @@ def build_world_venv() -> Path:
         venv = VENV_ROOT / f"venv-{requirements_digest()}"
         if not (venv / ".complete").exists():
             shutil.rmtree(venv, ignore_errors=True)
-            subprocess.run([str(DEBIAN_PYTHON), "-m", "venv", str(venv)], check=True,
-                           capture_output=True)
+            subprocess.run(
+                [str(DEBIAN_PYTHON), "-m", "venv", str(venv)], check=True, capture_output=True
+            )
             _pip(venv, "install", str(wheel), *EXTRA_REQUIREMENTS)
             (venv / ".wheel").write_text(wheel.name + " " + wheel.parent.name)
             (venv / ".complete").touch()
@@ -246,8 +294,9 @@ class WsKernel:
     (``api/kernels/<id>/channels``), as JupyterLab does: with a gateway the server
     relays the messages to the gateway's kernel."""
 
-    def __init__(self, server: ServerProcess, path: str | None = None,
-                 timeout: float = 120) -> None:
+    def __init__(
+        self, server: ServerProcess, path: str | None = None, timeout: float = 120
+    ) -> None:
         self.server = server
         self.session_id: str | None = None
         if path is None:
@@ -255,9 +304,16 @@ class WsKernel:
             assert r.status == 201, r.text
             self.id = r.json["id"]
         else:
-            r = server.request("POST", "api/sessions", {"path": path, "type": "notebook",
-                                                        "name": Path(path).name,
-                                                        "kernel": {"name": "python3"}})
+            r = server.request(
+                "POST",
+                "api/sessions",
+                {
+                    "path": path,
+                    "type": "notebook",
+                    "name": Path(path).name,
+                    "kernel": {"name": "python3"},
+                },
+            )
             assert r.status == 201, r.text
             self.session_id = r.json["id"]
             self.id = r.json["kernel"]["id"]
@@ -266,10 +322,20 @@ class WsKernel:
     def _message(self, msg_type: str, content: dict) -> dict:
         import uuid
 
-        return {"header": {"msg_id": uuid.uuid4().hex, "msg_type": msg_type,
-                           "username": "test", "session": uuid.uuid4().hex, "date": "",
-                           "version": "5.3"},
-                "parent_header": {}, "metadata": {}, "content": content, "channel": "shell"}
+        return {
+            "header": {
+                "msg_id": uuid.uuid4().hex,
+                "msg_type": msg_type,
+                "username": "test",
+                "session": uuid.uuid4().hex,
+                "date": "",
+                "version": "5.3",
+            },
+            "parent_header": {},
+            "metadata": {},
+            "content": content,
+            "channel": "shell",
+        }
 
     async def _exchange(self, msg_type: str, content: dict, timeout: float) -> list[dict]:
         """Send one shell request; every message it caused, until the kernel is idle."""
@@ -281,11 +347,14 @@ class WsKernel:
         from tornado.httpclient import HTTPRequest
         from tornado.websocket import websocket_connect
 
-        url = (self.server.url.replace("http://", "ws://", 1)
-               + f"api/kernels/{self.id}/channels?session_id={uuid.uuid4().hex}")
+        url = (
+            self.server.url.replace("http://", "ws://", 1)
+            + f"api/kernels/{self.id}/channels?session_id={uuid.uuid4().hex}"
+        )
         ws = await websocket_connect(
             HTTPRequest(url, headers={"Authorization": f"token {self.server.token}"}),
-            max_message_size=64 * 1024 * 1024)
+            max_message_size=64 * 1024 * 1024,
+        )
         try:
             msg = self._message(msg_type, content)
             ws.write_message(_json.dumps(msg))
@@ -305,8 +374,9 @@ class WsKernel:
                 seen.append(reply)
                 kind = reply["header"]["msg_type"]
                 replied = replied or kind.endswith("_reply")
-                idle = idle or (kind == "status" and
-                                reply["content"].get("execution_state") == "idle")
+                idle = idle or (
+                    kind == "status" and reply["content"].get("execution_state") == "idle"
+                )
             return seen
         finally:
             ws.close()
@@ -329,15 +399,27 @@ class WsKernel:
         """Execute code; return its stdout (raises if the cell raised)."""
         import asyncio
 
-        seen = asyncio.run(self._exchange("execute_request", {
-            "code": code, "silent": False, "store_history": False,
-            "user_expressions": {}, "allow_stdin": False}, timeout))
-        errors = [m["content"]["ename"] + ": " + m["content"]["evalue"]
-                  for m in seen if m["header"]["msg_type"] == "error"]
+        seen = asyncio.run(
+            self._exchange(
+                "execute_request",
+                {
+                    "code": code,
+                    "silent": False,
+                    "store_history": False,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                },
+                timeout,
+            )
+        )
+        errors = [
+            m["content"]["ename"] + ": " + m["content"]["evalue"]
+            for m in seen
+            if m["header"]["msg_type"] == "error"
+        ]
         if errors:
             raise AssertionError("\n".join(errors))
-        return "".join(m["content"]["text"] for m in seen
-                       if m["header"]["msg_type"] == "stream")
+        return "".join(m["content"]["text"] for m in seen if m["header"]["msg_type"] == "stream")
 
     def restart(self) -> None:
         r = self.server.request("POST", f"api/kernels/{self.id}/restart")
@@ -352,16 +434,22 @@ class WsKernel:
         assert r.status == 204, r.text
 
 
-def report_attempts(report, title: str, attempts: list[dict],
-                    secrets: tuple[str, ...] = ()) -> None:
+def report_attempts(
+    report, title: str, attempts: list[dict], secrets: tuple[str, ...] = ()
+) -> None:
     """The attempts as a table in the run's summary (conftest's ``report``): each is
     ``failed``, ``read`` (it got data, none of ``secrets`` in it) or ``LEAKED``."""
     report(f"{title}:")
     width = max(len(f"{a['what']} — {a['target']}") for a in attempts)
     for a in attempts:
         text = json.dumps(a)
-        verdict = "failed" if not a["ok"] else \
-            "LEAKED" if any(s and s in text for s in secrets) else "read"
+        verdict = (
+            "failed"
+            if not a["ok"]
+            else "LEAKED"
+            if any(s and s in text for s in secrets)
+            else "read"
+        )
         report(f"  {a['what'] + ' — ' + a['target']:<{width}}  {verdict:<7} {a['outcome']}")
 
 
@@ -376,7 +464,8 @@ class Gateway:
         user.owns(self.token_file, mode=0o600)
         env = {
             "PATH": f"{venv / 'bin'}:/usr/local/bin:/usr/bin:/bin",
-            "HOME": str(user.home), "PYTHONUNBUFFERED": "1",
+            "HOME": str(user.home),
+            "PYTHONUNBUFFERED": "1",
             "JUPYTER_CONFIG_DIR": str(user.home / ".jupyter"),
             "JUPYTER_DATA_DIR": str(user.home / "data"),
             "JUPYTER_RUNTIME_DIR": str(user.home / "runtime"),
@@ -385,11 +474,20 @@ class Gateway:
         }
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
-                [*user.run_as(), str(venv / "bin" / "jupyter"), "kernelgateway",
-                 f"--config={config}", "--KernelGatewayApp.ip=127.0.0.1",
-                 f"--KernelGatewayApp.port={self.port}"],
-                env=env, cwd=notebooks, stdout=out, stderr=subprocess.STDOUT,
-                start_new_session=True)
+                [
+                    *user.run_as(),
+                    str(venv / "bin" / "jupyter"),
+                    "kernelgateway",
+                    f"--config={config}",
+                    "--KernelGatewayApp.ip=127.0.0.1",
+                    f"--KernelGatewayApp.port={self.port}",
+                ],
+                env=env,
+                cwd=notebooks,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     @property
     def url(self) -> str:
@@ -405,8 +503,11 @@ class Gateway:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"the gateway exited with {self.proc.returncode}:\n{self.log}")
             try:
-                r = requests.get(self.url + "/api/kernelspecs", timeout=2,
-                                 headers={"Authorization": f"token {self.token}"})
+                r = requests.get(
+                    self.url + "/api/kernelspecs",
+                    timeout=2,
+                    headers={"Authorization": f"token {self.token}"},
+                )
                 if r.status_code == 200:
                     return
             except requests.RequestException:

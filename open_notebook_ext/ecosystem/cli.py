@@ -32,19 +32,25 @@ class ImportEnvApp(_Command):
     Exit code 1 when a value cannot be stored (the field is named, not the value)."""
 
     providers = List(Unicode(), config=True, help="Providers to import (default: all).")
-    dotenv_path = Unicode("", config=True, help="Read this .env file instead of the "
-                                                "environment.")
+    dotenv_path = Unicode("", config=True, help="Read this .env file instead of the environment.")
     list_only = Bool(False, config=True, help="Only list the variables found, by name.")
-    remove_imported = Bool(False, config=True,
-                           help="With --dotenv: remove the imported variables from the file.")
+    remove_imported = Bool(
+        False, config=True, help="With --dotenv: remove the imported variables from the file."
+    )
     as_json = Bool(False, config=True, help="Print JSON.")
 
-    aliases = {**_Command.aliases, "provider": "ImportEnvApp.providers",
-               "dotenv": "ImportEnvApp.dotenv_path", "owner": "OpenNotebookApp.owner"}
+    aliases = {
+        **_Command.aliases,
+        "provider": "ImportEnvApp.providers",
+        "dotenv": "ImportEnvApp.dotenv_path",
+        "owner": "OpenNotebookApp.owner",
+    }
     flags = {
         "list": ({"ImportEnvApp": {"list_only": True}}, "Only list the variables found."),
-        "remove-imported": ({"ImportEnvApp": {"remove_imported": True}},
-                            "With --dotenv: remove the imported variables from the file."),
+        "remove-imported": (
+            {"ImportEnvApp": {"remove_imported": True}},
+            "With --dotenv: remove the imported variables from the file.",
+        ),
         "json": ({"ImportEnvApp": {"as_json": True}}, "Print JSON."),
     }
 
@@ -73,8 +79,12 @@ class ImportEnvApp(_Command):
                 return
             try:
                 result = import_credentials(
-                    backend.credentials, owner, values, self.providers or None,
-                    name=DOTENV_IMPORTED_NAME if self.dotenv_path else MIGRATED_NAME)
+                    backend.credentials,
+                    owner,
+                    values,
+                    self.providers or None,
+                    name=DOTENV_IMPORTED_NAME if self.dotenv_path else MIGRATED_NAME,
+                )
             except InvalidInput as e:
                 for err in e.errors:
                     print(f"{err['field']}: {err['message']}", file=sys.stderr)
@@ -85,12 +95,22 @@ class ImportEnvApp(_Command):
         finally:
             backend.close()
         source = "dotenv" if self.dotenv_path else "environment"
-        audit = AuditLog(settings.audit_log or None, max_bytes=settings.audit_log_max_bytes,
-                         backups=settings.audit_log_backups)
+        audit = AuditLog(
+            settings.audit_log or None,
+            max_bytes=settings.audit_log_max_bytes,
+            backups=settings.audit_log_backups,
+        )
         for c in result["credentials"]:
-            audit.emit("credential", action="created", owner=owner, user=_os_user(),
-                       credential_id=c["id"], credential_name=c["name"],
-                       provider=c["provider"], source=source)
+            audit.emit(
+                "credential",
+                action="created",
+                owner=owner,
+                user=_os_user(),
+                credential_id=c["id"],
+                credential_name=c["name"],
+                provider=c["provider"],
+                source=source,
+            )
         audit.close()
         if self.remove_imported and result["migrated"]:
             from .env_import import variables_found
@@ -104,10 +124,15 @@ class ImportEnvApp(_Command):
         print(f"imported: {', '.join(result['migrated']) or '-'}")
         print(f"skipped (a credential exists): {', '.join(result['skipped']) or '-'}")
         if result.get("dotenv_variables_removed"):
-            print(f"removed from {self.dotenv_path}: "
-                  f"{', '.join(result['dotenv_variables_removed'])}"
-                  + (" (the file is deleted: nothing else was in it)"
-                     if result["dotenv_removed"] else ""))
+            print(
+                f"removed from {self.dotenv_path}: "
+                f"{', '.join(result['dotenv_variables_removed'])}"
+                + (
+                    " (the file is deleted: nothing else was in it)"
+                    if result["dotenv_removed"]
+                    else ""
+                )
+            )
 
     def print_found(self, providers: list[dict]) -> None:
         if self.as_json:
@@ -117,5 +142,7 @@ class ImportEnvApp(_Command):
             print("no provider variables found")
         for p in providers:
             state = "configured" if p["configured"] else "incomplete"
-            print(f"{p['provider']}: {', '.join(p['variables'])} ({state}; "
-                  f"{p['credentials']} credential(s) stored)")
+            print(
+                f"{p['provider']}: {', '.join(p['variables'])} ({state}; "
+                f"{p['credentials']} credential(s) stored)"
+            )

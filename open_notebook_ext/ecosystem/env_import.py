@@ -43,14 +43,22 @@ def variables_found(environ: Mapping[str, str], provider: str) -> list[str]:
     return [v for v in PROVIDER_ENV[provider].variables if environ.get(v, "").strip()]
 
 
-def _providers_with_credentials(store: CredentialStore, owner: str,
-                                providers: Iterable[str]) -> dict[str, int]:
+def _providers_with_credentials(
+    store: CredentialStore, owner: str, providers: Iterable[str]
+) -> dict[str, int]:
     wanted = list(providers)
     if not wanted:
         return {}
     with store.db.session() as s:
-        rows = s.execute(select(Credential.provider).where(
-            Credential.owner == owner, Credential.provider.in_(wanted))).scalars().all()
+        rows = (
+            s.execute(
+                select(Credential.provider).where(
+                    Credential.owner == owner, Credential.provider.in_(wanted)
+                )
+            )
+            .scalars()
+            .all()
+        )
     counts: dict[str, int] = {}
     for p in rows:
         counts[p] = counts.get(p, 0) + 1
@@ -62,13 +70,16 @@ def found(store: CredentialStore, owner: str, environ: Mapping[str, str]) -> lis
     candidates = {p: variables_found(environ, p) for p in PROVIDER_ENV}
     candidates = {p: names for p, names in candidates.items() if names}
     existing = _providers_with_credentials(store, owner, candidates)
-    return [{
-        "provider": p,
-        "display_name": PROVIDERS[p].display_name,
-        "variables": names,
-        "configured": PROVIDER_ENV[p].configured(environ),
-        "credentials": existing.get(p, 0),
-    } for p, names in candidates.items()]
+    return [
+        {
+            "provider": p,
+            "display_name": PROVIDERS[p].display_name,
+            "variables": names,
+            "configured": PROVIDER_ENV[p].configured(environ),
+            "credentials": existing.get(p, 0),
+        }
+        for p, names in candidates.items()
+    ]
 
 
 def _chosen(providers: Any) -> list[str]:
@@ -79,8 +90,9 @@ def _chosen(providers: Any) -> list[str]:
     names = [p.strip().lower() for p in providers]
     unknown = [p for p in names if p not in PROVIDER_ENV]
     if unknown:
-        raise InvalidInput([{"field": "providers",
-                             "message": f"unknown provider(s): {', '.join(unknown)[:200]}"}])
+        raise InvalidInput(
+            [{"field": "providers", "message": f"unknown provider(s): {', '.join(unknown)[:200]}"}]
+        )
     return list(dict.fromkeys(names))
 
 
@@ -114,8 +126,10 @@ def import_credentials(
         try:
             rows[p] = store.new_row(owner, payload)
         except InvalidInput as e:
-            errors.extend({"field": f"{p}.{err['field']}" if err["field"] else p,
-                           "message": err["message"]} for err in e.errors)
+            errors.extend(
+                {"field": f"{p}.{err['field']}" if err["field"] else p, "message": err["message"]}
+                for err in e.errors
+            )
     if errors:
         raise InvalidInput(errors)
     created: list[dict[str, Any]] = []
@@ -125,9 +139,15 @@ def import_credentials(
         try:
             with store.db.session(write=True) as s:
                 # checked again inside the transaction: another import may have won
-                again = set(s.execute(select(Credential.provider).where(
-                    Credential.owner == owner, Credential.provider.in_(list(rows))))
-                    .scalars().all())
+                again = set(
+                    s.execute(
+                        select(Credential.provider).where(
+                            Credential.owner == owner, Credential.provider.in_(list(rows))
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
                 for p in list(rows):
                     if p in again:
                         skipped.append(p)
@@ -137,8 +157,9 @@ def import_credentials(
                 s.flush()
                 created = [store.to_json(row) for row in rows.values()]
         except IntegrityError:
-            raise Conflict("A credential with this name already exists; nothing was "
-                           "imported") from None
+            raise Conflict(
+                "A credential with this name already exists; nothing was imported"
+            ) from None
     migrated = list(rows)
     return {
         "message": f"Migration complete. Migrated {len(migrated)} providers.",
@@ -146,6 +167,13 @@ def import_credentials(
         "skipped": [p for p in chosen if p in skipped],
         "not_configured": not_configured,
         "errors": [],
-        "credentials": [{"id": c["id"], "name": c["name"], "provider": c["provider"],
-                         "api_key_hint": c["api_key_hint"]} for c in created],
+        "credentials": [
+            {
+                "id": c["id"],
+                "name": c["name"],
+                "provider": c["provider"],
+                "api_key_hint": c["api_key_hint"],
+            }
+            for c in created
+        ],
     }

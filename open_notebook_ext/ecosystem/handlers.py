@@ -25,9 +25,11 @@ class _ImportHandler(OpenNotebookHandler):
             return {}
         body = self.read_json()
         if not isinstance(body, dict):
-            raise ApiError(422, "request body must be a JSON object",
-                           extra={"errors": [{"field": "", "message":
-                                              "request body must be a JSON object"}]})
+            raise ApiError(
+                422,
+                "request body must be a JSON object",
+                extra={"errors": [{"field": "", "message": "request body must be a JSON object"}]},
+            )
         return body
 
     def read_dotenv(self) -> dict[str, str]:
@@ -38,11 +40,18 @@ class _ImportHandler(OpenNotebookHandler):
 
     def audit_imported(self, result: dict[str, Any], source: str) -> None:
         for c in result["credentials"]:
-            self.audit("credential", action="created", credential_id=c["id"],
-                       credential_name=c["name"], provider=c["provider"], source=source)
+            self.audit(
+                "credential",
+                action="created",
+                credential_id=c["id"],
+                credential_name=c["name"],
+                provider=c["provider"],
+                source=source,
+            )
         if result["migrated"]:
-            self.log.info("Imported credentials for %s from the %s",
-                          ", ".join(result["migrated"]), source)
+            self.log.info(
+                "Imported credentials for %s from the %s", ", ".join(result["migrated"]), source
+            )
 
 
 class EnvStatusHandler(_ImportHandler):
@@ -62,8 +71,13 @@ class MigrateFromEnvHandler(_ImportHandler):
     @authorized
     async def post(self) -> None:
         body = self.body_or_empty()
-        result = await self.call(import_credentials, self.ext.credentials, self.owner,
-                                 self.environ, body.get("providers"))
+        result = await self.call(
+            import_credentials,
+            self.ext.credentials,
+            self.owner,
+            self.environ,
+            body.get("providers"),
+        )
         self.audit_imported(result, "environment")
         self.send_json(result)
 
@@ -77,16 +91,20 @@ class EnvImportHandler(_ImportHandler):
     async def get(self) -> None:
         from_dotenv = self.read_dotenv()
         path = contents_root(self.ext) / dotenv.DOTENV_NAME
-        self.send_json({
-            "environment": await self.read(found, self.ext.credentials, self.owner,
-                                           self.environ),
-            "dotenv": {
-                "path": dotenv.DOTENV_NAME,
-                "exists": path.is_file(),
-                "providers": await self.read(found, self.ext.credentials, self.owner,
-                                             from_dotenv),
-            },
-        })
+        self.send_json(
+            {
+                "environment": await self.read(
+                    found, self.ext.credentials, self.owner, self.environ
+                ),
+                "dotenv": {
+                    "path": dotenv.DOTENV_NAME,
+                    "exists": path.is_file(),
+                    "providers": await self.read(
+                        found, self.ext.credentials, self.owner, from_dotenv
+                    ),
+                },
+            }
+        )
 
 
 class DotenvImportHandler(_ImportHandler):
@@ -100,12 +118,20 @@ class DotenvImportHandler(_ImportHandler):
         body = self.body_or_empty()
         remove = body.get("remove_imported", False)
         if not isinstance(remove, bool):
-            raise ApiError(422, "remove_imported: must be a boolean",
-                           extra={"errors": [{"field": "remove_imported",
-                                              "message": "must be a boolean"}]})
+            raise ApiError(
+                422,
+                "remove_imported: must be a boolean",
+                extra={"errors": [{"field": "remove_imported", "message": "must be a boolean"}]},
+            )
         values = self.read_dotenv()
-        result = await self.call(import_credentials, self.ext.credentials, self.owner,
-                                 values, body.get("providers"), name=DOTENV_IMPORTED_NAME)
+        result = await self.call(
+            import_credentials,
+            self.ext.credentials,
+            self.owner,
+            values,
+            body.get("providers"),
+            name=DOTENV_IMPORTED_NAME,
+        )
         self.audit_imported(result, "dotenv")
         result["dotenv_removed"] = False
         result["dotenv_variables_removed"] = []

@@ -70,8 +70,9 @@ def _secrets_list(editable: list[str], static: list[str]) -> Any:
     return SecretsList(editable_secrets=editable, static_secrets=static)
 
 
-def desired_environment(credentials: list[dict[str, Any]],
-                        read: Any) -> tuple[dict[str, str], list[str]]:
+def desired_environment(
+    credentials: list[dict[str, Any]], read: Any
+) -> tuple[dict[str, str], list[str]]:
     """(variable -> value, warnings) for the credentials to deliver, one per provider.
 
     ``credentials`` are the store's JSON (no keys); ``read(credential_id)`` returns a
@@ -92,7 +93,8 @@ def desired_environment(credentials: list[dict[str, Any]],
         else:
             warnings.append(
                 f"{provider}: {len(group)} credentials ({', '.join(c['name'] for c in group)})"
-                f" and none named {JUPYTER_AI_NAME!r}; none is given to jupyter-ai")
+                f" and none named {JUPYTER_AI_NAME!r}; none is given to jupyter-ai"
+            )
             continue
         fields = read(chosen["id"])
         for field, names in PROVIDER_ENV[provider].fields.items():
@@ -120,9 +122,13 @@ class StoreSecretsManager:
 
     def list_secrets(self) -> Any:
         editable = sorted(self._applied)
-        static = sorted(n for n in self._initial_env
-                        if any(w in n for w in ("KEY", "TOKEN", "SECRET"))
-                        and n != "TIKTOKEN_CACHE_DIR" and n not in self._applied)
+        static = sorted(
+            n
+            for n in self._initial_env
+            if any(w in n for w in ("KEY", "TOKEN", "SECRET"))
+            and n != "TIKTOKEN_CACHE_DIR"
+            and n not in self._applied
+        )
         return _secrets_list(editable, static)
 
     async def update_secrets(self, updated_secrets: dict[str, str | None]) -> None:
@@ -131,20 +137,31 @@ class StoreSecretsManager:
         unknown = sorted(n for n in updated_secrets if n not in VARIABLES)
         if unknown:
             # str() of this reaches the client (SecretsRestAPI wraps it in a 500): names only
-            raise HTTPError(400, reason=(
-                f"{', '.join(unknown)[:200]}: not a provider variable open_notebook_ext "
-                "stores; set it in the server's environment instead"))
+            raise HTTPError(
+                400,
+                reason=(
+                    f"{', '.join(unknown)[:200]}: not a provider variable open_notebook_ext "
+                    "stores; set it in the server's environment instead"
+                ),
+            )
         owner = self.ext.current_owner()
         self.owner = owner
         async with self._lock:
             try:
                 created = await IOLoop.current().run_in_executor(
-                    self.ext.executor, self._save, owner, updated_secrets)
+                    self.ext.executor, self._save, owner, updated_secrets
+                )
             except OpenNotebookError as e:
                 raise HTTPError(400, reason=e.detail[:300]) from None
             for c in created:
-                self.ext.audit.emit("credential", action=c.pop("_action"), owner=owner,
-                                    user=owner, **c, source="jupyter-ai")
+                self.ext.audit.emit(
+                    "credential",
+                    action=c.pop("_action"),
+                    owner=owner,
+                    user=owner,
+                    **c,
+                    source="jupyter-ai",
+                )
             await self.refresh(owner)
 
     def get_secret(self, secret_name: str) -> str | None:
@@ -162,34 +179,43 @@ class StoreSecretsManager:
         for name, value in updated.items():
             provider, field = VARIABLES[name]
             per_provider.setdefault(provider, {})[field] = value
-        existing = {c["provider"]: c for c in store.list(owner)
-                    if c["name"] == JUPYTER_AI_NAME}
+        existing = {c["provider"]: c for c in store.list(owner) if c["name"] == JUPYTER_AI_NAME}
         done = []
         for provider, fields in per_provider.items():
             current = existing.get(provider)
             if "api_key" in fields and fields["api_key"] is None:
                 if current is not None:
                     store.delete(owner, current["id"])
-                    done.append({"_action": "deleted", "credential_id": current["id"],
-                                 "credential_name": JUPYTER_AI_NAME, "provider": provider})
+                    done.append(
+                        {
+                            "_action": "deleted",
+                            "credential_id": current["id"],
+                            "credential_name": JUPYTER_AI_NAME,
+                            "provider": provider,
+                        }
+                    )
                 continue
             if current is None:
-                row = store.create(owner, {"name": JUPYTER_AI_NAME, "provider": provider,
-                                           **fields})
+                row = store.create(owner, {"name": JUPYTER_AI_NAME, "provider": provider, **fields})
                 action = "created"
             else:
                 row = store.update(owner, current["id"], fields)
                 action = "updated"
-            done.append({"_action": action, "credential_id": row["id"],
-                         "credential_name": row["name"], "provider": provider})
+            done.append(
+                {
+                    "_action": action,
+                    "credential_id": row["id"],
+                    "credential_name": row["name"],
+                    "provider": provider,
+                }
+            )
         return done
 
     def _read(self, owner: str) -> tuple[dict[str, str], list[str]]:
         access = self.ext.secret_access
 
         def read(credential_id: str) -> dict[str, Any]:
-            _meta, secret = access.read(owner, credential_id=credential_id,
-                                        require_key=False)
+            _meta, secret = access.read(owner, credential_id=credential_id, require_key=False)
             return secret or {}
 
         return desired_environment(self.ext.credentials.list(owner), read)
@@ -199,8 +225,7 @@ class StoreSecretsManager:
         owner = owner or self.owner
         if owner != self.owner:
             return  # another user's change: not this process's keys
-        env, warnings = await IOLoop.current().run_in_executor(
-            self.ext.executor, self._read, owner)
+        env, warnings = await IOLoop.current().run_in_executor(self.ext.executor, self._read, owner)
         for w in warnings:
             self.log.warning("jupyter-ai: %s", w)
         self._apply(env)
@@ -231,8 +256,7 @@ def _replace(ext: Any) -> bool:
     settings[SETTING] = manager
     ext.settings[SETTING] = manager
     ext.jupyter_ai_secrets = manager
-    ext.log.info("jupyter-ai's keys are kept in open_notebook_ext's encrypted store "
-                 "(not in .env)")
+    ext.log.info("jupyter-ai's keys are kept in open_notebook_ext's encrypted store (not in .env)")
     _warn_about_dotenv(ext)
     IOLoop.current().add_callback(manager.refresh)
     _follow_credential_changes(ext, manager)
@@ -249,8 +273,9 @@ def _follow_credential_changes(ext: Any, manager: StoreSecretsManager) -> None:
             try:
                 await manager.refresh(data.get("owner"))
             except Exception:
-                ext.log.error("Could not update jupyter-ai's keys after a credential "
-                              "change", exc_info=False)
+                ext.log.error(
+                    "Could not update jupyter-ai's keys after a credential change", exc_info=False
+                )
 
     ext.audit.events.add_listener(schema_id=SCHEMA_IDS["credential"], listener=on_event)
 
@@ -268,7 +293,11 @@ def _warn_about_dotenv(ext: Any) -> None:
         ext.log.warning(
             "%s holds %s in plain text and is no longer loaded: import it in the "
             "Credentials panel (Import from environment) or with `jupyter open-notebook "
-            "import-env --dotenv=%s`, then remove it", path, ", ".join(names), path)
+            "import-env --dotenv=%s`, then remove it",
+            path,
+            ", ".join(names),
+            path,
+        )
 
 
 def install(ext: Any) -> None:

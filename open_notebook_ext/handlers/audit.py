@@ -19,8 +19,12 @@ class AuditHandler(OpenNotebookHandler):
         if since_raw is not None:
             since = parse_time(since_raw)
             if since is None:
-                raise ApiError(422, "since: must be an ISO 8601 date-time",
-                               extra={"errors": [{"field": "since",
-                                                  "message": "must be an ISO 8601 date-time"}]})
+                raise ApiError(
+                    422,
+                    "since: must be an ISO 8601 date-time",
+                    extra={
+                        "errors": [{"field": "since", "message": "must be an ISO 8601 date-time"}]
+                    },
+                )
         events = await self.call(self.ext.audit.read, owner=self.owner, limit=limit, since=since)
         self.send_json(events)

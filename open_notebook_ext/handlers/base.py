@@ -117,10 +117,17 @@ def api_error_for(exc: Exception) -> ApiError | None:
     if isinstance(exc, EncryptionNotConfigured):
         return ApiError(400, str(exc))
     if isinstance(exc, Conflict) and exc.field:
-        return ApiError(409, exc.detail,
-                        extra={"errors": [{"field": exc.field, "message": exc.detail}]})
-    status = {NotFound: 404, Conflict: 409, BadRequest: 400, Forbidden: 403,
-              Unprocessable: 422, UpstreamError: 502}.get(type(exc))
+        return ApiError(
+            409, exc.detail, extra={"errors": [{"field": exc.field, "message": exc.detail}]}
+        )
+    status = {
+        NotFound: 404,
+        Conflict: 409,
+        BadRequest: 400,
+        Forbidden: 403,
+        Unprocessable: 422,
+        UpstreamError: 502,
+    }.get(type(exc))
     if status is not None and isinstance(exc, OpenNotebookError):
         return ApiError(status, exc.detail)
     return None
@@ -197,8 +204,12 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         """none | same | allowed | disallowed (computed once per request)."""
         verdict = getattr(self, "_origin_verdict", None)
         if verdict is None:
-            own = own_origin(transport_peer(self.request)[1], self.request.headers.get("Host"),
-                             self.request.headers, self.forwarded_headers_trusted)
+            own = own_origin(
+                transport_peer(self.request)[1],
+                self.request.headers.get("Host"),
+                self.request.headers,
+                self.forwarded_headers_trusted,
+            )
             verdict = self.origin_policy.verdict(self.request.headers.get("Origin"), own)
             self._origin_verdict = verdict
         return verdict
@@ -239,14 +250,19 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
 
     def allowed_methods(self) -> list[str]:
         cls = type(self)
-        return [m for m in _HTTP_METHODS
-                if getattr(cls, m.lower()) is not getattr(web.RequestHandler, m.lower())]
+        return [
+            m
+            for m in _HTTP_METHODS
+            if getattr(cls, m.lower()) is not getattr(web.RequestHandler, m.lower())
+        ]
 
     def _answer_options(self) -> None:
         """Preflight (and plain OPTIONS): no authentication needed."""
         methods = self.allowed_methods()
-        is_preflight = ("Origin" in self.request.headers
-                        and "Access-Control-Request-Method" in self.request.headers)
+        is_preflight = (
+            "Origin" in self.request.headers
+            and "Access-Control-Request-Method" in self.request.headers
+        )
         if is_preflight:
             verdict = self.origin_verdict()
             if verdict == "disallowed" or not self.cors_enabled:
@@ -264,8 +280,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     @functools.cached_property
     def client_address(self) -> str:
         """The client's address (forwarded headers believed only from trusted proxies)."""
-        return client_address(transport_peer(self.request)[0], self.request.headers,
-                              self.trusted_proxies)
+        return client_address(
+            transport_peer(self.request)[0], self.request.headers, self.trusted_proxies
+        )
 
     @property
     def auth_limiter(self) -> AuthFailureLimiter | None:
@@ -294,7 +311,8 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     def _declares_body(self) -> bool:
         declared = self.request.headers.get("Content-Length", "")
         return "Transfer-Encoding" in self.request.headers or (
-            declared.isdigit() and int(declared) > 0)
+            declared.isdigit() and int(declared) > 0
+        )
 
     def _start_body_clock(self) -> None:
         """408 when the body has not arrived within request_body_timeout() seconds.
@@ -315,8 +333,11 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         body = getattr(self.request, "_body_future", None)
         if self._finished or body is None or body.done():
             return
-        self.log.info("Request body from %s not received within %gs: answered 408",
-                      self.client_address, timeout)
+        self.log.info(
+            "Request body from %s not received within %gs: answered 408",
+            self.client_address,
+            timeout,
+        )
         error = ApiError(408, f"Request body not received within {timeout:g} seconds")
         self.send_error(408, exc_info=(type(error), error, None))  # the connection then closes
 
@@ -335,8 +356,12 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             declared = "0"  # no body at all (a GET): finish reading it, or the connection closes
         limit = self._body_limit if limit is None else min(limit, self._body_limit)
         future = getattr(self, "_prepared_future", None)
-        if (not declared.isdigit() or not 0 <= int(declared) <= limit
-                or future is None or future.done()):
+        if (
+            not declared.isdigit()
+            or not 0 <= int(declared) <= limit
+            or future is None
+            or future.done()
+        ):
             return
         future.set_result(None)  # let Tornado read the body while we wait
         with contextlib.suppress(Exception):
@@ -386,7 +411,8 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         verdict = self.origin_verdict()
         site = (self.request.headers.get("Sec-Fetch-Site") or "").strip().lower()
         if verdict == "disallowed" or (
-                verdict != "allowed" and site not in ("", "same-origin", "none")):
+            verdict != "allowed" and site not in ("", "same-origin", "none")
+        ):
             self.request.query_arguments.pop("token", None)
             self.request.arguments.pop("token", None)
 
@@ -446,7 +472,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
                 # Logged once per block; never with the offered token.
                 self.log.warning(
                     "Blocking %s for %ss after %s failed authentication attempts",
-                    address, int(limiter.window), limiter.limit,
+                    address,
+                    int(limiter.window),
+                    limiter.limit,
                 )
                 self.audit_auth("blocked", retry_after=int(limiter.window))
             answer = ApiError(401, detail, headers=WWW_AUTHENTICATE)
@@ -476,14 +504,25 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     def audit(self, kind: str, **data: Any) -> None:
         """Record an audit event about this request (who, from where, what)."""
         user = self.current_user
-        self.ext.audit.emit(kind, user=getattr(user, "username", None), owner=self.owner,
-                            client=self.client_address, **data)
+        self.ext.audit.emit(
+            kind,
+            user=getattr(user, "username", None),
+            owner=self.owner,
+            client=self.client_address,
+            **data,
+        )
 
     def audit_auth(self, action: str, **data: Any) -> None:
         audit = getattr(getattr(self, "extensionapp", None), "audit", None)
         if audit is not None:
-            audit.emit("auth", action=action, client=self.client_address,
-                       method=self.request.method, path=self.request.path, **data)
+            audit.emit(
+                "auth",
+                action=action,
+                client=self.client_address,
+                method=self.request.method,
+                path=self.request.path,
+                **data,
+            )
 
     @property
     def owner(self) -> str:
@@ -501,8 +540,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         if not self._headers_written:
             # W3C Server Timing: the time this server spent on the request, as
             # browsers' developer tools show it (and bench/ reads it).
-            self.set_header("Server-Timing",
-                            f"app;dur={self.request.request_time() * 1e3:.2f}")
+            self.set_header("Server-Timing", f"app;dur={self.request.request_time() * 1e3:.2f}")
         return super().finish(*args, **kwargs)
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
@@ -540,7 +578,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         if isinstance(value, web.HTTPError):
             return
         self.log.error(
-            "Unhandled error in %s %s", self.request.method, self.request.path,
+            "Unhandled error in %s %s",
+            self.request.method,
+            self.request.path,
             exc_info=(typ, value, tb),
         )
 
@@ -562,8 +602,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             reason = "" if str(e) == jsontext.NOT_JSON else f": {e}"
             raise ApiError(400, f"Invalid JSON in request body{reason}") from None
 
-    def query_int(self, name: str, *, default: int | None = None, minimum: int = 0,
-                  maximum: int = 100_000) -> int | None:
+    def query_int(
+        self, name: str, *, default: int | None = None, minimum: int = 0, maximum: int = 100_000
+    ) -> int | None:
         raw = self.get_query_argument(name, None)
         if raw is None or raw == "":
             return default
@@ -573,8 +614,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
             value = None
         if value is None or not minimum <= value <= maximum:
             message = f"must be an integer between {minimum} and {maximum}"
-            raise ApiError(422, f"{name}: {message}",
-                           extra={"errors": [{"field": name, "message": message}]})
+            raise ApiError(
+                422, f"{name}: {message}", extra={"errors": [{"field": name, "message": message}]}
+            )
         return value
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -606,10 +648,15 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
         if api_error is not None:
             return api_error
         if database_unavailable(exc):
-            self.log.warning("Database unavailable (%s %s): %s", self.request.method,
-                             self.request.path, describe_database_error(exc))
-            return ApiError(503, DATABASE_UNAVAILABLE,
-                            headers={"Retry-After": str(DATABASE_RETRY_AFTER)})
+            self.log.warning(
+                "Database unavailable (%s %s): %s",
+                self.request.method,
+                self.request.path,
+                describe_database_error(exc),
+            )
+            return ApiError(
+                503, DATABASE_UNAVAILABLE, headers={"Retry-After": str(DATABASE_RETRY_AFTER)}
+            )
         return exc
 
     def send_json(self, data: Any, status: int = 200) -> None:

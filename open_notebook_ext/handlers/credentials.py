@@ -13,8 +13,14 @@ CREDENTIAL_ID = r"(?P<credential_id>[^/]+)"
 
 class CredentialHandlerBase(OpenNotebookHandler):
     def audit_credential(self, action: str, credential: dict, **data: object) -> None:
-        self.audit("credential", action=action, credential_id=credential["id"],
-                   credential_name=credential["name"], provider=credential["provider"], **data)
+        self.audit(
+            "credential",
+            action=action,
+            credential_id=credential["id"],
+            credential_name=credential["name"],
+            provider=credential["provider"],
+            **data,
+        )
 
 
 class CredentialStatusHandler(OpenNotebookHandler):
@@ -65,9 +71,7 @@ class CredentialHandler(CredentialHandlerBase):
     @authorized
     async def put(self, credential_id: str) -> None:
         payload = self.read_json()
-        updated = await self.call(
-            self.ext.credentials.update, self.owner, credential_id, payload
-        )
+        updated = await self.call(self.ext.credentials.update, self.owner, credential_id, payload)
         self.log.info("Updated credential %s", credential_id)
         self.audit_credential("updated", updated)
         self.send_json(updated)
@@ -88,10 +92,14 @@ class CredentialTestHandler(CredentialHandlerBase):
     @web.authenticated
     @authorized
     async def post(self, credential_id: str) -> None:
-        meta, secret = await self.read(self.ext.secret_access.read, self.owner,
-                                       credential_id=credential_id, require_key=False)
+        meta, secret = await self.read(
+            self.ext.secret_access.read, self.owner, credential_id=credential_id, require_key=False
+        )
         assert secret is not None  # no grant is needed for the credential's owner
-        result = await probe_connection(secret, allow_private=self.ext.allow_private_targets,
-                                       timeout=self.ext.connection_test_timeout)
+        result = await probe_connection(
+            secret,
+            allow_private=self.ext.allow_private_targets,
+            timeout=self.ext.connection_test_timeout,
+        )
         self.audit_credential("tested", meta, success=result["success"])
         self.send_json(result)

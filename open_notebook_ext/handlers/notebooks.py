@@ -15,8 +15,11 @@ _FALSE = {"0", "off", "f", "false", "n", "no"}
 _ORDER_FIELDS = {"name", "created", "updated"}
 
 
-def query_bool(handler: OpenNotebookHandler, name: str, default: bool | None = None,
-               ) -> bool | None:
+def query_bool(
+    handler: OpenNotebookHandler,
+    name: str,
+    default: bool | None = None,
+) -> bool | None:
     """A boolean query parameter, read as FastAPI does (true/false, 1/0, yes/no, on/off)."""
     raw = handler.get_query_argument(name, None)
     if raw is None:
@@ -27,8 +30,9 @@ def query_bool(handler: OpenNotebookHandler, name: str, default: bool | None = N
     if value in _FALSE:
         return False
     message = "must be a boolean (true or false)"
-    raise ApiError(422, f"{name}: {message}", extra={"errors": [{"field": name,
-                                                                  "message": message}]})
+    raise ApiError(
+        422, f"{name}: {message}", extra={"errors": [{"field": name, "message": message}]}
+    )
 
 
 def parse_order_by(order_by: str) -> tuple[str, str]:
@@ -43,8 +47,9 @@ def parse_order_by(order_by: str) -> tuple[str, str]:
         return parts[0], "asc"
     if len(parts) == 2:
         if parts[0] not in _ORDER_FIELDS or parts[1] not in ("asc", "desc"):
-            raise ApiError(400, f"Invalid order_by. Allowed fields: {allowed}. "
-                                "Allowed directions: asc, desc")
+            raise ApiError(
+                400, f"Invalid order_by. Allowed fields: {allowed}. Allowed directions: asc, desc"
+            )
         return parts[0], parts[1]
     raise ApiError(400, "Invalid order_by format. Expected 'field' or 'field direction'")
 
@@ -85,8 +90,12 @@ class NotebookHandler(OpenNotebookHandler):
     async def delete(self, notebook_id: str) -> None:
         exclusive = bool(query_bool(self, "delete_exclusive_sources", False))
         result = await self.call(self.ext.notebooks.delete, self.owner, notebook_id, exclusive)
-        self.log.info("Deleted notebook %s (%s notes, %s sources)", notebook_id,
-                      result["deleted_notes"], result["deleted_sources"])
+        self.log.info(
+            "Deleted notebook %s (%s notes, %s sources)",
+            notebook_id,
+            result["deleted_notes"],
+            result["deleted_sources"],
+        )
         self.send_json(result)
 
 
@@ -94,8 +103,7 @@ class NotebookDeletePreviewHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self, notebook_id: str) -> None:
-        self.send_json(await self.call(self.ext.notebooks.delete_preview, self.owner,
-                                       notebook_id))
+        self.send_json(await self.call(self.ext.notebooks.delete_preview, self.owner, notebook_id))
 
 
 class NotebookSourceHandler(OpenNotebookHandler):
@@ -104,16 +112,16 @@ class NotebookSourceHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def post(self, notebook_id: str, source_id: str) -> None:
-        result = await self.call(self.ext.notebooks.link_source, self.owner, notebook_id,
-                                 source_id)
+        result = await self.call(self.ext.notebooks.link_source, self.owner, notebook_id, source_id)
         self.log.info("Linked source %s to notebook %s", source_id, notebook_id)
         self.send_json(result)
 
     @web.authenticated
     @authorized
     async def delete(self, notebook_id: str, source_id: str) -> None:
-        result = await self.call(self.ext.notebooks.unlink_source, self.owner, notebook_id,
-                                 source_id)
+        result = await self.call(
+            self.ext.notebooks.unlink_source, self.owner, notebook_id, source_id
+        )
         self.log.info("Unlinked source %s from notebook %s", source_id, notebook_id)
         self.send_json(result)
 

@@ -55,12 +55,16 @@ class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
 
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
-        if not await ensure_async(self.authorizer.is_authorized(self, self.current_user,
-                                                                "read", AUTH_RESOURCE)):
+        if not await ensure_async(
+            self.authorizer.is_authorized(self, self.current_user, "read", AUTH_RESOURCE)
+        ):
             raise ApiError(403, f"User is not authorized to read on resource: {AUTH_RESOURCE}.")
         if self.request.headers.get("Upgrade", "").lower() != "websocket":
-            raise ApiError(400, 'Can "Upgrade" only to "WebSocket"',
-                           headers={"Connection": "Upgrade", "Upgrade": "websocket"})
+            raise ApiError(
+                400,
+                'Can "Upgrade" only to "WebSocket"',
+                headers={"Connection": "Upgrade", "Upgrade": "websocket"},
+            )
         if not self.same_origin():
             raise ApiError(403, CROSS_ORIGIN)
         self._owner = self.owner
@@ -107,9 +111,11 @@ class GrantPromptHandler(OpenNotebookHandler):
         body = self.read_json()
         decision = body.get("decision") if isinstance(body, dict) else None
         if decision not in (ALLOW, DENY):
-            raise ApiError(422, "decision: must be \"allow\" or \"deny\"",
-                           extra={"errors": [{"field": "decision",
-                                              "message": "must be \"allow\" or \"deny\""}]})
+            raise ApiError(
+                422,
+                'decision: must be "allow" or "deny"',
+                extra={"errors": [{"field": "decision", "message": 'must be "allow" or "deny"'}]},
+            )
         prompts = self.ext.grant_prompts
         prompt = prompts.get(self.owner, prompt_id)
         if prompt is None:
@@ -117,13 +123,20 @@ class GrantPromptHandler(OpenNotebookHandler):
         grant = None
         if decision == ALLOW:
             grant, created = await self.call(
-                self.ext.grants.grant, self.owner,
+                self.ext.grants.grant,
+                self.owner,
                 {"credential_id": prompt.credential["id"], "notebook_path": prompt.notebook_path},
-                **self.ext.grant_binding(prompt.session_type, prompt.kernel_id))
+                **self.ext.grant_binding(prompt.session_type, prompt.kernel_id),
+            )
             if created:
-                self.audit("grant", action="granted", credential_id=grant["credential_id"],
-                           credential_name=grant["credential_name"],
-                           notebook_path=grant["notebook_path"], via="prompt")
+                self.audit(
+                    "grant",
+                    action="granted",
+                    credential_id=grant["credential_id"],
+                    credential_name=grant["credential_name"],
+                    notebook_path=grant["notebook_path"],
+                    via="prompt",
+                )
         prompts.decide(prompt, decision)
         self.send_json({"id": prompt.id, "decision": decision, "grant": grant})
 
@@ -131,9 +144,13 @@ class GrantPromptHandler(OpenNotebookHandler):
 # -- asking from the secret routes ---------------------------------------------------
 
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*(\d{1,6})\b", re.IGNORECASE)
-REASONS = {DENY: "denied in the page", EXPIRED: "the prompt was not answered in time",
-           NO_PAGE: "no page answered", BUSY: "too many prompts pending",
-           CANCELLED: "the request went away"}
+REASONS = {
+    DENY: "denied in the page",
+    EXPIRED: "the prompt was not answered in time",
+    NO_PAGE: "no page answered",
+    BUSY: "too many prompts pending",
+    CANCELLED: "the request went away",
+}
 
 
 def preferred_wait(headers: Any) -> float | None:
@@ -154,8 +171,9 @@ def prompt_path(reader: Any) -> str | None:
     return reader.paths[0] if reader.paths else None
 
 
-async def ask_the_page(handler: OpenNotebookHandler, reader: Any,
-                       credential: dict[str, Any]) -> str:
+async def ask_the_page(
+    handler: OpenNotebookHandler, reader: Any, credential: dict[str, Any]
+) -> str:
     """ALLOW once a page granted it; otherwise why not (DENY, EXPIRED, NO_PAGE, ...)."""
     ext = handler.ext
     path = prompt_path(reader)
@@ -164,8 +182,13 @@ async def ask_the_page(handler: OpenNotebookHandler, reader: Any,
         return NO_PAGE
     session_type = reader.sessions.get(path, "notebook")
     outcome = await ext.grant_prompts.ask(
-        reader.owner, credential, path, session_type=session_type,
-        kernel_id=reader.kernel.kernel_id, wait=wait)
+        reader.owner,
+        credential,
+        path,
+        session_type=session_type,
+        kernel_id=reader.kernel.kernel_id,
+        wait=wait,
+    )
     if outcome != NO_PAGE:
         applied = int(min(wait, ext.grant_prompts.timeout))
         handler.set_header("Preference-Applied", f"wait={applied}")
@@ -176,30 +199,37 @@ def prompt_reason(outcome: str) -> str:
     return REASONS.get(outcome, outcome)
 
 
-def denial_message(reader: Any, credential: dict[str, Any], outcome: str,
-                   timeout: float) -> str:
+def denial_message(reader: Any, credential: dict[str, Any], outcome: str, timeout: float) -> str:
     """The AccessDenied text: what was refused, why, and what to do for this kind of
     session (a notebook, a console, a kernel with no session)."""
     name = credential["name"]
     path = prompt_path(reader)
     kind = reader.sessions.get(path, "notebook") if path else None
     if kind is None:
-        return (f"This kernel has no notebook or console session, so it cannot be granted "
-                f"credential {name!r}. Read the key from a notebook or console, or use a "
-                "Jupyter token (OPEN_NOTEBOOK_TOKEN).")
+        return (
+            f"This kernel has no notebook or console session, so it cannot be granted "
+            f"credential {name!r}. Read the key from a notebook or console, or use a "
+            "Jupyter token (OPEN_NOTEBOOK_TOKEN)."
+        )
     if kind == "console":
         where = "This console"
-        todo = ("With the console in front, switch on \u201cAllow this console to read this "
-                "key\u201d in the Credentials panel, or choose Allow when JupyterLab asks")
+        todo = (
+            "With the console in front, switch on \u201cAllow this console to read this "
+            "key\u201d in the Credentials panel, or choose Allow when JupyterLab asks"
+        )
     else:
         where = f"{'Notebook' if kind == 'notebook' else 'File'} {path!r}"
-        todo = ("Grant it in the Credentials panel (Notebooks with access), or choose Allow "
-                "when JupyterLab asks")
+        todo = (
+            "Grant it in the Credentials panel (Notebooks with access), or choose Allow "
+            "when JupyterLab asks"
+        )
     if outcome == DENY:
         why = f"{where} was denied credential {name!r} in the JupyterLab page."
     elif outcome == EXPIRED:
-        why = (f"{where} has no access to credential {name!r}: nobody answered the prompt "
-               f"in the JupyterLab page within {timeout:g} s.")
+        why = (
+            f"{where} has no access to credential {name!r}: nobody answered the prompt "
+            f"in the JupyterLab page within {timeout:g} s."
+        )
     else:
         why = f"{where} has no access to credential {name!r}."
     return f"{why} {todo}."

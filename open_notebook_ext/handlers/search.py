@@ -9,8 +9,7 @@ from ..store.search import text_search
 from .base import ApiError, OpenNotebookHandler
 
 VECTOR_UNAVAILABLE = (
-    "Vector search is not available: this server has no embedding support. "
-    "Use \"type\": \"text\"."
+    'Vector search is not available: this server has no embedding support. Use "type": "text".'
 )
 
 
@@ -26,8 +25,13 @@ class SearchHandler(OpenNotebookHandler):
         if req.type == "vector":
             raise ApiError(400, VECTOR_UNAVAILABLE)
         results = await self.call(
-            text_search, self.ext.db, self.owner, req.query, limit=req.limit,
-            sources=req.search_sources, notes=req.search_notes, notebook_id=req.notebook_id,
+            text_search,
+            self.ext.db,
+            self.owner,
+            req.query,
+            limit=req.limit,
+            sources=req.search_sources,
+            notes=req.search_notes,
+            notebook_id=req.notebook_id,
         )
-        self.send_json({"results": results, "total_count": len(results),
-                        "search_type": "text"})
+        self.send_json({"results": results, "total_count": len(results), "search_type": "text"})

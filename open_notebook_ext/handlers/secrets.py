@@ -29,9 +29,11 @@ from ..store.access import ProxyOnly
 from .base import ApiError, OpenNotebookHandler
 from .prompts import ask_the_page, denial_message, prompt_reason
 
-FROM_A_BROWSER = ("Secrets cannot be read from a browser page: this request carries a "
-                  "browser's Origin or Sec-Fetch headers. Read keys from notebook code "
-                  "(open_notebook_ext.secrets) or another non-browser client.")
+FROM_A_BROWSER = (
+    "Secrets cannot be read from a browser page: this request carries a "
+    "browser's Origin or Sec-Fetch headers. Read keys from notebook code "
+    "(open_notebook_ext.secrets) or another non-browser client."
+)
 BROWSER_HEADERS = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode")
 
 
@@ -47,8 +49,13 @@ class Reader:
 
     ``sessions`` gives the session type (notebook, console, file) of each path."""
 
-    def __init__(self, owner: str, kernel: KernelGrant | None, paths: list[str],
-                 sessions: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        owner: str,
+        kernel: KernelGrant | None,
+        paths: list[str],
+        sessions: dict[str, str] | None = None,
+    ) -> None:
         self.owner = owner
         self.kernel = kernel
         self.paths = paths
@@ -81,18 +88,25 @@ class SecretHandlerBase(OpenNotebookHandler):
             grant = self.ext.kernel_tokens.check(offered)
             if grant is None or grant.kernel_id not in self.kernel_manager:
                 raise self.wrong_token(
-                    "Invalid or revoked kernel token (the kernel was shut down?)")
+                    "Invalid or revoked kernel token (the kernel was shut down?)"
+                )
             # A kernel acts for the user who started it: the authorizer is asked about them.
             await self._authorize(User(username=grant.owner))
             sessions = await self.session_manager.list_sessions()
-            mine = {s["path"]: s.get("type") or "notebook" for s in sessions
-                    if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")}
+            mine = {
+                s["path"]: s.get("type") or "notebook"
+                for s in sessions
+                if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")
+            }
             return Reader(grant.owner, grant, sorted(mine), mine)
         if self.current_user is None:
             raise self._unauthenticated()
         if not self.token_authenticated:
-            raise ApiError(403, "Reading a secret needs a token (the kernel's or the "
-                                "server's), not the login cookie")
+            raise ApiError(
+                403,
+                "Reading a secret needs a token (the kernel's or the "
+                "server's), not the login cookie",
+            )
         await self._authorize(self.current_user)
         return Reader(self.owner, None, [])
 
@@ -103,41 +117,64 @@ class SecretHandlerBase(OpenNotebookHandler):
         if not await ensure_async(self.authorizer.is_authorized(self, user, action, resource)):
             raise ApiError(403, f"User is not authorized to {action} on resource: {resource}.")
 
-    def audit_secret(self, action: str, reader: Reader, credential: dict[str, Any],
-                     **data: Any) -> None:
+    def audit_secret(
+        self, action: str, reader: Reader, credential: dict[str, Any], **data: Any
+    ) -> None:
         self.ext.audit.emit(
-            "credential", action=action, owner=reader.owner, client=self.client_address,
+            "credential",
+            action=action,
+            owner=reader.owner,
+            client=self.client_address,
             user=getattr(self.current_user, "username", None),
-            credential_id=credential["id"], credential_name=credential["name"],
-            provider=credential["provider"], notebook_path=reader.notebook,
-            kernel_id=reader.kernel.kernel_id if reader.kernel else None, **data,
+            credential_id=credential["id"],
+            credential_name=credential["name"],
+            provider=credential["provider"],
+            notebook_path=reader.notebook,
+            kernel_id=reader.kernel.kernel_id if reader.kernel else None,
+            **data,
         )
 
-    async def granted_secret(self, reader: Reader, *, reveal: bool,
-                             **which: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    async def granted_secret(
+        self, reader: Reader, *, reveal: bool, **which: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
         """Find the credential, check the kernel's grant, decrypt: for ``secrets.get``
         (``reveal``: a proxy-only key is refused) and for the proxy alike."""
         check = reader.kernel is not None and self.ext.require_grants
         kernel_id = reader.kernel.kernel_id if reader.kernel else None
         try:
             credential, secret = await self.read(
-                self.ext.secret_access.read, reader.owner,
-                notebook_paths=reader.paths if check else None, kernel_id=kernel_id,
-                reveal=reveal, **which)
+                self.ext.secret_access.read,
+                reader.owner,
+                notebook_paths=reader.paths if check else None,
+                kernel_id=kernel_id,
+                reveal=reveal,
+                **which,
+            )
             if secret is None:
                 # Ask the JupyterLab page, if one is open (grant_prompts.py); else deny now.
                 outcome = await ask_the_page(self, reader, credential)
                 if outcome == "allow":
                     credential, secret = await self.read(
-                        self.ext.secret_access.read, reader.owner,
-                        notebook_paths=reader.paths, kernel_id=kernel_id, reveal=reveal,
-                        **which)
+                        self.ext.secret_access.read,
+                        reader.owner,
+                        notebook_paths=reader.paths,
+                        kernel_id=kernel_id,
+                        reveal=reveal,
+                        **which,
+                    )
                 if secret is None:
-                    self.audit_secret("secret_denied", reader, credential,
-                                      reason="no grant" if outcome in ("no_page", "allow")
-                                      else f"no grant ({prompt_reason(outcome)})")
-                    raise ApiError(403, denial_message(reader, credential, outcome,
-                                                       self.ext.grant_prompts.timeout))
+                    self.audit_secret(
+                        "secret_denied",
+                        reader,
+                        credential,
+                        reason="no grant"
+                        if outcome in ("no_page", "allow")
+                        else f"no grant ({prompt_reason(outcome)})",
+                    )
+                    raise ApiError(
+                        403,
+                        denial_message(reader, credential, outcome, self.ext.grant_prompts.timeout),
+                    )
         except ProxyOnly as e:
             self.audit_secret("secret_denied", reader, e.credential, reason="proxy only")
             raise ApiError(403, e.detail, extra={"key_access": "proxy"}) from None
@@ -148,9 +185,11 @@ class SecretHandlerBase(OpenNotebookHandler):
         credential, secret = await self.granted_secret(reader, reveal=True, **which)
         self.audit_secret("secret_read", reader, credential)
         self.log.info(
-            "Secret of credential %s read by %s", credential["id"],
+            "Secret of credential %s read by %s",
+            credential["id"],
             f"kernel {reader.kernel.kernel_id} ({reader.notebook or 'no notebook'})"
-            if reader.kernel else "a token holder",
+            if reader.kernel
+            else "a token holder",
         )
         self.send_json(secret)
 
@@ -174,25 +213,31 @@ class SecretByNameHandler(SecretHandlerBase):
         name = body.get("name") if isinstance(body, dict) else None
         provider = body.get("provider") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name.strip():
-            raise ApiError(422, "name: must be a non-blank string",
-                           extra={"errors": [{"field": "name",
-                                              "message": "must be a non-blank string"}]})
+            raise ApiError(
+                422,
+                "name: must be a non-blank string",
+                extra={"errors": [{"field": "name", "message": "must be a non-blank string"}]},
+            )
         if provider is not None and not isinstance(provider, str):
-            raise ApiError(422, "provider: must be a string",
-                           extra={"errors": [{"field": "provider", "message": "must be a string"}]})
+            raise ApiError(
+                422,
+                "provider: must be a string",
+                extra={"errors": [{"field": "provider", "message": "must be a string"}]},
+            )
         # false: a credential without a key (Ollama's base URL) answers too (secrets.env)
         require_key = body.get("require_key", True)
         if not isinstance(require_key, bool):
-            raise ApiError(422, "require_key: must be a boolean",
-                           extra={"errors": [{"field": "require_key",
-                                              "message": "must be a boolean"}]})
+            raise ApiError(
+                422,
+                "require_key: must be a boolean",
+                extra={"errors": [{"field": "require_key", "message": "must be a boolean"}]},
+            )
         try:
             await self.reveal(reader, name=name, provider=provider, require_key=require_key)
         except ApiError as e:
             if e.status_code != 404:
                 raise
-            names = [c["name"] for c in await self.read(self.ext.credentials.list,
-                                                         reader.owner)]
+            names = [c["name"] for c in await self.read(self.ext.credentials.list, reader.owner)]
             raise ApiError(404, not_found_detail(name, names)) from None
 
 
@@ -205,33 +250,50 @@ class SecretsListHandler(SecretHandlerBase):
         credentials = await self.read(self.ext.credentials.list, reader.owner)
         granted: set[str] | None = None
         if reader.kernel is not None and self.ext.require_grants:
-            granted = await self.read(self.ext.grants.granted_credentials, reader.owner,
-                                      reader.paths)
-        self.send_json([
-            {"id": c["id"], "name": c["name"], "provider": c["provider"],
-             "has_api_key": c["has_api_key"], "api_key_hint": c["api_key_hint"],
-             "key_access": c["key_access"],
-             "decryption_error": c["decryption_error"],
-             "granted": True if granted is None else c["id"] in granted}
-            for c in credentials
-        ])
+            granted = await self.read(
+                self.ext.grants.granted_credentials, reader.owner, reader.paths
+            )
+        self.send_json(
+            [
+                {
+                    "id": c["id"],
+                    "name": c["name"],
+                    "provider": c["provider"],
+                    "has_api_key": c["has_api_key"],
+                    "api_key_hint": c["api_key_hint"],
+                    "key_access": c["key_access"],
+                    "decryption_error": c["decryption_error"],
+                    "granted": True if granted is None else c["id"] in granted,
+                }
+                for c in credentials
+            ]
+        )
 
 
 class _GrantHandlerBase(OpenNotebookHandler):
     def audit_grant(self, action: str, grant: dict[str, Any]) -> None:
-        self.audit("grant", action=action, credential_id=grant["credential_id"],
-                   credential_name=grant["credential_name"],
-                   notebook_path=grant["notebook_path"])
+        self.audit(
+            "grant",
+            action=action,
+            credential_id=grant["credential_id"],
+            credential_name=grant["credential_name"],
+            notebook_path=grant["notebook_path"],
+        )
 
 
 class GrantsHandler(_GrantHandlerBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.send_json(await self.read(
-            self.ext.grants.list, self.owner, self.get_query_argument("credential_id", None),
-            # not stripped: " a.ipynb " and "a.ipynb" are different notebooks to Jupyter
-            self.get_query_argument("notebook_path", None, strip=False)))
+        self.send_json(
+            await self.read(
+                self.ext.grants.list,
+                self.owner,
+                self.get_query_argument("credential_id", None),
+                # not stripped: " a.ipynb " and "a.ipynb" are different notebooks to Jupyter
+                self.get_query_argument("notebook_path", None, strip=False),
+            )
+        )
 
     @web.authenticated
     @authorized
@@ -239,7 +301,8 @@ class GrantsHandler(_GrantHandlerBase):
         body = self.read_json()
         # a console's path names no file: its grant is bound to the console's kernel
         binding = await self.ext.console_binding(
-            self.owner, body.get("notebook_path") if isinstance(body, dict) else None)
+            self.owner, body.get("notebook_path") if isinstance(body, dict) else None
+        )
         grant, created = await self.call(self.ext.grants.grant, self.owner, body, **binding)
         if created:
             self.audit_grant("granted", grant)

@@ -57,8 +57,9 @@ def form_payload(fields: dict[str, str]) -> dict[str, Any]:
             payload[name] = jsontext.loads(raw)
         except jsontext.UnacceptableJSON as e:
             reason = "" if str(e) == jsontext.NOT_JSON else f": {e}"
-            raise InvalidInput([{"field": name,
-                                 "message": f"Invalid JSON in {name} field{reason}"}]) from None
+            raise InvalidInput(
+                [{"field": name, "message": f"Invalid JSON in {name} field{reason}"}]
+            ) from None
     return payload
 
 
@@ -99,12 +100,13 @@ class _SourceCreation(OpenNotebookHandler):
             assert upload is not None and self._part_path is not None
             name = self.ext.uploads.commit_part(self._part_path)
             self._final_path, self._part_path = self.ext.uploads.path_of(name), None
-            title, text = await self.call(ingest.read_text_file, self._final_path,
-                                          upload["content_type"], upload["file_name"])
-            stored = StoredUpload(name, upload["file_name"], upload["size"],
-                                  upload["content_type"])
-        created = await self.call(self.ext.sources.create, self.owner, req, title=title,
-                                  full_text=text, upload=stored)
+            title, text = await self.call(
+                ingest.read_text_file, self._final_path, upload["content_type"], upload["file_name"]
+            )
+            stored = StoredUpload(name, upload["file_name"], upload["size"], upload["content_type"])
+        created = await self.call(
+            self.ext.sources.create, self.owner, req, title=title, full_text=text, upload=stored
+        )
         self._kept = True
         self.log.info("Created source %s (%s)", created["id"], req.type)
         self.send_json(created)  # 200, as Open Notebook
@@ -117,10 +119,14 @@ class _SourceCreation(OpenNotebookHandler):
             raise ApiError(400, str(e)) from None
         if not self.ext.fetch_links:
             return None, None
-        return await domain(ingest.fetch_link(
-            url, allow_private=self.ext.allow_private_targets,
-            max_bytes=self.ext.fetch_max_bytes, timeout=self.ext.fetch_timeout,
-        ))
+        return await domain(
+            ingest.fetch_link(
+                url,
+                allow_private=self.ext.allow_private_targets,
+                max_bytes=self.ext.fetch_max_bytes,
+                timeout=self.ext.fetch_timeout,
+            )
+        )
 
     def _cleanup(self) -> None:
         if self._kept:
@@ -160,8 +166,11 @@ class SourcesHandler(_SourceCreation):
             raise ApiError(400, SORT_FIELDS_MESSAGE)
         if sort_order not in ("asc", "desc"):
             raise ApiError(400, "sort_order must be 'asc' or 'desc'")
-        self.send_json(await self.call(self.ext.sources.list, self.owner, notebook_id,
-                                       limit, offset, sort_by, sort_order))
+        self.send_json(
+            await self.call(
+                self.ext.sources.list, self.owner, notebook_id, limit, offset, sort_by, sort_order
+            )
+        )
 
     # -- create: the body ----------------------------------------------------------
 
@@ -181,8 +190,11 @@ class SourcesHandler(_SourceCreation):
 
     def _too_large(self) -> ApiError:
         if self._multipart:
-            return ApiError(413, f"Upload too large (limit {self._body_limit} bytes, "
-                                 f"{self.ext.max_upload_mb:g} MiB)")
+            return ApiError(
+                413,
+                f"Upload too large (limit {self._body_limit} bytes, "
+                f"{self.ext.max_upload_mb:g} MiB)",
+            )
         return super()._too_large()
 
     async def prepare(self) -> None:  # type: ignore[override]
@@ -215,8 +227,7 @@ class SourcesHandler(_SourceCreation):
         if not boundary:
             raise ApiError(400, "multipart/form-data without a boundary")
         try:
-            self._parser = multipart.PushMultipartParser(
-                boundary, max_segment_count=MAX_FORM_PARTS)
+            self._parser = multipart.PushMultipartParser(boundary, max_segment_count=MAX_FORM_PARTS)
         except (multipart.MultipartError, ValueError):
             raise ApiError(400, "Invalid multipart boundary") from None
         self._fields: dict[str, bytearray] = {}
@@ -254,8 +265,9 @@ class SourcesHandler(_SourceCreation):
         except multipart.MultipartError:
             self._fail(ApiError(400, "Invalid multipart/form-data body"))
         except OSError as e:
-            self.log.error("Could not write an upload to %s: %s", self.ext.uploads.path,
-                           type(e).__name__)
+            self.log.error(
+                "Could not write an upload to %s: %s", self.ext.uploads.path, type(e).__name__
+            )
             self._fail(ApiError(500, INTERNAL_ERROR))
 
     def _fail(self, error: ApiError) -> None:
@@ -267,11 +279,19 @@ class SourcesHandler(_SourceCreation):
             if event.name == "file":
                 if self._upload is not None:
                     message = "only one file may be uploaded"
-                    raise _FormProblem(ApiError(422, f"file: {message}", extra={
-                        "errors": [{"field": "file", "message": message}]}))
+                    raise _FormProblem(
+                        ApiError(
+                            422,
+                            f"file: {message}",
+                            extra={"errors": [{"field": "file", "message": message}]},
+                        )
+                    )
                 self._part_path, self._part_fd = self.ext.uploads.open_part()
-                self._upload = {"file_name": display_name(event.filename),
-                                "content_type": (event.content_type or None), "size": 0}
+                self._upload = {
+                    "file_name": display_name(event.filename),
+                    "content_type": (event.content_type or None),
+                    "size": 0,
+                }
                 self._segment = "\x00file"
             else:
                 self._segment = event.name
@@ -292,8 +312,9 @@ class SourcesHandler(_SourceCreation):
             self._field_bytes += len(event)
             limit = self.settings_body_limit
             if self._field_bytes > limit:
-                raise _FormProblem(ApiError(
-                    413, f"Form fields too large (limit {limit} bytes in all)"))
+                raise _FormProblem(
+                    ApiError(413, f"Form fields too large (limit {limit} bytes in all)")
+                )
             self._fields[self._segment].extend(event)
 
     @property
@@ -319,8 +340,9 @@ class SourcesHandler(_SourceCreation):
             payload, upload = self._urlencoded_payload(), None
         else:
             payload, upload = self.read_json(), None
-        if upload is not None and (not isinstance(payload, dict) or
-                                   payload.get("type") != "upload"):
+        if upload is not None and (
+            not isinstance(payload, dict) or payload.get("type") != "upload"
+        ):
             self._cleanup()  # a file sent with a link or text source is ignored
             upload = None
         await self.create_source(payload, upload)
@@ -343,8 +365,11 @@ class SourcesHandler(_SourceCreation):
             try:
                 fields[name] = raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise ApiError(422, f"{name}: must be UTF-8 text", extra={
-                    "errors": [{"field": name, "message": "must be UTF-8 text"}]}) from None
+                raise ApiError(
+                    422,
+                    f"{name}: must be UTF-8 text",
+                    extra={"errors": [{"field": name, "message": "must be UTF-8 text"}]},
+                ) from None
         try:
             return form_payload(fields), self._upload
         except InvalidInput as e:
@@ -352,8 +377,9 @@ class SourcesHandler(_SourceCreation):
 
     def _urlencoded_payload(self) -> dict[str, Any]:
         try:
-            pairs = parse_qsl(self.body.decode("utf-8"), keep_blank_values=True,
-                              strict_parsing=False)
+            pairs = parse_qsl(
+                self.body.decode("utf-8"), keep_blank_values=True, strict_parsing=False
+            )
         except (UnicodeDecodeError, ValueError):
             raise ApiError(400, "Invalid form body") from None
         try:

@@ -30,24 +30,58 @@ from tornado.tcpclient import TCPClient
 from ..netguard import FetchError, PinnedResolver, Target
 from .table import CALLER_KEY_HEADERS, CALLER_KEY_PARAMS
 
-HOP_BY_HOP = frozenset(h.lower() for h in (
-    "Connection", "Keep-Alive", "Proxy-Connection", "Proxy-Authenticate",
-    "Proxy-Authorization", "TE", "Trailer", "Transfer-Encoding", "Upgrade",
-))
+HOP_BY_HOP = frozenset(
+    h.lower()
+    for h in (
+        "Connection",
+        "Keep-Alive",
+        "Proxy-Connection",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "TE",
+        "Trailer",
+        "Transfer-Encoding",
+        "Upgrade",
+    )
+)
 # Never forwarded to the provider: the caller's credentials and cookies, where the
 # request came from, what the proxy sets itself.
-_REQUEST_DROP = HOP_BY_HOP | frozenset(h.lower() for h in (
-    *CALLER_KEY_HEADERS, "Host", "Cookie", "Cookie2", "Content-Length", "Accept-Encoding",
-    "Forwarded", "X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto",
-    "X-Forwarded-Port", "X-Real-Ip", "Origin", "Referer",
-    "OpenAI-Organization", "OpenAI-Project",  # the key's own defaults apply
-    "Xi-Api-Key",
-))
+_REQUEST_DROP = HOP_BY_HOP | frozenset(
+    h.lower()
+    for h in (
+        *CALLER_KEY_HEADERS,
+        "Host",
+        "Cookie",
+        "Cookie2",
+        "Content-Length",
+        "Accept-Encoding",
+        "Forwarded",
+        "X-Forwarded-For",
+        "X-Forwarded-Host",
+        "X-Forwarded-Proto",
+        "X-Forwarded-Port",
+        "X-Real-Ip",
+        "Origin",
+        "Referer",
+        "OpenAI-Organization",
+        "OpenAI-Project",  # the key's own defaults apply
+        "Xi-Api-Key",
+    )
+)
 # Never passed back to the kernel: cookies, hop-by-hop, what the body re-framing changes.
-_RESPONSE_DROP = HOP_BY_HOP | frozenset(h.lower() for h in (
-    "Set-Cookie", "Set-Cookie2", "Content-Length", "Content-Encoding",
-    "X-Consumed-Content-Encoding", "Alt-Svc", "Server", "Date",
-))
+_RESPONSE_DROP = HOP_BY_HOP | frozenset(
+    h.lower()
+    for h in (
+        "Set-Cookie",
+        "Set-Cookie2",
+        "Content-Length",
+        "Content-Encoding",
+        "X-Consumed-Content-Encoding",
+        "Alt-Svc",
+        "Server",
+        "Date",
+    )
+)
 _SAFE_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
 _ENCODED_SEPARATOR = re.compile(r"%(2[fF]|5[cC]|2[eE]|00)")
 
@@ -73,8 +107,9 @@ def forwarded_query(raw_query: str) -> str:
     return urlencode(kept) if len(kept) != len(pairs) else raw_query
 
 
-def request_headers(incoming: httputil.HTTPHeaders, key_header: str, key_value: str,
-                    host: str) -> httputil.HTTPHeaders:
+def request_headers(
+    incoming: httputil.HTTPHeaders, key_header: str, key_value: str, host: str
+) -> httputil.HTTPHeaders:
     named = {t.strip().lower() for t in incoming.get("Connection", "").split(",") if t.strip()}
     out = httputil.HTTPHeaders()
     for name, value in incoming.get_all():
@@ -91,8 +126,11 @@ def request_headers(incoming: httputil.HTTPHeaders, key_header: str, key_value: 
 
 def response_headers(upstream: httputil.HTTPHeaders) -> list[tuple[str, str]]:
     named = {t.strip().lower() for t in upstream.get("Connection", "").split(",") if t.strip()}
-    return [(n, v) for n, v in upstream.get_all()
-            if n.lower() not in _RESPONSE_DROP and n.lower() not in named]
+    return [
+        (n, v)
+        for n, v in upstream.get_all()
+        if n.lower() not in _RESPONSE_DROP and n.lower() not in named
+    ]
 
 
 # -- scrubbing error bodies ---------------------------------------------------------
@@ -112,7 +150,7 @@ def scrub(body: bytes, secrets: list[str]) -> bytes:
     Only error answers are scrubbed; they are small.
     """
     text = body.decode("utf-8", "replace")
-    grams = {s[i:i + _GRAM] for s in secrets if s for i in range(max(len(s) - _GRAM + 1, 0))}
+    grams = {s[i : i + _GRAM] for s in secrets if s for i in range(max(len(s) - _GRAM + 1, 0))}
     for s in secrets:
         if s:
             text = text.replace(s, SCRUBBED)
@@ -120,8 +158,7 @@ def scrub(body: bytes, secrets: list[str]) -> bytes:
 
     def word(m: re.Match[str]) -> str:
         w = m.group(0)
-        return SCRUBBED if any(w[i:i + _GRAM] in grams for i in range(len(w) - _GRAM + 1)) \
-            else w
+        return SCRUBBED if any(w[i : i + _GRAM] in grams for i in range(len(w) - _GRAM + 1)) else w
 
     return _WORD.sub(word, text).encode("utf-8")
 
@@ -171,8 +208,14 @@ class _Delegate(httputil.HTTPMessageDelegate):
 class Upstream:
     """One request to a pinned target. ``close()`` may be called at any time."""
 
-    def __init__(self, target: Target, *, connect_timeout: float, timeout: float,
-                 max_header_bytes: int = 64 * 1024) -> None:
+    def __init__(
+        self,
+        target: Target,
+        *,
+        connect_timeout: float,
+        timeout: float,
+        max_header_bytes: int = 64 * 1024,
+    ) -> None:
         self.target = target
         self.connect_timeout = connect_timeout
         self.timeout = timeout
@@ -185,11 +228,20 @@ class Upstream:
         if self._stream is not None:
             self._stream.close()
 
-    async def send(self, method: str, path_and_query: str, headers: httputil.HTTPHeaders,
-                   body: bytes, on_headers: OnHeaders, on_chunk: OnChunk) -> None:
+    async def send(
+        self,
+        method: str,
+        path_and_query: str,
+        headers: httputil.HTTPHeaders,
+        body: bytes,
+        on_headers: OnHeaders,
+        on_chunk: OnChunk,
+    ) -> None:
         try:
-            await asyncio.wait_for(self._send(method, path_and_query, headers, body,
-                                              on_headers, on_chunk), self.timeout)
+            await asyncio.wait_for(
+                self._send(method, path_and_query, headers, body, on_headers, on_chunk),
+                self.timeout,
+            )
         except asyncio.TimeoutError:
             self.close()
             raise UpstreamFailed("the provider did not answer in time") from None
@@ -209,16 +261,24 @@ class Upstream:
             if self._stream is not None:
                 self._stream.close()
 
-    async def _send(self, method: str, path_and_query: str, headers: httputil.HTTPHeaders,
-                    body: bytes, on_headers: OnHeaders, on_chunk: OnChunk) -> None:
+    async def _send(
+        self,
+        method: str,
+        path_and_query: str,
+        headers: httputil.HTTPHeaders,
+        body: bytes,
+        on_headers: OnHeaders,
+        on_chunk: OnChunk,
+    ) -> None:
         target = self.target
         if target.address is None:
             raise FetchError("no checked address")
         ssl_options = ssl.create_default_context() if target.scheme == "https" else None
         client = TCPClient(resolver=PinnedResolver(target=target))
         try:
-            stream = await client.connect(target.host, target.port, ssl_options=ssl_options,
-                                          timeout=self.connect_timeout)
+            stream = await client.connect(
+                target.host, target.port, ssl_options=ssl_options, timeout=self.connect_timeout
+            )
         except TimeoutError:
             raise UpstreamFailed("connecting to the provider timed out") from None
         finally:
@@ -228,13 +288,19 @@ class Upstream:
             stream.close()
             return
         stream.set_nodelay(True)
-        conn = HTTP1Connection(stream, True, HTTP1ConnectionParameters(
-            no_keep_alive=True, max_header_size=self.max_header_bytes,
-            max_body_size=1 << 50, decompress=True))
+        conn = HTTP1Connection(
+            stream,
+            True,
+            HTTP1ConnectionParameters(
+                no_keep_alive=True,
+                max_header_size=self.max_header_bytes,
+                max_body_size=1 << 50,
+                decompress=True,
+            ),
+        )
         if body or method in ("POST", "PUT", "PATCH"):
             headers["Content-Length"] = str(len(body))
-        conn.write_headers(httputil.RequestStartLine(method, path_and_query, "HTTP/1.1"),
-                           headers)
+        conn.write_headers(httputil.RequestStartLine(method, path_and_query, "HTTP/1.1"), headers)
         if body:
             conn.write(body)
         conn.finish()

@@ -43,14 +43,29 @@ from .usage import UsageReader, request_model
 PROXY_PREFIX = "open-notebook/api/proxy/"
 MAX_ERROR_BODY = 1024 * 1024
 FLUSH_BYTES = 64 * 1024
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-                403: "permission_error", 404: "not_found_error", 408: "timeout_error",
-                413: "request_too_large", 422: "invalid_request_error",
-                429: "rate_limit_error", 502: "api_error", 503: "overloaded_error",
-                504: "timeout_error"}
-_GOOGLE_STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED",
-                  404: "NOT_FOUND", 429: "RESOURCE_EXHAUSTED", 502: "UNAVAILABLE",
-                  503: "UNAVAILABLE", 504: "DEADLINE_EXCEEDED"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    413: "request_too_large",
+    422: "invalid_request_error",
+    429: "rate_limit_error",
+    502: "api_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+}
+_GOOGLE_STATUS = {
+    400: "INVALID_ARGUMENT",
+    401: "UNAUTHENTICATED",
+    403: "PERMISSION_DENIED",
+    404: "NOT_FOUND",
+    429: "RESOURCE_EXHAUSTED",
+    502: "UNAVAILABLE",
+    503: "UNAVAILABLE",
+    504: "DEADLINE_EXCEEDED",
+}
 
 
 def provider_error(status: int, message: str) -> dict[str, Any]:
@@ -58,9 +73,17 @@ def provider_error(status: int, message: str) -> dict[str, Any]:
     ``type``, ``code``), Anthropic's (``type: error``, ``error.type``) and Google's
     (``error.code``, ``error.status``) at once."""
     kind = _ERROR_TYPES.get(status, "api_error")
-    return {"detail": message, "type": "error",
-            "error": {"message": message, "type": kind, "code": kind, "param": None,
-                      "status": _GOOGLE_STATUS.get(status, "UNKNOWN")}}
+    return {
+        "detail": message,
+        "type": "error",
+        "error": {
+            "message": message,
+            "type": kind,
+            "code": kind,
+            "param": None,
+            "status": _GOOGLE_STATUS.get(status, "UNKNOWN"),
+        },
+    }
 
 
 def bearer(value: str) -> str:
@@ -83,9 +106,12 @@ class ProxyHandler(SecretHandlerBase):
 
     def offered_token(self) -> str:
         """The kernel token from whichever header the SDK put its key in."""
-        offered = [bearer(v) if name == "Authorization" else v.strip()
-                   for name in CALLER_KEY_HEADERS
-                   for v in self.request.headers.get_list(name) if v.strip()]
+        offered = [
+            bearer(v) if name == "Authorization" else v.strip()
+            for name in CALLER_KEY_HEADERS
+            for v in self.request.headers.get_list(name)
+            if v.strip()
+        ]
         kernel = [t for t in offered if t.startswith(TOKEN_PREFIX)]
         if kernel:
             return kernel[0]
@@ -108,8 +134,7 @@ class ProxyHandler(SecretHandlerBase):
                 body = None
             if isinstance(body, dict) and isinstance(body.get("detail"), str):
                 extra = {k: v for k, v in body.items() if k != "detail"}
-                chunk = json.dumps({**provider_error(self.get_status(), body["detail"]),
-                                    **extra})
+                chunk = json.dumps({**provider_error(self.get_status(), body["detail"]), **extra})
         return super().finish(chunk, **kwargs)
 
     # -- the call ------------------------------------------------------------------------
@@ -119,7 +144,7 @@ class ProxyHandler(SecretHandlerBase):
         request path: Tornado's decoded one would turn ``%2F`` into a separator."""
         raw = self.request.path
         at = raw.find("/" + PROXY_PREFIX)
-        rest = raw[at + len(PROXY_PREFIX) + 1:] if at >= 0 else ""
+        rest = raw[at + len(PROXY_PREFIX) + 1 :] if at >= 0 else ""
         return rest.partition("/")[2]
 
     def on_connection_close(self) -> None:
@@ -132,8 +157,9 @@ class ProxyHandler(SecretHandlerBase):
         started = time.monotonic()
         # Authorized first: a caller without the grant learns nothing from this route,
         # not even which paths it would forward.
-        credential, secret = await self.granted_secret(self.reader, reveal=False,
-                                                       credential_id=credential_id)
+        credential, secret = await self.granted_secret(
+            self.reader, reveal=False, credential_id=credential_id
+        )
         path = self._raw_api_path()
         problem = check_path(path)
         if problem:
@@ -143,8 +169,11 @@ class ProxyHandler(SecretHandlerBase):
         if spec is None:
             raise ApiError(400, f"The proxy does not support provider {provider}")
         if not spec.allows(path):
-            raise ApiError(404, f"Not forwarded: the proxy forwards only the model API paths "
-                                f"of provider {provider} ({', '.join(spec.paths)})")
+            raise ApiError(
+                404,
+                f"Not forwarded: the proxy forwards only the model API paths "
+                f"of provider {provider} ({', '.join(spec.paths)})",
+            )
         await self._check_budget(credential)
         key = secret.get("api_key") or ""
         base = self._base(spec, secret)
@@ -153,52 +182,86 @@ class ProxyHandler(SecretHandlerBase):
         if query:
             url += f"?{query}"
         try:
-            target = await _checked(url, self.ext.allow_private_targets,
-                                    self.ext.provider_proxy.connect_timeout)
+            target = await _checked(
+                url, self.ext.allow_private_targets, self.ext.provider_proxy.connect_timeout
+            )
         except (netguard.URLRefused, netguard.FetchError) as e:
             raise ApiError(502, f"The provider's URL was refused: {e}") from None
-        headers = request_headers(self.request.headers, spec.key_header,
-                                  f"{spec.key_prefix}{key}", _host_header(target))
+        headers = request_headers(
+            self.request.headers, spec.key_header, f"{spec.key_prefix}{key}", _host_header(target)
+        )
         model = request_model(spec.style, path, self.body)
         status, usage = await self._exchange(spec, target, headers, [key])
         await self._record(credential, model or usage.model, status, usage, started)
 
-    async def _record(self, credential: dict[str, Any], model: str | None, status: int,
-                      usage: UsageReader, started: float) -> None:
+    async def _record(
+        self,
+        credential: dict[str, Any],
+        model: str | None,
+        status: int,
+        usage: UsageReader,
+        started: float,
+    ) -> None:
         """One usage row (after the answer went out: it adds nothing to the call's time)."""
         try:
             await self.call(
-                self.ext.provider_proxy.usage.record, self.reader.owner,
-                credential_id=credential["id"], notebook_path=self.reader.notebook,
-                provider=credential["provider"], model=model, status=status,
+                self.ext.provider_proxy.usage.record,
+                self.reader.owner,
+                credential_id=credential["id"],
+                notebook_path=self.reader.notebook,
+                provider=credential["provider"],
+                model=model,
+                status=status,
                 latency_ms=(time.monotonic() - started) * 1000.0,
-                input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+            )
         except Exception as e:
-            self.log.warning("Could not record the usage of a proxied call to credential "
-                             "%s: %s", credential["id"], type(e).__name__)
+            self.log.warning(
+                "Could not record the usage of a proxied call to credential %s: %s",
+                credential["id"],
+                type(e).__name__,
+            )
 
     async def _check_budget(self, credential: dict[str, Any]) -> None:
         """429 in the providers' shape (the SDKs raise their rate-limit error with this
         message, and do not retry: ``x-should-retry: false``) when a budget is spent."""
         reader = self.reader
-        hit = await self.read(self.ext.provider_proxy.budgets.check, reader.owner,
-                              credential["id"], reader.paths)
+        hit = await self.read(
+            self.ext.provider_proxy.budgets.check, reader.owner, credential["id"], reader.paths
+        )
         if hit is None:
             return
-        where = (f"notebook {hit.budget['notebook_path']!r}" if hit.budget["notebook_path"]
-                 else "all notebooks")
+        where = (
+            f"notebook {hit.budget['notebook_path']!r}"
+            if hit.budget["notebook_path"]
+            else "all notebooks"
+        )
         unit = "requests" if hit.limit == "requests_per_day" else "tokens"
         self.ext.audit.emit(
-            "budget", action="exceeded", owner=reader.owner, client=self.client_address,
-            credential_id=credential["id"], credential_name=credential["name"],
-            provider=credential["provider"], notebook_path=reader.notebook,
+            "budget",
+            action="exceeded",
+            owner=reader.owner,
+            client=self.client_address,
+            credential_id=credential["id"],
+            credential_name=credential["name"],
+            provider=credential["provider"],
+            notebook_path=reader.notebook,
             kernel_id=reader.kernel.kernel_id if reader.kernel else None,
-            budget_id=hit.budget["id"], limit=hit.limit, allowed=hit.allowed, used=hit.used)
-        raise ApiError(429, (
-            f"Budget exceeded: credential {credential['name']!r} allows {hit.allowed} {unit} "
-            f"per day for {where} through the proxy, and {hit.used} were used today. It "
-            f"resets at 00:00 UTC (in {hit.retry_after} s)."),
-            headers={"Retry-After": str(hit.retry_after)})
+            budget_id=hit.budget["id"],
+            limit=hit.limit,
+            allowed=hit.allowed,
+            used=hit.used,
+        )
+        raise ApiError(
+            429,
+            (
+                f"Budget exceeded: credential {credential['name']!r} allows {hit.allowed} {unit} "
+                f"per day for {where} through the proxy, and {hit.used} were used today. It "
+                f"resets at 00:00 UTC (in {hit.retry_after} s)."
+            ),
+            headers={"Retry-After": str(hit.retry_after)},
+        )
 
     def _base(self, spec: ProxySpec, secret: dict[str, Any]) -> str:
         configured = secret.get(spec.base_field)
@@ -210,9 +273,13 @@ class ProxyHandler(SecretHandlerBase):
             raise ApiError(400, f"Credential {secret['name']!r} has no {spec.base_field}")
         return default
 
-    async def _exchange(self, spec: ProxySpec, target: netguard.Target,
-                        headers: httputil.HTTPHeaders, secrets: list[str],
-                        ) -> tuple[int, UsageReader]:
+    async def _exchange(
+        self,
+        spec: ProxySpec,
+        target: netguard.Target,
+        headers: httputil.HTTPHeaders,
+        secrets: list[str],
+    ) -> tuple[int, UsageReader]:
         """Send the call, stream the answer back; (the status answered, its usage)."""
         settings = self.ext.provider_proxy
         usage = UsageReader()
@@ -231,8 +298,10 @@ class ProxyHandler(SecretHandlerBase):
             # A stream (server-sent events, or a body of unknown length) goes on chunk by
             # chunk, each sent at once (no Nagle delay); a body of known length is sent
             # in one piece once complete, unless it is large.
-            state["stream"] = (state["content_type"].lower().startswith("text/event-stream")
-                               or "Content-Length" not in upstream)
+            state["stream"] = (
+                state["content_type"].lower().startswith("text/event-stream")
+                or "Content-Length" not in upstream
+            )
             if state["stream"]:
                 stream = getattr(self.request.connection, "stream", None)
                 if stream is not None:
@@ -251,19 +320,27 @@ class ProxyHandler(SecretHandlerBase):
                 state["pending"] = 0
                 await self.flush()
 
-        upstream = self._upstream = Upstream(target, connect_timeout=settings.connect_timeout,
-                                             timeout=settings.timeout)
+        upstream = self._upstream = Upstream(
+            target, connect_timeout=settings.connect_timeout, timeout=settings.timeout
+        )
         try:
-            await upstream.send(self.request.method or "GET", _request_line(target),
-                                headers, self.body, on_headers, on_chunk)
+            await upstream.send(
+                self.request.method or "GET",
+                _request_line(target),
+                headers,
+                self.body,
+                on_headers,
+                on_chunk,
+            )
         except UpstreamFailed as e:
             status = 504 if "time" in str(e) else 502
             if self._headers_written:
                 self.request.connection.close()  # mid-stream: nothing left to say
                 return state["status"] or status, usage
             self.clear()
-            self.send_error(status, exc_info=(ApiError, ApiError(
-                status, f"Upstream error: {e}"), None))
+            self.send_error(
+                status, exc_info=(ApiError, ApiError(status, f"Upstream error: {e}"), None)
+            )
             return status, usage
         if self._finished or self._client_gone:
             return state["status"], usage
@@ -310,5 +387,3 @@ def _request_line(target: netguard.Target) -> str:
     from .forward import split_target
 
     return split_target(target.url)
-
-

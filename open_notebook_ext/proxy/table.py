@@ -26,16 +26,24 @@ CALLER_KEY_HEADERS = ("Authorization", "X-Api-Key", "X-Goog-Api-Key", "Api-Key")
 # Query parameters that carry a credential: never forwarded (the key goes in a header).
 CALLER_KEY_PARAMS = frozenset({"key", "api-key", "api_key", "token", "access_token"})
 
-_OPENAI_PATHS = ("chat/completions", "completions", "responses", "embeddings", "models",
-                 "moderations", "audio", "images")
+_OPENAI_PATHS = (
+    "chat/completions",
+    "completions",
+    "responses",
+    "embeddings",
+    "models",
+    "moderations",
+    "audio",
+    "images",
+)
 
 
 @dataclass(frozen=True)
 class ProxySpec:
     provider: str
-    style: str                    # openai | anthropic | google | azure: usage and model parsing
-    key_header: str               # the header the real key is put in
-    key_prefix: str = ""          # e.g. "Bearer "
+    style: str  # openai | anthropic | google | azure: usage and model parsing
+    key_header: str  # the header the real key is put in
+    key_prefix: str = ""  # e.g. "Bearer "
     paths: tuple[str, ...] = _OPENAI_PATHS
     strip_suffixes: tuple[str, ...] = ()
     base_field: str = "base_url"  # the credential field holding the provider's address
@@ -58,19 +66,53 @@ def _openai(name: str) -> ProxySpec:
 _ANTHROPIC_PATHS = ("v1/messages", "v1/models", "v1/complete")
 _GOOGLE_PATHS = tuple(f"{v}/models" for v in ("v1", "v1beta", "v1alpha"))
 
-PROXY_SPECS: dict[str, ProxySpec] = {s.provider: s for s in (
-    *(_openai(n) for n in ("openai", "groq", "mistral", "deepseek", "xai", "openrouter",
-                           "dashscope", "minimax", "novita", "ppq", "voyage",
-                           "openai_compatible", "omlx")),
-    ProxySpec("anthropic", "anthropic", "X-Api-Key", paths=_ANTHROPIC_PATHS,
-              strip_suffixes=("/v1",)),
-    ProxySpec("anthropic_compatible", "anthropic", "X-Api-Key", paths=_ANTHROPIC_PATHS,
-              strip_suffixes=("/v1",)),
-    ProxySpec("google", "google", "X-Goog-Api-Key", paths=_GOOGLE_PATHS,
-              strip_suffixes=("/v1beta", "/v1alpha", "/v1")),
-    ProxySpec("azure", "azure", "Api-Key", base_field="endpoint",
-              paths=("openai/deployments", "openai/models", "openai/v1")),
-)}
+PROXY_SPECS: dict[str, ProxySpec] = {
+    s.provider: s
+    for s in (
+        *(
+            _openai(n)
+            for n in (
+                "openai",
+                "groq",
+                "mistral",
+                "deepseek",
+                "xai",
+                "openrouter",
+                "dashscope",
+                "minimax",
+                "novita",
+                "ppq",
+                "voyage",
+                "openai_compatible",
+                "omlx",
+            )
+        ),
+        ProxySpec(
+            "anthropic", "anthropic", "X-Api-Key", paths=_ANTHROPIC_PATHS, strip_suffixes=("/v1",)
+        ),
+        ProxySpec(
+            "anthropic_compatible",
+            "anthropic",
+            "X-Api-Key",
+            paths=_ANTHROPIC_PATHS,
+            strip_suffixes=("/v1",),
+        ),
+        ProxySpec(
+            "google",
+            "google",
+            "X-Goog-Api-Key",
+            paths=_GOOGLE_PATHS,
+            strip_suffixes=("/v1beta", "/v1alpha", "/v1"),
+        ),
+        ProxySpec(
+            "azure",
+            "azure",
+            "Api-Key",
+            base_field="endpoint",
+            paths=("openai/deployments", "openai/models", "openai/v1"),
+        ),
+    )
+}
 
 
 def proxy_spec(provider: str) -> ProxySpec | None:

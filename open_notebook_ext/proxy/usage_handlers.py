@@ -27,17 +27,23 @@ class UsageHandler(OpenNotebookHandler):
             since = parse_since(self.get_query_argument("since", None))
         except Exception as e:
             raise self._api_error(e) from None
-        rows = await self.read(self.ext.provider_proxy.usage.summary, self.owner, group_by,
-                               since, credential_id)
+        rows = await self.read(
+            self.ext.provider_proxy.usage.summary, self.owner, group_by, since, credential_id
+        )
         self.send_json({"group_by": group_by, "since": since.isoformat(), "rows": rows})
 
 
 class _BudgetHandlerBase(OpenNotebookHandler):
     def audit_budget(self, action: str, budget: dict[str, Any]) -> None:
-        self.audit("budget", action=action, budget_id=budget["id"],
-                   credential_id=budget["credential_id"], notebook_path=budget["notebook_path"],
-                   requests_per_day=budget["requests_per_day"],
-                   tokens_per_day=budget["tokens_per_day"])
+        self.audit(
+            "budget",
+            action=action,
+            budget_id=budget["id"],
+            credential_id=budget["credential_id"],
+            notebook_path=budget["notebook_path"],
+            requests_per_day=budget["requests_per_day"],
+            tokens_per_day=budget["tokens_per_day"],
+        )
 
 
 class BudgetsHandler(_BudgetHandlerBase):
@@ -46,14 +52,20 @@ class BudgetsHandler(_BudgetHandlerBase):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.send_json(await self.read(self.ext.provider_proxy.budgets.list, self.owner,
-                                       self.get_query_argument("credential_id", None) or None))
+        self.send_json(
+            await self.read(
+                self.ext.provider_proxy.budgets.list,
+                self.owner,
+                self.get_query_argument("credential_id", None) or None,
+            )
+        )
 
     @web.authenticated
     @authorized
     async def put(self) -> None:
-        budget, created = await self.call(self.ext.provider_proxy.budgets.put, self.owner,
-                                          self.read_json())
+        budget, created = await self.call(
+            self.ext.provider_proxy.budgets.put, self.owner, self.read_json()
+        )
         self.audit_budget("set", budget)
         self.send_json(budget, status=201 if created else 200)
 

@@ -17,17 +17,31 @@ from .credentials import _OPTIONAL_COLUMNS, NOT_FOUND, CredentialStore, Rotation
 from .grants import GrantStore
 from .orm import Credential, Grant
 
-_COLUMNS = [Credential.id, Credential.name, Credential.provider, Credential.api_key_encrypted,
-            Credential.key_access, *(getattr(Credential, c) for c in _OPTIONAL_COLUMNS)]
+_COLUMNS = [
+    Credential.id,
+    Credential.name,
+    Credential.provider,
+    Credential.api_key_encrypted,
+    Credential.key_access,
+    *(getattr(Credential, c) for c in _OPTIONAL_COLUMNS),
+]
 # Built once: constructing SQLAlchemy statements per call costs more than running them.
-_BY_ID = select(*_COLUMNS).where(Credential.owner == bindparam("owner"),
-                                 Credential.id == bindparam("cid")).limit(2)
-_BY_NAME = select(*_COLUMNS).where(Credential.owner == bindparam("owner"),
-                                   Credential.name == bindparam("name")).limit(2)
+_BY_ID = (
+    select(*_COLUMNS)
+    .where(Credential.owner == bindparam("owner"), Credential.id == bindparam("cid"))
+    .limit(2)
+)
+_BY_NAME = (
+    select(*_COLUMNS)
+    .where(Credential.owner == bindparam("owner"), Credential.name == bindparam("name"))
+    .limit(2)
+)
 _BY_NAME_AND_PROVIDER = _BY_NAME.where(Credential.provider == bindparam("provider"))
 _GRANTS = select(Grant.id, Grant.notebook_path, Grant.file_id).where(
-    Grant.owner == bindparam("owner"), Grant.credential_id == bindparam("cid"),
-    Grant.notebook_path.in_(bindparam("paths", expanding=True)))
+    Grant.owner == bindparam("owner"),
+    Grant.credential_id == bindparam("cid"),
+    Grant.notebook_path.in_(bindparam("paths", expanding=True)),
+)
 
 
 class ProxyOnly(Exception):
@@ -40,7 +54,8 @@ class ProxyOnly(Exception):
             f"Credential {credential['name']!r} is proxy-only (key_access: proxy): its key "
             "is never handed out. Use it through the provider proxy: "
             f"p = secrets.proxy({credential['name']!r}), then, for example, "
-            "OpenAI(base_url=p.base_url, api_key=p.api_key).")
+            "OpenAI(base_url=p.base_url, api_key=p.api_key)."
+        )
 
 
 class SecretAccess:
@@ -72,8 +87,14 @@ class SecretAccess:
         if credential_id is not None:
             query, params = _BY_ID, {"owner": owner, "cid": credential_id}
         elif provider:
-            query, params = _BY_NAME_AND_PROVIDER, {
-                "owner": owner, "name": (name or "").strip(), "provider": provider.strip().lower()}
+            query, params = (
+                _BY_NAME_AND_PROVIDER,
+                {
+                    "owner": owner,
+                    "name": (name or "").strip(),
+                    "provider": provider.strip().lower(),
+                },
+            )
         else:
             query, params = _BY_NAME, {"owner": owner, "name": (name or "").strip()}
         with self.credentials.db.connect() as conn:
@@ -82,15 +103,19 @@ class SecretAccess:
                 raise NotFound(NOT_FOUND)
             if len(rows) > 1:
                 providers = ", ".join(sorted(r.provider for r in rows))
-                raise Conflict(
-                    f"Several credentials have this name ({providers}); give a provider")
+                raise Conflict(f"Several credentials have this name ({providers}); give a provider")
             row = rows[0]
-            meta = {"id": row.id, "name": row.name, "provider": row.provider,
-                    "key_access": row.key_access}
+            meta = {
+                "id": row.id,
+                "name": row.name,
+                "provider": row.provider,
+                "key_access": row.key_access,
+            }
             grants = []
             if notebook_paths:
-                grants = conn.execute(_GRANTS, {"owner": owner, "cid": row.id,
-                                                "paths": notebook_paths}).all()
+                grants = conn.execute(
+                    _GRANTS, {"owner": owner, "cid": row.id, "paths": notebook_paths}
+                ).all()
         # a grant counts only while its notebook is the file it was given for
         if notebook_paths is not None and not self.grants.check_files(grants, kernel_id):
             return meta, None

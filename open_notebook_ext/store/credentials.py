@@ -39,8 +39,9 @@ _SWAP_TOKEN = (
     .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.api_key_encrypted == bindparam("old"))
     .values(api_key_encrypted=bindparam("new"), key_id=bindparam("kid"))
 )
-_SET_KEY_ID = update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(
-    key_id=bindparam("kid"))
+_SET_KEY_ID = (
+    update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(key_id=bindparam("kid"))
+)
 
 NOT_FOUND = "Credential not found"
 KEY_MISMATCH = (
@@ -81,15 +82,28 @@ def key_hint(api_key: str) -> str | None:
 # What a credential's JSON is made of. Reads select exactly these (plain rows, no
 # ORM objects: a list of thousands costs a fraction), the JSON column as text,
 # decoded once per distinct value.
-_JSON_COLUMNS = ("id", "name", "provider", "modalities", *_OPTIONAL_COLUMNS, "key_access",
-                 "api_key_encrypted", "api_key_hint", "created", "updated")
-_LIST_COLUMNS = [type_coerce(_TABLE.c[c], Text).label(c) if c == "modalities" else _TABLE.c[c]
-                 for c in _JSON_COLUMNS]
+_JSON_COLUMNS = (
+    "id",
+    "name",
+    "provider",
+    "modalities",
+    *_OPTIONAL_COLUMNS,
+    "key_access",
+    "api_key_encrypted",
+    "api_key_hint",
+    "created",
+    "updated",
+)
+_LIST_COLUMNS = [
+    type_coerce(_TABLE.c[c], Text).label(c) if c == "modalities" else _TABLE.c[c]
+    for c in _JSON_COLUMNS
+]
 
 # Built once: constructing a statement per request costs more than running it
 # (and Database.fetch_all compiles each statement once).
-_GET_ONE = select(*_LIST_COLUMNS).where(_TABLE.c.owner == bindparam("owner"),
-                                        _TABLE.c.id == bindparam("cid"))
+_GET_ONE = select(*_LIST_COLUMNS).where(
+    _TABLE.c.owner == bindparam("owner"), _TABLE.c.id == bindparam("cid")
+)
 _NO_LIMIT = 2**62
 
 
@@ -139,8 +153,7 @@ def _missing_required(spec: ProviderSpec, values: dict[str, Any], has_key: bool)
     for name in spec.required:
         present = has_key if name == "api_key" else values.get(name) not in (None, "")
         if not present:
-            errors.append({"field": name,
-                           "message": f"is required for provider {spec.name}"})
+            errors.append({"field": name, "message": f"is required for provider {spec.name}"})
     return errors
 
 
@@ -163,15 +176,20 @@ def _destination_changes(sent: dict[str, Any], row: Credential) -> list[str]:
 
 KEY_ACCESS_BACK_TO_READ = (
     "is required to turn key_access from proxy back to read: a proxy-only key is never "
-    "handed out, so only someone who has the key may make it readable again")
+    "handed out, so only someone who has the key may make it readable again"
+)
 
 
 def _key_needed_for(changed: list[str]) -> InvalidInput:
-    return InvalidInput([{
-        "field": "api_key",
-        "message": f"is required when {', '.join(changed)} changes: the stored key is only "
-                   "sent to the address it was saved with, so enter the key again",
-    }])
+    return InvalidInput(
+        [
+            {
+                "field": "api_key",
+                "message": f"is required when {', '.join(changed)} changes: the stored key is only "
+                "sent to the address it was saved with, so enter the key again",
+            }
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -202,8 +220,9 @@ class RotationReport:
 class CredentialStore:
     """CRUD over :class:`Credential` rows for one owner at a time."""
 
-    def __init__(self, db: Database, keyring: KeyRing,
-                 key_check: Callable[[], str] | None = None) -> None:
+    def __init__(
+        self, db: Database, keyring: KeyRing, key_check: Callable[[], str] | None = None
+    ) -> None:
         self.db = db
         self.keyring = keyring
         # ok | mismatch | not_configured, read now (Backend.key_check); None: not checked
@@ -211,8 +230,9 @@ class CredentialStore:
 
     # -- reading -------------------------------------------------------------
 
-    def _check_token(self, credential_id: str, token: str | None,
-                     rotations: list[Rotation] | None) -> str | None:
+    def _check_token(
+        self, credential_id: str, token: str | None, rotations: list[Rotation] | None
+    ) -> str | None:
         """Why the stored key cannot be decrypted, or None.
 
         A key written under an older (still configured) key is queued in
@@ -251,10 +271,13 @@ class CredentialStore:
         if not rotations:
             return 0
         with self.db.session(write=True) as s:
-            result = s.connection().execute(_SWAP_TOKEN, [
-                {"row_id": r.id, "old": r.old_token, "new": r.new_token, "kid": r.key_id}
-                for r in rotations
-            ])
+            result = s.connection().execute(
+                _SWAP_TOKEN,
+                [
+                    {"row_id": r.id, "old": r.old_token, "new": r.new_token, "kid": r.key_id}
+                    for r in rotations
+                ],
+            )
             return result.rowcount or 0
 
     def rotate_lazily(self, rotations: list[Rotation]) -> None:
@@ -262,13 +285,21 @@ class CredentialStore:
             self._apply_rotations(rotations)
         except SQLAlchemyError:
             # The read succeeded; the rows will be rotated on a later read or by the CLI.
-            log.warning("Lazy re-encryption of %d credential(s) failed; will retry later",
-                        len(rotations), exc_info=True)
+            log.warning(
+                "Lazy re-encryption of %d credential(s) failed; will retry later",
+                len(rotations),
+                exc_info=True,
+            )
 
-    def _row(self, session: Any, owner: str, credential_id: str,
-             lock: str | None = None) -> Credential:
-        row = session.scalar(locked(select(Credential).where(
-            Credential.id == credential_id, Credential.owner == owner), lock))
+    def _row(
+        self, session: Any, owner: str, credential_id: str, lock: str | None = None
+    ) -> Credential:
+        row = session.scalar(
+            locked(
+                select(Credential).where(Credential.id == credential_id, Credential.owner == owner),
+                lock,
+            )
+        )
         if row is None:
             raise NotFound(NOT_FOUND)
         return row
@@ -284,8 +315,7 @@ class CredentialStore:
             params.update(limit=_NO_LIMIT if limit is None else limit, offset=offset)
         rows = self.db.fetch_all(_LIST[provider is not None, bool(paged)], params)
         rotations: list[Rotation] = []
-        result = [self._json(dict(zip(_JSON_COLUMNS, row, strict=True)), rotations)
-                  for row in rows]
+        result = [self._json(dict(zip(_JSON_COLUMNS, row, strict=True)), rotations) for row in rows]
         self.rotate_lazily(rotations)
         return result
 
@@ -328,11 +358,14 @@ class CredentialStore:
     def count_encrypted(self) -> int:
         """Rows of every owner holding an encrypted key (used by the start-up key check)."""
         with self.db.session() as s:
-            return s.scalar(
-                select(func.count()).select_from(Credential).where(
-                    Credential.api_key_encrypted.is_not(None)
+            return (
+                s.scalar(
+                    select(func.count())
+                    .select_from(Credential)
+                    .where(Credential.api_key_encrypted.is_not(None))
                 )
-            ) or 0
+                or 0
+            )
 
     # -- writing -------------------------------------------------------------
 
@@ -415,8 +448,9 @@ class CredentialStore:
                     if changed:
                         raise _key_needed_for(changed)
                     if row.key_access == "proxy" and sent.get("key_access") == "read":
-                        raise InvalidInput([{"field": "api_key",
-                                             "message": KEY_ACCESS_BACK_TO_READ}])
+                        raise InvalidInput(
+                            [{"field": "api_key", "message": KEY_ACCESS_BACK_TO_READ}]
+                        )
                 if sent.get("key_access") is not None:
                     row.key_access = req.key_access  # type: ignore[assignment]
                 if "name" in sent:
@@ -458,7 +492,8 @@ class CredentialStore:
         with self.db.session() as s:
             for cid, name, token in s.execute(
                 select(Credential.id, Credential.name, Credential.api_key_encrypted)
-                .where(Credential.owner == owner).order_by(Credential.id)
+                .where(Credential.owner == owner)
+                .order_by(Credential.id)
             ):
                 digest.update(f"{cid}\0{name}\0{token or ''}\n".encode())
         return digest.hexdigest()
@@ -467,8 +502,11 @@ class CredentialStore:
         """(name, key) for every key of ``owner`` that decrypts; for the output redactor."""
         out = []
         with self.db.session() as s:
-            rows = s.execute(select(Credential.name, Credential.api_key_encrypted).where(
-                Credential.owner == owner, Credential.api_key_encrypted.is_not(None))).all()
+            rows = s.execute(
+                select(Credential.name, Credential.api_key_encrypted).where(
+                    Credential.owner == owner, Credential.api_key_encrypted.is_not(None)
+                )
+            ).all()
         for name, token in rows:
             try:
                 out.append((name, self.keyring.decrypt(token)))
@@ -530,15 +568,28 @@ class CredentialStore:
             for row in s.scalars(select(Credential).order_by(Credential.id)):
                 error = self._check_token(row.id, row.api_key_encrypted, None)
                 if error:
-                    failures.append({"id": row.id, "owner": row.owner, "name": row.name,
-                                     "provider": row.provider, "error": error})
+                    failures.append(
+                        {
+                            "id": row.id,
+                            "owner": row.owner,
+                            "name": row.name,
+                            "provider": row.provider,
+                            "error": error,
+                        }
+                    )
         return failures
 
     def admin_summary(self) -> dict[str, Any]:
         """Counts across every owner, for ``jupyter open-notebook status``."""
         with self.db.session() as s:
-            rows = s.execute(select(Credential.provider, Credential.owner,
-                                    Credential.api_key_encrypted, Credential.key_id)).all()
+            rows = s.execute(
+                select(
+                    Credential.provider,
+                    Credential.owner,
+                    Credential.api_key_encrypted,
+                    Credential.key_id,
+                )
+            ).all()
         undecryptable = old_key = 0
         primary = self.keyring.primary_key_id
         for _, _, token, kid in rows:

@@ -124,8 +124,9 @@ class Database:
         if self.backend != "sqlite":
             kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
         if self.backend == "postgresql":
-            kwargs["connect_args"] = {k: v for k, v in _PG_CONNECT_DEFAULTS.items()
-                                      if k not in self.url.query}
+            kwargs["connect_args"] = {
+                k: v for k, v in _PG_CONNECT_DEFAULTS.items() if k not in self.url.query
+            }
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.backend == "sqlite":
             self._install_sqlite_hooks(self.engine)

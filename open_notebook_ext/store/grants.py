@@ -64,7 +64,8 @@ def normalise_path(path: str) -> str:
 def _at_or_under(path: str) -> Any:
     """The notebook at ``path``, or anything in the directory ``path``."""
     return (Grant.notebook_path == path) | Grant.notebook_path.startswith(
-        path + "/", autoescape=True)
+        path + "/", autoescape=True
+    )
 
 
 class GrantStore:
@@ -92,19 +93,25 @@ class GrantStore:
 
     # -- the file behind a grant ---------------------------------------------------
 
-    def check_files(self, rows: Iterable[tuple[str, str, str | None]],
-                    kernel_id: str | None = None) -> set[str]:
+    def check_files(
+        self, rows: Iterable[tuple[str, str, str | None]], kernel_id: str | None = None
+    ) -> set[str]:
         """The ids, among ``(grant id, path, file identity)`` rows, of grants whose file
         is still the one they were given for (see :meth:`_check_files`); a grant bound
         to a kernel (a console's) counts for that kernel only."""
         rows = list(rows)
         bound = {gid for gid, _, fid in rows if fid and fid.startswith(KERNEL_BOUND)}
         valid = self._check_files([r for r in rows if r[0] not in bound])[0]
-        return valid | {gid for gid, _, fid in rows if gid in bound
-                        and kernel_id is not None and fid == KERNEL_BOUND + kernel_id}
+        return valid | {
+            gid
+            for gid, _, fid in rows
+            if gid in bound and kernel_id is not None and fid == KERNEL_BOUND + kernel_id
+        }
 
-    def _check_files(self, rows: Iterable[tuple[str, str, str | None]],
-                     ) -> tuple[set[str], set[str]]:
+    def _check_files(
+        self,
+        rows: Iterable[tuple[str, str, str | None]],
+    ) -> tuple[set[str], set[str]]:
         """(valid, deleted) grant ids among ``(grant id, path, file identity)`` rows.
 
         A different file at the path: the grant is deleted (its file is gone; the new
@@ -136,33 +143,45 @@ class GrantStore:
                 if stale:
                     s.execute(delete(Grant).where(Grant.id.in_(stale)))
                 for gid, current in unbound:
-                    s.execute(update(Grant).where(Grant.id == gid, Grant.file_id.is_(None))
-                              .values(file_id=current))
+                    s.execute(
+                        update(Grant)
+                        .where(Grant.id == gid, Grant.file_id.is_(None))
+                        .values(file_id=current)
+                    )
             if stale:
-                log.info("Removed %d grant(s) whose notebook file was replaced by another "
-                         "file", len(stale))
+                log.info(
+                    "Removed %d grant(s) whose notebook file was replaced by another file",
+                    len(stale),
+                )
         return valid, set(stale)
 
-    def granted_credentials(self, owner: str, paths: list[str],
-                            kernel_id: str | None = None) -> set[str]:
+    def granted_credentials(
+        self, owner: str, paths: list[str], kernel_id: str | None = None
+    ) -> set[str]:
         """Ids of the credentials granted to any of ``paths`` (files checked; grants
         bound to a kernel count for ``kernel_id``)."""
         if not paths:
             return set()
         with self.db.session() as s:
-            rows = s.execute(select(Grant.id, Grant.notebook_path, Grant.file_id,
-                                    Grant.credential_id)
-                             .where(Grant.owner == owner, Grant.notebook_path.in_(paths))).all()
+            rows = s.execute(
+                select(Grant.id, Grant.notebook_path, Grant.file_id, Grant.credential_id).where(
+                    Grant.owner == owner, Grant.notebook_path.in_(paths)
+                )
+            ).all()
         valid = self.check_files(((gid, path, fid) for gid, path, fid, _ in rows), kernel_id)
         return {cid for gid, _, _, cid in rows if gid in valid}
 
     # -- the API ---------------------------------------------------------------------
 
-    def list(self, owner: str, credential_id: str | None = None,
-             notebook_path: str | None = None) -> list[dict[str, Any]]:
+    def list(
+        self, owner: str, credential_id: str | None = None, notebook_path: str | None = None
+    ) -> list[dict[str, Any]]:
         """Grants, without those whose file was replaced by another (they are deleted)."""
-        query = (select(Grant, Credential).join(Credential, Credential.id == Grant.credential_id)
-                 .where(Grant.owner == owner, Credential.owner == owner))
+        query = (
+            select(Grant, Credential)
+            .join(Credential, Credential.id == Grant.credential_id)
+            .where(Grant.owner == owner, Credential.owner == owner)
+        )
         if credential_id:
             query = query.where(Grant.credential_id == credential_id)
         if notebook_path:
@@ -177,8 +196,9 @@ class GrantStore:
         _, deleted = self._check_files((g["id"], g["notebook_path"], fid) for g, fid in found)
         return [g for g, _ in found if g["id"] not in deleted]
 
-    def grant(self, owner: str, payload: Any, *,
-              kernel_id: str | None = None) -> tuple[dict[str, Any], bool]:
+    def grant(
+        self, owner: str, payload: Any, *, kernel_id: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Allow a notebook to read a credential; (grant, created). Idempotent for the same
         file; a grant left by another file at this path is replaced. With ``kernel_id``
         (a console: its path names no file) the grant is bound to that kernel and ends
@@ -194,26 +214,36 @@ class GrantStore:
         try:
             with self.db.session(write=True) as s:
                 # locked: the credential must not be deleted before the grant is in
-                credential = s.scalar(select(Credential).where(
-                    Credential.id == req.credential_id, Credential.owner == owner)
-                    .with_for_update(read=True, key_share=True))
+                credential = s.scalar(
+                    select(Credential)
+                    .where(Credential.id == req.credential_id, Credential.owner == owner)
+                    .with_for_update(read=True, key_share=True)
+                )
                 if credential is None:
                     raise NotFound(NOT_FOUND)
                 if self.identify is not None and file_id is None:
-                    raise InvalidInput([{"field": "notebook_path",
-                                         "message": NO_SUCH_NOTEBOOK}])
-                existing = s.scalar(select(Grant).where(
-                    Grant.owner == owner, Grant.credential_id == req.credential_id,
-                    Grant.notebook_path == req.notebook_path))
+                    raise InvalidInput([{"field": "notebook_path", "message": NO_SUCH_NOTEBOOK}])
+                existing = s.scalar(
+                    select(Grant).where(
+                        Grant.owner == owner,
+                        Grant.credential_id == req.credential_id,
+                        Grant.notebook_path == req.notebook_path,
+                    )
+                )
                 if existing is not None:
                     if existing.file_id in (None, file_id):
                         existing.file_id = file_id
                         return self._json(existing, credential), False
                     s.delete(existing)  # another file's grant: this file gets its own
                     s.flush()
-                grant = Grant(id=new_id("grant"), owner=owner, credential_id=credential.id,
-                              notebook_path=req.notebook_path, file_id=file_id,
-                              created=utcnow())
+                grant = Grant(
+                    id=new_id("grant"),
+                    owner=owner,
+                    credential_id=credential.id,
+                    notebook_path=req.notebook_path,
+                    file_id=file_id,
+                    created=utcnow(),
+                )
                 s.add(grant)
                 s.flush()
                 return self._json(grant, credential), True
@@ -226,9 +256,11 @@ class GrantStore:
 
     def revoke(self, owner: str, grant_id: str) -> dict[str, Any]:
         with self.db.session(write=True) as s:
-            row = s.execute(select(Grant, Credential)
-                            .join(Credential, Credential.id == Grant.credential_id)
-                            .where(Grant.id == grant_id, Grant.owner == owner)).first()
+            row = s.execute(
+                select(Grant, Credential)
+                .join(Credential, Credential.id == Grant.credential_id)
+                .where(Grant.id == grant_id, Grant.owner == owner)
+            ).first()
             if row is None:
                 raise NotFound(GRANT_NOT_FOUND)
             data = self._json(*row)
@@ -252,14 +284,19 @@ class GrantStore:
             return self.forget(owner, old)
         moved = 0
         with self.db.session(write=True) as s:
-            rows = s.execute(select(Grant.id, Grant.notebook_path).where(
-                Grant.owner == owner, _at_or_under(old))).all()
+            rows = s.execute(
+                select(Grant.id, Grant.notebook_path).where(Grant.owner == owner, _at_or_under(old))
+            ).all()
             for gid, path in rows:
-                target = new + path[len(old):]
-                clash = s.scalar(select(Grant.id).where(
-                    Grant.owner == owner, Grant.notebook_path == target,
-                    Grant.credential_id == select(Grant.credential_id)
-                    .where(Grant.id == gid).scalar_subquery()))
+                target = new + path[len(old) :]
+                clash = s.scalar(
+                    select(Grant.id).where(
+                        Grant.owner == owner,
+                        Grant.notebook_path == target,
+                        Grant.credential_id
+                        == select(Grant.credential_id).where(Grant.id == gid).scalar_subquery(),
+                    )
+                )
                 if clash:
                     s.execute(delete(Grant).where(Grant.id == gid))
                 else:

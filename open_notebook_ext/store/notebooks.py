@@ -26,10 +26,12 @@ NOT_FOUND = "Notebook not found"
 ORDER_FIELDS = ("name", "created", "updated")
 
 
-def notebook_row(session: Session, owner: str, notebook_id: str,
-                 detail: str = NOT_FOUND, lock: str | None = None) -> Notebook:
-    row = session.scalar(locked(
-        select(Notebook).where(Notebook.id == notebook_id, Notebook.owner == owner), lock))
+def notebook_row(
+    session: Session, owner: str, notebook_id: str, detail: str = NOT_FOUND, lock: str | None = None
+) -> Notebook:
+    row = session.scalar(
+        locked(select(Notebook).where(Notebook.id == notebook_id, Notebook.owner == owner), lock)
+    )
     if row is None:
         raise NotFound(detail)
     return row
@@ -40,23 +42,29 @@ def require_notebooks(session: Session, owner: str, ids: Sequence[str]) -> None:
     the id sent)."""
     if not ids:
         return
-    found = set(session.scalars(
-        select(Notebook.id).where(Notebook.owner == owner, Notebook.id.in_(list(ids)))
-    ))
+    found = set(
+        session.scalars(
+            select(Notebook.id).where(Notebook.owner == owner, Notebook.id.in_(list(ids)))
+        )
+    )
     if any(notebook_id not in found for notebook_id in ids):
         raise NotFound("Notebook not found")
 
 
 def _counts() -> tuple[Any, Any]:
     source_count = (
-        select(func.count()).select_from(NotebookSource)
+        select(func.count())
+        .select_from(NotebookSource)
         .where(NotebookSource.notebook_id == Notebook.id)
-        .correlate(Notebook).scalar_subquery()
+        .correlate(Notebook)
+        .scalar_subquery()
     )
     note_count = (
-        select(func.count()).select_from(Note)
+        select(func.count())
+        .select_from(Note)
         .where(Note.notebook_id == Notebook.id)
-        .correlate(Notebook).scalar_subquery()
+        .correlate(Notebook)
+        .scalar_subquery()
     )
     return source_count, note_count
 
@@ -78,10 +86,11 @@ def partition_sources(session: Session, notebook_id: str) -> tuple[list[str], li
     """The notebook's sources: (exclusive to it, also in another notebook)."""
     other = aliased(NotebookSource)
     elsewhere = (
-        select(func.count()).select_from(other)
-        .where(other.source_id == NotebookSource.source_id,
-               other.notebook_id != notebook_id)
-        .correlate(NotebookSource).scalar_subquery()
+        select(func.count())
+        .select_from(other)
+        .where(other.source_id == NotebookSource.source_id, other.notebook_id != notebook_id)
+        .correlate(NotebookSource)
+        .scalar_subquery()
     )
     rows = session.execute(
         select(NotebookSource.source_id, elsewhere)
@@ -101,8 +110,9 @@ class NotebookStore:
     def _one(self, session: Session, owner: str, notebook_id: str) -> dict[str, Any]:
         source_count, note_count = _counts()
         found = session.execute(
-            select(Notebook, source_count, note_count)
-            .where(Notebook.id == notebook_id, Notebook.owner == owner)
+            select(Notebook, source_count, note_count).where(
+                Notebook.id == notebook_id, Notebook.owner == owner
+            )
         ).first()
         if found is None:
             raise NotFound(NOT_FOUND)
@@ -110,11 +120,15 @@ class NotebookStore:
 
     # -- reading -------------------------------------------------------------
 
-    def list(self, owner: str, archived: bool | None = None,
-             order: tuple[str, str] = ("updated", "desc")) -> list[dict[str, Any]]:
+    def list(
+        self, owner: str, archived: bool | None = None, order: tuple[str, str] = ("updated", "desc")
+    ) -> list[dict[str, Any]]:
         field, direction = order
-        column = {"name": func.lower(Notebook.name), "created": Notebook.created,
-                  "updated": Notebook.updated}[field]
+        column = {
+            "name": func.lower(Notebook.name),
+            "created": Notebook.created,
+            "updated": Notebook.updated,
+        }[field]
         source_count, note_count = _counts()
         query = select(Notebook, source_count, note_count).where(Notebook.owner == owner)
         if archived is not None:
@@ -132,9 +146,10 @@ class NotebookStore:
         with self.db.session() as s:
             row = notebook_row(s, owner, notebook_id)
             exclusive, shared = partition_sources(s, row.id)
-            notes = s.scalar(
-                select(func.count()).select_from(Note).where(Note.notebook_id == row.id)
-            ) or 0
+            notes = (
+                s.scalar(select(func.count()).select_from(Note).where(Note.notebook_id == row.id))
+                or 0
+            )
             return {
                 "notebook_id": row.id,
                 "notebook_name": row.name,
@@ -151,9 +166,15 @@ class NotebookStore:
 
         req = parse(NotebookCreate, payload)
         now = utcnow()
-        row = Notebook(id=new_id("notebook"), owner=owner, name=req.name,
-                       description=req.description or "", archived=False,
-                       created=now, updated=now)
+        row = Notebook(
+            id=new_id("notebook"),
+            owner=owner,
+            name=req.name,
+            description=req.description or "",
+            archived=False,
+            created=now,
+            updated=now,
+        )
         with self.db.session(write=True) as s:
             s.add(row)
             s.flush()
@@ -176,8 +197,9 @@ class NotebookStore:
             s.flush()
             return self._one(s, owner, notebook_id)
 
-    def delete(self, owner: str, notebook_id: str,
-               delete_exclusive_sources: bool = False) -> dict[str, Any]:
+    def delete(
+        self, owner: str, notebook_id: str, delete_exclusive_sources: bool = False
+    ) -> dict[str, Any]:
         """Delete the notebook and its notes (and, if asked, its exclusive sources).
 
         Returns Open Notebook's counts. Files of deleted sources are removed
@@ -191,24 +213,43 @@ class NotebookStore:
         with self.db.session(write=True) as s:
             row = notebook_row(s, owner, notebook_id, lock="update")
             if delete_exclusive_sources:
-                s.execute(select(Source.id).where(Source.id.in_(
-                    select(NotebookSource.source_id)
-                    .where(NotebookSource.notebook_id == row.id))
-                ).order_by(Source.id).with_for_update())
+                s.execute(
+                    select(Source.id)
+                    .where(
+                        Source.id.in_(
+                            select(NotebookSource.source_id).where(
+                                NotebookSource.notebook_id == row.id
+                            )
+                        )
+                    )
+                    .order_by(Source.id)
+                    .with_for_update()
+                )
             exclusive, shared = partition_sources(s, row.id)
-            deleted_notes = s.execute(
-                delete(Note).where(Note.notebook_id == row.id, Note.owner == owner)
-            ).rowcount or 0
+            deleted_notes = (
+                s.execute(
+                    delete(Note).where(Note.notebook_id == row.id, Note.owner == owner)
+                ).rowcount
+                or 0
+            )
             files: list[str] = []
             if delete_exclusive_sources and exclusive:
-                files = [name for name in s.scalars(
-                    select(Source.stored_name).where(Source.id.in_(exclusive),
-                                                     Source.owner == owner)
-                ) if name]
+                files = [
+                    name
+                    for name in s.scalars(
+                        select(Source.stored_name).where(
+                            Source.id.in_(exclusive), Source.owner == owner
+                        )
+                    )
+                    if name
+                ]
                 s.execute(delete(NotebookSource).where(NotebookSource.source_id.in_(exclusive)))
-                deleted_sources = s.execute(
-                    delete(Source).where(Source.id.in_(exclusive), Source.owner == owner)
-                ).rowcount or 0
+                deleted_sources = (
+                    s.execute(
+                        delete(Source).where(Source.id.in_(exclusive), Source.owner == owner)
+                    ).rowcount
+                    or 0
+                )
                 unlinked = len(shared)
             else:
                 deleted_sources = 0
@@ -238,23 +279,28 @@ class NotebookStore:
     def _link(self, owner: str, notebook_id: str, source_id: str) -> None:
         with self.db.session(write=True) as s:
             # Both must go on existing until we commit; notebook first, as delete locks.
-            notebook_row(s, owner, notebook_id, "Notebook or source not found",
-                         lock="key_share")
-            source = s.scalar(locked(
-                select(Source.id).where(Source.id == source_id, Source.owner == owner),
-                "key_share"))
+            notebook_row(s, owner, notebook_id, "Notebook or source not found", lock="key_share")
+            source = s.scalar(
+                locked(
+                    select(Source.id).where(Source.id == source_id, Source.owner == owner),
+                    "key_share",
+                )
+            )
             if source is None:
                 raise NotFound("Notebook or source not found")
             exists = s.get(NotebookSource, (notebook_id, source_id))
             if exists is None:  # idempotent, as Open Notebook
-                s.add(NotebookSource(notebook_id=notebook_id, source_id=source_id,
-                                     created=utcnow()))
+                s.add(
+                    NotebookSource(notebook_id=notebook_id, source_id=source_id, created=utcnow())
+                )
 
     def unlink_source(self, owner: str, notebook_id: str, source_id: str) -> dict[str, str]:
         with self.db.session(write=True) as s:
             notebook_row(s, owner, notebook_id)
-            s.execute(delete(NotebookSource).where(
-                NotebookSource.notebook_id == notebook_id,
-                NotebookSource.source_id == source_id,
-            ))
+            s.execute(
+                delete(NotebookSource).where(
+                    NotebookSource.notebook_id == notebook_id,
+                    NotebookSource.source_id == source_id,
+                )
+            )
         return {"message": "Source removed from notebook successfully"}

@@ -36,8 +36,9 @@ class NoteStore:
         self.db = db
 
     def _row(self, session: Session, owner: str, note_id: str, lock: str | None = None) -> Note:
-        row = session.scalar(locked(
-            select(Note).where(Note.id == note_id, Note.owner == owner), lock))
+        row = session.scalar(
+            locked(select(Note).where(Note.id == note_id, Note.owner == owner), lock)
+        )
         if row is None:
             raise NotFound(NOT_FOUND)
         return row
@@ -65,9 +66,16 @@ class NoteStore:
             with self.db.session(write=True) as s:
                 if req.notebook_id is not None:
                     notebook_row(s, owner, req.notebook_id)
-                row = Note(id=new_id("note"), owner=owner, notebook_id=req.notebook_id,
-                           title=req.title, content=req.content, note_type=req.note_type,
-                           created=now, updated=now)
+                row = Note(
+                    id=new_id("note"),
+                    owner=owner,
+                    notebook_id=req.notebook_id,
+                    title=req.title,
+                    content=req.content,
+                    note_type=req.note_type,
+                    created=now,
+                    updated=now,
+                )
                 s.add(row)
                 s.flush()
                 return to_json(row)

@@ -72,12 +72,15 @@ class Credential(Base):
     credentials_path: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     num_ctx: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # "read": secrets.get and the proxy may use the key; "proxy": only the proxy (0006).
-    key_access: Mapped[str] = mapped_column(String(16), nullable=False, default="read",
-                                            server_default="read")
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
-    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
+    key_access: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="read", server_default="read"
+    )
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
 
 
 class Notebook(Base):
@@ -90,10 +93,12 @@ class Notebook(Base):
     name: Mapped[str] = mapped_column(String(500), nullable=False)
     description: Mapped[str] = mapped_column(Text, nullable=False, default="")
     archived: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
-    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
 
 
 class Source(Base):
@@ -117,10 +122,12 @@ class Source(Base):
     content_type: Mapped[str | None] = mapped_column(String(255), nullable=True)
     full_text: Mapped[str | None] = mapped_column(Text, nullable=True)
     topics: Mapped[list[str]] = mapped_column(JSON, nullable=False, default=list)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
-    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
 
 
 class NotebookSource(Base):
@@ -132,11 +139,14 @@ class NotebookSource(Base):
         String(64), ForeignKey("on_notebooks.id", ondelete="CASCADE"), primary_key=True
     )
     source_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("on_sources.id", ondelete="CASCADE"), primary_key=True,
+        String(64),
+        ForeignKey("on_sources.id", ondelete="CASCADE"),
+        primary_key=True,
         index=True,
     )
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
 
 
 class Note(Base):
@@ -147,38 +157,43 @@ class Note(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
     notebook_id: Mapped[str | None] = mapped_column(
-        String(64), ForeignKey("on_notebooks.id", ondelete="CASCADE"), nullable=True,
+        String(64),
+        ForeignKey("on_notebooks.id", ondelete="CASCADE"),
+        nullable=True,
         index=True,
     )
     title: Mapped[str | None] = mapped_column(String(500), nullable=True)
     content: Mapped[str] = mapped_column(Text, nullable=False)
     note_type: Mapped[str | None] = mapped_column(String(16), nullable=True)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
-    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
 
 
 class Grant(Base):
     """A notebook (by its path under the Jupyter root) may read a credential's key."""
 
     __tablename__ = "on_grants"
-    __table_args__ = (
-        UniqueConstraint("owner", "credential_id", "notebook_path", name="uq_grant"),
-    )
+    __table_args__ = (UniqueConstraint("owner", "credential_id", "notebook_path", name="uq_grant"),)
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
     credential_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False,
+        String(64),
+        ForeignKey("on_credentials.id", ondelete="CASCADE"),
+        nullable=False,
         index=True,
     )
     notebook_path: Mapped[str] = mapped_column(String(1024), nullable=False)
     # The file the grant was given for ("<inode>:<birth ns>", see fileidentity.py); NULL
     # for grants from before revision 0005 (bound to the file found at their next use).
     file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
 
 
 class ProxyUsage(Base):
@@ -192,7 +207,8 @@ class ProxyUsage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     owner: Mapped[str] = mapped_column(String(255), nullable=False)
     credential_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False)
+        String(64), ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False
+    )
     notebook_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
     provider: Mapped[str] = mapped_column(String(64), nullable=False)
     model: Mapped[str | None] = mapped_column(String(200), nullable=True)
@@ -201,8 +217,9 @@ class ProxyUsage(Base):
     input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
     day: Mapped[str] = mapped_column(String(10), nullable=False)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
 
 
 class ProxyBudget(Base):
@@ -217,12 +234,14 @@ class ProxyBudget(Base):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
     credential_id: Mapped[str] = mapped_column(
-        String(64), ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False,
-        index=True)
+        String(64), ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     notebook_path: Mapped[str] = mapped_column(String(1024), nullable=False, default="")
     requests_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
     tokens_per_day: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
-    created: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
-    updated: Mapped[datetime] = mapped_column(DateTime(timezone=True), nullable=False,
-                                              default=utcnow)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )

@@ -55,8 +55,9 @@ def terms_of(query: str) -> list[str]:
     """The words of a query; FTS syntax in it is never interpreted."""
     terms = _WORD.findall(query)[:MAX_TERMS]
     if not terms:
-        raise InvalidInput([{"field": "query",
-                             "message": "must contain at least one letter or digit"}])
+        raise InvalidInput(
+            [{"field": "query", "message": "must contain at least one letter or digit"}]
+        )
     return terms
 
 
@@ -67,8 +68,13 @@ def _sqlite(session: Session, q: Query) -> list[tuple[str, str, float, str]]:
         return []
     # Every term quoted: all must appear (porter stemming, case and accents folded).
     match = " ".join('"' + t.replace('"', '""') + '"' for t in q.terms)
-    params: dict[str, Any] = {"match": match, "owner": q.owner, "limit": q.limit,
-                              "k0": kinds[0], "k1": kinds[-1]}
+    params: dict[str, Any] = {
+        "match": match,
+        "owner": q.owner,
+        "limit": q.limit,
+        "k0": kinds[0],
+        "k1": kinds[-1],
+    }
     in_notebook = ""
     if q.notebook_id is not None:
         params["notebook"] = q.notebook_id
@@ -93,8 +99,10 @@ def _sqlite(session: Session, q: Query) -> list[tuple[str, str, float, str]]:
 _PG_WEIGHTS = f"{{0, 0, {BODY_WEIGHT / TITLE_WEIGHT}, 1}}"
 # The snippet: at most 16 words around the match, matched words in backticks; a short
 # text whole (ts_headline's fragments would drop its final punctuation).
-_PG_HEADLINE = ("StartSel=`, StopSel=`, MaxWords=16, MinWords=8, ShortWord=0, "
-                "MaxFragments=1, FragmentDelimiter=\" … \"")
+_PG_HEADLINE = (
+    "StartSel=`, StopSel=`, MaxWords=16, MinWords=8, ShortWord=0, "
+    'MaxFragments=1, FragmentDelimiter=" … "'
+)
 _PG_HEADLINE_ALL = "StartSel=`, StopSel=`, HighlightAll=true"
 _PG_SHORT_TEXT = 120
 # ts_headline re-reads the text: only this much of a long body is looked at.
@@ -104,10 +112,16 @@ PG_SNIPPET_CHARS = 200_000
 def _postgresql(session: Session, q: Query) -> list[tuple[str, str, float, str]]:
     """(item id, kind, relevance, snippet) best first."""
     selects = []
-    params: dict[str, Any] = {"words": " ".join(q.terms), "owner": q.owner, "limit": q.limit,
-                              "weights": _PG_WEIGHTS, "headline": _PG_HEADLINE,
-                              "headline_all": _PG_HEADLINE_ALL, "short": _PG_SHORT_TEXT,
-                              "snippet_chars": PG_SNIPPET_CHARS}
+    params: dict[str, Any] = {
+        "words": " ".join(q.terms),
+        "owner": q.owner,
+        "limit": q.limit,
+        "weights": _PG_WEIGHTS,
+        "headline": _PG_HEADLINE,
+        "headline_all": _PG_HEADLINE_ALL,
+        "short": _PG_SHORT_TEXT,
+        "snippet_chars": PG_SNIPPET_CHARS,
+    }
     if q.notebook_id is not None:
         params["notebook"] = q.notebook_id
     if q.notes:
@@ -118,9 +132,12 @@ def _postgresql(session: Session, q: Query) -> list[tuple[str, str, float, str]]
             FROM on_notes AS n, q
             WHERE n.owner = :owner AND n.search_vector @@ q.query{in_notebook}""")  # noqa: S608
     if q.sources:
-        in_notebook = """ AND EXISTS (SELECT 1 FROM on_notebook_sources AS l
-                   WHERE l.source_id = s.id AND l.notebook_id = :notebook)""" \
-            if q.notebook_id is not None else ""
+        in_notebook = (
+            """ AND EXISTS (SELECT 1 FROM on_notebook_sources AS l
+                   WHERE l.source_id = s.id AND l.notebook_id = :notebook)"""
+            if q.notebook_id is not None
+            else ""
+        )
         selects.append(f"""
             SELECT s.id AS item_id, 'source' AS kind,
                    ts_rank(CAST(:weights AS float4[]), s.search_vector, q.query, 1) AS relevance
@@ -158,9 +175,16 @@ BACKENDS: dict[str, Callable[[Session, Query], list[tuple[str, str, float, str]]
 }
 
 
-def text_search(db: Database, owner: str, query: str, *, limit: int = 100,
-                sources: bool = True, notes: bool = True,
-                notebook_id: str | None = None) -> list[dict[str, Any]]:
+def text_search(
+    db: Database,
+    owner: str,
+    query: str,
+    *,
+    limit: int = 100,
+    sources: bool = True,
+    notes: bool = True,
+    notebook_id: str | None = None,
+) -> list[dict[str, Any]]:
     backend = BACKENDS.get(db.backend)
     if backend is None:
         raise BadRequest(f"Text search is not available on the {db.backend} database backend")
@@ -176,24 +200,33 @@ def text_search(db: Database, owner: str, query: str, *, limit: int = 100,
         if created is None:
             continue
         score = round(float(relevance), 6)
-        results.append({
-            "id": item_id, "parent_id": item_id, "title": title, "type": kind,
-            "relevance": score, "final_score": score,
-            "matches": [snippet] if snippet else [],
-            "created": isoformat(created), "updated": isoformat(updated),
-        })
+        results.append(
+            {
+                "id": item_id,
+                "parent_id": item_id,
+                "title": title,
+                "type": kind,
+                "relevance": score,
+                "final_score": score,
+                "matches": [snippet] if snippet else [],
+                "created": isoformat(created),
+                "updated": isoformat(updated),
+            }
+        )
     return results
 
 
-def _details(session: Session, owner: str,
-             hits: list[tuple[str, str, float, str]]) -> dict[str, tuple[Any, Any, Any]]:
+def _details(
+    session: Session, owner: str, hits: list[tuple[str, str, float, str]]
+) -> dict[str, tuple[Any, Any, Any]]:
     out: dict[str, tuple[Any, Any, Any]] = {}
     for model, kind in ((Source, "source"), (Note, "note")):
         ids = [h[0] for h in hits if h[1] == kind]
         if ids:
             rows = session.execute(
-                select(model.id, model.title, model.created, model.updated)
-                .where(model.id.in_(ids), model.owner == owner)
+                select(model.id, model.title, model.created, model.updated).where(
+                    model.id.in_(ids), model.owner == owner
+                )
             ).all()
             out.update({r[0]: (r[1], r[2], r[3]) for r in rows})
     return out

@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 NOT_FOUND = "Source not found"
 SORT_FIELDS = ("type", "title", "created", "updated", "insights_count", "embedded")
-SORT_FIELDS_MESSAGE = ("sort_by must be one of: type, title, created, updated, "
-                       "insights_count, embedded")
+SORT_FIELDS_MESSAGE = (
+    "sort_by must be one of: type, title, created, updated, insights_count, embedded"
+)
 
 
 def _sort_column(field: str) -> Any:
@@ -71,35 +72,48 @@ class SourceStore:
             "created": isoformat(row.created),
             "updated": isoformat(row.updated),
             "file_available": self.uploads.exists(row.stored_name)
-            if row.kind == "upload" else None,
+            if row.kind == "upload"
+            else None,
             "command_id": None,
             "status": None,
             "processing_info": None,
         }
 
     def to_json(self, session: Session, row: Source) -> dict[str, Any]:
-        notebooks = list(session.scalars(
-            select(NotebookSource.notebook_id).where(NotebookSource.source_id == row.id)
-            .order_by(NotebookSource.created, NotebookSource.notebook_id)
-        ))
+        notebooks = list(
+            session.scalars(
+                select(NotebookSource.notebook_id)
+                .where(NotebookSource.source_id == row.id)
+                .order_by(NotebookSource.created, NotebookSource.notebook_id)
+            )
+        )
         data = self.to_list_json(row)
-        data.update(full_text=row.full_text, notebooks=notebooks,
-                    file_size=row.file_size if row.kind == "upload" else None)
+        data.update(
+            full_text=row.full_text,
+            notebooks=notebooks,
+            file_size=row.file_size if row.kind == "upload" else None,
+        )
         return data
 
-    def _row(self, session: Session, owner: str, source_id: str,
-             lock: str | None = None) -> Source:
-        row = session.scalar(locked(
-            select(Source).where(Source.id == source_id, Source.owner == owner), lock))
+    def _row(self, session: Session, owner: str, source_id: str, lock: str | None = None) -> Source:
+        row = session.scalar(
+            locked(select(Source).where(Source.id == source_id, Source.owner == owner), lock)
+        )
         if row is None:
             raise NotFound(NOT_FOUND)
         return row
 
     # -- reading -----------------------------------------------------------------
 
-    def list(self, owner: str, notebook_id: str | None = None, limit: int = 50,
-             offset: int = 0, sort_by: str = "updated", sort_order: str = "desc",
-             ) -> list[dict[str, Any]]:
+    def list(
+        self,
+        owner: str,
+        notebook_id: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+        sort_by: str = "updated",
+        sort_order: str = "desc",
+    ) -> list[dict[str, Any]]:
         column = _sort_column(sort_by)
         ordering = column.asc() if sort_order == "asc" else column.desc()
         query = select(Source).where(Source.owner == owner)
@@ -107,7 +121,8 @@ class SourceStore:
             if notebook_id is not None:
                 notebook_row(s, owner, notebook_id)
                 query = query.join(NotebookSource, NotebookSource.source_id == Source.id).where(
-                    NotebookSource.notebook_id == notebook_id)
+                    NotebookSource.notebook_id == notebook_id
+                )
             query = query.order_by(ordering, Source.id.asc()).limit(limit).offset(offset)
             return [self.to_list_json(row) for row in s.scalars(query)]
 
@@ -121,9 +136,15 @@ class SourceStore:
 
     # -- writing -----------------------------------------------------------------
 
-    def create(self, owner: str, req: SourceCreate, *, title: str | None = None,
-               full_text: str | None = None, upload: StoredUpload | None = None,
-               ) -> dict[str, Any]:
+    def create(
+        self,
+        owner: str,
+        req: SourceCreate,
+        *,
+        title: str | None = None,
+        full_text: str | None = None,
+        upload: StoredUpload | None = None,
+    ) -> dict[str, Any]:
         """Record a prepared source and link it to its notebooks, in one transaction."""
         problems = req.problems(has_file=upload is not None)
         if problems:
@@ -133,8 +154,13 @@ class SourceStore:
             raise NotFound("Transformation not found")
         now = utcnow()
         row = Source(
-            id=new_id("source"), owner=owner, kind=req.type,
-            title=req.title or title, topics=[], created=now, updated=now,
+            id=new_id("source"),
+            owner=owner,
+            kind=req.type,
+            title=req.title or title,
+            topics=[],
+            created=now,
+            updated=now,
         )
         if req.type == "text":
             row.full_text = req.content
@@ -156,8 +182,7 @@ class SourceStore:
                 s.add(row)
                 s.flush()
                 for notebook_id in notebooks:
-                    s.add(NotebookSource(notebook_id=notebook_id, source_id=row.id,
-                                         created=now))
+                    s.add(NotebookSource(notebook_id=notebook_id, source_id=row.id, created=now))
                 s.flush()
                 return self.to_json(s, row)
         except IntegrityError:

@@ -18,7 +18,10 @@ branch_labels = None
 depends_on = None
 
 # (table, kind, title column, body column)
-_INDEXED = (("on_notes", "note", "title", "content"), ("on_sources", "source", "title", "full_text"))
+_INDEXED = (
+    ("on_notes", "note", "title", "content"),
+    ("on_sources", "source", "title", "full_text"),
+)
 
 
 def _sqlite_search_index() -> list[str]:
@@ -87,10 +90,18 @@ def upgrade() -> None:
     op.create_index("ix_on_sources_owner", "on_sources", ["owner"])
     op.create_table(
         "on_notebook_sources",
-        sa.Column("notebook_id", sa.String(64),
-                  sa.ForeignKey("on_notebooks.id", ondelete="CASCADE"), primary_key=True),
-        sa.Column("source_id", sa.String(64),
-                  sa.ForeignKey("on_sources.id", ondelete="CASCADE"), primary_key=True),
+        sa.Column(
+            "notebook_id",
+            sa.String(64),
+            sa.ForeignKey("on_notebooks.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
+        sa.Column(
+            "source_id",
+            sa.String(64),
+            sa.ForeignKey("on_sources.id", ondelete="CASCADE"),
+            primary_key=True,
+        ),
         sa.Column("created", sa.DateTime(timezone=True), nullable=False),
     )
     op.create_index("ix_on_notebook_sources_source_id", "on_notebook_sources", ["source_id"])
@@ -98,8 +109,12 @@ def upgrade() -> None:
         "on_notes",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("owner", sa.String(255), nullable=False),
-        sa.Column("notebook_id", sa.String(64),
-                  sa.ForeignKey("on_notebooks.id", ondelete="CASCADE"), nullable=True),
+        sa.Column(
+            "notebook_id",
+            sa.String(64),
+            sa.ForeignKey("on_notebooks.id", ondelete="CASCADE"),
+            nullable=True,
+        ),
         sa.Column("title", sa.String(500), nullable=True),
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("note_type", sa.String(16), nullable=True),

@@ -44,11 +44,17 @@ def _sql_string(value: str) -> str:
 
 def _unaccent_available(bind) -> bool:
     """True if the unaccent dictionary exists or could be created here."""
-    if bind.exec_driver_sql(
-            "SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").first() is not None:
+    if (
+        bind.exec_driver_sql("SELECT 1 FROM pg_extension WHERE extname = 'unaccent'").first()
+        is not None
+    ):
         return True
-    if bind.exec_driver_sql(
-            "SELECT 1 FROM pg_available_extensions WHERE name = 'unaccent'").first() is None:
+    if (
+        bind.exec_driver_sql(
+            "SELECT 1 FROM pg_available_extensions WHERE name = 'unaccent'"
+        ).first()
+        is None
+    ):
         return False
     try:
         with bind.begin_nested():

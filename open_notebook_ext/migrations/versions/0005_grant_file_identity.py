@@ -33,8 +33,11 @@ def upgrade() -> None:
         batch.add_column(sa.Column("file_id", sa.String(64), nullable=True))
     grants = sa.table("on_grants", sa.column("id"), sa.column("notebook_path"))
     bind = op.get_bind()
-    refused = [gid for gid, path in bind.execute(sa.select(grants.c.id, grants.c.notebook_path))
-               if any(unicodedata.category(ch) in _REFUSED for ch in path)]
+    refused = [
+        gid
+        for gid, path in bind.execute(sa.select(grants.c.id, grants.c.notebook_path))
+        if any(unicodedata.category(ch) in _REFUSED for ch in path)
+    ]
     if refused:
         bind.execute(sa.delete(grants).where(grants.c.id.in_(refused)))
 

@@ -24,14 +24,20 @@ depends_on = None
 def upgrade() -> None:
     # Plain ALTER TABLE on both backends: a batch (copy-and-rename) of on_credentials on
     # SQLite would drop the table its grants point at, and the cascade would delete them.
-    op.add_column("on_credentials", sa.Column("key_access", sa.String(16), nullable=False,
-                                              server_default="read"))
+    op.add_column(
+        "on_credentials",
+        sa.Column("key_access", sa.String(16), nullable=False, server_default="read"),
+    )
     op.create_table(
         "on_proxy_usage",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
         sa.Column("owner", sa.String(255), nullable=False),
-        sa.Column("credential_id", sa.String(64),
-                  sa.ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "credential_id",
+            sa.String(64),
+            sa.ForeignKey("on_credentials.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("notebook_path", sa.String(1024), nullable=True),
         sa.Column("provider", sa.String(64), nullable=False),
         sa.Column("model", sa.String(200), nullable=True),
@@ -42,14 +48,17 @@ def upgrade() -> None:
         sa.Column("day", sa.String(10), nullable=False),
         sa.Column("created", sa.DateTime(timezone=True), nullable=False),
     )
-    op.create_index("ix_on_proxy_usage_budget", "on_proxy_usage",
-                    ["owner", "credential_id", "day"])
+    op.create_index("ix_on_proxy_usage_budget", "on_proxy_usage", ["owner", "credential_id", "day"])
     op.create_table(
         "on_proxy_budgets",
         sa.Column("id", sa.String(64), primary_key=True),
         sa.Column("owner", sa.String(255), nullable=False),
-        sa.Column("credential_id", sa.String(64),
-                  sa.ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False),
+        sa.Column(
+            "credential_id",
+            sa.String(64),
+            sa.ForeignKey("on_credentials.id", ondelete="CASCADE"),
+            nullable=False,
+        ),
         sa.Column("notebook_path", sa.String(1024), nullable=False),
         sa.Column("requests_per_day", sa.Integer, nullable=True),
         sa.Column("tokens_per_day", sa.BigInteger, nullable=True),
@@ -58,8 +67,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("owner", "credential_id", "notebook_path", name="uq_proxy_budget"),
     )
     op.create_index("ix_on_proxy_budgets_owner", "on_proxy_budgets", ["owner"])
-    op.create_index("ix_on_proxy_budgets_credential_id", "on_proxy_budgets",
-                    ["credential_id"])
+    op.create_index("ix_on_proxy_budgets_credential_id", "on_proxy_budgets", ["credential_id"])
 
 
 def downgrade() -> None:
