@@ -29,7 +29,7 @@ LABEXT_SRC := $(filter-out $(LABEXT_DIR)/src/__tests__/%,$(wildcard \
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: install lab test test-fast test-ts lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check docs clean
+.PHONY: jupyter-ai-venv install lab test test-fast test-ts lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check docs clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -60,6 +60,20 @@ $(LABEXT_OUT): $(LABEXT_SRC) | $(VENV)/.installed
 
 labextension: $(LABEXT_OUT)
 
+# jupyter-ai v3 (Jupyternaut, %%ai) with this package, in a venv of its own that the
+# jupyter-ai tests start servers from (tests/integration/test_jupyter_ai.py): its ~150 packages
+# (litellm, langchain) stay out of the test venv. The constraints file keeps pip from
+# backtracking over litellm (docs/users/jupyter-ai.md has the install times).
+AI_VENV := .venv-ai
+$(AI_VENV)/.installed: pyproject.toml constraints/jupyter-ai.txt | venv-sysdeps $(LABEXT_OUT)
+	test -x $(AI_VENV)/bin/python || $(PYTHON) -m venv $(AI_VENV)
+	$(AI_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(AI_VENV)/bin/python -m pip install --quiet -e '.[jupyter-ai]' 'ipykernel>=6.29' \
+	  -c constraints/jupyter-ai.txt
+	touch $@
+
+jupyter-ai-venv: $(AI_VENV)/.installed
+
 lab: install
 	$(BIN)/jupyter lab $(ROOT_FLAG) --no-browser --ServerApp.port=$(LAB_PORT)
 
@@ -85,7 +99,7 @@ test-ts: install
 # on real servers, browsers and databases, so two run side by side in about
 # two thirds of the time. PYTEST_ARGS adds or overrides (e.g. PYTEST_ARGS=-n0).
 PYTEST_ARGS ?=
-test: install sysdeps lint test-ts docs
+test: install sysdeps lint test-ts docs jupyter-ai-venv
 	ON_DOCS_HTML=$(abspath $(DOCS_HTML)) $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The documentation (docs/), warnings as errors and every cross-reference checked.
@@ -119,5 +133,5 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache .ruff_cache docs/_build \
+	rm -rf $(VENV) $(AI_VENV) build dist .pytest_cache .ruff_cache docs/_build \
 	  $(LABEXT_DIR)/lib $(LABEXT_DIR)/tsconfig.tsbuildinfo open_notebook_ext/labextension

@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_http
 import bench_launch_window
+import bench_proxy
 import bench_redact
 import bench_rotate
 import bench_secrets
@@ -125,6 +126,34 @@ BENCHES = [
                 for label, m in r.items()
             ]
         ),
+    ),
+    (
+        "Proxy",
+        bench_proxy.main,
+        lambda r: [
+            (
+                "Provider proxy: added p50 latency vs the provider directly (small JSON answer, "
+                "from a kernel, kernel token and grant checked)",
+                f"{r['added_p50_ms']:.2f} ms (p99 {r['added_p99_ms']:.2f} ms; direct p50 "
+                f"{r['direct_p50_ms']:.2f} ms, proxied {r['proxy_p50_ms']:.2f} ms; {r['n']} pairs)",
+                "<= 1 ms",
+                r["added_p50_ms"] <= 1,
+            ),
+            (
+                "Provider proxy: added time to the first streamed chunk (`stream: true`)",
+                f"{r['ttfc_added_p50_ms']:.2f} ms (direct {r['ttfc_direct_ms']:.2f} ms, proxied "
+                f"{r['ttfc_proxy_ms']:.2f} ms; {r['n_stream']} pairs)",
+                "<= 2 ms",
+                r["ttfc_added_p50_ms"] <= 2,
+            ),
+            (
+                "Provider proxy: 8 concurrent streams, complete streams per second",
+                f"{r['streams_per_s_proxy']:.0f}/s through the proxy, "
+                f"{r['streams_per_s_direct']:.0f}/s directly",
+                "",
+                None,
+            ),
+        ],
     ),
     (
         "Redaction",

@@ -17,6 +17,13 @@ def _jupyter_server_extension_points() -> list[dict[str, object]]:
     return [{"module": "open_notebook_ext", "app": OpenNotebookApp}]
 
 
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext open_notebook_ext``: the ``%secrets`` magic (magics.py)."""
+    from .magics import load_ipython_extension as load
+
+    load(ipython)
+
+
 def _jupyter_labextension_paths() -> list[dict[str, str]]:
     return [{"src": "labextension", "dest": "open-notebook-ext"}]
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import os
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -24,7 +25,9 @@ from traitlets import Bool, Float, Int, List, Unicode, default
 
 from open_notebook_ext._version import __version__
 from open_notebook_ext.audit.log import AuditLog
+from open_notebook_ext.audit.startlog import key_file_made, log_like_jupyter
 from open_notebook_ext.db.bootstrap import open_backend
+from open_notebook_ext.ecosystem.setup import setup as ecosystem_setup
 from open_notebook_ext.errors import ConfigError
 from open_notebook_ext.http.base import (
     BODY_LIMIT_SETTING,
@@ -43,6 +46,7 @@ from open_notebook_ext.notebooks.notebooks import NotebookStore
 from open_notebook_ext.notebooks.notes import NoteStore
 from open_notebook_ext.notebooks.sources import SourceStore
 from open_notebook_ext.notebooks.uploads import UploadArea
+from open_notebook_ext.proxy.config import ProviderProxy
 from open_notebook_ext.security import exposure, logscrub, procsec
 from open_notebook_ext.security.identity import AuthFailureLimiter, TrustedProxies
 from open_notebook_ext.security.origin import DEFAULT_ALLOW_HEADERS, OriginPolicy, parse_origin_list
@@ -56,6 +60,7 @@ from open_notebook_ext.vault.keyring import (
     KEYS_FILE_ENV,
     KeyConfigError,
 )
+from open_notebook_ext.vault.prompts import GrantPrompts, Prompt
 from open_notebook_ext.vault.redact import Redactor
 
 CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
@@ -231,6 +236,15 @@ class OpenNotebookApp(ExtensionApp):
         help="""A kernel may read a credential's key only if its notebook was granted that
         credential (panel: "Notebooks with access", API: grants). False lets every kernel of
         this server read every key of its owner (single-user convenience).""",
+    )
+
+    grant_prompt_timeout = Float(
+        60.0,
+        config=True,
+        help="""Seconds a denied secrets.get waits while a JupyterLab page asks "Allow /
+        Deny" (the call then gets the key or AccessDenied). Only while a logged-in page of
+        the same user is open: with none, the call is denied at once, as when this is 0
+        (no prompts).""",
     )
 
     redact_outputs = Bool(
@@ -449,6 +463,8 @@ class OpenNotebookApp(ExtensionApp):
             raise SystemExit(1) from None
 
     def _start(self) -> None:
+        self._started_at = time.time()
+        log_like_jupyter(self.log)
         self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
         self.origin_policy = self._origin_policy()  # config errors first, before any file
         request_settings = self._request_settings()
@@ -490,13 +506,16 @@ class OpenNotebookApp(ExtensionApp):
             raise ConfigError(
                 f"cannot prepare the uploads directory {self.uploads.path}: {type(e).__name__} {e}"
             ) from None
+        self.provider_proxy = ProviderProxy(parent=self).open(self.db)
         self.notebooks = NotebookStore(self.db, self.uploads)
         self.notes = NoteStore(self.db)
         self.sources = SourceStore(self.db, self.uploads)
         self.auth_limiter = AuthFailureLimiter(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
+        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self._install_kernel_tokens()
+        self._install_grant_prompts()
         self._install_redaction()
         self._follow_notebook_renames()
         self.settings.update(
@@ -550,6 +569,51 @@ class OpenNotebookApp(ExtensionApp):
         blocked = self.kernel_firewall.blocked(os.environ)
         if blocked:
             self.log.info("Kept out of kernels' environment: %s", ", ".join(blocked))
+
+    def _install_grant_prompts(self) -> None:
+        """Prompts in the page for denied reads (vault/prompts.py); a console's grants
+        end with its kernel."""
+
+        def audit(prompt: Prompt, outcome: str) -> None:
+            self.audit.emit(
+                "prompt",
+                action=outcome,
+                owner=prompt.owner,
+                credential_id=prompt.credential["id"],
+                credential_name=prompt.credential["name"],
+                provider=prompt.credential["provider"],
+                notebook_path=prompt.notebook_path,
+                kernel_id=prompt.kernel_id,
+            )
+
+        self.grant_prompts = GrantPrompts(self.grant_prompt_timeout, on_outcome=audit)
+
+        def forget(kernel_id: str) -> None:
+            future = self.executor.submit(self.grants.forget_kernel, kernel_id)
+            future.add_done_callback(
+                lambda f: (
+                    f.exception()
+                    and self.log.error(
+                        "Could not remove the grants of console kernel %s", kernel_id
+                    )
+                )
+            )
+
+        self.kernel_tokens.on_revoke.append(forget)
+
+    async def console_binding(self, owner: str, path: Any) -> dict[str, Any]:
+        """``{"kernel_id": ...}`` when ``path`` is a console session's (no file to bind a
+        grant to), else ``{}``."""
+        if not isinstance(path, str):
+            return {}
+        for session in await self._server.session_manager.list_sessions():
+            if session.get("path") == path and session.get("type") == "console":
+                return self.grant_binding("console", (session.get("kernel") or {}).get("id"))
+        return {}
+
+    @staticmethod
+    def grant_binding(session_type: str, kernel_id: str | None) -> dict[str, Any]:
+        return {"kernel_id": kernel_id} if session_type == "console" and kernel_id else {}
 
     def isolation_status(self) -> dict[str, Any]:
         return kernels_gateway.isolation_status(
@@ -612,11 +676,14 @@ class OpenNotebookApp(ExtensionApp):
 
     def _warn_about_key(self) -> None:
         if self.key_material.source == "generated":
+            made = key_file_made(self.key_material.path, getattr(self, "_started_at", None))
             self.log.warning(
-                "No encryption key configured: generated one in %s. Anyone who can read this "
+                "No encryption key configured: %s. Anyone who can read this "
                 "file can decrypt the stored API keys. In production supply your own key "
                 "with OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE or OPEN_NOTEBOOK_ENCRYPTION_KEY.",
-                self.key_material.path,
+                f"generated one in {self.key_material.path}"
+                if made is None
+                else f"using the key file generated on {made} in {self.key_material.path}",
             )
         elif not self.keyring.configured:
             self.log.warning(

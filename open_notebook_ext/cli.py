@@ -1,4 +1,5 @@
-"""``jupyter open-notebook``: key rotation, key generation, status, verification, migrations.
+"""``jupyter open-notebook``: key rotation, key generation, status, verification, migrations,
+imports from the environment.
 
 A Jupyter subcommand (the ``jupyter-open-notebook`` script), built like
 ``jupyter server extension``: traitlets applications that read the same
@@ -103,12 +104,14 @@ class RotateApp(_Command):
     name = "rotate"
     description = """Re-encrypt every stored API key under the primary encryption key.
 
-    Configure the new key first, followed by the old one(s):
+    Steps: make a new key first (jupyter open-notebook generate-key --output new.key);
+    configure it first, followed by the old one(s):
     OPEN_NOTEBOOK_ENCRYPTION_KEYS="<new>,<old>" (or c.OpenNotebookApp.encryption_keys),
-    for the running server too. Works in batches, each one transaction; safe while the
-    server runs; idempotent and resumable (run it again after an interruption).
-    Credentials that cannot be decrypted are listed by id and skipped. Exit code 1 when
-    any were found."""
+    for the running server too; run this; then run jupyter open-notebook verify, and
+    drop the old key once every credential decrypts. Works in batches, each one
+    transaction; safe while the server runs; idempotent and resumable (run it again
+    after an interruption). Credentials that cannot be decrypted are listed by id and
+    skipped. Exit code 1 when any were found."""
 
     batch_size = Int(500, config=True, help="Credentials re-encrypted per transaction.")
     quiet = Bool(False, config=True, help="No progress bar.")
@@ -173,6 +176,13 @@ class RotateApp(_Command):
         sys.stderr.flush()
 
 
+NEXT_STEP = (
+    "Next: start Jupyter with {where}. To replace a key already in use, configure "
+    'OPEN_NOTEBOOK_ENCRYPTION_KEYS="<new>,<old>" instead, then run jupyter open-notebook '
+    "rotate and jupyter open-notebook verify."
+)
+
+
 class GenerateKeyApp(_Command):
     name = "generate-key"
     description = """Print a new random Fernet key, or write it to a new 0600 file (--output).
@@ -187,7 +197,15 @@ class GenerateKeyApp(_Command):
     def start(self) -> None:
         key = Fernet.generate_key().decode("ascii")
         if not self.output:
-            print(key)
+            print(key)  # stdout holds the key alone (for scripts); the next step on stderr
+            print(
+                NEXT_STEP.format(
+                    where="OPEN_NOTEBOOK_ENCRYPTION_KEY=<this key>, or "
+                    "save it to a 0600 file (--output) and set "
+                    "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE"
+                ),
+                file=sys.stderr,
+            )
             return
         path = Path(self.output)
         flags = os.O_WRONLY | os.O_CREAT | (os.O_TRUNC if self.force else os.O_EXCL)
@@ -201,6 +219,7 @@ class GenerateKeyApp(_Command):
             f.write(key + "\n")
         path.chmod(0o600)
         print(f"wrote a new key to {path}", file=sys.stderr)
+        print(NEXT_STEP.format(where=f"OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE={path}"), file=sys.stderr)
 
 
 class StatusApp(_Command):
@@ -262,8 +281,9 @@ class VerifyApp(_Command):
 
 class MigrateApp(_Command):
     name = "migrate"
-    description = """Upgrade the database schema to the latest version (the server also does
-    this at start-up)."""
+    description = """Upgrade the database schema to the latest version.
+
+    The server also does this at start-up."""
 
     def start(self) -> None:
         s = self.settings()
@@ -286,6 +306,11 @@ class OpenNotebookCLI(JupyterApp):
         "status": (StatusApp, StatusApp.description.splitlines()[0]),
         "verify": (VerifyApp, VerifyApp.description.splitlines()[0]),
         "migrate": (MigrateApp, MigrateApp.description.splitlines()[0]),
+        # ecosystem/cli.py (it imports this module)
+        "import-env": (
+            "open_notebook_ext.ecosystem.cli.ImportEnvApp",
+            "Import provider keys from the environment or a .env file.",
+        ),
     }
 
     def start(self) -> None:

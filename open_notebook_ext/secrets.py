@@ -5,6 +5,10 @@
     >>> key = secrets.get("Work", provider="openai") # when the name is used twice
     >>> secrets.list()                               # names, providers, hints; no keys
     >>> key = await secrets.aget("Work")             # from async code
+    >>> secrets.env("Work")                          # OPENAI_API_KEY etc. set (secrets_env.py)
+    >>> with secrets.env("Work"): ...                # ... and restored after the block
+    >>> p = secrets.proxy("Work")                    # use the key without holding it
+    >>> client = OpenAI(base_url=p.base_url, api_key=p.api_key)
 
 In a kernel started by a Jupyter server running open_notebook_ext this needs no
 configuration: the server gives each kernel its URL (``OPEN_NOTEBOOK_URL``) and
@@ -26,6 +30,7 @@ import asyncio
 import builtins
 import http.client
 import json
+import linecache
 import os
 import threading
 from typing import Any
@@ -35,21 +40,46 @@ __all__ = [
     "AccessDenied",
     "AuthenticationFailed",
     "DecryptionFailed",
+    "ProxyEndpoint",
+    "ProxyOnly",
     "SecretError",
     "SecretNotFound",
     "ServerUnreachable",
     "aget",
     "alist",
+    "env",
     "get",
     "list",
+    "proxy",
 ]
 
 _API = "open-notebook/api/"
 _TIMEOUT = 10.0
+# How long get() waits while the JupyterLab page asks whether this notebook may read
+# the key (the server holds the call only while a page is open, at most its
+# grant_prompt_timeout); sent as "Prefer: wait=N" (RFC 7240).
+PROMPT_WAIT = 300.0
 
 
 class SecretError(Exception):
     """Base class; the message never contains a key or token."""
+
+    def _render_traceback_(self) -> builtins.list[str]:
+        """How IPython shows it: the message first, then the lines of the caller's code
+        that led here; no frames from inside this module."""
+        lines = [f"{type(self).__name__}: {self}"]
+        tb = self.__traceback__
+        while tb is not None:
+            code = tb.tb_frame.f_code
+            if code.co_filename != __file__ and not code.co_filename.startswith("<frozen"):
+                source = linecache.getline(code.co_filename, tb.tb_lineno).strip()
+                lines.append(
+                    f"  line {tb.tb_lineno}: {source}"
+                    if source
+                    else f"  line {tb.tb_lineno} of {code.co_filename}"
+                )
+            tb = tb.tb_next
+        return lines
 
 
 class SecretNotFound(SecretError):
@@ -58,6 +88,10 @@ class SecretNotFound(SecretError):
 
 class AccessDenied(SecretError):
     """This notebook was not granted the credential (grant it in the Credentials panel)."""
+
+
+class ProxyOnly(AccessDenied):
+    """The credential's key is never handed out (``key_access: proxy``): use ``proxy()``."""
 
 
 class DecryptionFailed(SecretError):
@@ -117,18 +151,26 @@ def _connection(url: str) -> tuple[http.client.HTTPConnection, str]:
     return conn, parts.path or "/"
 
 
-def _request(method: str, path: str, body: Any = None) -> Any:
+def _request(method: str, path: str, body: Any = None, wait: float | None = None) -> Any:
     url, token = _config()
     data = json.dumps(body).encode() if body is not None else None
     headers = {"Authorization": f"Bearer {token}", "Accept": "application/json"}
     if data is not None:
         headers["Content-Type"] = "application/json"
+    if wait:
+        headers["Prefer"] = f"wait={int(wait)}"
     for attempt in (1, 2):
         conn, base = _connection(url)
         try:
             conn.request(method, base + _API + path, body=data, headers=headers)
-            response = conn.getresponse()
-            payload = response.read()
+            if wait and conn.sock is not None:
+                conn.sock.settimeout(_TIMEOUT + wait)  # the page may take its time
+            try:
+                response = conn.getresponse()
+                payload = response.read()
+            finally:
+                if conn.sock is not None:
+                    conn.sock.settimeout(_TIMEOUT)
             break
         except (OSError, http.client.HTTPException) as e:
             conn.close()
@@ -147,6 +189,8 @@ def _request(method: str, path: str, body: Any = None) -> Any:
     if response.status == 404:
         raise SecretNotFound(detail)
     if response.status == 403:
+        if isinstance(result, dict) and result.get("key_access") == "proxy":
+            raise ProxyOnly(detail)
         raise AccessDenied(detail)
     if response.status == 401:
         raise AuthenticationFailed(detail)
@@ -162,11 +206,19 @@ def get(name: str, provider: str | None = None) -> str:
     body: dict[str, Any] = {"name": name}
     if provider:
         body["provider"] = provider
-    secret = _request("POST", "secrets/get", body)
-    key = secret.get("api_key") if isinstance(secret, dict) else None
-    if not key:
-        raise SecretNotFound(f"credential {name!r} has no API key")
-    return key
+    try:
+        secret = _request("POST", "secrets/get", body, wait=PROMPT_WAIT)
+    except SecretNotFound as e:
+        error: SecretError = SecretNotFound(f"no credential called {name!r}: {e}")
+    except SecretError as e:
+        error = e
+    else:
+        key = secret.get("api_key") if isinstance(secret, dict) else None
+        if not key:
+            raise SecretNotFound(f"credential {name!r} has no API key")
+        return key
+    # raised here, not deep in _request (IPython shows it via _render_traceback_)
+    raise error.with_traceback(None) from None
 
 
 def get_by_id(credential_id: str) -> str:
@@ -180,9 +232,83 @@ def list() -> builtins.list[dict[str, Any]]:
     return _request("GET", "secrets")
 
 
+class ProxyEndpoint:
+    """Where an SDK sends a credential's calls so that the server adds the key.
+
+    ``base_url`` is this credential's proxy URL, ``api_key`` this kernel's own token
+    (never the provider's key: the proxy puts that in), ``provider`` the credential's
+    provider. The token is not shown by ``repr()``.
+    """
+
+    __slots__ = ("api_key", "base_url", "credential_id", "name", "provider")
+
+    def __init__(
+        self, *, base_url: str, api_key: str, provider: str, name: str, credential_id: str
+    ) -> None:
+        self.base_url = base_url
+        self.api_key = api_key
+        self.provider = provider
+        self.name = name
+        self.credential_id = credential_id
+
+    def __repr__(self) -> str:
+        return (
+            f"ProxyEndpoint(name={self.name!r}, provider={self.provider!r}, "
+            f"base_url={self.base_url!r})"
+        )
+
+
+def proxy(name: str, provider: str | None = None) -> ProxyEndpoint:
+    """The proxy endpoint of the credential called ``name`` (optionally of ``provider``),
+    for an SDK: ``OpenAI(base_url=p.base_url, api_key=p.api_key)``,
+    ``Anthropic(base_url=p.base_url, api_key=p.api_key)``,
+    ``AzureOpenAI(azure_endpoint=p.base_url, api_key=p.api_key, api_version=...)``.
+
+    Works for ``key_access`` "read" and "proxy" alike. Raises SecretNotFound,
+    AccessDenied (this notebook was not granted the credential) or SecretError (a name
+    used by several providers, and none given).
+    """
+    url, token = _config()
+    wanted = provider.strip().lower() if provider else None
+    found = [
+        c
+        for c in list()
+        if c.get("name") == name.strip() and (wanted is None or c.get("provider") == wanted)
+    ]
+    if not found:
+        raise SecretNotFound("Credential not found")
+    if len(found) > 1:
+        providers = ", ".join(sorted(str(c.get("provider")) for c in found))
+        raise SecretError(f"Several credentials have this name ({providers}); give a provider")
+    credential = found[0]
+    if not credential.get("granted", False):
+        raise AccessDenied(
+            f"This notebook has no access to credential {credential['name']!r}. Grant it in "
+            "the Credentials panel (Notebooks with access)."
+        )
+    return ProxyEndpoint(
+        base_url=f"{url}{_API}proxy/{quote(credential['id'], safe=':')}/",
+        api_key=token,
+        provider=credential["provider"],
+        name=credential["name"],
+        credential_id=credential["id"],
+    )
+
+
 async def aget(name: str, provider: str | None = None) -> str:
     return await asyncio.to_thread(get, name, provider)
 
 
 async def alist() -> builtins.list[dict[str, Any]]:
     return await asyncio.to_thread(list)
+
+
+def env(*names: str, provider: str | None = None) -> Any:
+    """Set the environment variables libraries read (``OPENAI_API_KEY``, ...) for these
+    granted credentials (all granted ones without a name); a context manager that
+    restores the previous values. See ``open_notebook_ext.secrets_env``."""
+    import sys
+
+    from .secrets_env import set_env
+
+    return set_env(sys.modules[__name__], names, provider)

@@ -9,6 +9,9 @@ import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { CredentialsClient } from './api';
 import { keyIcon } from './icon';
 import { CurrentNotebook } from './model/currentNotebook';
+// Grant prompts listen from start-up (code may ask before the panel is opened).
+// eslint-disable-next-line jupyter/prefer-lazy-imports
+import { startGrantPrompts } from './prompts';
 // The panel is added to the sidebar during activation, so it is needed at once.
 // eslint-disable-next-line jupyter/prefer-lazy-imports
 import { CredentialsPanel, PANEL_ID } from './widget';
@@ -41,23 +44,28 @@ const plugin: JupyterFrontEndPlugin<void> = {
       new CurrentNotebook(app.shell)
     );
     app.shell.add(panel, 'left', { rank: 850 });
+    startGrantPrompts(app, client, trans, () => panel.refresh());
     if (restorer) {
       restorer.add(panel, PANEL_ID);
     }
 
     app.commands.addCommand(CommandIDs.manage, {
-      label: trans.__('Open Notebook: Manage credentials'),
-      caption: trans.__('Add, edit and delete the API keys Open Notebook uses'),
+      // named by what it does (not "Open Notebook", which reads like a verb)
+      label: trans.__('Credentials: Manage API keys'),
+      caption: trans.__(
+        'Add, edit and delete the API keys notebooks read with secrets.get'
+      ),
       icon: args => (args.isPalette ? undefined : keyIcon),
       describedBy: { args: { type: 'object', properties: {} } },
       execute: () => {
         app.shell.activateById(panel.id);
+        panel.focusFirstControl();
       }
     });
     if (palette) {
       palette.addItem({
         command: CommandIDs.manage,
-        category: trans.__('Open Notebook')
+        category: trans.__('Credentials')
       });
     }
   }

@@ -42,6 +42,34 @@ export class CredentialsPanel extends ReactWidget {
     this.update();
   }
 
+  /**
+   * Move the keyboard focus into the panel (its first control), once it has
+   * rendered: opening it from the command palette should not leave the focus
+   * on the Launcher behind it.
+   */
+  focusFirstControl(): void {
+    let tries = 0;
+    const attempt = () => {
+      const target = this.node.querySelector<HTMLElement>(
+        'button:not([disabled]), input:not([disabled]), select, textarea, a[href]'
+      );
+      if (target) {
+        target.focus();
+      } else if (++tries < 40) {
+        window.setTimeout(attempt, 50);
+      }
+    };
+    attempt();
+  }
+
+  /** Read everything again if the panel has been shown (e.g. a grant made elsewhere). */
+  refresh(): void {
+    if (this.shown) {
+      this.refreshToken++;
+      this.update();
+    }
+  }
+
   protected render(): JSX.Element | null {
     if (!this.shown) {
       return null;

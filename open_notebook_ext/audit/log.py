@@ -27,7 +27,7 @@ from traitlets.config import Configurable
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "events"
 SCHEMA_BASE = "https://events.open-notebook-ext.invalid"
-KINDS = ("credential", "grant", "auth", "rotation")
+KINDS = ("credential", "grant", "auth", "rotation", "budget", "prompt")
 SCHEMA_IDS = {kind: f"{SCHEMA_BASE}/{kind}/v1" for kind in KINDS}
 _KIND_OF = {v: k for k, v in SCHEMA_IDS.items()}
 

@@ -15,7 +15,9 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -69,6 +71,10 @@ class Credential(Base):
     location: Mapped[str | None] = mapped_column(String(200), nullable=True)
     credentials_path: Mapped[str | None] = mapped_column(String(2048), nullable=True)
     num_ctx: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # "read": secrets.get and the proxy may use the key; "proxy": only the proxy (0006).
+    key_access: Mapped[str] = mapped_column(
+        String(16), nullable=False, default="read", server_default="read"
+    )
     created: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )
@@ -186,5 +192,56 @@ class Grant(Base):
     # for grants from before revision 0005 (bound to the file found at their next use).
     file_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class ProxyUsage(Base):
+    """One call through the provider proxy: who, which credential and notebook, the model,
+    the status, the time taken and the provider's token counts. Never the prompt or
+    the answer. ``day`` is the UTC date (YYYY-MM-DD), what budgets and usage group by."""
+
+    __tablename__ = "on_proxy_usage"
+    __table_args__ = (Index("ix_on_proxy_usage_budget", "owner", "credential_id", "day"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False)
+    credential_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False
+    )
+    notebook_path: Mapped[str | None] = mapped_column(String(1024), nullable=True)
+    provider: Mapped[str] = mapped_column(String(64), nullable=False)
+    model: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    status: Mapped[int] = mapped_column(Integer, nullable=False)
+    latency_ms: Mapped[float] = mapped_column(Float, nullable=False)
+    input_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    output_tokens: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    day: Mapped[str] = mapped_column(String(10), nullable=False)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+
+
+class ProxyBudget(Base):
+    """Limits per UTC day on a credential's proxy calls, for every notebook
+    (``notebook_path`` "") or one notebook."""
+
+    __tablename__ = "on_proxy_budgets"
+    __table_args__ = (
+        UniqueConstraint("owner", "credential_id", "notebook_path", name="uq_proxy_budget"),
+    )
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
+    credential_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("on_credentials.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    notebook_path: Mapped[str] = mapped_column(String(1024), nullable=False, default="")
+    requests_per_day: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    tokens_per_day: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    created: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=utcnow
+    )
+    updated: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )

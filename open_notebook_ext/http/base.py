@@ -376,6 +376,12 @@ class OpenNotebookHandler(ExtensionHandlerMixin, APIHandler):
     async def _prepare(self) -> None:
         method = self.request.method or "GET"
         if method == "OPTIONS":
+            # Read the (empty) body first, as for an error from here: a handler finished
+            # before its body was read has Tornado close the connection, and the client's
+            # next request on it (a preflight is followed by the real one) is reset.
+            await self._drain_body()
+            if self._prepared_future is not None and self._prepared_future.done():
+                self._prepared_future = None  # Tornado would resolve it a second time
             self._answer_options()
             return
         bad = getattr(self, "_undecodable_path_argument", None)

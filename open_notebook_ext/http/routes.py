@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from open_notebook_ext.audit.handlers import AuditHandler
+from open_notebook_ext.ecosystem.handlers import ROUTES as IMPORT_ROUTES
 from open_notebook_ext.http.base import NotFoundHandler
 from open_notebook_ext.http.meta import OpenAPIHandler, ProvidersHandler
 from open_notebook_ext.notebooks.handlers import (
@@ -22,6 +23,8 @@ from open_notebook_ext.notebooks.source_handlers import (
     SourcesHandler,
     SourcesJsonHandler,
 )
+from open_notebook_ext.proxy.handlers import ProxyHandler
+from open_notebook_ext.proxy.usage_handlers import BudgetHandler, BudgetsHandler, UsageHandler
 from open_notebook_ext.vault.handlers import (
     CREDENTIAL_ID,
     CredentialHandler,
@@ -29,6 +32,11 @@ from open_notebook_ext.vault.handlers import (
     CredentialsHandler,
     CredentialStatusHandler,
     CredentialTestHandler,
+)
+from open_notebook_ext.vault.prompt_handlers import (
+    GrantPromptHandler,
+    GrantPromptsHandler,
+    GrantPromptSocket,
 )
 from open_notebook_ext.vault.secret_handlers import (
     GrantHandler,
@@ -45,6 +53,8 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/openapi\.json", OpenAPIHandler),
     (rf"{API}/providers", ProvidersHandler),
     (rf"{API}/credentials/status", CredentialStatusHandler),
+    # env-status, migrate-from-env, env-import, import-dotenv (ecosystem/handlers.py)
+    *((rf"{API}/{path}", handler) for path, handler in IMPORT_ROUTES),
     (rf"{API}/credentials/by-provider/(?P<provider>[^/]+)", CredentialsByProviderHandler),
     (rf"{API}/credentials", CredentialsHandler),
     (rf"{API}/credentials/{CREDENTIAL_ID}", CredentialHandler),
@@ -64,7 +74,14 @@ ROUTES: list[tuple[str, type]] = [
     (rf"{API}/secrets/get", SecretByNameHandler),
     (rf"{API}/grants", GrantsHandler),
     (rf"{API}/grants/(?P<grant_id>[^/]+)", GrantHandler),
+    (rf"{API}/grant-prompts", GrantPromptsHandler),
+    (rf"{API}/grant-prompts/socket", GrantPromptSocket),
+    (rf"{API}/grant-prompts/(?P<prompt_id>[^/]+)", GrantPromptHandler),
     (rf"{API}/audit", AuditHandler),
+    (rf"{API}/proxy/{CREDENTIAL_ID}/(?P<path>.*)", ProxyHandler),
+    (rf"{API}/usage", UsageHandler),
+    (rf"{API}/budgets", BudgetsHandler),
+    (rf"{API}/budgets/(?P<budget_id>[^/]+)", BudgetHandler),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", NotFoundHandler),
 ]

@@ -57,6 +57,8 @@ class KernelTokens:
         self._by_digest: dict[str, KernelGrant] = {}
         self._digest_of: dict[str, str] = {}
         self._lock = threading.Lock()
+        # called with the kernel id after a kernel's token is revoked (it shut down)
+        self.on_revoke: list[Callable[[str], None]] = []
 
     @staticmethod
     def _digest(token: str) -> str:
@@ -102,7 +104,9 @@ class KernelTokens:
             if digest is None:
                 return False
             self._by_digest.pop(digest, None)
-            return True
+        for callback in self.on_revoke:
+            callback(kernel_id)
+        return True
 
     def __len__(self) -> int:
         return len(self._by_digest)

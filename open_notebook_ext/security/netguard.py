@@ -251,9 +251,16 @@ def check_url(
     for address in addresses:
         reason = blocked_reason(address, allow_private=allow_private)
         if reason is not None:
+            # what a setting would allow says which setting
+            hint = (
+                " (set OpenNotebookApp.allow_private_targets = True to allow it, e.g. "
+                "for Ollama on this machine)"
+                if reason in ("a loopback address", "a private address")
+                else ""
+            )
             if literal is not None:
-                raise URLRefused(f"The URL's host is {reason}, which is not allowed")
-            raise URLRefused(f"The URL's host resolves to {reason}, which is not allowed")
+                raise URLRefused(f"The URL's host is {reason}, which is not allowed{hint}")
+            raise URLRefused(f"The URL's host resolves to {reason}, which is not allowed{hint}")
     pinned = next((a for a in addresses if ":" not in a), addresses[0] if addresses else None)
     return Target(url.strip(), scheme, host, port, pinned, tuple(addresses))
 

@@ -27,6 +27,7 @@ _COLUMNS = [
     Credential.name,
     Credential.provider,
     Credential.api_key_encrypted,
+    Credential.key_access,
     *(getattr(Credential, c) for c in _OPTIONAL_COLUMNS),
 ]
 # Built once: constructing SQLAlchemy statements per call costs more than running them.
@@ -48,6 +49,20 @@ _GRANTS = select(Grant.id, Grant.notebook_path, Grant.file_id).where(
 )
 
 
+class ProxyOnly(Exception):
+    """The credential's key is used only by the proxy (``key_access: proxy``)."""
+
+    def __init__(self, credential: dict[str, Any]) -> None:
+        super().__init__(credential["id"])
+        self.credential = credential
+        self.detail = (
+            f"Credential {credential['name']!r} is proxy-only (key_access: proxy): its key "
+            "is never handed out. Use it through the provider proxy: "
+            f"p = secrets.proxy({credential['name']!r}), then, for example, "
+            "OpenAI(base_url=p.base_url, api_key=p.api_key)."
+        )
+
+
 class SecretAccess:
     def __init__(self, credentials: CredentialStore, grants: GrantStore) -> None:
         self.credentials = credentials
@@ -61,13 +76,18 @@ class SecretAccess:
         name: str | None = None,
         provider: str | None = None,
         notebook_paths: list[str] | None = None,
+        kernel_id: str | None = None,
         require_key: bool = True,
+        reveal: bool = False,
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
-        """(id/name/provider, the secret or None when not granted).
+        """(id/name/provider/key_access, the secret or None when not granted).
 
         ``notebook_paths`` None means no grant is needed (a token holder, or
-        ``require_grants`` off). Raises NotFound, Conflict (ambiguous name),
-        Unprocessable (no key, or undecryptable).
+        ``require_grants`` off); ``kernel_id`` is the reading kernel (a console's grant
+        is bound to it). ``reveal``: the key is to be handed to the caller
+        (``secrets.get``), which a proxy-only credential refuses (:class:`ProxyOnly`,
+        after the grant check, before decrypting). Raises NotFound, Conflict
+        (ambiguous name), Unprocessable (no key, or undecryptable).
         """
         if credential_id is not None:
             query, params = _BY_ID, {"owner": owner, "cid": credential_id}
@@ -90,15 +110,22 @@ class SecretAccess:
                 providers = ", ".join(sorted(r.provider for r in rows))
                 raise Conflict(f"Several credentials have this name ({providers}); give a provider")
             row = rows[0]
-            meta = {"id": row.id, "name": row.name, "provider": row.provider}
+            meta = {
+                "id": row.id,
+                "name": row.name,
+                "provider": row.provider,
+                "key_access": row.key_access,
+            }
             grants = []
             if notebook_paths:
                 grants = conn.execute(
                     _GRANTS, {"owner": owner, "cid": row.id, "paths": notebook_paths}
                 ).all()
         # a grant counts only while its notebook is the file it was given for
-        if notebook_paths is not None and not self.grants.check_files(grants):
+        if notebook_paths is not None and not self.grants.check_files(grants, kernel_id):
             return meta, None
+        if reveal and row.key_access == "proxy":
+            raise ProxyOnly(meta)
         secret = {**meta, **{c: getattr(row, c) for c in _OPTIONAL_COLUMNS}, "api_key": None}
         if row.api_key_encrypted is None:
             if require_key:

@@ -84,6 +84,7 @@ _JSON_COLUMNS = (
     "provider",
     "modalities",
     *_OPTIONAL_COLUMNS,
+    "key_access",
     "api_key_encrypted",
     "api_key_hint",
     "created",
@@ -155,6 +156,12 @@ def _destination_changes(sent: dict[str, Any], row: Credential) -> builtins.list
     Setting the value stored already is no change; clearing one is (the key
     would go to the provider's default host)."""
     return [f for f in KEY_DESTINATION_FIELDS if f in sent and sent[f] != getattr(row, f)]
+
+
+KEY_ACCESS_BACK_TO_READ = (
+    "is required to turn key_access from proxy back to read: a proxy-only key is never "
+    "handed out, so only someone who has the key may make it readable again"
+)
 
 
 def _key_needed_for(changed: builtins.list[str]) -> InvalidInput:
@@ -349,6 +356,21 @@ class CredentialStore:
         row.api_key_hint = key_hint(api_key)
 
     def create(self, owner: str, payload: Any) -> dict[str, Any]:
+        row = self.new_row(owner, payload)
+        try:
+            with self.db.session(write=True) as s:
+                s.add(row)
+                s.flush()
+                return self.to_json(row)
+        except IntegrityError:
+            raise Conflict(
+                f"A credential with this name already exists for provider {row.provider}",
+                "name",
+            ) from None
+
+    def new_row(self, owner: str, payload: Any) -> Credential:
+        """A validated create request as a row, its key encrypted; nothing is written
+        (``create``, and imports that add several rows in one transaction)."""
         req = parse(CredentialCreate, payload)
         spec = PROVIDERS[req.provider]
         sent = req.model_dump(exclude_unset=True)
@@ -366,21 +388,14 @@ class CredentialStore:
             name=req.name,
             provider=spec.name,
             modalities=req.modalities or list(spec.modalities),
+            key_access=req.key_access or "read",
             created=now,
             updated=now,
             **{c: getattr(req, c) for c in _OPTIONAL_COLUMNS},
         )
         if req.api_key is not None:
             self._set_key(row, req.api_key)  # raises EncryptionNotConfigured before any write
-        try:
-            with self.db.session(write=True) as s:
-                s.add(row)
-                s.flush()
-                return self.to_json(row)
-        except IntegrityError:
-            raise Conflict(
-                f"A credential with this name already exists for provider {spec.name}", "name"
-            ) from None
+        return row
 
     def update(self, owner: str, credential_id: str, payload: Any) -> dict[str, Any]:
         req = parse(CredentialUpdate, payload)
@@ -404,6 +419,12 @@ class CredentialStore:
                     changed = _destination_changes(sent, row)
                     if changed:
                         raise _key_needed_for(changed)
+                    if row.key_access == "proxy" and sent.get("key_access") == "read":
+                        raise InvalidInput(
+                            [{"field": "api_key", "message": KEY_ACCESS_BACK_TO_READ}]
+                        )
+                if sent.get("key_access") is not None:
+                    row.key_access = req.key_access  # type: ignore[assignment]
                 if "name" in sent:
                     row.name = req.name  # type: ignore[assignment]  # SQLAlchemy Column typed as str; the model field is validated non-None here
                 if sent.get("modalities") is not None:

@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 GRANT_NOT_FOUND = "Grant not found"
 NO_SUCH_NOTEBOOK = "no such notebook: grant a notebook file that exists"
 FileIdentity = Callable[[str], "str | None"]
+# A grant to a session that is no file (a console): bound to its kernel, not a file.
+KERNEL_BOUND = "kernel:"
 
 
 def _at_or_under(path: str) -> Any:
@@ -62,10 +64,20 @@ class GrantStore:
 
     # -- the file behind a grant ---------------------------------------------------
 
-    def check_files(self, rows: Iterable[tuple[str, str, str | None]]) -> set[str]:
+    def check_files(
+        self, rows: Iterable[tuple[str, str, str | None]], kernel_id: str | None = None
+    ) -> set[str]:
         """The ids, among ``(grant id, path, file identity)`` rows, of grants whose file
-        is still the one they were given for (see :meth:`_check_files`)."""
-        return self._check_files(rows)[0]
+        is still the one they were given for (see :meth:`_check_files`); a grant bound
+        to a kernel (a console's) counts for that kernel only."""
+        rows = list(rows)
+        bound = {gid for gid, _, fid in rows if fid and fid.startswith(KERNEL_BOUND)}
+        valid = self._check_files([r for r in rows if r[0] not in bound])[0]
+        return valid | {
+            gid
+            for gid, _, fid in rows
+            if gid in bound and kernel_id is not None and fid == KERNEL_BOUND + kernel_id
+        }
 
     def _check_files(
         self,
@@ -79,7 +91,7 @@ class GrantStore:
         A grant without an identity (given before the identity was recorded) is bound
         to the file it finds.
         """
-        rows = list(rows)
+        rows = [r for r in rows if not (r[2] or "").startswith(KERNEL_BOUND)]
         if self.identify is None:
             return {gid for gid, _, _ in rows}, set()
         now: dict[str, str | None] = {}
@@ -114,8 +126,11 @@ class GrantStore:
                 )
         return valid, set(stale)
 
-    def granted_credentials(self, owner: str, paths: builtins.list[str]) -> set[str]:
-        """Ids of the credentials granted to any of ``paths`` (files checked)."""
+    def granted_credentials(
+        self, owner: str, paths: builtins.list[str], kernel_id: str | None = None
+    ) -> set[str]:
+        """Ids of the credentials granted to any of ``paths`` (files checked; grants
+        bound to a kernel count for ``kernel_id``)."""
         if not paths:
             return set()
         with self.db.session() as s:
@@ -124,7 +139,7 @@ class GrantStore:
                     Grant.owner == owner, Grant.notebook_path.in_(paths)
                 )
             ).all()
-        valid = self.check_files((gid, path, fid) for gid, path, fid, _ in rows)
+        valid = self.check_files(((gid, path, fid) for gid, path, fid, _ in rows), kernel_id)
         return {cid for gid, _, _, cid in rows if gid in valid}
 
     # -- the API ---------------------------------------------------------------------
@@ -152,12 +167,19 @@ class GrantStore:
         _, deleted = self._check_files((g["id"], g["notebook_path"], fid) for g, fid in found)
         return [g for g, _ in found if g["id"] not in deleted]
 
-    def grant(self, owner: str, payload: Any) -> tuple[dict[str, Any], bool]:
+    def grant(
+        self, owner: str, payload: Any, *, kernel_id: str | None = None
+    ) -> tuple[dict[str, Any], bool]:
         """Allow a notebook to read a credential; (grant, created). Idempotent for the same
-        file; a grant left by another file at this path is replaced."""
+        file; a grant left by another file at this path is replaced. With ``kernel_id``
+        (a console: its path names no file) the grant is bound to that kernel and ends
+        with it (:meth:`forget_kernel`)."""
         req = parse(GrantRequest, payload)
         # the file is looked at before the transaction (no disk access while rows are locked)
-        file_id = self.identify(req.notebook_path) if self.identify is not None else None
+        if kernel_id is not None:
+            file_id: str | None = KERNEL_BOUND + kernel_id
+        else:
+            file_id = self.identify(req.notebook_path) if self.identify is not None else None
         try:
             with self.db.session(write=True) as s:
                 # locked: the credential must not be deleted before the grant is in
@@ -250,6 +272,12 @@ class GrantStore:
                     s.execute(update(Grant).where(Grant.id == gid).values(notebook_path=target))
                 moved += 1
         return moved
+
+    def forget_kernel(self, kernel_id: str) -> int:
+        """The grants of a console whose kernel shut down (its path is never reused)."""
+        with self.db.session(write=True) as s:
+            result = s.execute(delete(Grant).where(Grant.file_id == KERNEL_BOUND + kernel_id))
+            return rowcount(result)
 
     def forget(self, owner: str, path: str) -> int:
         """A deleted notebook (or directory) loses its grants: a new file with the same

@@ -7,6 +7,7 @@ value that was sent (it might be a key pasted into the wrong box).
 from __future__ import annotations
 
 import re
+from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, StrictInt, StrictStr, field_validator
@@ -52,6 +53,15 @@ class _CredentialFields(BaseModel):
     location: StrictStr | None = None
     credentials_path: StrictStr | None = None
     num_ctx: StrictInt | None = None
+    # who may use the key: "read" (secrets.get and the proxy) or "proxy" (the proxy only)
+    key_access: Literal["read", "proxy"] | None = None
+
+    @field_validator("key_access")
+    @classmethod
+    def _key_access(cls, v: str | None) -> str | None:
+        if v is None:
+            raise ValueError("must be 'read' or 'proxy'")
+        return v
 
     @field_validator("name")
     @classmethod

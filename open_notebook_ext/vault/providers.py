@@ -26,7 +26,7 @@ URL_FIELDS = (
 TEXT_FIELDS = ("api_version", "project", "location", "credentials_path")
 # The fields that decide which host a stored key is sent to (by the connection test
 # and by notebook code using the credential). Changing one needs the key in the same
-# request (store/credentials.py). Vertex's project and location also name its host,
+# request (vault/credentials.py). Vertex's project and location also name its host,
 # but a Vertex credential holds no key (its service-account file stays on disk);
 # schemas.py keeps them to names that cannot spell another host.
 KEY_DESTINATION_FIELDS = URL_FIELDS

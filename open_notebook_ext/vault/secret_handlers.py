@@ -25,6 +25,9 @@ from tornado.httputil import HTTPHeaders
 
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
 from open_notebook_ext.kernels.tokens import TOKEN_PREFIX, KernelGrant
+from open_notebook_ext.vault.access import ProxyOnly
+from open_notebook_ext.vault.names import not_found_detail
+from open_notebook_ext.vault.prompt_handlers import ask_the_page, denial_message, prompt_reason
 
 FROM_A_BROWSER = (
     "Secrets cannot be read from a browser page: this request carries a "
@@ -42,12 +45,21 @@ def from_a_browser(headers: HTTPHeaders) -> bool:
 
 
 class Reader:
-    """Who is asking for a secret: a kernel (with its notebooks) or a token holder."""
+    """Who is asking for a secret: a kernel (with its notebooks) or a token holder.
 
-    def __init__(self, owner: str, kernel: KernelGrant | None, paths: list[str]) -> None:
+    ``sessions`` gives the session type (notebook, console, file) of each path."""
+
+    def __init__(
+        self,
+        owner: str,
+        kernel: KernelGrant | None,
+        paths: list[str],
+        sessions: dict[str, str] | None = None,
+    ) -> None:
         self.owner = owner
         self.kernel = kernel
         self.paths = paths
+        self.sessions = sessions or {}
 
     @property
     def notebook(self) -> str | None:
@@ -65,9 +77,13 @@ class SecretHandlerBase(OpenNotebookHandler):
         if not self._finished:
             self.reader = await self._authenticate()
 
+    def offered_token(self) -> str:
+        """The token this request offers (the proxy also looks where SDKs put keys)."""
+        return self.identity_provider.get_token(self) or ""
+
     async def _authenticate(self) -> Reader:
         """The kernel token or Jupyter token of this request, authorized."""
-        offered = self.identity_provider.get_token(self) or ""
+        offered = self.offered_token()
         if offered.startswith(TOKEN_PREFIX):
             grant = self.ext.kernel_tokens.check(offered)
             if grant is None or grant.kernel_id not in self.kernel_manager:
@@ -77,14 +93,12 @@ class SecretHandlerBase(OpenNotebookHandler):
             # A kernel acts for the user who started it: the authorizer is asked about them.
             await self._authorize(User(username=grant.owner))
             sessions = await self.session_manager.list_sessions()
-            paths = sorted(
-                {
-                    s["path"]
-                    for s in sessions
-                    if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")
-                }
-            )
-            return Reader(grant.owner, grant, paths)
+            mine = {
+                s["path"]: s.get("type") or "notebook"
+                for s in sessions
+                if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")
+            }
+            return Reader(grant.owner, grant, sorted(mine), mine)
         if self.current_user is None:
             raise self._unauthenticated()
         if not self.token_authenticated:
@@ -120,27 +134,55 @@ class SecretHandlerBase(OpenNotebookHandler):
             **data,
         )
 
+    async def granted_secret(
+        self, reader: Reader, *, reveal: bool, **which: Any
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """Find the credential, check the kernel's grant, decrypt: for ``secrets.get``
+        (``reveal``: a proxy-only key is refused) and for the proxy alike."""
+        check = reader.kernel is not None and self.ext.require_grants
+        kernel_id = reader.kernel.kernel_id if reader.kernel else None
+        try:
+            credential, secret = await self.read(
+                self.ext.secret_access.read,
+                reader.owner,
+                notebook_paths=reader.paths if check else None,
+                kernel_id=kernel_id,
+                reveal=reveal,
+                **which,
+            )
+            if secret is None:
+                # Ask the JupyterLab page, if one is open (vault/prompts.py); else deny now.
+                outcome = await ask_the_page(self, reader, credential)
+                if outcome == "allow":
+                    credential, secret = await self.read(
+                        self.ext.secret_access.read,
+                        reader.owner,
+                        notebook_paths=reader.paths,
+                        kernel_id=kernel_id,
+                        reveal=reveal,
+                        **which,
+                    )
+                if secret is None:
+                    self.audit_secret(
+                        "secret_denied",
+                        reader,
+                        credential,
+                        reason="no grant"
+                        if outcome in ("no_page", "allow")
+                        else f"no grant ({prompt_reason(outcome)})",
+                    )
+                    raise ApiError(
+                        403,
+                        denial_message(reader, credential, outcome, self.ext.grant_prompts.timeout),
+                    )
+        except ProxyOnly as e:
+            self.audit_secret("secret_denied", reader, e.credential, reason="proxy only")
+            raise ApiError(403, e.detail, extra={"key_access": "proxy"}) from None
+        return credential, secret
+
     async def reveal(self, reader: Reader, **which: Any) -> None:
         """Find the credential, check the kernel's grant, decrypt, answer."""
-        check = reader.kernel is not None and self.ext.require_grants
-        credential, secret = await self.read(
-            self.ext.secret_access.read,
-            reader.owner,
-            notebook_paths=reader.paths if check else None,
-            **which,
-        )
-        if secret is None:
-            self.audit_secret("secret_denied", reader, credential, reason="no grant")
-            where = (
-                f"Notebook {reader.notebook!r}"
-                if reader.paths
-                else "This kernel (it has no notebook session)"
-            )
-            raise ApiError(
-                403,
-                f"{where} has no access to credential {credential['name']!r}. Grant it in "
-                "the Credentials panel (Notebooks with access).",
-            )
+        credential, secret = await self.granted_secret(reader, reveal=True, **which)
         self.audit_secret("secret_read", reader, credential)
         self.log.info(
             "Secret of credential %s read by %s",
@@ -182,7 +224,21 @@ class SecretByNameHandler(SecretHandlerBase):
                 "provider: must be a string",
                 extra={"errors": [{"field": "provider", "message": "must be a string"}]},
             )
-        await self.reveal(reader, name=name, provider=provider)
+        # false: a credential without a key (Ollama's base URL) answers too (secrets.env)
+        require_key = body.get("require_key", True)
+        if not isinstance(require_key, bool):
+            raise ApiError(
+                422,
+                "require_key: must be a boolean",
+                extra={"errors": [{"field": "require_key", "message": "must be a boolean"}]},
+            )
+        try:
+            await self.reveal(reader, name=name, provider=provider, require_key=require_key)
+        except ApiError as e:
+            if e.status_code != 404:
+                raise
+            names = [c["name"] for c in await self.read(self.ext.credentials.list, reader.owner)]
+            raise ApiError(404, not_found_detail(name, names)) from None
 
 
 class SecretsListHandler(SecretHandlerBase):
@@ -205,6 +261,7 @@ class SecretsListHandler(SecretHandlerBase):
                     "provider": c["provider"],
                     "has_api_key": c["has_api_key"],
                     "api_key_hint": c["api_key_hint"],
+                    "key_access": c["key_access"],
                     "decryption_error": c["decryption_error"],
                     "granted": True if granted is None else c["id"] in granted,
                 }
@@ -241,7 +298,12 @@ class GrantsHandler(_GrantHandlerBase):
     @web.authenticated
     @authorized
     async def put(self) -> None:
-        grant, created = await self.call(self.ext.grants.grant, self.owner, self.read_json())
+        body = self.read_json()
+        # a console's path names no file: its grant is bound to the console's kernel
+        binding = await self.ext.console_binding(
+            self.owner, body.get("notebook_path") if isinstance(body, dict) else None
+        )
+        grant, created = await self.call(self.ext.grants.grant, self.owner, body, **binding)
         if created:
             self.audit_grant("granted", grant)
         self.send_json(grant, status=201 if created else 200)

@@ -9,7 +9,13 @@ from open_notebook_ext.http.routes import API, ROUTES
 
 HTTP_METHODS = ("get", "post", "put", "delete", "patch")
 # Routes that never touch the database (no 503 "Database unavailable").
-NO_DATABASE = {"/providers", "/audit"}
+NO_DATABASE = {
+    "/providers",
+    "/audit",
+    "/credentials/env-status",
+    "/grant-prompts",
+    "/grant-prompts/socket",
+}
 
 
 def route_to_path(pattern: str) -> str:

@@ -283,10 +283,24 @@ def test_sidebar_tab_opens_panel_with_generated_key_banner(session: Session):
     expect(panel.get_by_role("heading", name="Credentials")).to_be_visible()
     banner = panel.locator('[data-banner="generated"]')
     expect(banner).to_be_visible()
+    # one calm line (issue 20): the detail behind a "details" link, dismissible
+    expect(banner).to_have_text("Using a generated encryption key.details")
+    line_height = banner.bounding_box()["height"]
+    assert line_height < 40, line_height
+    banner.get_by_role("button", name="details").click()
     key_file = str(lab.data_dir / "encryption.key")
     expect(banner).to_contain_text(key_file)
     expect(banner).to_contain_text("OPEN_NOTEBOOK_ENCRYPTION_KEY")
     expect(banner).to_contain_text("OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE")
+    # variable names are not broken mid-word
+    for code in banner.locator("code.jp-OpenNotebook-nowrap").all():
+        assert code.evaluate("e => getComputedStyle(e).whiteSpace") == "nowrap"
+    banner.get_by_role("button", name="Dismiss the generated key notice").click()
+    expect(banner).to_have_count(0)
+    session.open_lab()  # a later visit: still dismissed, in this browser
+    panel = session.open_panel()
+    expect(panel.locator('[data-banner="generated"]')).to_have_count(0)
+    page.evaluate("() => localStorage.clear()")
     expect(panel.locator('[data-banner="no-key"], [data-banner="mismatch"]')).to_have_count(0)
     expect(panel.get_by_role("button", name="Add credential")).to_be_enabled()
     # local kernels: one quiet line says what a grant does and does not protect
@@ -300,8 +314,8 @@ def test_command_palette_opens_panel(session: Session):
     page.keyboard.press("Control+Shift+C")
     palette = page.locator(".lm-CommandPalette-input")
     expect(palette).to_be_focused()
-    palette.fill("Manage credentials")
-    option = page.locator(".lm-CommandPalette-item", has_text="Open Notebook: Manage credentials")
+    palette.fill("Manage API keys")
+    option = page.locator(".lm-CommandPalette-item", has_text="Credentials: Manage API keys")
     expect(option).to_have_count(1)
     page.keyboard.press("Enter")
     expect(page.locator(PANEL)).to_be_visible()
@@ -781,7 +795,14 @@ def test_empty_and_loading_states(session: Session):
     expect(panel.locator('[data-state="loading"]')).to_have_attribute("aria-busy", "true")
     assert len(held) == 1
     held[0].continue_()
-    expect(panel.locator('[data-state="empty"]')).to_contain_text("No credentials yet.")
+    # (the Activity section's own empty state, on a fresh lab, is data-state="empty" too)
+    expect(panel.locator('.jp-OpenNotebook-state[data-state="empty"]')).to_contain_text(
+        "No credentials yet."
+    )
+    # the empty state says the name is what code uses, in JupyterLab terms
+    expect(panel.locator('[data-state="names"]')).to_contain_text(
+        'in a notebook or console, secrets.get("Work") reads the key'
+    )
     expect(panel.locator('[data-state="loading"]')).to_have_count(0)
 
 
@@ -858,7 +879,7 @@ def test_connection_test_against_a_provider(session: Session, provider: FakeProv
     panel = session.open_panel()
     entry = item(panel, cred["name"])
     button = entry.get_by_role("button", name=f"Test connection of {cred['name']}")
-    result = entry.get_by_role("status")
+    result = entry.locator(".jp-OpenNotebook-testResult")
     expect(result).to_have_attribute("aria-live", "polite")
     expect(result).to_have_text("")
     button.click()
@@ -926,7 +947,7 @@ def test_connection_test_errors_are_text(session: Session, provider: FakeProvide
         ]:
             entry = item(panel, cred["name"])
             entry.get_by_role("button", name=f"Test connection of {cred['name']}").click()
-            result = entry.get_by_role("status")
+            result = entry.locator(".jp-OpenNotebook-testResult")
             expect(result).to_contain_text(text)
             expect(result).to_contain_text("Could not test the connection: ")
             expect(result).to_have_attribute("data-test-state", "error")
@@ -1275,7 +1296,7 @@ def test_theme_renders_and_screenshot(
             # The list: a passed connection test, the open notebook allowed to read a key.
             local = item(panel, "Local models")
             local.get_by_role("button", name="Test connection of Local models").click()
-            expect(local.get_by_role("status")).to_have_text(
+            expect(local.locator(".jp-OpenNotebook-testResult")).to_have_text(
                 "Connection test passed: Connection successful"
             )
             work = item(panel, "Work")
@@ -1298,7 +1319,7 @@ def test_theme_renders_and_screenshot(
             form(panel).get_by_role("button", name="Cancel").click()
             local = item(panel, "Local models")
             local.get_by_role("button", name="Test connection of Local models").click()
-            expect(local.get_by_role("status")).to_contain_text("passed")
+            expect(local.locator(".jp-OpenNotebook-testResult")).to_contain_text("passed")
             item(panel, "Personal").get_by_role("button", name="Delete Personal").click()
             page.locator(".jp-Dialog").get_by_role("button", name="Delete").click()
             activity = panel.get_by_role("region", name="Activity")

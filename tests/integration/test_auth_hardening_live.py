@@ -178,6 +178,11 @@ def test_an_authorizer_that_denies_open_notebook_is_asked_on_every_route(server_
         "grant_id": server.api(
             "PUT", "grants", {"credential_id": cred["id"], "notebook_path": "work/x.ipynb"}
         ).json["id"],
+        "prompt_id": "prompt:x",
+        "path": "chat/completions",
+        "budget_id": server.api(
+            "PUT", "budgets", {"credential_id": cred["id"], "requests_per_day": 5}
+        ).json["id"],
     }
     kernel = Kernel(server, "work/x.ipynb")
     read = (

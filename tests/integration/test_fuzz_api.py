@@ -56,7 +56,7 @@ ORIGINS = {"allowed": ALLOWED, "disallowed": DISALLOWED}
 SEED = 20240611
 MAX_EXAMPLES = 12
 # Routes that never answer CORS (a browser page can never read a key).
-NO_CORS = {"readSecret", "readSecretByName", "listSecrets"}
+NO_CORS = {"readSecret", "readSecretByName", "listSecrets", "proxyGet", "proxyPost", "proxyDelete"}
 STATS: dict[str, Counter[str]] = {kind: Counter() for kind in ORIGINS}
 
 

@@ -55,7 +55,11 @@ def openapi_calls(base: str, other_id: str) -> list[dict]:
                 .replace("{source_id}", "source:x")
                 .replace("{note_id}", "note:x")
                 .replace("{grant_id}", "1")
+                .replace("{prompt_id}", "prompt:x")
+                .replace("{budget_id}", "budget:x")
+                .replace("{path}", "chat/completions")
             )
+            assert "{" not in concrete, concrete
             body = (
                 {"name": "Other"}
                 if path == "/secrets/get"

@@ -75,6 +75,7 @@ def test_kernel_reads_granted_secret_and_loses_access_after_shutdown(server):
                 "api_key_hint": cred["api_key_hint"],
                 "decryption_error": None,
                 "granted": True,
+                "key_access": "read",
             }
         ]
         missing = kernel.run(

@@ -163,6 +163,10 @@ def test_every_cli_command_and_option_is_documented(built: Path) -> None:
     commands = cli_application().subcommands
     assert {"rotate", "generate-key", "status", "verify", "migrate"} <= set(commands)
     for name, (cls, _help) in commands.items():
+        if isinstance(cls, str):  # traitlets' "module.Class" (the import-env command)
+            from traitlets.utils.importstring import import_item
+
+            cls = import_item(cls)
         assert f"jupyter open-notebook {name} [options]" in text, name
         assert " ".join(cls.description.split()[:6]) in text, name
         for alias in cls.aliases:
@@ -350,3 +354,23 @@ def test_screenshots_are_shown(built: Path) -> None:
     panel = (built / "users/panel.html").read_text(encoding="utf-8")
     for shot in sorted((DOCS / "images").glob("*.png")):
         assert shot.name in panel, shot.name
+
+
+def test_the_readme_module_map_names_exactly_the_packages_modules():
+    """The README's map of open_notebook_ext/ lists every top-level module and package,
+    and nothing that is not there."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = text[text.index("```\nopen_notebook_ext/") :]
+    block = block[: block.index("\n```", 4)]
+    package_part = block.split("\nlabextension/")[0].split("\n", 2)[2]  # after the heading
+    named = set(re.findall(r"(?<![\w/])([a-z_]+(?:\.py|\.yaml|/))", package_part))
+    pkg = ROOT / "open_notebook_ext"
+    present = {
+        p.name + ("/" if p.is_dir() else "")
+        for p in pkg.iterdir()
+        if not p.name.startswith(("_", "."))
+        and p.name != "labextension"
+        and ((p.is_dir() and any(p.iterdir())) or p.suffix in (".py", ".yaml"))
+    }
+    present -= {"py.typed"}
+    assert named == present, (sorted(present - named), sorted(named - present))

@@ -13,8 +13,6 @@ class Kernel:
     session when ``path`` is given (grants apply to it), else a bare kernel."""
 
     def __init__(self, server: ServerProcess, path: str | None = None) -> None:
-        from jupyter_client import BlockingKernelClient
-
         self.server = server
         self.session_id: str | None = None
         if path is None:
@@ -35,16 +33,31 @@ class Kernel:
             assert r.status == 201, r.text
             self.session_id = r.json["id"]
             self.id = r.json["kernel"]["id"]
+        self._connect()
+
+    @classmethod
+    def attach(cls, server: ServerProcess, kernel_id: str, session_id: str | None) -> Kernel:
+        """A kernel the test started itself (e.g. a console session)."""
+        kernel = cls.__new__(cls)
+        kernel.server, kernel.id, kernel.session_id = server, kernel_id, session_id
+        kernel._connect()
+        return kernel
+
+    def _connect(self) -> None:
+        from jupyter_client import BlockingKernelClient
+
+        server = self.server
         conn = Path(server.env["JUPYTER_RUNTIME_DIR"]) / f"kernel-{self.id}.json"
         deadline = time.monotonic() + 30
         while not conn.exists() and time.monotonic() < deadline:
             time.sleep(0.05)
         self.client = BlockingKernelClient(connection_file=str(conn))
         self.client.load_connection_file()
-        self.client.start_channels()
         # jupyter_client calls a kernel dead after 1 s without a heartbeat, which a
-        # kernel still importing on a loaded machine can take
+        # kernel still importing on a loaded machine can take (set before the
+        # heartbeat thread starts: its first wait uses the value it sees then)
         self.client.hb_channel.time_to_dead = 10.0
+        self.client.start_channels()
         self.client.wait_for_ready(timeout=60)
 
     def run(self, code: str, timeout: float = 60) -> str:

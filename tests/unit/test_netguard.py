@@ -308,3 +308,13 @@ async def test_fetch_limits_and_redirect_checks():
         with pytest.raises(URLRefused):
             await netguard.fetch(base + "/page", allow_private=False, max_bytes=100, timeout=5)
         assert len(site["hits"]) == hits_before  # refused before connecting
+
+
+def test_a_refusal_a_setting_would_lift_names_the_setting():
+    """Issue 20: Ollama's connection test refused as loopback says what allows it."""
+    with pytest.raises(URLRefused) as refused:
+        check_url("http://127.0.0.1:11434/", allow_private=False)
+    assert "OpenNotebookApp.allow_private_targets = True" in str(refused.value)
+    with pytest.raises(URLRefused) as refused:  # no setting lifts this one
+        check_url("http://169.254.169.254/", allow_private=True)
+    assert "allow_private_targets" not in str(refused.value)

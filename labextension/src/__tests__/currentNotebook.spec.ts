@@ -64,6 +64,25 @@ describe('CurrentNotebook', () => {
     ]);
   });
 
+  it('gives a console in front, by its session path and name', () => {
+    const console = new Widget();
+    console.addClass('jp-ConsolePanel');
+    Object.assign(console, {
+      sessionContext: { path: 'work/console-1-abc', name: 'Console 1' }
+    });
+    shell.show(console);
+    expect(current.current).toEqual({
+      path: 'work/console-1-abc',
+      name: 'Console 1',
+      kind: 'console'
+    });
+    const starting = new Widget();
+    starting.addClass('jp-ConsolePanel');
+    Object.assign(starting, { sessionContext: { path: '' } });
+    shell.show(starting);
+    expect(current.current).toBeNull();
+  });
+
   it('does not announce the same notebook twice', () => {
     const nb = new FakeNotebook('a.ipynb');
     shell.show(nb);

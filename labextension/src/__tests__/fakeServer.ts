@@ -16,7 +16,8 @@ import type {
   ICredential,
   IGrant,
   IProvider,
-  IStatus
+  IStatus,
+  IUsageRow
 } from '../api';
 import { API_PATH } from '../api';
 import { credential as makeCredential, OLLAMA, OPENAI } from './fixtures';
@@ -58,6 +59,8 @@ export class FakeServer {
   credentials: ICredential[] = [];
   grants: IGrant[] = [];
   audit: IAuditEvent[] = [];
+  /** `GET usage` rows for a `since` date (none by default). */
+  usage: (since: string, query: URLSearchParams) => IUsageRow[] = () => [];
   status: IStatus = {
     encryption_configured: true,
     key_source: 'env',
@@ -227,6 +230,12 @@ export class FakeServer {
         this.event('credential', 'tested', c, { success: true });
         return json({ provider: c.provider, success: true, message: 'ok' });
       }
+      case 'GET usage':
+        return json({
+          group_by: r.query.get('group_by') ?? 'credential',
+          since: r.query.get('since') ?? '',
+          rows: this.usage(r.query.get('since') ?? '', r.query)
+        });
       case 'GET grants': {
         const only = r.query.get('credential_id');
         return json(

@@ -107,6 +107,7 @@ export function credential(overrides: Partial<ICredential> = {}): ICredential {
     location: null,
     credentials_path: null,
     num_ctx: null,
+    key_access: 'read',
     has_api_key: true,
     api_key_hint: '••••abcd',
     created: '2024-05-01T10:00:00Z',

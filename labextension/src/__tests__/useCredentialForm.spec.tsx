@@ -235,3 +235,55 @@ describe('useCredentialForm, editing', () => {
     expect(result.current.values).toEqual({ name: orphan.name });
   });
 });
+
+describe('useCredentialForm, key access', () => {
+  it('sends key_access only when it changes, and a proxy-only key can be created', async () => {
+    const { server, submit, result } = setup();
+    act(() => result.current.chooseProvider('openai'));
+    act(() => result.current.setValue('name', 'Work'));
+    expect(result.current.keyAccess).toBe('read');
+    act(() => result.current.setKeyAccess('proxy'));
+    expect((await submit(KEY)).kind).toBe('saved');
+    expect(server.requests[0].body).toMatchObject({ key_access: 'proxy' });
+  });
+
+  it('leaves key_access out of an edit that does not change it', async () => {
+    const c = credential({ name: 'Work', key_access: 'proxy' });
+    const { server, submit, result } = setup({ credential: c });
+    server.credentials.push(c);
+    expect(result.current.keyAccess).toBe('proxy');
+    act(() => result.current.setValue('name', 'Work 2'));
+    expect((await submit('')).kind).toBe('saved');
+    expect(server.requests[0].body).not.toHaveProperty('key_access');
+  });
+
+  it('places the server refusing proxy -> read without the key on the key field', async () => {
+    const c = credential({ name: 'Work', key_access: 'proxy' });
+    const { server, submit, result } = setup({ credential: c });
+    server.on(
+      'PUT',
+      /^credentials\//,
+      () =>
+        json(
+          {
+            detail:
+              'api_key: is required to turn key_access from proxy back to read',
+            errors: [
+              {
+                field: 'api_key',
+                message:
+                  'is required to turn key_access from proxy back to read'
+              }
+            ]
+          },
+          422
+        ),
+      1
+    );
+    act(() => result.current.setKeyAccess('read'));
+    const outcome = await submit('');
+    expect(outcome).toEqual({ kind: 'invalid', focus: 'api_key' });
+    expect(server.requests[0].body).toMatchObject({ key_access: 'read' });
+    expect(result.current.errors.api_key).toMatch(/proxy back to read/);
+  });
+});

@@ -11,15 +11,19 @@ import { ServerConnection } from '@jupyterlab/services';
 import { ApiError, errorFrom, NETWORK_DETAIL, NOT_JSON_DETAIL } from './errors';
 import {
   CredentialPayload,
+  EnvImportSource,
   IAuditEvent,
   ICredential,
   ICredentialDeleteResponse,
+  IEnvImportListing,
+  IEnvImportResult,
   IGrant,
   IGrantRequest,
   IProvider,
   IRevokedGrant,
   IStatus,
-  ITestResult
+  ITestResult,
+  IUsage
 } from './types';
 
 /** The API namespace, relative to the server's base URL. */
@@ -31,7 +35,10 @@ export const TEST_PATH = '/credentials/{credential_id}/test';
 /** How many audit events the Activity section asks for. */
 export const AUDIT_LIMIT = 50;
 
-type Body = CredentialPayload | IGrantRequest;
+type Body =
+  | CredentialPayload
+  | IGrantRequest
+  | { providers: string[]; remove_imported?: boolean };
 
 export class CredentialsClient {
   constructor(readonly serverSettings: ServerConnection.ISettings) {}
@@ -90,9 +97,54 @@ export class CredentialsClient {
     );
   }
 
+  /** The provider variables found (names only) in the environment and `.env`. */
+  envImport(): Promise<IEnvImportListing> {
+    return this.request<IEnvImportListing>('GET', 'credentials/env-import');
+  }
+
+  /**
+   * Import the chosen providers' keys from `source`; with `removeImported`
+   * (`.env` only) the imported variables are then taken out of the file.
+   */
+  importFrom(
+    source: EnvImportSource,
+    providers: string[],
+    removeImported = false
+  ): Promise<IEnvImportResult> {
+    if (source === 'environment') {
+      return this.request<IEnvImportResult>(
+        'POST',
+        'credentials/migrate-from-env',
+        { providers }
+      );
+    }
+    return this.request<IEnvImportResult>('POST', 'credentials/import-dotenv', {
+      providers,
+      remove_imported: removeImported
+    });
+  }
+
   /** Recent audit events of the current user, newest first. */
   audit(limit = AUDIT_LIMIT): Promise<IAuditEvent[]> {
     return this.request<IAuditEvent[]>('GET', `audit?limit=${limit}`);
+  }
+
+  /**
+   * Provider proxy usage since `since` (a date or date-time), per credential
+   * or per notebook; `credentialId` limits it to one credential.
+   */
+  usage(
+    since: string,
+    groupBy: 'credential' | 'notebook' = 'credential',
+    credentialId?: string
+  ): Promise<IUsage> {
+    const only = credentialId
+      ? `&credential_id=${encodeURIComponent(credentialId)}`
+      : '';
+    return this.request<IUsage>(
+      'GET',
+      `usage?group_by=${groupBy}&since=${encodeURIComponent(since)}${only}`
+    );
   }
 
   /**

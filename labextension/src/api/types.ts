@@ -35,6 +35,9 @@ export interface IProvider {
   fields: IProviderField[];
 }
 
+/** Who may use a credential's key: `secrets.get` and the proxy, or the proxy only. */
+export type KeyAccess = 'read' | 'proxy';
+
 export type KeySource = 'env' | 'file' | 'config' | 'generated' | 'none';
 
 export type KeyCheck = 'ok' | 'mismatch' | 'not_configured';
@@ -87,6 +90,8 @@ export interface ICredential {
   location?: string | null;
   credentials_path?: string | null;
   num_ctx?: number | null;
+  /** "proxy": only the provider proxy uses the key; no endpoint returns it. */
+  key_access: KeyAccess;
   has_api_key: boolean;
   api_key_hint: string | null;
   created: string;
@@ -141,7 +146,7 @@ export interface IRevokedGrant extends IGrant {
  * @schema #/components/schemas/AuditEvent
  */
 export interface IAuditEvent {
-  kind: 'credential' | 'grant' | 'auth' | 'rotation';
+  kind: 'credential' | 'grant' | 'auth' | 'rotation' | 'budget' | 'prompt';
   action: string;
   time: string | null;
   user?: string;
@@ -154,6 +159,8 @@ export interface IAuditEvent {
   kernel_id?: string;
   success?: boolean;
   reason?: string;
+  /** How a grant was given ("prompt": answered in the page's dialog). */
+  via?: string;
   method?: string;
   path?: string;
   retry_after?: number;
@@ -161,6 +168,37 @@ export interface IAuditEvent {
   already_current?: number;
   undecryptable?: number;
   undecryptable_ids?: string[];
+  source?: string;
+}
+
+/**
+ * One group of provider proxy usage (`GET usage`): here, one credential's.
+ *
+ * @schema #/components/schemas/Usage/properties/rows/items
+ */
+export interface IUsageRow {
+  credential?: string;
+  credential_name?: string | null;
+  notebook?: string | null;
+  model?: string | null;
+  provider?: string | null;
+  day?: string;
+  requests: number;
+  errors: number;
+  input_tokens: number;
+  output_tokens: number;
+  mean_latency_ms: number;
+}
+
+/**
+ * What `GET usage` answers.
+ *
+ * @schema #/components/schemas/Usage
+ */
+export interface IUsage {
+  group_by: 'credential' | 'notebook' | 'model' | 'day';
+  since: string;
+  rows: IUsageRow[];
 }
 
 /**
@@ -192,3 +230,60 @@ export interface IGrantRequest {
   credential_id: string;
   notebook_path: string;
 }
+
+/**
+ * One provider whose variables are set in an environment or a `.env` file
+ * (`GET credentials/env-import`): variable names, never values.
+ *
+ * @schema #/components/schemas/EnvImportProvider
+ */
+export interface IEnvImportProvider {
+  provider: string;
+  display_name: string;
+  variables: string[];
+  configured: boolean;
+  credentials: number;
+}
+
+/**
+ * What `GET credentials/env-import` answers.
+ *
+ * @schema #/components/schemas/EnvImportListing
+ */
+export interface IEnvImportListing {
+  environment: IEnvImportProvider[];
+  dotenv: { path: string; exists: boolean; providers: IEnvImportProvider[] };
+}
+
+/**
+ * What `POST credentials/migrate-from-env` answers.
+ *
+ * @schema #/components/schemas/EnvImportResult
+ */
+export interface IEnvImportResult {
+  message: string;
+  migrated: string[];
+  skipped: string[];
+  not_configured: string[];
+  errors: string[];
+  credentials: {
+    id: string;
+    name: string;
+    provider: string;
+    api_key_hint: string | null;
+  }[];
+}
+
+/**
+ * What `POST credentials/import-dotenv` answers: the import, and what was
+ * taken out of the file.
+ *
+ * @schema #/paths/~1credentials~1import-dotenv/post/responses/200/content/application~1json/schema
+ */
+export interface IDotenvImportResult extends IEnvImportResult {
+  dotenv_removed: boolean;
+  dotenv_variables_removed: string[];
+}
+
+/** Where an import reads from: the server's environment or the `.env` file. */
+export type EnvImportSource = 'environment' | 'dotenv';

@@ -5,9 +5,13 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { IStatus } from '../api';
+import {
+  GeneratedKeyNotice,
+  KEY_ENV,
+  KEY_FILE_ENV
+} from './GeneratedKeyNotice';
 
-export const KEY_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEY';
-export const KEY_FILE_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE';
+export { KEY_ENV, KEY_FILE_ENV };
 export const KEYS_ENV = 'OPEN_NOTEBOOK_ENCRYPTION_KEYS';
 export const ROTATE_COMMAND = 'jupyter open-notebook rotate';
 
@@ -55,24 +59,7 @@ export function StatusBanner(props: {
     );
   } else if (status.key_source === 'generated') {
     banners.push(
-      <div
-        key="generated"
-        className="jp-OpenNotebook-banner jp-mod-warning"
-        role="status"
-        data-banner="generated"
-      >
-        <strong>{trans.__('Using a generated encryption key,')}</strong>{' '}
-        {trans.__('stored in')}{' '}
-        <code className="jp-OpenNotebook-path">
-          {status.key_file ?? trans.__('the data directory')}
-        </code>
-        .{' '}
-        {trans.__(
-          'Back it up: without it the stored API keys cannot be decrypted. To use your own key, set'
-        )}{' '}
-        <code>{KEY_ENV}</code> {trans.__('or')} <code>{KEY_FILE_ENV}</code>{' '}
-        {trans.__('before starting Jupyter.')}
-      </div>
+      <GeneratedKeyNotice key="generated" status={status} trans={trans} />
     );
   } else {
     let source: string;

@@ -6,7 +6,7 @@ import { Button } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { ICredential } from '../api';
-import { TestState } from '../model';
+import { ICredentialUsage, TestState } from '../model';
 import { domId, formatTime } from '../utils';
 import { TestResult } from './TestResult';
 
@@ -16,6 +16,8 @@ export interface ICredentialItemProps {
   trans: TranslationBundle;
   canTest: boolean;
   test?: TestState;
+  /** Provider proxy usage (today, 30 days); none when never used. */
+  usage?: ICredentialUsage;
   busy: boolean;
   onEdit: () => void;
   onDelete: () => void;
@@ -66,6 +68,30 @@ export function CredentialItem(props: ICredentialItemProps): JSX.Element {
             {trans.__('Base URL')}
           </span>{' '}
           <span className="jp-OpenNotebook-url">{c.base_url}</span>
+        </div>
+      )}
+      {c.key_access === 'proxy' && (
+        <div
+          className="jp-OpenNotebook-badge jp-OpenNotebook-proxyOnly"
+          title={trans.__(
+            'Notebook code uses this key through the provider proxy (secrets.proxy) and never receives it.'
+          )}
+        >
+          {trans.__('Proxy only')}
+        </div>
+      )}
+      {props.usage && (
+        <div className="jp-OpenNotebook-meta jp-OpenNotebook-usage">
+          <span className="jp-OpenNotebook-metaLabel">
+            {trans.__('Proxy use')}
+          </span>{' '}
+          {trans.__(
+            'today %1 requests, %2 tokens · 30 days %3 requests, %4 tokens',
+            props.usage.today.requests,
+            props.usage.today.tokens,
+            props.usage.days30.requests,
+            props.usage.days30.tokens
+          )}
         </div>
       )}
       {c.decryption_error && (

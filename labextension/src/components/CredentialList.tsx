@@ -6,10 +6,16 @@ import { TranslationBundle } from '@jupyterlab/translation';
 import React from 'react';
 
 import { ICredential, IGrant } from '../api';
-import { IGrantsModel, INotebookRef, TestState } from '../model';
+import {
+  ICredentialUsage,
+  IGrantsModel,
+  INotebookRef,
+  TestState
+} from '../model';
 import { domId } from '../utils';
 import { CredentialItem } from './CredentialItem';
 import { NotebookAccess } from './Grants';
+import { UseInCode } from './UseInCode';
 
 export interface ICredentialListProps {
   credentials: ICredential[];
@@ -17,6 +23,8 @@ export interface ICredentialListProps {
   providerLabel: (name: string) => string;
   canTest: boolean;
   tests: Record<string, TestState>;
+  /** Provider proxy usage per credential id. */
+  usage?: Record<string, ICredentialUsage>;
   /** The credential being deleted. */
   busyId: string | null;
   grants: IGrantsModel;
@@ -35,6 +43,11 @@ function EmptyState(props: { trans: TranslationBundle }): JSX.Element {
       <p>
         {trans.__(
           'Add an API key for an AI provider: it is stored encrypted, and Open Notebook uses it to reach that provider.'
+        )}
+      </p>
+      <p data-state="names">
+        {trans.__(
+          'The name you give it is what code uses: in a notebook or console, secrets.get("Work") reads the key of the credential called Work, once you allow that notebook (the switch under the credential, or Allow when JupyterLab asks).'
         )}
       </p>
     </div>
@@ -59,6 +72,10 @@ export function CredentialList(props: ICredentialListProps): JSX.Element {
   const order = [...groups.keys()].sort((a, b) =>
     providerLabel(a).localeCompare(providerLabel(b))
   );
+  const names = new Map<string, number>();
+  for (const c of props.credentials) {
+    names.set(c.name, (names.get(c.name) ?? 0) + 1);
+  }
   const item = (c: ICredential) => (
     <CredentialItem
       key={c.id}
@@ -67,11 +84,17 @@ export function CredentialList(props: ICredentialListProps): JSX.Element {
       trans={trans}
       canTest={props.canTest}
       test={props.tests[c.id]}
+      usage={props.usage?.[c.id]}
       busy={props.busyId === c.id}
       onEdit={() => props.onEdit(c)}
       onDelete={() => props.onDelete(c)}
       onTest={() => props.onTest(c)}
     >
+      <UseInCode
+        credential={c}
+        ambiguous={(names.get(c.name) ?? 0) > 1}
+        trans={trans}
+      />
       <NotebookAccess
         credential={c}
         trans={trans}
@@ -81,6 +104,7 @@ export function CredentialList(props: ICredentialListProps): JSX.Element {
         error={grants.errors[c.id] ?? null}
         onAllowCurrent={allow => void grants.allowCurrent(c, allow)}
         onRevoke={grant => props.onRevoke(c, grant)}
+        notebookUsage={props.usage?.[c.id]?.notebooks}
       />
     </CredentialItem>
   );

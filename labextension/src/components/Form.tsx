@@ -243,6 +243,45 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
         />
       </div>
       {fields}
+      {provider?.fields.some(f => f.secret) && (
+        <div className="jp-OpenNotebook-field">
+          <label htmlFor={ids.field('key_access')}>
+            {trans.__('Notebook code may')}
+          </label>
+          <select
+            id={ids.field('key_access')}
+            data-field="key_access"
+            className="jp-mod-styled"
+            value={form.keyAccess}
+            disabled={saving}
+            aria-describedby={`${ids.field('key_access')}-help`}
+            onChange={event =>
+              form.setKeyAccess(
+                event.currentTarget.value === 'proxy' ? 'proxy' : 'read'
+              )
+            }
+          >
+            <option value="read">
+              {trans.__('read the key (secrets.get) or use the proxy')}
+            </option>
+            <option value="proxy">
+              {trans.__('only use the key through the proxy')}
+            </option>
+          </select>
+          <div
+            id={`${ids.field('key_access')}-help`}
+            className="jp-OpenNotebook-help"
+          >
+            {editing && credential?.key_access === 'proxy'
+              ? trans.__(
+                  'Making the key readable again needs the API key entered above.'
+                )
+              : trans.__(
+                  'With the proxy, notebook code calls the provider through this server (secrets.proxy) and never receives the key.'
+                )}
+          </div>
+        </div>
+      )}
       <div className="jp-OpenNotebook-formActions">
         <Button
           type="submit"

@@ -13,7 +13,7 @@ import {
 import React, { useState } from 'react';
 
 import { ICredential, IGrant } from '../api';
-import { INotebookRef } from '../model';
+import { INotebookRef, IUsageCounts } from '../model';
 import { domId } from '../utils';
 
 export interface INotebookAccessProps {
@@ -30,6 +30,8 @@ export interface INotebookAccessProps {
   /** Turn the current notebook's access on or off. */
   onAllowCurrent: (allow: boolean) => void;
   onRevoke: (grant: IGrant) => void;
+  /** Notebook path to its proxied use of this key over 30 days, if any. */
+  notebookUsage?: Record<string, IUsageCounts>;
 }
 
 /** The one line that says what a grant does. */
@@ -69,7 +71,9 @@ export function NotebookAccess(props: INotebookAccessProps): JSX.Element {
             }
           />
           <label htmlFor={switchId} title={notebook.path}>
-            {trans.__('Allow %1 to read this key', notebook.name)}
+            {notebook.kind === 'console'
+              ? trans.__('Allow this console to read this key')
+              : trans.__('Allow %1 to read this key', notebook.name)}
           </label>
         </div>
       )}
@@ -123,6 +127,18 @@ export function NotebookAccess(props: INotebookAccessProps): JSX.Element {
                   {notebook?.path === g.notebook_path && (
                     <span className="jp-OpenNotebook-meta">
                       {trans.__('(open)')}
+                    </span>
+                  )}
+                  {props.notebookUsage?.[g.notebook_path] && (
+                    <span
+                      className="jp-OpenNotebook-meta jp-OpenNotebook-grantUsage"
+                      data-usage-notebook={g.notebook_path}
+                    >
+                      {trans.__(
+                        'proxy: %1 requests, %2 tokens (30 days)',
+                        props.notebookUsage[g.notebook_path].requests,
+                        props.notebookUsage[g.notebook_path].tokens
+                      )}
                     </span>
                   )}
                   <Button

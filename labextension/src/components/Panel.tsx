@@ -10,12 +10,13 @@ import { addIcon, Button, refreshIcon } from '@jupyterlab/ui-components';
 import React, { useRef } from 'react';
 
 import { CredentialsClient, ICredential, IGrant } from '../api';
-import { CurrentNotebook, IPanelModel, usePanel } from '../model';
+import { CurrentNotebook, IPanelModel, usePanel, useUsage } from '../model';
 import { ActivitySection } from './Activity';
 import { StatusBanner } from './Banner';
 import { CredentialForm } from './Form';
 import { CredentialList } from './CredentialList';
 import { confirmDelete, confirmRevoke } from './dialogs';
+import { EnvImportSection } from './EnvImport';
 import { ErrorState } from './ErrorState';
 
 export interface ICredentialsViewProps {
@@ -28,6 +29,8 @@ export interface ICredentialsViewProps {
 export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
   const { client, trans } = props;
   const model = usePanel(props);
+  // proxy usage per credential, loaded again whenever the list is
+  const usage = useUsage(client, model.list.data);
   const { data, loading, loadError } = model.list;
   const addButton = useRef<HTMLButtonElement>(null);
 
@@ -39,7 +42,8 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
 
   const onDelete = async (credential: ICredential) => {
     const label = model.list.providerLabel(credential.provider);
-    if (await confirmDelete(credential, label, trans)) {
+    const users = model.grants.forCredential(credential.id);
+    if (await confirmDelete(credential, label, trans, users)) {
       await model.remove(credential);
     }
   };
@@ -75,6 +79,7 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
       <>
         <StatusBanner status={data.status} trans={trans} />
         <Alerts model={model} trans={trans} />
+        <EnvImportSection model={model.envImport} trans={trans} />
         {model.editor && (
           <CredentialForm
             key={
@@ -102,6 +107,7 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
           providerLabel={model.list.providerLabel}
           canTest={data.canTest}
           tests={model.tests.tests}
+          usage={usage}
           busyId={model.busyId}
           grants={model.grants}
           notebook={model.notebook}
@@ -150,6 +156,19 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
         >
           <addIcon.react tag="span" className="jp-OpenNotebook-addIcon" />{' '}
           {trans.__('Add credential')}
+        </button>
+        <button
+          type="button"
+          className="jp-Button jp-mod-styled jp-OpenNotebook-importEnv"
+          disabled={
+            model.addDisabled || model.envImport.open || model.envImport.busy
+          }
+          title={trans.__(
+            'Import provider keys (OPENAI_API_KEY, …) from the server environment or .env'
+          )}
+          onClick={() => void model.envImport.show()}
+        >
+          {trans.__('Import from environment')}
         </button>
       </div>
       <div className="jp-OpenNotebook-notice" role="status" aria-live="polite">

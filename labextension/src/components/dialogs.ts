@@ -19,7 +19,9 @@ async function confirm(
     buttons: [
       Dialog.cancelButton({ label: trans.__('Cancel') }),
       Dialog.warnButton({ label: action })
-    ]
+    ],
+    // Cancel has the focus: Enter on a destructive dialog does nothing harmful
+    defaultButton: 0
   });
   return result.button.accept;
 }
@@ -27,15 +29,26 @@ async function confirm(
 export function confirmDelete(
   credential: ICredential,
   providerLabel: string,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  grants: IGrant[] | null = null
 ): Promise<boolean> {
+  const question = trans.__(
+    'Delete “%1” (%2)? Its API key is deleted too. This cannot be undone.',
+    credential.name,
+    providerLabel
+  );
+  const users = (grants ?? []).map(g => g.notebook_path);
   return confirm(
     trans.__('Delete credential'),
-    trans.__(
-      'Delete “%1” (%2)? Its API key is deleted too. This cannot be undone.',
-      credential.name,
-      providerLabel
-    ),
+    users.length
+      ? `${question} ${trans._n(
+          'This notebook will stop working: %2 (secrets.get(%3) fails there).',
+          'These notebooks will stop working: %2 (secrets.get(%3) fails there).',
+          users.length,
+          users.join(', '),
+          JSON.stringify(credential.name)
+        )}`
+      : question,
     trans.__('Delete'),
     trans
   );

@@ -55,7 +55,24 @@ export function describeEvent(
           : (e.reason ?? null)
       );
     case 'grant:granted':
-      return ok(trans.__('Notebook allowed to read the key'));
+      return ok(
+        trans.__('Notebook allowed to read the key'),
+        e.via === 'prompt' ? trans.__('answered in the page') : null
+      );
+    case 'prompt:asked':
+      return ok(
+        trans.__('Asked in the page whether a notebook may read the key')
+      );
+    case 'prompt:allow':
+      return ok(trans.__('Allowed in the page'));
+    case 'prompt:deny':
+      return bad(trans.__('Denied in the page'));
+    case 'prompt:expired':
+      return bad(trans.__('Prompt not answered in time'));
+    case 'prompt:no_page':
+      return bad(trans.__('Prompt ended: the page was closed'));
+    case 'prompt:cancelled':
+      return ok(trans.__('Prompt ended: the code stopped waiting'));
     case 'grant:revoked':
       return ok(trans.__('Notebook access revoked'));
     case 'auth:failure':

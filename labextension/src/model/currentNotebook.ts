@@ -1,6 +1,7 @@
 /**
- * Which notebook is open in the main area: the one the panel offers to grant
- * access to ("Allow analysis.ipynb to read this key").
+ * Which notebook (or console) is open in the main area: the one the panel
+ * offers to grant access to ("Allow analysis.ipynb to read this key", "Allow
+ * this console to read this key").
  *
  * It follows the shell's current widget: a notebook panel (any document
  * widget of the notebook factory) gives its path, anything else (a launcher,
@@ -13,10 +14,12 @@ import { Widget } from '@lumino/widgets';
 import { useEffect, useState } from 'react';
 
 export interface INotebookRef {
-  /** The path under the Jupyter root, as grants store it. */
+  /** The path under the Jupyter root, as grants store it (a console's session path). */
   path: string;
-  /** The file name, for labels. */
+  /** The file name, for labels (a console's name, "Console 1"). */
   name: string;
+  /** A console: its path names no file; its grant ends with its kernel. */
+  kind?: 'notebook' | 'console';
   /** Set when this is the previous notebook under a new name. */
   renamedFrom?: string;
 }
@@ -27,8 +30,41 @@ interface IPathContext {
   readonly pathChanged: ISignal<unknown, string>;
 }
 
-function notebookContext(widget: Widget | null): IPathContext | null {
-  if (!widget || widget.isDisposed || !widget.hasClass('jp-NotebookPanel')) {
+/** A console panel's session: its path never changes. */
+interface IConsoleContext extends IPathContext {
+  readonly name: string;
+  readonly console: true;
+}
+
+const NEVER = new Signal<unknown, string>({});
+
+function consoleContext(widget: Widget): IConsoleContext | null {
+  const session = (
+    widget as Widget & {
+      sessionContext?: { path?: unknown; name?: unknown };
+    }
+  ).sessionContext;
+  if (!session || typeof session.path !== 'string' || !session.path) {
+    return null;
+  }
+  return {
+    path: session.path,
+    pathChanged: NEVER,
+    name: typeof session.name === 'string' && session.name ? session.name : '',
+    console: true
+  };
+}
+
+function notebookContext(
+  widget: Widget | null
+): IPathContext | IConsoleContext | null {
+  if (!widget || widget.isDisposed) {
+    return null;
+  }
+  if (widget.hasClass('jp-ConsolePanel')) {
+    return consoleContext(widget);
+  }
+  if (!widget.hasClass('jp-NotebookPanel')) {
     return null;
   }
   const context = (widget as Widget & { context?: Partial<IPathContext> })
@@ -63,6 +99,7 @@ export class CurrentNotebook {
 
   private onCurrentChanged(): void {
     const context = notebookContext(this.shell.currentWidget);
+    this.console = context && 'console' in context ? context : null;
     if (context !== this.context) {
       this.context?.pathChanged.disconnect(this.onPathChanged, this);
       this.context = context;
@@ -80,14 +117,18 @@ export class CurrentNotebook {
     if ((this._current?.path ?? null) === path) {
       return;
     }
-    this._current = path
-      ? { path, name: PathExt.basename(path), renamedFrom }
-      : null;
+    const console = this.console;
+    this._current = !path
+      ? null
+      : console && console.path === path
+        ? { path, name: console.name || path, kind: 'console' }
+        : { path, name: PathExt.basename(path), renamedFrom };
     this._changed.emit(this._current);
   }
 
   private readonly shell: JupyterFrontEnd.IShell;
   private context: IPathContext | null = null;
+  private console: IConsoleContext | null = null;
   private _current: INotebookRef | null = null;
   private readonly _changed = new Signal<this, INotebookRef | null>(this);
 }

@@ -6,3 +6,5 @@ export * from './useCredentialForm';
 export * from './useCredentials';
 export * from './useGrants';
 export * from './usePanel';
+export * from './useEnvImport';
+export * from './useUsage';

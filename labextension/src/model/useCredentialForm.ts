@@ -11,7 +11,8 @@ import {
   asApiError,
   CredentialsClient,
   ICredential,
-  IProvider
+  IProvider,
+  KeyAccess
 } from '../api';
 import { credentialField, without } from '../utils';
 import {
@@ -55,6 +56,9 @@ export interface ICredentialFormModel {
    * was saved for, so the server needs the key again with the new address.
    */
   moved: string[];
+  /** Who may use the key: `read` (secrets.get and the proxy) or `proxy` only. */
+  keyAccess: KeyAccess;
+  setKeyAccess: (value: KeyAccess) => void;
   setValue: (name: string, value: string) => void;
   chooseProvider: (name: string) => void;
   /** A field's label for messages ("Name", "Base URL"). */
@@ -110,6 +114,9 @@ export function useCredentialForm(
   const [errors, setErrors] = useState<FieldErrors>({});
   const [formError, setFormError] = useState<string | null>(null);
   const [saving, setSaving] = useState(false);
+  const [keyAccess, setKeyAccess] = useState<KeyAccess>(
+    credential?.key_access ?? 'read'
+  );
   const moved =
     editing && credential.has_api_key
       ? movedFields(provider, values, credential)
@@ -162,6 +169,10 @@ export function useCredentialForm(
     let saved: ICredential;
     try {
       const payload = buildPayload(provider, values, apiKey, editing);
+      if (keyAccess !== (credential?.key_access ?? 'read')) {
+        // proxy -> read needs the key in the same request (the server says so)
+        payload.key_access = keyAccess;
+      }
       saved = editing
         ? await client.update(credential.id, payload)
         : await client.create(payload);
@@ -190,6 +201,8 @@ export function useCredentialForm(
     formError,
     saving,
     moved,
+    keyAccess,
+    setKeyAccess,
     setValue,
     chooseProvider,
     labelOf,

@@ -17,6 +17,7 @@ import {
   useConnectionTests
 } from './useConnectionTests';
 import { ICredentialsModel, useCredentials } from './useCredentials';
+import { IEnvImportModel, useEnvImport } from './useEnvImport';
 import { IGrantsModel, useGrants } from './useGrants';
 
 /** The form that is open: adding, or editing one credential. */
@@ -35,6 +36,8 @@ export interface IPanelModel {
   list: ICredentialsModel;
   grants: IGrantsModel;
   tests: IConnectionTestsModel;
+  /** "Import from environment" (names found, the chosen providers imported). */
+  envImport: IEnvImportModel;
   /** The notebook in front, offered a grant switch on each credential. */
   notebook: INotebookRef | null;
   /** Changes whenever the audit log has news (the Activity section reloads). */
@@ -98,6 +101,13 @@ export function usePanel(options: IPanelOptions): IPanelModel {
     void loadAll();
     await load();
   }, [refreshActivity, loadAll, load]);
+  const envImport = useEnvImport(client, trans, {
+    onImported: message => {
+      setNotice(message);
+      void reload();
+    },
+    onSessionExpired: sessionExpired
+  });
 
   useEffect(() => {
     void reload();
@@ -151,6 +161,7 @@ export function usePanel(options: IPanelOptions): IPanelModel {
     list,
     grants,
     tests,
+    envImport,
     notebook,
     activityToken,
     editor,

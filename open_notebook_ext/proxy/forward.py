@@ -1,0 +1,316 @@
+"""The outbound half of the proxy: one request to the provider, streamed back as it comes.
+
+The connection goes only to the address the SSRF guard vetted (``netguard``:
+the URL's host resolved once, every address judged, one pinned; TLS is checked
+against the URL's host name). Redirects are never followed (a 3xx is passed back
+as is, and the key stays with the host it was stored for). A connect timeout and
+a total time limit apply; the body is read as it arrives and handed on chunk by
+chunk, waiting for the client to take each one (backpressure), and ``close()``
+drops the upstream connection at once (the client went away).
+
+Headers are filtered both ways: hop-by-hop headers (RFC 9110 7.6.1, and those a
+``Connection`` header names), cookies, the caller's credentials and forwarding
+headers never pass.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import ssl
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit
+
+from tornado import httputil
+from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
+from tornado.iostream import IOStream, StreamClosedError
+from tornado.tcpclient import TCPClient
+
+from open_notebook_ext.proxy.table import CALLER_KEY_HEADERS, CALLER_KEY_PARAMS
+from open_notebook_ext.security.netguard import FetchError, PinnedResolver, Target
+
+HOP_BY_HOP = frozenset(
+    h.lower()
+    for h in (
+        "Connection",
+        "Keep-Alive",
+        "Proxy-Connection",
+        "Proxy-Authenticate",
+        "Proxy-Authorization",
+        "TE",
+        "Trailer",
+        "Transfer-Encoding",
+        "Upgrade",
+    )
+)
+# Never forwarded to the provider: the caller's credentials and cookies, where the
+# request came from, what the proxy sets itself.
+_REQUEST_DROP = HOP_BY_HOP | frozenset(
+    h.lower()
+    for h in (
+        *CALLER_KEY_HEADERS,
+        "Host",
+        "Cookie",
+        "Cookie2",
+        "Content-Length",
+        "Accept-Encoding",
+        "Forwarded",
+        "X-Forwarded-For",
+        "X-Forwarded-Host",
+        "X-Forwarded-Proto",
+        "X-Forwarded-Port",
+        "X-Real-Ip",
+        "Origin",
+        "Referer",
+        "OpenAI-Organization",
+        "OpenAI-Project",  # the key's own defaults apply
+        "Xi-Api-Key",
+    )
+)
+# Never passed back to the kernel: cookies, hop-by-hop, what the body re-framing changes.
+_RESPONSE_DROP = HOP_BY_HOP | frozenset(
+    h.lower()
+    for h in (
+        "Set-Cookie",
+        "Set-Cookie2",
+        "Content-Length",
+        "Content-Encoding",
+        "X-Consumed-Content-Encoding",
+        "Alt-Svc",
+        "Server",
+        "Date",
+    )
+)
+_SAFE_PATH = re.compile(r"[A-Za-z0-9._~!$&'()*+,;=:@%/-]*")
+_ENCODED_SEPARATOR = re.compile(r"%(2[fF]|5[cC]|2[eE]|00)")
+
+
+def check_path(raw: str) -> str | None:
+    """Why ``raw`` (the URL path after the credential id, still percent-encoded) is not
+    forwarded, or None. No dot segments, empty segments, encoded separators or dots."""
+    if not raw:
+        return "no API path after the credential id"
+    if not _SAFE_PATH.fullmatch(raw) or _ENCODED_SEPARATOR.search(raw):
+        return "the API path holds characters the proxy does not forward"
+    if any(seg in ("", ".", "..") for seg in raw.split("/")):
+        return "the API path has empty or dot segments"
+    return None
+
+
+def forwarded_query(raw_query: str) -> str:
+    """The query string minus any parameter that carries a credential."""
+    if not raw_query:
+        return ""
+    pairs = parse_qsl(raw_query, keep_blank_values=True)
+    kept = [(k, v) for k, v in pairs if k.lower() not in CALLER_KEY_PARAMS]
+    return urlencode(kept) if len(kept) != len(pairs) else raw_query
+
+
+def request_headers(
+    incoming: httputil.HTTPHeaders, key_header: str, key_value: str, host: str
+) -> httputil.HTTPHeaders:
+    named = {t.strip().lower() for t in incoming.get("Connection", "").split(",") if t.strip()}
+    out = httputil.HTTPHeaders()
+    for name, value in incoming.get_all():
+        low = name.lower()
+        if low in _REQUEST_DROP or low in named or low.startswith(("sec-", "x-forwarded-")):
+            continue
+        out.add(name, value)
+    out[key_header] = key_value
+    out["Host"] = host
+    out["Accept-Encoding"] = "gzip"
+    out["Connection"] = "close"
+    return out
+
+
+def response_headers(upstream: httputil.HTTPHeaders) -> list[tuple[str, str]]:
+    named = {t.strip().lower() for t in upstream.get("Connection", "").split(",") if t.strip()}
+    return [
+        (n, v)
+        for n, v in upstream.get_all()
+        if n.lower() not in _RESPONSE_DROP and n.lower() not in named
+    ]
+
+
+# -- scrubbing error bodies ---------------------------------------------------------
+
+SCRUBBED = "[REDACTED]"
+_MASKED = re.compile(r"[A-Za-z0-9_\-]*(?:\*{2,}|\u2022{2,}|\.{3,}|\u2026)[A-Za-z0-9_\-]*")
+_WORD = re.compile(r"[A-Za-z0-9_\-.+/=]{8,}")
+_GRAM = 8
+
+
+def scrub(body: bytes, secrets: list[str]) -> bytes:
+    """``body`` with anything that may be (part of) one of ``secrets`` replaced.
+
+    Providers echo a masked key in error messages (OpenAI: "Incorrect API key
+    provided: sk-te****wxyz"): every masked word (``**``, ``••``, ``...`` inside a
+    word) goes, as does every word sharing 8 consecutive characters with a secret.
+    Only error answers are scrubbed; they are small.
+    """
+    text = body.decode("utf-8", "replace")
+    grams = {s[i : i + _GRAM] for s in secrets if s for i in range(max(len(s) - _GRAM + 1, 0))}
+    for s in secrets:
+        if s:
+            text = text.replace(s, SCRUBBED)
+    text = _MASKED.sub(lambda m: SCRUBBED if len(m.group(0)) >= 4 else m.group(0), text)
+
+    def word(m: re.Match[str]) -> str:
+        w = m.group(0)
+        return SCRUBBED if any(w[i : i + _GRAM] in grams for i in range(len(w) - _GRAM + 1)) else w
+
+    return _WORD.sub(word, text).encode("utf-8")
+
+
+# -- the upstream request -------------------------------------------------------------
+
+
+class UpstreamFailed(Exception):
+    """No answer from the provider (connection, TLS, time limit, malformed answer).
+    The message is a fixed phrase: never the host, the address or the error's text."""
+
+
+OnHeaders = Callable[[int, str, httputil.HTTPHeaders], None]
+OnChunk = Callable[[bytes], Awaitable[None] | None]
+
+
+class _Delegate(httputil.HTTPMessageDelegate):
+    """Hands the answer on; an error in a callback (the client went away) closes the
+    upstream connection rather than reaching Tornado (which would log a traceback)."""
+
+    def __init__(self, upstream: Upstream, on_headers: OnHeaders, on_chunk: OnChunk) -> None:
+        self.upstream, self.on_headers, self.on_chunk = upstream, on_headers, on_chunk
+        self.complete = False
+
+    def headers_received(self, start_line: Any, headers: httputil.HTTPHeaders) -> None:
+        assert isinstance(start_line, httputil.ResponseStartLine)
+        try:
+            self.on_headers(start_line.code, start_line.reason, headers)
+        except Exception:
+            self.upstream.close()
+
+    async def data_received(self, chunk: bytes) -> None:
+        try:
+            pending = self.on_chunk(chunk)
+            if pending is not None:
+                await pending  # the next chunk is read once the client took this one
+        except Exception:
+            self.upstream.close()
+
+    def finish(self) -> None:
+        self.complete = True
+
+    def on_connection_close(self) -> None:
+        return None
+
+
+class Upstream:
+    """One request to a pinned target. ``close()`` may be called at any time."""
+
+    def __init__(
+        self,
+        target: Target,
+        *,
+        connect_timeout: float,
+        timeout: float,
+        max_header_bytes: int = 64 * 1024,
+    ) -> None:
+        self.target = target
+        self.connect_timeout = connect_timeout
+        self.timeout = timeout
+        self.max_header_bytes = max_header_bytes
+        self._stream: IOStream | None = None
+        self._closed = False
+
+    def close(self) -> None:
+        self._closed = True
+        if self._stream is not None:
+            self._stream.close()
+
+    async def send(
+        self,
+        method: str,
+        path_and_query: str,
+        headers: httputil.HTTPHeaders,
+        body: bytes,
+        on_headers: OnHeaders,
+        on_chunk: OnChunk,
+    ) -> None:
+        try:
+            await asyncio.wait_for(
+                self._send(method, path_and_query, headers, body, on_headers, on_chunk),
+                self.timeout,
+            )
+        except asyncio.TimeoutError:
+            self.close()
+            raise UpstreamFailed("the provider did not answer in time") from None
+        except StreamClosedError:
+            if self._closed:
+                return  # closed on purpose: the client went away
+            raise UpstreamFailed("the provider closed the connection") from None
+        except httputil.HTTPInputError:
+            self.close()
+            raise UpstreamFailed("the provider's answer was not valid HTTP") from None
+        except (OSError, ssl.SSLError) as e:
+            self.close()
+            if isinstance(e, ssl.SSLError):
+                raise UpstreamFailed("TLS error talking to the provider") from None
+            raise UpstreamFailed("could not connect to the provider") from None
+        finally:
+            if self._stream is not None:
+                self._stream.close()
+
+    async def _send(
+        self,
+        method: str,
+        path_and_query: str,
+        headers: httputil.HTTPHeaders,
+        body: bytes,
+        on_headers: OnHeaders,
+        on_chunk: OnChunk,
+    ) -> None:
+        target = self.target
+        if target.address is None:
+            raise FetchError("no checked address")
+        ssl_options = ssl.create_default_context() if target.scheme == "https" else None
+        client = TCPClient(resolver=PinnedResolver(target=target))
+        try:
+            stream = await client.connect(
+                target.host, target.port, ssl_options=ssl_options, timeout=self.connect_timeout
+            )
+        except TimeoutError:
+            raise UpstreamFailed("connecting to the provider timed out") from None
+        finally:
+            client.close()
+        self._stream = stream
+        if self._closed:
+            stream.close()
+            return
+        stream.set_nodelay(True)
+        conn = HTTP1Connection(
+            stream,
+            True,
+            HTTP1ConnectionParameters(
+                no_keep_alive=True,
+                max_header_size=self.max_header_bytes,
+                max_body_size=1 << 50,
+                decompress=True,
+            ),
+        )
+        if body or method in ("POST", "PUT", "PATCH"):
+            headers["Content-Length"] = str(len(body))
+        conn.write_headers(httputil.RequestStartLine(method, path_and_query, "HTTP/1.1"), headers)
+        if body:
+            conn.write(body)
+        conn.finish()
+        delegate = _Delegate(self, on_headers, on_chunk)
+        await conn.read_response(delegate)
+        if not delegate.complete and not self._closed:
+            raise UpstreamFailed("the provider's answer was cut short or was not valid HTTP")
+
+
+def split_target(url: str) -> str:
+    """The path and query of ``url``, as sent on the request line."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
