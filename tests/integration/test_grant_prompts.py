@@ -16,9 +16,7 @@ import pytest
 import websocket
 
 from support.kernels import Kernel
-
 from support.leaks import random_api_key
-
 from support.servers import ServerProcess
 
 pytestmark = pytest.mark.subprocess

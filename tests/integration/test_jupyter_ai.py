@@ -17,9 +17,7 @@ from typing import Any
 import pytest
 
 from support.kernels import Kernel
-
 from support.leaks import random_api_key
-
 from support.servers import free_port
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -12,12 +12,10 @@ from types import SimpleNamespace
 
 import pytest
 
-from support.kernels import Kernel
-
-from support.leaks import random_api_key
-
-from support.servers import BIN
 from open_notebook_ext import secrets_env
+from support.kernels import Kernel
+from support.leaks import random_api_key
+from support.servers import BIN
 
 NOTEBOOK = "work/analysis.ipynb"
 ENV_DUMP = "import os, json\nprint(json.dumps({{k: os.environ.get(k) for k in {names!r}}}))"

@@ -8,7 +8,6 @@ import re
 import pytest
 
 from support.kernels import Kernel
-
 from support.leaks import random_api_key
 
 pytestmark = pytest.mark.subprocess
