@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 DOTENV_NAME = ".env"
 _LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_.-]*)\s*=\s*(.*?)\s*$")
@@ -87,3 +88,9 @@ def remove_names(path: Path, names: set[str]) -> bool:
         f.write("".join(kept))
     os.replace(tmp, path)
     return False
+
+
+def contents_root(ext: Any) -> Path:
+    """The directory Jupyter serves (where the ``.env`` of the project is looked for)."""
+    cm = ext.serverapp.contents_manager
+    return Path(getattr(cm, "root_dir", None) or ext.serverapp.root_dir)

@@ -16,7 +16,7 @@ from open_notebook_ext.ecosystem.env_import import (
     found,
     import_credentials,
 )
-from open_notebook_ext.ecosystem.setup import ENVIRON_SETTING, contents_root
+from open_notebook_ext.ecosystem.setup import ENVIRON_SETTING
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
 
 
@@ -39,7 +39,7 @@ class _ImportHandler(OpenNotebookHandler):
 
     def read_dotenv(self) -> dict[str, str]:
         try:
-            return dotenv.read(contents_root(self.ext) / dotenv.DOTENV_NAME)
+            return dotenv.read(dotenv.contents_root(self.ext) / dotenv.DOTENV_NAME)
         except dotenv.DotenvError as e:
             raise ApiError(422, str(e)) from None
 
@@ -95,7 +95,7 @@ class EnvImportHandler(_ImportHandler):
     @authorized
     async def get(self) -> None:
         from_dotenv = self.read_dotenv()
-        path = contents_root(self.ext) / dotenv.DOTENV_NAME
+        path = dotenv.contents_root(self.ext) / dotenv.DOTENV_NAME
         self.send_json(
             {
                 "environment": await self.read(
@@ -144,7 +144,7 @@ class DotenvImportHandler(_ImportHandler):
             # only what was imported now: a skipped provider's credential may hold
             # another key than the file
             names = _imported_names(values, result["migrated"])
-            path = contents_root(self.ext) / dotenv.DOTENV_NAME
+            path = dotenv.contents_root(self.ext) / dotenv.DOTENV_NAME
             if names and path.is_file():
                 result["dotenv_removed"] = dotenv.remove_names(path, names)
                 result["dotenv_variables_removed"] = sorted(names)

@@ -282,9 +282,8 @@ def _follow_credential_changes(ext: Any, manager: StoreSecretsManager) -> None:
 
 def _warn_about_dotenv(ext: Any) -> None:
     from open_notebook_ext.ecosystem import dotenv
-    from open_notebook_ext.ecosystem.setup import contents_root
 
-    path = contents_root(ext) / dotenv.DOTENV_NAME
+    path = dotenv.contents_root(ext) / dotenv.DOTENV_NAME
     try:
         names = sorted(n for n in dotenv.read(path) if n in VARIABLES)
     except dotenv.DotenvError:

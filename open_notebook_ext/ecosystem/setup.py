@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from open_notebook_ext.vault.provider_env import PROVIDER_ENV
@@ -26,8 +25,3 @@ def setup(ext: Any) -> None:
     from open_notebook_ext.ecosystem.jupyter_ai_bridge import install
 
     install(ext)  # before kernels are set up: it extends kernel_env_strip
-
-
-def contents_root(ext: Any) -> Path:
-    cm = ext.serverapp.contents_manager
-    return Path(getattr(cm, "root_dir", None) or ext.serverapp.root_dir)

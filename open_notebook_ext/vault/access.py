@@ -14,11 +14,11 @@ from sqlalchemy import bindparam, select
 from open_notebook_ext.db.orm import Credential, Grant
 from open_notebook_ext.errors import Conflict, NotFound, Unprocessable
 from open_notebook_ext.vault.credentials import (
-    _OPTIONAL_COLUMNS,
     NOT_FOUND,
     CredentialStore,
     Rotation,
 )
+from open_notebook_ext.vault.fields import OPTIONAL_COLUMNS as _OPTIONAL_COLUMNS
 from open_notebook_ext.vault.grants import GrantStore
 from open_notebook_ext.vault.keyring import DecryptionError
 

@@ -15,34 +15,35 @@ import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, Text, bindparam, func, select, type_coerce, update
-from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy import Table, Text, bindparam, select, type_coerce
+from sqlalchemy.exc import IntegrityError
 
 from open_notebook_ext.db.common import isoformat, new_id
 from open_notebook_ext.db.engine import Database, locked
 from open_notebook_ext.db.orm import Credential, utcnow
 from open_notebook_ext.errors import Conflict, InvalidInput, NotFound
+from open_notebook_ext.vault.fields import (
+    KEY_ACCESS_BACK_TO_READ,
+    destination_changes,
+    key_needed_for,
+    missing_required,
+    unused_fields,
+)
+from open_notebook_ext.vault.fields import OPTIONAL_COLUMNS as _OPTIONAL_COLUMNS
 from open_notebook_ext.vault.keyring import DecryptionError, KeyRing
 from open_notebook_ext.vault.models import CredentialCreate, CredentialUpdate, parse
-from open_notebook_ext.vault.providers import KEY_DESTINATION_FIELDS, PROVIDERS, ProviderSpec
+from open_notebook_ext.vault.providers import PROVIDERS
+from open_notebook_ext.vault.rotation import RotatingStore
+
+# Re-exported: the CLI and tests import these from here.
+from open_notebook_ext.vault.rotation import Rotation as Rotation
+from open_notebook_ext.vault.rotation import RotationReport as RotationReport
 
 log = logging.getLogger(__name__)
 
 _TABLE = cast(Table, Credential.__table__)  # the ORM types it as any FromClause
-# Compare-and-swap re-encryption, built once and run as an executemany: a row is
-# rewritten only if it still holds the token that was read (a concurrent update
-# or rotation wins). Building a statement per row costs more than the crypto.
-_SWAP_TOKEN = (
-    update(_TABLE)
-    .where(_TABLE.c.id == bindparam("row_id"), _TABLE.c.api_key_encrypted == bindparam("old"))
-    .values(api_key_encrypted=bindparam("new"), key_id=bindparam("kid"))
-)
-_SET_KEY_ID = (
-    update(_TABLE).where(_TABLE.c.id == bindparam("row_id")).values(key_id=bindparam("kid"))
-)
 
 NOT_FOUND = "Credential not found"
 KEY_MISMATCH = (
@@ -53,19 +54,6 @@ KEY_MISMATCH = (
     "the new one) and run `jupyter open-notebook rotate`."
 )
 HINT_MIN_LENGTH = 12
-_OPTIONAL_COLUMNS = (
-    "base_url",
-    "endpoint",
-    "api_version",
-    "endpoint_llm",
-    "endpoint_embedding",
-    "endpoint_stt",
-    "endpoint_tts",
-    "project",
-    "location",
-    "credentials_path",
-    "num_ctx",
-)
 
 
 def key_hint(api_key: str) -> str | None:
@@ -130,78 +118,7 @@ def _modalities(value: Any) -> builtins.list[str]:
     return list(value)
 
 
-def _missing_required(
-    spec: ProviderSpec, values: dict[str, Any], has_key: bool
-) -> builtins.list[dict]:
-    errors = []
-    for name in spec.required:
-        present = has_key if name == "api_key" else values.get(name) not in (None, "")
-        if not present:
-            errors.append({"field": name, "message": f"is required for provider {spec.name}"})
-    return errors
-
-
-def _unused_fields(spec: ProviderSpec, sent: dict[str, Any]) -> builtins.list[dict]:
-    allowed = set(spec.fields)
-    return [
-        {"field": f, "message": f"is not used by provider {spec.name}"}
-        for f, v in sent.items()
-        if f in (*_OPTIONAL_COLUMNS, "api_key") and v is not None and f not in allowed
-    ]
-
-
-def _destination_changes(sent: dict[str, Any], row: Credential) -> builtins.list[str]:
-    """The fields in ``sent`` that would change where the stored key is sent.
-
-    Setting the value stored already is no change; clearing one is (the key
-    would go to the provider's default host)."""
-    return [f for f in KEY_DESTINATION_FIELDS if f in sent and sent[f] != getattr(row, f)]
-
-
-KEY_ACCESS_BACK_TO_READ = (
-    "is required to turn key_access from proxy back to read: a proxy-only key is never "
-    "handed out, so only someone who has the key may make it readable again"
-)
-
-
-def _key_needed_for(changed: builtins.list[str]) -> InvalidInput:
-    return InvalidInput(
-        [
-            {
-                "field": "api_key",
-                "message": f"is required when {', '.join(changed)} changes: the stored key is only "
-                "sent to the address it was saved with, so enter the key again",
-            }
-        ]
-    )
-
-
-@dataclass(frozen=True)
-class Rotation:
-    id: str
-    old_token: str
-    new_token: str
-    key_id: str
-
-    def __repr__(self) -> str:  # tokens are ciphertext, but keep logs short and plain
-        return f"Rotation({self.id!r})"
-
-
-@dataclass
-class RotationReport:
-    re_encrypted: int = 0
-    already_current: int = 0
-    undecryptable: list[str] = field(default_factory=list)
-    scanned: int = 0
-
-    def add(self, other: RotationReport) -> None:
-        self.re_encrypted += other.re_encrypted
-        self.already_current += other.already_current
-        self.undecryptable.extend(other.undecryptable)
-        self.scanned += other.scanned
-
-
-class CredentialStore:
+class CredentialStore(RotatingStore):
     """CRUD over :class:`Credential` rows for one owner at a time."""
 
     def __init__(
@@ -213,25 +130,6 @@ class CredentialStore:
         self.key_check = key_check
 
     # -- reading -------------------------------------------------------------
-
-    def _check_token(
-        self, credential_id: str, token: str | None, rotations: list[Rotation] | None
-    ) -> str | None:
-        """Why the stored key cannot be decrypted, or None.
-
-        A key written under an older (still configured) key is queued in
-        ``rotations`` for re-encryption under the primary key: lazy rotation,
-        as JupyterHub does with ``auth_state``.
-        """
-        if token is None or self.keyring.known_current(token):
-            return None
-        try:
-            new_token, kid, changed = self.keyring.reencrypt(token)
-        except DecryptionError as e:
-            return f"API key {e}"
-        if changed and rotations is not None:
-            rotations.append(Rotation(credential_id, token, new_token, kid))
-        return None
 
     def _json(
         self, values: dict[str, Any], rotations: builtins.list[Rotation] | None
@@ -252,32 +150,6 @@ class CredentialStore:
         self, row: Credential, rotations: builtins.list[Rotation] | None = None
     ) -> dict[str, Any]:
         return self._json({c: getattr(row, c) for c in _JSON_COLUMNS}, rotations)
-
-    def _apply_rotations(self, rotations: builtins.list[Rotation]) -> int:
-        """Write re-encrypted tokens, each only if the row still holds the token we read
-        (compare-and-swap: a concurrent update or rotation wins). Returns rows changed."""
-        if not rotations:
-            return 0
-        with self.db.session(write=True) as s:
-            result = s.connection().execute(
-                _SWAP_TOKEN,
-                [
-                    {"row_id": r.id, "old": r.old_token, "new": r.new_token, "kid": r.key_id}
-                    for r in rotations
-                ],
-            )
-            return result.rowcount or 0
-
-    def rotate_lazily(self, rotations: builtins.list[Rotation]) -> None:
-        try:
-            self._apply_rotations(rotations)
-        except SQLAlchemyError:
-            # The read succeeded; the rows will be rotated on a later read or by the CLI.
-            log.warning(
-                "Lazy re-encryption of %d credential(s) failed; will retry later",
-                len(rotations),
-                exc_info=True,
-            )
 
     def _row(
         self, session: Any, owner: str, credential_id: str, lock: str | None = None
@@ -374,7 +246,7 @@ class CredentialStore:
         req = parse(CredentialCreate, payload)
         spec = PROVIDERS[req.provider]
         sent = req.model_dump(exclude_unset=True)
-        errors = _unused_fields(spec, sent) + _missing_required(
+        errors = unused_fields(spec, sent) + missing_required(
             spec, sent, has_key=req.api_key is not None
         )
         if errors:
@@ -410,15 +282,15 @@ class CredentialStore:
                 if spec is not None:
                     merged = {c: sent.get(c, getattr(row, c)) for c in _OPTIONAL_COLUMNS}
                     has_key = sent.get("api_key") is not None or row.api_key_encrypted is not None
-                    errors = _unused_fields(spec, sent) + _missing_required(spec, merged, has_key)
+                    errors = unused_fields(spec, sent) + missing_required(spec, merged, has_key)
                     if errors:
                         raise InvalidInput(errors)
                 if row.api_key_encrypted is not None and req.api_key is None:
                     # A browser session (cookie and _xsrf) must not be able to point a
                     # stored key at another host and then have it sent there.
-                    changed = _destination_changes(sent, row)
+                    changed = destination_changes(sent, row)
                     if changed:
-                        raise _key_needed_for(changed)
+                        raise key_needed_for(changed)
                     if row.key_access == "proxy" and sent.get("key_access") == "read":
                         raise InvalidInput(
                             [{"field": "api_key", "message": KEY_ACCESS_BACK_TO_READ}]
@@ -486,100 +358,3 @@ class CredentialStore:
             except DecryptionError:
                 continue
         return out
-
-    # -- administration (command line; every owner) -----------------------------
-
-    def total(self) -> int:
-        with self.db.session() as s:
-            return s.scalar(select(func.count()).select_from(Credential)) or 0
-
-    def rotate_batch(self, after_id: str, batch_size: int) -> tuple[str | None, RotationReport]:
-        """Re-encrypt the next ``batch_size`` rows (by id, after ``after_id``) under the
-        primary key, in one transaction. Returns the last id seen (None when done).
-
-        Idempotent: rows already under the primary key are left alone, so an
-        interrupted run is resumed by running again. Safe beside a running server:
-        each row is rewritten only if it still holds the token read here.
-        """
-        report = RotationReport()
-        primary = self.keyring.primary_key_id
-        with self.db.session(write=True) as s:
-            rows = s.execute(
-                select(Credential.id, Credential.api_key_encrypted, Credential.key_id)
-                .where(Credential.id > after_id, Credential.api_key_encrypted.is_not(None))
-                .order_by(Credential.id)
-                .limit(batch_size)
-            ).all()
-            swaps, fixes = [], []
-            for cid, token, kid in rows:
-                report.scanned += 1
-                try:
-                    assert token is not None  # the query selects stored keys only
-                    new_token, new_kid, changed = self.keyring.reencrypt(token)
-                except DecryptionError:
-                    report.undecryptable.append(cid)
-                    continue
-                if changed:
-                    swaps.append({"row_id": cid, "old": token, "new": new_token, "kid": new_kid})
-                else:
-                    report.already_current += 1
-                    if kid != primary:
-                        fixes.append({"row_id": cid, "kid": primary})
-            conn = s.connection()
-            if swaps:
-                swapped = conn.execute(_SWAP_TOKEN, swaps).rowcount or 0
-                report.re_encrypted += swapped
-                report.already_current += len(swaps) - swapped  # rewritten meanwhile
-            if fixes:
-                conn.execute(_SET_KEY_ID, fixes)
-        last = rows[-1][0] if len(rows) == batch_size else None
-        return last, report
-
-    def verify(self) -> builtins.list[dict[str, str]]:
-        """Every credential (all owners) whose key cannot be decrypted."""
-        failures = []
-        with self.db.session() as s:
-            for row in s.scalars(select(Credential).order_by(Credential.id)):
-                error = self._check_token(row.id, row.api_key_encrypted, None)
-                if error:
-                    failures.append(
-                        {
-                            "id": row.id,
-                            "owner": row.owner,
-                            "name": row.name,
-                            "provider": row.provider,
-                            "error": error,
-                        }
-                    )
-        return failures
-
-    def admin_summary(self) -> dict[str, Any]:
-        """Counts across every owner, for ``jupyter open-notebook status``."""
-        with self.db.session() as s:
-            rows = s.execute(
-                select(
-                    Credential.provider,
-                    Credential.owner,
-                    Credential.api_key_encrypted,
-                    Credential.key_id,
-                )
-            ).all()
-        undecryptable = old_key = 0
-        primary = self.keyring.primary_key_id
-        for _, _, token, kid in rows:
-            if token is None:
-                continue
-            try:
-                self.keyring.decrypt(token)
-            except DecryptionError:
-                undecryptable += 1
-                continue
-            if kid != primary:
-                old_key += 1
-        return {
-            "total": len(rows),
-            "owners": len({o for _, o, _, _ in rows}),
-            "by_provider": dict(sorted(Counter(p for p, _, _, _ in rows).items())),
-            "undecryptable": undecryptable,
-            "not_under_primary_key": old_key,
-        }
