@@ -19,6 +19,7 @@ import shutil
 import signal
 import ssl
 import subprocess
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -97,12 +98,12 @@ def _wait_http(url: str, timeout: float = 60, **kw) -> None:
 
 
 @pytest.fixture(scope="module")
-def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]:
-    tmp = tmp_path_factory.mktemp("deploy")
-    for parent in (tmp, *tmp.parents):
-        if parent == Path("/tmp"):
-            break
-        parent.chmod(parent.stat().st_mode | 0o755)
+def deployment() -> Iterator[Deployment]:
+    # Not under pytest's tmp_path: its root (/tmp/pytest-of-root) is 0700, and any pytest
+    # session started meanwhile sets it back to 0700, so the unprivileged server lost its
+    # runtime directory mid-module ("Permission denied: .../runtime/kernel-<id>.json").
+    tmp = Path(tempfile.mkdtemp(prefix="on-deploy-", dir="/tmp"))
+    tmp.chmod(0o755)
     nginx_bin = shutil.which("nginx") or "/usr/sbin/nginx"
     # As root, Jupyter runs as nobody, as in the container, from the world-readable
     # environment (the project's .venv lives under /root, out of nobody's reach).
@@ -249,6 +250,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                     proc.wait(20)
                 except subprocess.TimeoutExpired:
                     os.killpg(proc.pid, signal.SIGKILL)
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def test_https_rest_through_the_proxy(deployment):
