@@ -11,6 +11,7 @@ import yaml
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from tornado import web
 
+from ..connection_probe import has_probe
 from ..providers import PROVIDERS
 from .base import OpenNotebookHandler
 
@@ -31,7 +32,8 @@ class ProvidersHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.send_json([spec.to_json() for spec in PROVIDERS.values()])
+        self.send_json([{**spec.to_json(), "connection_test": has_probe(spec.name)}
+                        for spec in PROVIDERS.values()])
 
 
 class OpenAPIHandler(OpenNotebookHandler):

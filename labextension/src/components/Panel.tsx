@@ -105,7 +105,7 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
           credentials={data.credentials}
           trans={trans}
           providerLabel={model.list.providerLabel}
-          canTest={data.canTest}
+          canTest={model.list.canTest}
           tests={model.tests.tests}
           usage={usage}
           busyId={model.busyId}
