@@ -44,3 +44,58 @@ async def test_an_untestable_provider_answers_not_available(api):
     assert r.status == 200, r
     assert r.json["success"] is False
     assert r.json["message"] == "Connection test is not available for provider vertex"
+
+
+# -- item 5: the redaction notice's channel ---------------------------------------------------
+
+
+async def test_notify_reaches_the_pages_from_another_thread():
+    """A contents hook may run off the event loop: notify hands the message to the loop."""
+    import asyncio
+    import threading
+
+    from open_notebook_ext.grant_prompts import GrantPrompts
+
+    prompts = GrantPrompts(60)
+    got: list[dict] = []
+    other: list[dict] = []
+    prompts.connect("alice", got.append)
+    prompts.connect("bob", other.append)
+    thread = threading.Thread(target=prompts.notify,
+                              args=("alice", {"type": "redacted", "path": "a.ipynb",
+                                              "count": 1}))
+    thread.start()
+    thread.join()
+    for _ in range(50):
+        if len(got) > 1:
+            break
+        await asyncio.sleep(0.01)
+    assert got[1:] == [{"type": "redacted", "path": "a.ipynb", "count": 1}]
+    assert [m["type"] for m in other] == ["snapshot"]  # only the owner's pages
+    prompts.notify("alice", {"type": "redacted", "path": "b.ipynb", "count": 2})  # on the loop
+    assert got[-1]["path"] == "b.ipynb"
+
+
+def test_redactor_reports_a_redaction_and_a_failing_report_does_not_block_the_save(caplog):
+    from open_notebook_ext.redact import Redactor
+
+    key = "sk-report-0123456789"
+    redactor = Redactor(lambda owner: [("Work", key)], lambda owner: 1, lambda: "alice")
+    calls: list[tuple[str, str, int]] = []
+    redactor.on_redacted = lambda *a: calls.append(a)
+    nb = {"cells": [{"cell_type": "code", "source": "", "metadata": {}, "outputs": [
+        {"output_type": "stream", "name": "stdout", "text": f"{key}\n{key}\n"}]}],
+        "metadata": {}}
+    model = {"type": "notebook", "content": nb}
+    redactor.pre_save_hook(model, "a.ipynb")
+    assert calls == [("alice", "a.ipynb", 2)]
+    assert key not in json.dumps(model)
+
+    def broken(*_: object) -> None:
+        raise RuntimeError("no loop")
+
+    redactor.on_redacted = broken
+    model["content"]["cells"][0]["outputs"][0]["text"] = key
+    redactor.pre_save_hook(model, "b.ipynb")  # does not raise
+    assert key not in json.dumps(model)
+    assert "Could not tell the page" in caplog.text and key not in caplog.text
