@@ -152,6 +152,7 @@ def test_show_key_button_reads_as_enabled(session: Session, theme: str, light: b
         expect(show).to_be_enabled()
         page.mouse.move(900, 700)  # no hover colour
         m = show.evaluate(CONTRAST_JS)
+        print(f"\nShow button, {theme}: contrast {m['ratio']:.2f}:1, opacity {m['opacity']}")
         assert not m["disabled"] and m["opacity"] >= 1, m
         assert m["ratio"] >= 4.5, m
         assert m["border"] != "none", m  # a button's outline, like Edit and Delete
