@@ -624,6 +624,11 @@ class OpenNotebookApp(ExtensionApp):
         self.redactor = Redactor(
             self.credentials.plaintext_keys, self.credentials.change_marker, self.current_owner
         )
+        # The owner's open JupyterLab pages hear of it on the grant-prompt socket (the
+        # notebook's path and a count; never a key nor a credential's name).
+        self.redactor.on_redacted = lambda owner, path, count: self.grant_prompts.notify(
+            owner, {"type": "redacted", "path": path, "count": count}
+        )
         if self.redact_outputs:
             self._server.contents_manager.register_pre_save_hook(self.redactor.pre_save_hook)
 

@@ -57,3 +57,18 @@ export function formatWhen(
     long: date.toLocaleString()
   };
 }
+
+/**
+ * A server message with provider ids in it ("… already exists for provider
+ * openai") as the panel shows it: the id of a provider it knows replaced by
+ * its label ("… already exists for OpenAI"); other text unchanged.
+ */
+export function labelProviders(
+  text: string,
+  providerLabel: (id: string) => string
+): string {
+  return text.replace(/\bprovider ([a-z][a-z0-9_]*)\b/g, (match, id) => {
+    const label = providerLabel(id);
+    return label && label !== id ? label : match;
+  });
+}

@@ -12,6 +12,7 @@ from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from tornado import web
 
 from open_notebook_ext.http.base import OpenNotebookHandler
+from open_notebook_ext.vault.probe import has_probe
 from open_notebook_ext.vault.providers import PROVIDERS
 
 SPEC_PATH = Path(__file__).resolve().parent.parent / "openapi.yaml"
@@ -31,7 +32,12 @@ class ProvidersHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.send_json([spec.to_json() for spec in PROVIDERS.values()])
+        self.send_json(
+            [
+                {**spec.to_json(), "connection_test": has_probe(spec.name)}
+                for spec in PROVIDERS.values()
+            ]
+        )
 
 
 class OpenAPIHandler(OpenNotebookHandler):

@@ -41,6 +41,17 @@ class Probe:
     headers: dict[str, str]
 
 
+_OTHER_PROBES = frozenset(
+    {"anthropic", "anthropic_compatible", "google", "elevenlabs", "deepgram", "ollama", "azure"}
+)
+
+
+def has_probe(provider: str) -> bool:
+    """Whether ``probe_for`` knows a request that tests this provider's credentials
+    (``connection_test`` in ``GET providers``: the panel shows its button only then)."""
+    return provider in _OPENAI_STYLE or provider in _OTHER_PROBES
+
+
 def _join(base: str, path: str) -> str:
     return base.rstrip("/") + "/" + path.lstrip("/")
 

@@ -17,12 +17,14 @@ What this module keeps, per owner, in memory (nothing of it is a secret):
 * recent denials, so code that retries in a loop is not asked again for
   ``timeout`` seconds.
 
-Everything runs on the server's event loop (no locks).
+Everything runs on the server's event loop (no locks); ``notify`` may be called
+from any thread (it hands the message to the loop).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import time
 from collections.abc import Callable
@@ -93,6 +95,7 @@ class GrantPrompts:
         self._owners: dict[str, _Owner] = {}
         self._prompts: dict[str, Prompt] = {}
         self._by_key: dict[tuple[str, str, str], str] = {}
+        self._loop: asyncio.AbstractEventLoop | None = None  # the pages' loop
 
     @property
     def enabled(self) -> bool:
@@ -112,6 +115,8 @@ class GrantPrompts:
     def connect(self, owner: str, send: Send) -> None:
         """A page is listening: it gets every pending prompt of its owner now, and each
         new one as it comes."""
+        with contextlib.suppress(RuntimeError):  # pages connect on the server's loop
+            self._loop = asyncio.get_running_loop()
         self._owner(owner).pages.add(send)
         send({"type": "snapshot", "prompts": self.pending(owner)})
 
@@ -134,6 +139,20 @@ class GrantPrompts:
     def _broadcast(self, owner: str, message: dict[str, Any]) -> None:
         for send in list(self._owner(owner).pages):
             send(message)
+
+    def notify(self, owner: str, message: dict[str, Any]) -> None:
+        """Send ``message`` to the owner's connected pages, from any thread (a contents
+        hook may run off the loop). Names and counts only: never a key."""
+        loop = self._loop
+        if loop is not None and not loop.is_closed():
+            try:
+                running = asyncio.get_running_loop()
+            except RuntimeError:
+                running = None
+            if running is not loop:
+                loop.call_soon_threadsafe(self._broadcast, owner, message)
+                return
+        self._broadcast(owner, message)
 
     # -- prompts -------------------------------------------------------------------
 

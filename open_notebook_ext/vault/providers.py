@@ -58,6 +58,9 @@ class ProviderSpec:
     # Where the connection test asks for the model list when no base_url is set.
     default_base_url: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    # Values the panel's add form starts with (the user may change them), e.g. the
+    # address a local Ollama listens on.
+    prefill: dict[str, str] = field(default_factory=dict)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -86,6 +89,7 @@ class ProviderSpec:
                     "required": f in self.required,
                     "secret": f == "api_key",
                     "type": "url" if f in URL_FIELDS else ("integer" if f == "num_ctx" else "text"),
+                    **({"prefill": self.prefill[f]} if f in self.prefill else {}),
                 }
                 for f in self.fields
             ],
@@ -190,7 +194,12 @@ _SPECS: tuple[ProviderSpec, ...] = (
         default_base_url="https://api.deepgram.com/v1",
     ),
     ProviderSpec(
-        "ollama", "Ollama", ("language", "embedding"), required=("base_url",), optional=("num_ctx",)
+        "ollama",
+        "Ollama",
+        ("language", "embedding"),
+        required=("base_url",),
+        optional=("num_ctx",),
+        prefill={"base_url": "http://localhost:11434"},
     ),
     ProviderSpec(
         "omlx",

@@ -208,6 +208,9 @@ class Redactor:
         self._cache: dict[str, tuple[object, Automaton]] = {}
         self._lock = threading.Lock()
         self.builds = 0
+        # Called with (owner, path, count) after a save replaced keys (the app tells
+        # the owner's open pages); a failure there never blocks the save.
+        self.on_redacted: Callable[[str, str, int], None] | None = None
 
     def automaton(self, owner: str) -> Automaton:
         marker = self._marker(owner)
@@ -226,7 +229,8 @@ class Redactor:
         if model.get("type") != "notebook" or not isinstance(model.get("content"), dict):
             return
         try:
-            automaton = self.automaton(self._owner())
+            owner = self._owner()
+            automaton = self.automaton(owner)
             count = redact_notebook(model["content"], automaton)
         except Exception:
             # Never block a save (that would lose the user's work); say so loudly.
@@ -236,3 +240,8 @@ class Redactor:
             log.warning(
                 "Redacted %d stored API key occurrence(s) from the outputs of %s", count, path
             )
+            if self.on_redacted is not None:
+                try:
+                    self.on_redacted(owner, path, count)
+                except Exception:
+                    log.error("Could not tell the page that %s was redacted", path, exc_info=True)

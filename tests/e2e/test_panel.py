@@ -569,7 +569,9 @@ def test_server_side_error_is_inline_not_raw_json(session: Session):
     f.get_by_role("button", name="Save").click()
 
     alert = f.get_by_role("alert")
-    expect(alert).to_have_text("A credential with this name already exists for provider openai")
+    expect(alert).to_have_text(  # the provider's label, not its id (issue 20)
+        "A credential with this name already exists for OpenAI"
+    )
     name_input = f.get_by_label("Name (required)", exact=True)
     expect(name_input).to_have_attribute("aria-invalid", "true")
     expect(f.locator(".jp-OpenNotebook-fieldError")).to_have_text(
@@ -851,17 +853,19 @@ def provider() -> Iterator[FakeProvider]:
 
 
 def test_connection_test_button_only_when_the_api_offers_it(session: Session):
+    """The button follows ``connection_test`` in ``GET providers`` (issue 20: not the
+    54 KB OpenAPI description read on every load)."""
     page, lab = session.page, session.lab
     cred = create(lab, name=unique("Testable"))
-    spec = lab.request("GET", "open-notebook/api/openapi.json", auth=False).json
-    assert "post" in spec["paths"]["/credentials/{credential_id}/test"]
-    del spec["paths"]["/credentials/{credential_id}/test"]
-    page.route(api_url(r"openapi\.json"), lambda route: route.fulfill(json=spec))
+    providers = lab.api("GET", "providers").json
+    assert [p["connection_test"] for p in providers if p["name"] == "openai"] == [True]
+    untestable = [{**p, "connection_test": False} for p in providers]
+    page.route(api_url("providers"), lambda route: route.fulfill(json=untestable))
     panel = session.open_panel()
     expect(item(panel, cred["name"])).to_be_visible()
     expect(panel.get_by_role("button", name=re.compile("^Test connection"))).to_have_count(0)
 
-    page.unroute(api_url(r"openapi\.json"))
+    page.unroute(api_url("providers"))
     panel.get_by_role("button", name="Refresh credentials").click()
     expect(
         item(panel, cred["name"]).get_by_role("button", name=f"Test connection of {cred['name']}")

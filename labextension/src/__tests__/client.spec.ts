@@ -66,7 +66,6 @@ describe('CredentialsClient requests', () => {
     await client.grants(c.id);
     await client.revokeGrant(grant.id);
     await client.audit(20);
-    await client.supportsConnectionTest();
     await client.remove(c.id);
 
     const routes = specRoutes();
@@ -92,7 +91,6 @@ describe('CredentialsClient requests', () => {
       'GET /grants',
       'DELETE /grants/{grant_id}',
       'GET /audit',
-      'GET /openapi.json',
       'DELETE /credentials/{credential_id}'
     ]);
   });
@@ -253,32 +251,6 @@ describe('CredentialsClient errors', () => {
     const error = await failure(client.list());
     expect(error.status).toBe(200);
     expect(error.detail).toBe(NOT_JSON_DETAIL);
-  });
-});
-
-describe('supportsConnectionTest', () => {
-  let server: FakeServer;
-  let client: CredentialsClient;
-
-  beforeEach(() => {
-    server = new FakeServer();
-    client = new CredentialsClient(server.settings);
-  });
-
-  it('is true against the real spec', async () => {
-    expect(await client.supportsConnectionTest()).toBe(true);
-  });
-
-  it('is false when the spec has no test endpoint', async () => {
-    const spec = loadSpec();
-    delete spec.paths['/credentials/{credential_id}/test'];
-    server.on('GET', /^openapi\.json$/, json(spec));
-    expect(await client.supportsConnectionTest()).toBe(false);
-  });
-
-  it('is false when the spec cannot be read', async () => {
-    server.on('GET', /^openapi\.json$/, json({ detail: 'Not Found' }, 404));
-    expect(await client.supportsConnectionTest()).toBe(false);
   });
 });
 

@@ -11,6 +11,7 @@ export const OPENAI: IProvider = {
   docs_url: 'https://platform.openai.com/api-keys',
   env_configured: false,
   requires_api_key: true,
+  connection_test: true,
   fields: [
     {
       name: 'api_key',
@@ -36,6 +37,7 @@ export const OLLAMA: IProvider = {
   docs_url: null,
   env_configured: false,
   requires_api_key: false,
+  connection_test: true,
   fields: [
     {
       name: 'api_key',
@@ -49,7 +51,8 @@ export const OLLAMA: IProvider = {
       label: 'Base URL',
       required: true,
       secret: false,
-      type: 'url'
+      type: 'url',
+      prefill: 'http://localhost:11434'
     },
     {
       name: 'num_ctx',
@@ -68,6 +71,7 @@ export const VERTEX: IProvider = {
   docs_url: null,
   env_configured: false,
   requires_api_key: false,
+  connection_test: false,
   fields: [
     {
       name: 'project',

@@ -53,6 +53,18 @@ describe('placeServerErrors', () => {
     });
   });
 
+  it('shows provider ids in messages as the labels it is given', () => {
+    const label = (id: string) => (id === 'openai' ? 'OpenAI' : id);
+    const error = new ApiError(422, 'Invalid fields', [
+      { field: 'api_key', message: 'is required for provider openai' },
+      { field: 'region', message: 'is not used by provider mystery' }
+    ]);
+    expect(placeServerErrors(error, known, trans, label)).toEqual({
+      fields: { api_key: 'is required for OpenAI' },
+      form: 'region: is not used by provider mystery'
+    });
+  });
+
   it('shows the detail of an error without fields', () => {
     const mismatch = new ApiError(
       409,

@@ -78,6 +78,7 @@ describe('checkInterfaces', () => {
         required: boolean;
         secret: boolean;
         type: 'text' | 'url';
+        prefill?: string;
       }
     `);
     expect(problems).toEqual(
@@ -113,7 +114,7 @@ describe('checkInterfaces', () => {
       /** @schema #/components/schemas/ProviderField */
       export interface IField {
         name: string; label: string; required: boolean; secret: boolean;
-        type: 'text' | 'url' | 'integer';
+        type: 'text' | 'url' | 'integer'; prefill?: string;
       }
       /** @schema #/components/schemas/Grant */
       export interface IGrant {
@@ -124,7 +125,7 @@ describe('checkInterfaces', () => {
       export interface IProvider {
         name: string; display_name: string; modalities: number[];
         docs_url?: string | null; env_configured: boolean;
-        requires_api_key: boolean; fields: IGrant[];
+        requires_api_key: boolean; fields: IGrant[]; connection_test: boolean;
       }
     `);
     expect(problems).toEqual([

@@ -9,6 +9,7 @@ import { CredentialsClient, ICredential } from '../api';
 import {
   ICredentialFormOptions,
   initialValues,
+  valuesForProvider,
   SubmitOutcome,
   useCredentialForm
 } from '../model';
@@ -55,6 +56,32 @@ describe('initialValues', () => {
     expect(initialValues(OPENAI)).toEqual({ name: '', base_url: '' });
     expect(initialValues(undefined)).toEqual({ name: '' });
   });
+
+  it("starts an added credential with the provider's prefills, not an edited one", () => {
+    expect(initialValues(OLLAMA)).toEqual({
+      name: '',
+      base_url: 'http://localhost:11434',
+      num_ctx: ''
+    });
+    const c = credential({ base_url: null });
+    expect(initialValues(OLLAMA, c).base_url).toBe('');
+  });
+});
+
+describe('valuesForProvider', () => {
+  it('keeps typed values, fills prefills, drops the old untouched prefill', () => {
+    const ollama = initialValues(OLLAMA);
+    expect(valuesForProvider({ ...ollama, name: 'A' }, OLLAMA, OPENAI)).toEqual(
+      { name: 'A', base_url: '' }
+    );
+    const typed = { ...ollama, base_url: 'http://gpu:11434' };
+    expect(valuesForProvider(typed, OLLAMA, OPENAI).base_url).toBe(
+      'http://gpu:11434'
+    );
+    expect(
+      valuesForProvider({ name: 'B', base_url: '' }, OPENAI, OLLAMA)
+    ).toEqual({ name: 'B', base_url: 'http://localhost:11434', num_ctx: '' });
+  });
 });
 
 describe('useCredentialForm, adding', () => {
@@ -98,7 +125,7 @@ describe('useCredentialForm, adding', () => {
     act(() => result.current.chooseProvider('ollama'));
     expect(result.current.values).toEqual({
       name: 'Local',
-      base_url: '',
+      base_url: 'http://localhost:11434',
       num_ctx: ''
     });
     expect(result.current.errors).toEqual({});
@@ -114,7 +141,8 @@ describe('useCredentialForm, adding', () => {
       /^credentials$/,
       json(
         {
-          detail: 'A credential named "Work" already exists for openai',
+          detail:
+            'A credential with this name already exists for provider openai',
           errors: [{ field: 'name', message: 'already exists' }]
         },
         409
@@ -126,8 +154,9 @@ describe('useCredentialForm, adding', () => {
     expect(result.current.errors).toEqual({
       name: 'is already used by another credential of this provider'
     });
+    // the provider's label, not its id
     expect(result.current.formError).toBe(
-      'A credential named "Work" already exists for openai'
+      'A credential with this name already exists for OpenAI'
     );
     expect(result.current.saving).toBe(false);
   });

@@ -16,8 +16,7 @@ const LOAD = [
   'GET grants',
   'GET providers',
   'GET credentials/status',
-  'GET credentials',
-  'GET openapi.json'
+  'GET credentials'
 ];
 
 function setup(server = new FakeServer()) {
@@ -44,7 +43,7 @@ async function loaded(
 }
 
 describe('usePanel', () => {
-  it('loads grants, providers, status, credentials and the spec, in that order', async () => {
+  it('loads grants, providers, status and credentials, in that order (not the spec)', async () => {
     const server = new FakeServer();
     const work = server.add({ name: 'Work' });
     const { result } = setup(server);
@@ -55,7 +54,9 @@ describe('usePanel', () => {
     expect(server.calls()).toEqual(LOAD);
     const data = result.current.list.data!;
     expect(data.credentials).toEqual([work]);
-    expect(data.canTest).toBe(true);
+    expect(result.current.list.canTest('openai')).toBe(true);
+    expect(result.current.list.canTest('vertex')).toBe(false);
+    expect(result.current.list.canTest('gone')).toBe(false);
     expect(result.current.grants.grants).toEqual([]);
     expect(result.current.list.providerLabel('openai')).toBe('OpenAI');
     expect(result.current.list.providerLabel('gone')).toBe('gone');

@@ -29,9 +29,6 @@ import {
 /** The API namespace, relative to the server's base URL. */
 export const API_PATH = 'open-notebook/api/';
 
-/** The path the connection test endpoint has in the OpenAPI spec. */
-export const TEST_PATH = '/credentials/{credential_id}/test';
-
 /** How many audit events the Activity section asks for. */
 export const AUDIT_LIMIT = 50;
 
@@ -145,22 +142,6 @@ export class CredentialsClient {
       'GET',
       `usage?group_by=${groupBy}&since=${encodeURIComponent(since)}${only}`
     );
-  }
-
-  /**
-   * Whether the server offers `POST credentials/{id}/test`, read from the
-   * OpenAPI description it serves. Any failure means "no".
-   */
-  async supportsConnectionTest(): Promise<boolean> {
-    try {
-      const spec = await this.request<{
-        paths?: Record<string, Record<string, unknown>>;
-      }>('GET', 'openapi.json');
-      const path = spec?.paths?.[TEST_PATH];
-      return !!path && typeof path === 'object' && 'post' in path;
-    } catch {
-      return false;
-    }
   }
 
   private url(path: string): string {

@@ -18,6 +18,8 @@ export interface IProviderField {
   required: boolean;
   secret: boolean;
   type: FieldType;
+  /** A value the add form starts with (Ollama's base URL); the user may change it. */
+  prefill?: string;
 }
 
 /**
@@ -33,6 +35,8 @@ export interface IProvider {
   env_configured: boolean;
   requires_api_key: boolean;
   fields: IProviderField[];
+  /** `POST credentials/{id}/test` can test this provider's credentials. */
+  connection_test: boolean;
 }
 
 /** Who may use a credential's key: `secrets.get` and the proxy, or the proxy only. */

@@ -146,7 +146,14 @@ export function CredentialItem(props: ICredentialItemProps): JSX.Element {
           </Button>
         )}
       </div>
-      {props.canTest && <TestResult id={testId} test={test} trans={trans} />}
+      {props.canTest && (
+        <TestResult
+          id={testId}
+          test={test}
+          trans={trans}
+          providerLabel={id => (id === c.provider ? props.providerLabel : id)}
+        />
+      )}
       {props.children}
     </li>
   );

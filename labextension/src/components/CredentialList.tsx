@@ -21,7 +21,8 @@ export interface ICredentialListProps {
   credentials: ICredential[];
   trans: TranslationBundle;
   providerLabel: (name: string) => string;
-  canTest: boolean;
+  /** Whether the server can test a provider's credentials. */
+  canTest: (provider: string) => boolean;
   tests: Record<string, TestState>;
   /** Provider proxy usage per credential id. */
   usage?: Record<string, ICredentialUsage>;
@@ -82,7 +83,7 @@ export function CredentialList(props: ICredentialListProps): JSX.Element {
       credential={c}
       providerLabel={providerLabel(c.provider)}
       trans={trans}
-      canTest={props.canTest}
+      canTest={props.canTest(c.provider)}
       test={props.tests[c.id]}
       usage={props.usage?.[c.id]}
       busy={props.busyId === c.id}

@@ -11,10 +11,12 @@ import {
   ApiError,
   CredentialsClient,
   ICredential,
+  IGrant,
   IProvider,
   IProviderField
 } from '../api';
 import { ICredentialFormModel, useCredentialForm } from '../model';
+import { confirmRename } from './dialogs';
 import {
   describedBy,
   FieldError,
@@ -39,6 +41,8 @@ export interface ICredentialFormProps {
    * until the original key is configured again (or the keys are rotated).
    */
   keyMismatch?: boolean;
+  /** The notebooks granted the edited credential (a rename breaks their code). */
+  grants?: IGrant[] | null;
   onSaved: (credential: ICredential, created: boolean) => void;
   onCancel: () => void;
   onSessionExpired: (error: ApiError) => void;
@@ -130,6 +134,23 @@ export function CredentialForm(props: ICredentialFormProps): JSX.Element {
 
   const onSubmit = async (event: React.FormEvent) => {
     event.preventDefault();
+    const newName = (form.values.name ?? '').trim();
+    if (
+      credential &&
+      !saving &&
+      newName &&
+      newName.length <= 200 &&
+      newName !== credential.name &&
+      !(await confirmRename(
+        credential,
+        newName,
+        provider?.display_name ?? credential.provider,
+        trans,
+        props.grants ?? null
+      ))
+    ) {
+      return; // Cancel: the form stays open as it was
+    }
     const outcome = await form.submit(keyRef.current?.value ?? '');
     if (outcome.kind === 'saved') {
       if (keyRef.current) {

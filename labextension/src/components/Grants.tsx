@@ -125,7 +125,7 @@ export function NotebookAccess(props: INotebookAccessProps): JSX.Element {
                     {g.notebook_path}
                   </span>
                   {notebook?.path === g.notebook_path && (
-                    <span className="jp-OpenNotebook-meta">
+                    <span className="jp-OpenNotebook-meta jp-OpenNotebook-grantOpen">
                       {trans.__('(open)')}
                     </span>
                   )}

@@ -93,6 +93,11 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
             }
             canWriteKeys={model.canWriteKeys}
             keyMismatch={model.keyMismatch}
+            grants={
+              model.editor.mode === 'edit'
+                ? model.grants.forCredential(model.editor.credential.id)
+                : null
+            }
             onSaved={(credential, created) => {
               closeEditor();
               model.saved(credential, created);
@@ -105,7 +110,7 @@ export function CredentialsView(props: ICredentialsViewProps): JSX.Element {
           credentials={data.credentials}
           trans={trans}
           providerLabel={model.list.providerLabel}
-          canTest={data.canTest}
+          canTest={model.list.canTest}
           tests={model.tests.tests}
           usage={usage}
           busyId={model.busyId}

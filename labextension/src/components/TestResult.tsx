@@ -8,13 +8,24 @@ import { checkIcon, errorIcon, LabIcon } from '@jupyterlab/ui-components';
 import React from 'react';
 
 import { TestState } from '../model';
+import { labelProviders } from '../utils';
 
 export function TestResult(props: {
   id: string;
   test?: TestState;
   trans: TranslationBundle;
+  /** Provider ids in the server's message are shown as labels. */
+  providerLabel?: (id: string) => string;
 }): JSX.Element {
-  const { test, trans } = props;
+  const { trans } = props;
+  const label = props.providerLabel ?? ((id: string) => id);
+  let test = props.test;
+  if (test?.state === 'failed') {
+    test = { ...test, message: labelProviders(test.message, label) };
+  } else if (test?.state === 'done') {
+    const message = labelProviders(test.result.message, label);
+    test = { ...test, result: { ...test.result, message } };
+  }
   let text = '';
   let state = 'idle';
   let Icon: LabIcon | null = null;

@@ -54,6 +54,42 @@ export function confirmDelete(
   );
 }
 
+/**
+ * Renaming a credential that notebooks are granted: their code names it
+ * (`secrets.get("Old")`) and stops working under the new name. Asked before
+ * the save, with the focus on Cancel; nothing to ask when no notebook uses it.
+ */
+export async function confirmRename(
+  credential: ICredential,
+  newName: string,
+  providerLabel: string,
+  trans: TranslationBundle,
+  grants: IGrant[] | null
+): Promise<boolean> {
+  const users = (grants ?? []).map(g => g.notebook_path);
+  if (users.length === 0) {
+    return true;
+  }
+  return confirm(
+    trans.__('Rename credential'),
+    `${trans.__(
+      'Rename “%1” (%2) to “%3”?',
+      credential.name,
+      providerLabel,
+      newName
+    )} ${trans._n(
+      'This notebook will stop working where its code calls secrets.get(%3) (it would need secrets.get(%4)): %2.',
+      'These notebooks will stop working where their code calls secrets.get(%3) (it would need secrets.get(%4)): %2.',
+      users.length,
+      users.join(', '),
+      JSON.stringify(credential.name),
+      JSON.stringify(newName)
+    )}`,
+    trans.__('Rename'),
+    trans
+  );
+}
+
 export function confirmRevoke(
   credential: ICredential,
   grant: IGrant,

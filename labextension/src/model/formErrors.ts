@@ -5,6 +5,7 @@
 import { TranslationBundle } from '@jupyterlab/translation';
 
 import { ApiError } from '../api';
+import { labelProviders } from '../utils';
 import { FieldErrors, serverFieldName } from '../validation';
 
 export interface IPlacedErrors {
@@ -17,21 +18,24 @@ export interface IPlacedErrors {
 /**
  * Sort an error answer's `errors` into the form's fields (`known` names them)
  * and a summary. A 409 naming `name` is a name already used for this provider.
+ * Provider ids in the server's messages are shown as their labels.
  */
 export function placeServerErrors(
   error: ApiError,
   known: Iterable<string>,
-  trans: TranslationBundle
+  trans: TranslationBundle,
+  providerLabel: (id: string) => string = id => id
 ): IPlacedErrors {
+  const text = (message: string) => labelProviders(message, providerLabel);
   const knownFields = new Set(known);
   const fields: FieldErrors = {};
   const unplaced: string[] = [];
   for (const e of error.errors) {
     const field = serverFieldName(e.field);
     if (knownFields.has(field) && !fields[field]) {
-      fields[field] = e.message;
+      fields[field] = text(e.message);
     } else {
-      unplaced.push(e.field ? `${e.field}: ${e.message}` : e.message);
+      unplaced.push(text(e.field ? `${e.field}: ${e.message}` : e.message));
     }
   }
   const nameTaken =
@@ -45,7 +49,7 @@ export function placeServerErrors(
   if (unplaced.length > 0) {
     form = unplaced.join('; ');
   } else if (nameTaken || Object.keys(fields).length === 0) {
-    form = error.detail;
+    form = text(error.detail);
   } else {
     form = trans.__('The server did not accept the fields marked below.');
   }

@@ -75,11 +75,15 @@ function unknownProvider(name: string): IProvider {
     docs_url: null,
     env_configured: false,
     requires_api_key: false,
-    fields: []
+    fields: [],
+    connection_test: false
   };
 }
 
-/** The form's starting values: the credential's, or empty. */
+/**
+ * The form's starting values: the credential's, or (adding) empty but for
+ * the provider's prefills (Ollama's base URL `http://localhost:11434`).
+ */
 export function initialValues(
   provider: IProvider | undefined,
   credential?: ICredential
@@ -89,9 +93,33 @@ export function initialValues(
     if (field.secret) {
       continue;
     }
+    if (!credential) {
+      values[field.name] = field.prefill ?? '';
+      continue;
+    }
     const value = credentialField(credential, field.name);
     values[field.name] =
       value === null || value === undefined ? '' : String(value);
+  }
+  return values;
+}
+
+/**
+ * The values after choosing another provider: what the user typed stays,
+ * the new provider's prefills fill the empty fields, and the previous
+ * provider's prefills left untouched go (Ollama's address is no OpenAI URL).
+ */
+export function valuesForProvider(
+  current: FormValues,
+  previous: IProvider | undefined,
+  next: IProvider | undefined
+): FormValues {
+  const values = initialValues(next);
+  for (const [name, value] of Object.entries(current)) {
+    const prefill = previous?.fields.find(f => f.name === name)?.prefill;
+    if (value !== '' && value !== prefill) {
+      values[name] = value;
+    }
   }
   return values;
 }
@@ -132,7 +160,7 @@ export function useCredentialForm(
   const chooseProvider = (name: string) => {
     const next = providers.find(p => p.name === name);
     setProviderName(name);
-    setValues(current => ({ ...initialValues(next), ...current }));
+    setValues(current => valuesForProvider(current, provider, next));
     setErrors({});
     setFormError(null);
   };
@@ -183,7 +211,12 @@ export function useCredentialForm(
         return { kind: 'expired', error };
       }
       const known = ['name', 'provider', ...provider.fields.map(f => f.name)];
-      const placed = placeServerErrors(error, known, trans);
+      const placed = placeServerErrors(
+        error,
+        known,
+        trans,
+        id => providers.find(p => p.name === id)?.display_name ?? id
+      );
       setErrors(placed.fields);
       setFormError(placed.form);
       return { kind: 'invalid', focus: Object.keys(placed.fields)[0] };

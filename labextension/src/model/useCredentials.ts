@@ -1,6 +1,7 @@
 /**
- * The list and what it needs: providers, encryption status, credentials and
- * whether the server offers connection tests, loaded together.
+ * The list and what it needs: providers (with their labels and whether the
+ * server can test their credentials), encryption status and credentials,
+ * loaded together.
  */
 import { TranslationBundle } from '@jupyterlab/translation';
 import { useCallback, useState } from 'react';
@@ -18,7 +19,6 @@ export interface IPanelData {
   providers: IProvider[];
   status: IStatus;
   credentials: ICredential[];
-  canTest: boolean;
 }
 
 export interface ICredentialsModel {
@@ -32,6 +32,8 @@ export interface ICredentialsModel {
   expire: (error: ApiError) => void;
   /** A provider's display name ("OpenAI" for "openai"). */
   providerLabel: (name: string) => string;
+  /** The server can test this provider's credentials (Test connection). */
+  canTest: (provider: string) => boolean;
 }
 
 export function useCredentials(
@@ -45,13 +47,12 @@ export function useCredentials(
   const load = useCallback(async () => {
     setLoading(true);
     try {
-      const [providers, status, credentials, canTest] = await Promise.all([
+      const [providers, status, credentials] = await Promise.all([
         client.providers(),
         client.status(),
-        client.list(),
-        client.supportsConnectionTest()
+        client.list()
       ]);
-      setData({ providers, status, credentials, canTest });
+      setData({ providers, status, credentials });
       setLoadError(null);
     } catch (reason) {
       setLoadError(asApiError(reason, trans));
@@ -62,6 +63,8 @@ export function useCredentials(
 
   const providerLabel = (name: string) =>
     data?.providers.find(p => p.name === name)?.display_name ?? name;
+  const canTest = (provider: string) =>
+    data?.providers.find(p => p.name === provider)?.connection_test === true;
 
   return {
     data,
@@ -69,6 +72,7 @@ export function useCredentials(
     loadError,
     load,
     expire: setLoadError,
-    providerLabel
+    providerLabel,
+    canTest
   };
 }

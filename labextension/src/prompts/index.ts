@@ -7,9 +7,11 @@ import { TranslationBundle } from '@jupyterlab/translation';
 
 import { CredentialsClient, IProvider } from '../api';
 import { GrantPromptDialogs } from './dialogs';
+import { RedactionNotices } from './redactions';
 import { GrantPromptWatcher } from './watcher';
 
 export * from './dialogs';
+export * from './redactions';
 export * from './watcher';
 
 export function startGrantPrompts(
@@ -26,6 +28,8 @@ export function startGrantPrompts(
     return found?.display_name ?? name;
   };
   new GrantPromptDialogs(watcher, trans, label);
+  // a save that redacted keys from a notebook open here: a notification
+  new RedactionNotices(app.shell, watcher, trans);
   watcher.granted.connect(onGranted);
   watcher.start();
   return watcher;

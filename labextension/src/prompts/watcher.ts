@@ -35,10 +35,17 @@ export interface IPromptAnswer {
   grant: IGrant | null;
 }
 
+/** A save of `path` replaced `count` stored keys in its outputs (no key, no name). */
+export interface IRedaction {
+  path: string;
+  count: number;
+}
+
 type Message =
   | { type: 'snapshot'; prompts: IGrantPrompt[] }
   | { type: 'prompt'; prompt: IGrantPrompt }
-  | { type: 'closed'; id: string; outcome: string };
+  | { type: 'closed'; id: string; outcome: string }
+  | ({ type: 'redacted' } & IRedaction);
 
 /** Reconnection delays (ms): 1 s, doubling, at most 30 s. */
 export const RECONNECT_MIN_MS = 1000;
@@ -65,6 +72,11 @@ export class GrantPromptWatcher {
   /** A grant was made from a prompt (the panel reloads its grants). */
   get granted(): ISignal<this, IGrant> {
     return this._granted;
+  }
+
+  /** A save redacted stored keys from a notebook's outputs. */
+  get redacted(): ISignal<this, IRedaction> {
+    return this._redacted;
   }
 
   start(): void {
@@ -136,6 +148,12 @@ export class GrantPromptWatcher {
       this.add(message.prompt);
     } else if (message.type === 'closed') {
       this.close(message.id, message.outcome);
+    } else if (
+      message.type === 'redacted' &&
+      typeof message.path === 'string' &&
+      typeof message.count === 'number'
+    ) {
+      this._redacted.emit({ path: message.path, count: message.count });
     }
   }
 
@@ -194,4 +212,5 @@ export class GrantPromptWatcher {
     this
   );
   private readonly _granted = new Signal<this, IGrant>(this);
+  private readonly _redacted = new Signal<this, IRedaction>(this);
 }
