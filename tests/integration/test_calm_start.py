@@ -62,7 +62,7 @@ def test_a_reused_key_file_is_not_generated_again_and_redaction_logs_like_jupyte
 def test_the_cli_says_what_comes_next(tmp_path):
     """generate-key names the next step; rotate --help says generate-key first and verify
     after; the command list shows migrate's whole first line."""
-    from test_rotation import cli
+    from test_rotation_cli import cli
 
     home = tmp_path / "home"
     out = cli(home, "generate-key")

@@ -20,7 +20,7 @@ from support.kernels import Kernel
 from support.leaks import random_api_key
 from support.servers import free_port
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 AI_VENV = ROOT / ".venv-ai"
 PERSONA = "jupyter-ai-personas::jupyter_ai_jupyternaut::JupyternautPersona"
 NOTEBOOK = "ai.ipynb"
