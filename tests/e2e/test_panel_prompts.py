@@ -10,13 +10,17 @@ JupyterLab; the cell's output is read from the page.
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 from test_panel import (  # noqa: F401 - fixtures used by name
+    DOCS_IMAGES,
     LAB_OVERRIDES,
     PANEL,
     Session,
@@ -114,7 +118,7 @@ def output(page: Page) -> str:
     return out.inner_text()
 
 
-def test_allow_in_the_dialog_gives_the_waiting_cell_its_key(session: Session):
+def test_allow_in_the_dialog_gives_the_waiting_cell_its_key(session: Session, tmp_path: Path):
     page, lab = session.page, session.lab
     cred = create(lab, name=unique("Work"))
     path = reading_notebook(lab, cred["name"])
@@ -125,6 +129,12 @@ def test_allow_in_the_dialog_gives_the_waiting_cell_its_key(session: Session):
     expect(dialog).to_contain_text(f"{path} wants to read “{cred['name']}” (OpenAI).")
     # Deny is the default: Enter or a stray click elsewhere does not grant
     expect(dialog.get_by_role("button", name="Deny")).to_be_focused()
+    # the README's picture of the prompt (UPDATE_SCREENSHOTS=1 writes it to docs/images/)
+    shot = tmp_path / "panel-prompt.png"
+    page.screenshot(path=shot)
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+        shutil.copyfile(shot, DOCS_IMAGES / shot.name)
     assert grants_of(lab, cred["id"]) == []
     dialog.get_by_role("button", name="Allow").click()
     expect(dialog).to_have_count(0)
