@@ -62,8 +62,9 @@ FOLDER_MARKERS: dict[str, tuple[str, ...]] = {
 # and uname (platform.processor) when it builds its settings (jupyter_server/_sysinfo.py).
 IN_PROCESS_TOOLS = frozenset({"git", "uname"})
 
-# unpriv: users made with useradd and the world-readable venv (isolation tests)
-pytest_plugins = ("pytest_jupyter.jupyter_server", "support.unpriv")
+# unpriv: users made with useradd and the world-readable venv (isolation tests);
+# grants: the notebook_kernel fixture (api/test_grants.py, integration/test_grants_kernels.py)
+pytest_plugins = ("pytest_jupyter.jupyter_server", "support.unpriv", "support.grants")
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

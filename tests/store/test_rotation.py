@@ -3,27 +3,16 @@ run against a live server."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from cryptography.fernet import Fernet, InvalidToken
 
-from open_notebook_ext.db.bootstrap import open_backend
 from open_notebook_ext.vault.credentials import Rotation
 from open_notebook_ext.vault.keyring import key_id
-from support.db import rows
-from support.leaks import random_api_key
+from support.rotation import fill, open_store, tokens
 
 
 def fernet_key() -> str:
     return Fernet.generate_key().decode()
-
-
-def tokens(db: Path | str) -> dict[str, tuple[str, str]]:
-    return {
-        r[0]: (r[1], r[2])
-        for r in rows(db, "SELECT id, api_key_encrypted, key_id FROM on_credentials")
-    }
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -37,33 +26,7 @@ def db_url(request, tmp_path) -> str:
 @pytest.fixture
 def store_env(tmp_path, db_url):
     """A backend on a temp database with a chosen key list (no server)."""
-    import logging
-
-    def make(*keys: str):
-        return open_backend(
-            db_url=db_url,
-            data_dir=str(tmp_path),
-            env={"OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
-            log=logging.getLogger("test"),
-        )
-
-    return make
-
-
-def fill(backend, n: int, prefix: str, *, mixing: bool = False) -> dict[str, str]:
-    """``n`` credentials written through the store. ``mixing``: under a key the database
-    was not written with, as servers did before key writes were refused on a key
-    mismatch (the guard is the store's ``key_check``, set by ``open_backend``)."""
-    if mixing:
-        backend.credentials.key_check = None
-    out = {}
-    for i in range(n):
-        key = random_api_key()
-        c = backend.credentials.create(
-            "me", {"name": f"{prefix}{i}", "provider": "openai", "api_key": key}
-        )
-        out[c["id"]] = key
-    return out
+    return lambda *keys: open_store(db_url, tmp_path, *keys)
 
 
 def test_lazy_rotation_on_read(store_env, tmp_path, db_url):
