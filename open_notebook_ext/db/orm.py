@@ -48,7 +48,19 @@ class Credential(Base):
     """An AI-provider credential; the API key is stored only as a Fernet token."""
 
     __tablename__ = "on_credentials"
-    __table_args__ = (UniqueConstraint("owner", "provider", "name", name="uq_credential_name"),)
+    __table_args__ = (
+        UniqueConstraint("owner", "provider", "name", name="uq_credential_name"),
+        # the list's order and what says a row changed (vault/listing.py), migration 0007
+        Index(
+            "ix_on_credentials_list",
+            "owner",
+            "provider",
+            "created",
+            "id",
+            "updated",
+            "api_key_encrypted",
+        ),
+    )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str] = mapped_column(String(255), nullable=False, index=True)
@@ -81,6 +93,17 @@ class Credential(Base):
     updated: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )
+
+
+class CredentialChanges(Base):
+    """One row (id 1): ``version`` goes up on every write of ``on_credentials``, by a
+    trigger (migration 0007), whoever writes; vault/listing.py keeps a list while it
+    stays the same."""
+
+    __tablename__ = "on_credential_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(BigInteger, nullable=False)
 
 
 class Notebook(Base):

@@ -9,18 +9,16 @@ decrypted, a ``decryption_error`` saying why.
 from __future__ import annotations
 
 import builtins
-import functools
 import hashlib
-import json
 import logging
 from collections import Counter
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, Text, bindparam, select, type_coerce
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from open_notebook_ext.db.common import isoformat, new_id
+from open_notebook_ext.db.common import new_id
 from open_notebook_ext.db.engine import Database, locked
 from open_notebook_ext.db.orm import Credential, utcnow
 from open_notebook_ext.errors import Conflict, InvalidInput, NotFound
@@ -33,9 +31,10 @@ from open_notebook_ext.vault.fields import (
 )
 from open_notebook_ext.vault.fields import OPTIONAL_COLUMNS as _OPTIONAL_COLUMNS
 from open_notebook_ext.vault.keyring import DecryptionError, KeyRing
+from open_notebook_ext.vault.listing import NOT_FOUND as NOT_FOUND
+from open_notebook_ext.vault.listing import ListingStore
 from open_notebook_ext.vault.models import CredentialCreate, CredentialUpdate, parse
 from open_notebook_ext.vault.providers import PROVIDERS
-from open_notebook_ext.vault.rotation import RotatingStore
 
 # Re-exported: the CLI and tests import these from here.
 from open_notebook_ext.vault.rotation import Rotation as Rotation
@@ -43,9 +42,6 @@ from open_notebook_ext.vault.rotation import RotationReport as RotationReport
 
 log = logging.getLogger(__name__)
 
-_TABLE = cast(Table, Credential.__table__)  # the ORM types it as any FromClause
-
-NOT_FOUND = "Credential not found"
 KEY_MISMATCH = (
     "API keys cannot be stored while the encryption key does not match the one this "
     "database was written with (key_check: mismatch): a key stored now would be encrypted "
@@ -63,93 +59,19 @@ def key_hint(api_key: str) -> str | None:
     return "\u2022\u2022\u2022\u2022" + api_key[-4:]
 
 
-# What a credential's JSON is made of. Reads select exactly these (plain rows, no
-# ORM objects: a list of thousands costs a fraction), the JSON column as text,
-# decoded once per distinct value.
-_JSON_COLUMNS = (
-    "id",
-    "name",
-    "provider",
-    "modalities",
-    *_OPTIONAL_COLUMNS,
-    "key_access",
-    "api_key_encrypted",
-    "api_key_hint",
-    "created",
-    "updated",
-)
-_LIST_COLUMNS = [
-    type_coerce(_TABLE.c[c], Text).label(c) if c == "modalities" else _TABLE.c[c]
-    for c in _JSON_COLUMNS
-]
-
-# Built once: constructing a statement per request costs more than running it
-# (and Database.fetch_all compiles each statement once).
-_GET_ONE = select(*_LIST_COLUMNS).where(
-    _TABLE.c.owner == bindparam("owner"), _TABLE.c.id == bindparam("cid")
-)
-_NO_LIMIT = 2**62
-
-
-def _list_statement(by_provider: bool, paged: bool) -> Any:
-    query = select(*_LIST_COLUMNS).where(_TABLE.c.owner == bindparam("owner"))
-    if by_provider:
-        query = query.where(_TABLE.c.provider == bindparam("provider"))
-    query = query.order_by(_TABLE.c.provider, _TABLE.c.created, _TABLE.c.id)
-    if paged:
-        query = query.limit(bindparam("limit")).offset(bindparam("offset"))
-    return query
-
-
-_LIST = {(p, g): _list_statement(p, g) for p in (False, True) for g in (False, True)}
-
-
-@functools.lru_cache(maxsize=1024)
-def _decode_modalities(raw: str) -> tuple[str, ...]:
-    return tuple(json.loads(raw))
-
-
-def _modalities(value: Any) -> builtins.list[str]:
-    """A row's modalities as a new list: decoded JSON text, or a list the driver decoded."""
-    if not value:
-        return []
-    if isinstance(value, str):
-        return list(_decode_modalities(value))
-    return list(value)
-
-
-class CredentialStore(RotatingStore):
+class CredentialStore(ListingStore):
     """CRUD over :class:`Credential` rows for one owner at a time."""
 
     def __init__(
         self, db: Database, keyring: KeyRing, key_check: Callable[[], str] | None = None
     ) -> None:
+        super().__init__()
         self.db = db
         self.keyring = keyring
         # ok | mismatch | not_configured, read now (Backend.key_check); None: not checked
         self.key_check = key_check
 
-    # -- reading -------------------------------------------------------------
-
-    def _json(
-        self, values: dict[str, Any], rotations: builtins.list[Rotation] | None
-    ) -> dict[str, Any]:
-        """The API shape, from a dict of the ``_JSON_COLUMNS`` values (consumed)."""
-        token = values.pop("api_key_encrypted")
-        values.update(
-            modalities=_modalities(values["modalities"]),
-            has_api_key=token is not None,
-            created=isoformat(values["created"]),
-            updated=isoformat(values["updated"]),
-            model_count=0,
-            decryption_error=self._check_token(values["id"], token, rotations),
-        )
-        return values
-
-    def to_json(
-        self, row: Credential, rotations: builtins.list[Rotation] | None = None
-    ) -> dict[str, Any]:
-        return self._json({c: getattr(row, c) for c in _JSON_COLUMNS}, rotations)
+    # -- reading (list, get and list_json: ListingStore) -----------------------
 
     def _row(
         self, session: Any, owner: str, credential_id: str, lock: str | None = None
@@ -163,30 +85,6 @@ class CredentialStore(RotatingStore):
         if row is None:
             raise NotFound(NOT_FOUND)
         return row
-
-    def list(
-        self, owner: str, provider: str | None = None, limit: int | None = None, offset: int = 0
-    ) -> builtins.list[dict[str, Any]]:
-        params: dict[str, Any] = {"owner": owner}
-        if provider is not None:
-            params["provider"] = provider.strip().lower()
-        paged = limit is not None or offset
-        if paged:
-            params.update(limit=_NO_LIMIT if limit is None else limit, offset=offset)
-        rows = self.db.fetch_all(_LIST[provider is not None, bool(paged)], params)
-        rotations: list[Rotation] = []
-        result = [self._json(dict(zip(_JSON_COLUMNS, row, strict=True)), rotations) for row in rows]
-        self.rotate_lazily(rotations)
-        return result
-
-    def get(self, owner: str, credential_id: str) -> dict[str, Any]:
-        rows = self.db.fetch_all(_GET_ONE, {"owner": owner, "cid": credential_id})
-        if not rows:
-            raise NotFound(NOT_FOUND)
-        rotations: list[Rotation] = []
-        result = self._json(dict(zip(_JSON_COLUMNS, rows[0], strict=True)), rotations)
-        self.rotate_lazily(rotations)
-        return result
 
     def summary(self, owner: str) -> dict[str, Any]:
         """Counts for the status endpoint: per provider and how many cannot be decrypted."""

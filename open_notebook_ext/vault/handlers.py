@@ -40,9 +40,8 @@ class CredentialsHandler(CredentialHandlerBase):
         provider = self.get_query_argument("provider", None) or None
         limit = self.query_int("limit")
         offset = self.query_int("offset", default=0) or 0
-        self.send_json(
-            await self.read(self.ext.credentials.list, self.owner, provider, limit, offset)
-        )
+        body = await self.read(self.ext.credentials.list_json, self.owner, provider, limit, offset)
+        self.send_json_bytes(body)
 
     @web.authenticated
     @authorized
@@ -58,7 +57,7 @@ class CredentialsByProviderHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self, provider: str) -> None:
-        self.send_json(await self.read(self.ext.credentials.list, self.owner, provider))
+        self.send_json_bytes(await self.read(self.ext.credentials.list_json, self.owner, provider))
 
 
 class CredentialHandler(CredentialHandlerBase):
