@@ -50,16 +50,8 @@ class Credential(Base):
     __tablename__ = "on_credentials"
     __table_args__ = (
         UniqueConstraint("owner", "provider", "name", name="uq_credential_name"),
-        # the list's order and what says a row changed (vault/listing.py), migration 0007
-        Index(
-            "ix_on_credentials_list",
-            "owner",
-            "provider",
-            "created",
-            "id",
-            "updated",
-            "api_key_encrypted",
-        ),
+        # the list's order and each row's version (vault/listing.py), migration 0007
+        Index("ix_on_credentials_list", "owner", "provider", "created", "id", "row_version"),
     )
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
@@ -93,6 +85,8 @@ class Credential(Base):
     updated: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )
+    # Incremented by a trigger on every update of the row, whoever writes (0007).
+    row_version: Mapped[int] = mapped_column(BigInteger, nullable=False, server_default="0")
 
 
 class CredentialChanges(Base):

@@ -9,12 +9,11 @@ it, and ``Database.fetch_all`` compiles each statement once).
 keeps the JSON it answered with, under the version of ``on_credential_changes``
 read before the rows (a trigger increments it on every write of a credential, by
 any server or tool: migration 0007), and answers with it again while the version
-stays. When it changed, it reads only each row's id, ``updated`` and encrypted
-key, in the list's order (from the index ``ix_on_credentials_list`` alone), and
-reuses the JSON it made before for every row whose ``updated`` and encrypted key
-are still the ones that JSON was made from. Every write of a credential's JSON
-fields sets ``updated``; re-encryption (the only write that does not) changes the
-encrypted key. A changed row is read again; many changed rows, the whole list.
+stays. When it changed, it reads only each row's id and ``row_version`` (which a
+trigger increments on every update of the row), in the list's order, from the
+index ``ix_on_credentials_list`` alone, and reuses the JSON it made before for
+every row still at the version that JSON was made from. A changed row is read
+again; many changed rows, the whole list.
 
 What is kept is the public shape (the key is never in it), so the caches hold
 nothing secret. A row whose key still needs re-encrypting under the primary key
@@ -67,12 +66,13 @@ _COLUMNS = [
     type_coerce(_TABLE.c[c], Text).label(c) if c == "modalities" else _TABLE.c[c]
     for c in JSON_COLUMNS
 ]
-# What says whether a row's JSON is still the one made before.
-_VERSION = [_TABLE.c.id, _TABLE.c.updated, _TABLE.c.api_key_encrypted]
-_ID, _TOKEN, _UPDATED = (JSON_COLUMNS.index(c) for c in ("id", "api_key_encrypted", "updated"))
+# a row as read for a list: its JSON's columns, then its version
+_ROW = [*_COLUMNS, _TABLE.c.row_version]
+# Which rows a list has, and whether a row's JSON is still the one made before.
+_VERSION = [_TABLE.c.id, _TABLE.c.row_version]
 
 _CHANGE_VERSION = select(_CHANGES.c.version).where(_CHANGES.c.id == 1)
-_GET_ONE = select(*_COLUMNS).where(
+_GET_ONE = select(*_ROW).where(
     _TABLE.c.owner == bindparam("owner"), _TABLE.c.id == bindparam("cid")
 )
 _NO_LIMIT = 2**62
@@ -90,7 +90,7 @@ def _list_statement(columns: builtins.list[Any], by_provider: bool, paged: bool)
 
 
 _KEYS = ((False, False), (False, True), (True, False), (True, True))
-_LIST = {k: _list_statement(_COLUMNS, *k) for k in _KEYS}
+_LIST = {k: _list_statement(_ROW, *k) for k in _KEYS}
 _LIST_VERSIONS = {k: _list_statement(_VERSION, *k) for k in _KEYS}
 
 
@@ -112,8 +112,8 @@ class ListingStore(RotatingStore):
     """The reads of :class:`~open_notebook_ext.vault.credentials.CredentialStore`."""
 
     def __init__(self) -> None:
-        # id -> (updated, encrypted key, JSON bytes), as list_json read them
-        self._kept: dict[str, tuple[Any, Any, bytes]] = {}
+        # id -> (row_version, JSON bytes)
+        self._kept: dict[str, tuple[int, bytes]] = {}
         # (owner, provider, limit, offset) -> (change version, the list's JSON)
         self._lists: dict[tuple[Any, ...], tuple[int, bytes]] = {}
 
@@ -155,7 +155,7 @@ class ListingStore(RotatingStore):
         key, params = self._params(owner, provider, limit, offset)
         rotations: builtins.list[Rotation] = []
         result = [
-            self._json(dict(zip(JSON_COLUMNS, row, strict=True)), rotations)
+            self._json(dict(zip(JSON_COLUMNS, row[:-1], strict=True)), rotations)
             for row in self.db.fetch_all(_LIST[key], params)
         ]
         self.rotate_lazily(rotations)
@@ -166,7 +166,7 @@ class ListingStore(RotatingStore):
         if not rows:
             raise NotFound(NOT_FOUND)
         rotations: builtins.list[Rotation] = []
-        result = self._json(dict(zip(JSON_COLUMNS, rows[0], strict=True)), rotations)
+        result = self._json(dict(zip(JSON_COLUMNS, rows[0][:-1], strict=True)), rotations)
         self.rotate_lazily(rotations)
         return result
 
@@ -196,10 +196,10 @@ class ListingStore(RotatingStore):
         versions = self.db.fetch_all(_LIST_VERSIONS[key], params)
         parts: builtins.list[bytes | None] = []
         changed: builtins.list[int] = []
-        for cid, updated, token in versions:
+        for cid, row_version in versions:
             entry = kept.get(cid)
-            if entry is not None and entry[0] == updated and entry[1] == token:
-                parts.append(entry[2])
+            if entry is not None and entry[0] == row_version:
+                parts.append(entry[1])
             else:
                 changed.append(len(parts))
                 parts.append(None)
@@ -207,31 +207,25 @@ class ListingStore(RotatingStore):
         if len(changed) > REREAD_ONE_BY_ONE:
             # the whole list again, from one statement (its rows, not the versions read)
             rows = self.db.fetch_all(_LIST[key], params)
-            parts = [self._keep(r, r[_ID], r[_UPDATED], r[_TOKEN], rotations) for r in rows]
+            parts = [self._keep(row, rotations) for row in rows]
         else:
             for i in changed:
-                cid, updated, token = versions[i]
+                cid = versions[i][0]
                 row = self.db.fetch_all(_GET_ONE, {"owner": params["owner"], "cid": cid})
                 # gone since the versions were read: left out, as if deleted just before
-                parts[i] = self._keep(row[0], cid, updated, token, rotations) if row else None
+                parts[i] = self._keep(row[0], rotations) if row else None
         self.rotate_lazily(rotations)
         body = b"[" + b",".join(p for p in parts if p is not None) + b"]"
         return body, not rotations
 
-    def _keep(
-        self,
-        row: Any,
-        cid: str,
-        updated: Any,
-        token: Any,
-        rotations: builtins.list[Rotation],
-    ) -> bytes:
-        """One row's JSON, kept under the version it was read as (unless it needs
-        re-encrypting: then it is made again, and queued again, at every read)."""
+    def _keep(self, row: Any, rotations: builtins.list[Rotation]) -> bytes:
+        """One row's JSON, kept under its version (unless its key needs re-encrypting:
+        then it is made again, and queued again, at every read)."""
         queued = len(rotations)
-        body = orjson.dumps(self._json(dict(zip(JSON_COLUMNS, row, strict=True)), rotations))
+        values = dict(zip(JSON_COLUMNS, row[:-1], strict=True))
+        body = orjson.dumps(self._json(values, rotations))
         if len(rotations) == queued:
             if len(self._kept) >= ROW_CACHE_SIZE:
                 self._kept.clear()
-            self._kept[cid] = (updated, token, body)
+            self._kept[values["id"]] = (row[-1], body)
         return body

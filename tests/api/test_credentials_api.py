@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from support.db import count
+from support.db import count, execute
 from support.leaks import random_api_key
 
 PROVIDER_NAMES_SAMPLE = ("openai", "anthropic", "ollama", "azure", "vertex")
@@ -76,6 +76,42 @@ async def test_list_filters_and_paging(api):
         r = await api.get(f"credentials?{bad}")
         assert r.status == 422, bad
         assert bad.split("=")[0] in r.json["detail"]
+
+
+async def test_pages_of_the_list(api, ext):
+    """limit/offset: pages concatenate to the whole list (ties in creation time broken
+    by id), nothing lost or repeated; past the end and limit=0 are empty lists; bounds
+    are a 422 naming the parameter, never echoing the value; no key in any page; a
+    write shows in the next page read (the kept lists are per version)."""
+    keys = [random_api_key() for _ in range(7)]
+    for i, key in enumerate(keys):
+        await api.create_credential(name=f"k{i}", provider=("openai", "groq")[i % 2], api_key=key)
+    execute(ext, "UPDATE on_credentials SET created = '2026-01-01 00:00:00.000000'")
+    whole = (await api.get("credentials")).json
+    assert len({c["id"] for c in whole}) == 7
+    for size in (1, 3, 7, 50):
+        pages = [
+            (await api.get(f"credentials?limit={size}&offset={o}")).json for o in range(0, 7, size)
+        ]
+        assert [c for page in pages for c in page] == whole, size
+    assert (await api.get("credentials?offset=7")).json == []
+    assert (await api.get("credentials?limit=0")).json == []
+    assert (await api.get("credentials?provider=groq&limit=2&offset=1")).json == [
+        c for c in whole if c["provider"] == "groq"
+    ][1:3]
+    for bad in ("limit=100001", "offset=100001", "offset=-5", "limit=1.5"):
+        r = await api.get(f"credentials?{bad}")
+        assert r.status == 422, bad
+        assert set(r.json) == {"detail", "errors"}
+        assert bad.split("=")[0] in r.json["detail"]
+        assert bad.split("=")[1] not in r.json["detail"].replace("100000", "")
+    r = await api.put(f"credentials/{whole[3]['id']}", {"name": "renamed"})
+    assert r.status == 200
+    assert (await api.get("credentials?limit=1&offset=3")).json[0]["name"] == "renamed"
+    assert (await api.get("credentials")).json[3]["name"] == "renamed"
+    for query in ("", "?limit=3", "?limit=3&offset=3", "?provider=openai"):
+        text = (await api.get(f"credentials{query}")).text
+        assert not any(k in text or k[-8:] in text for k in keys), query
 
 
 async def test_put_field_semantics(api, ext):
