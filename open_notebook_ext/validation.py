@@ -40,6 +40,23 @@ def parse(model: type[M], data: Any) -> M:
         raise InvalidInput(validation_errors(e)) from None
 
 
+BOOL_MESSAGE = "must be a boolean (true or false)"
+_TRUE = frozenset({"1", "on", "t", "true", "y", "yes"})
+_FALSE = frozenset({"0", "off", "f", "false", "n", "no"})
+
+
+def parse_bool(raw: str) -> bool | None:
+    """A boolean sent as text (a query parameter, a form field), read as FastAPI and
+    pydantic do: true/false, 1/0, yes/no, on/off, t/f, y/n in any case; None when it is
+    none of those (the caller answers 422)."""
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    return None
+
+
 def validation_errors(e: ValidationError) -> list[dict[str, str]]:
     errors = []
     for err in e.errors(include_input=False, include_url=False):

@@ -119,6 +119,18 @@ def extension_app() -> type:
     return pkg._jupyter_server_extension_points()[0]["app"]
 
 
+def own_settings(cls: type) -> list[str]:
+    """Settings (``config=True`` traits) a class declares itself or through the
+    package's plain ``HasTraits`` mixins (OpenNotebookApp's config/ modules): the
+    ones set as ``c.<cls.__name__>.<name>`` that no upstream class documents."""
+    from traitlets.config import Configurable
+
+    declared = [cls] + [c for c in cls.__mro__[1:]
+                        if c.__module__.startswith(PACKAGE + ".")
+                        and not issubclass(c, Configurable)]
+    return sorted({n for c in declared for n in c.class_own_traits(config=True)})
+
+
 def configurables() -> list[type]:
     """Configurable classes defined in the package that declare settings of their own."""
     from traitlets.config import Configurable
@@ -129,7 +141,7 @@ def configurables() -> list[type]:
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if (issubclass(cls, Configurable) and cls.__module__ == module.__name__
                     and cls not in cli and not any(c in cli for c in cls.__mro__)
-                    and cls.class_own_traits(config=True)):
+                    and own_settings(cls)):
                 found[f"{cls.__module__}.{cls.__qualname__}"] = cls
     app = extension_app()
     return sorted(found.values(), key=lambda c: (c is not app, c.__name__))

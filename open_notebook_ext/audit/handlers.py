@@ -6,7 +6,8 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from open_notebook_ext.audit.log import parse_time
-from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
+from open_notebook_ext.http.base import OpenNotebookHandler
+from open_notebook_ext.http.errors import field_error
 
 
 class AuditHandler(OpenNotebookHandler):
@@ -19,12 +20,6 @@ class AuditHandler(OpenNotebookHandler):
         if since_raw is not None:
             since = parse_time(since_raw)
             if since is None:
-                raise ApiError(
-                    422,
-                    "since: must be an ISO 8601 date-time",
-                    extra={
-                        "errors": [{"field": "since", "message": "must be an ISO 8601 date-time"}]
-                    },
-                )
+                raise field_error("since", "must be an ISO 8601 date-time")
         events = await self.call(self.ext.audit.read, owner=self.owner, limit=limit, since=since)
         self.send_json(events)

@@ -17,7 +17,8 @@ from open_notebook_ext.ecosystem.env_import import (
     import_credentials,
 )
 from open_notebook_ext.ecosystem.setup import ENVIRON_SETTING
-from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
+from open_notebook_ext.http.base import OpenNotebookHandler
+from open_notebook_ext.http.errors import field_error
 
 
 class _ImportHandler(OpenNotebookHandler):
@@ -30,18 +31,14 @@ class _ImportHandler(OpenNotebookHandler):
             return {}
         body = self.read_json()
         if not isinstance(body, dict):
-            raise ApiError(
-                422,
-                "request body must be a JSON object",
-                extra={"errors": [{"field": "", "message": "request body must be a JSON object"}]},
-            )
+            raise field_error("", "request body must be a JSON object")
         return body
 
     def read_dotenv(self) -> dict[str, str]:
         try:
             return dotenv.read(dotenv.contents_root(self.ext) / dotenv.DOTENV_NAME)
         except dotenv.DotenvError as e:
-            raise ApiError(422, str(e)) from None
+            raise field_error("", str(e)) from None
 
     def audit_imported(self, result: dict[str, Any], source: str) -> None:
         for c in result["credentials"]:
@@ -123,11 +120,7 @@ class DotenvImportHandler(_ImportHandler):
         body = self.body_or_empty()
         remove = body.get("remove_imported", False)
         if not isinstance(remove, bool):
-            raise ApiError(
-                422,
-                "remove_imported: must be a boolean",
-                extra={"errors": [{"field": "remove_imported", "message": "must be a boolean"}]},
-            )
+            raise field_error("remove_imported", "must be a boolean")
         values = self.read_dotenv()
         result = await self.call(
             import_credentials,

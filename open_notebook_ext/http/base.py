@@ -58,6 +58,7 @@ from open_notebook_ext.http.errors import (
     api_error_for,
     database_unavailable,
     describe_database_error,
+    field_error,
 )
 from open_notebook_ext.security.identity import AuthFailureLimiter
 from open_notebook_ext.security.origin import SAFE_METHODS
@@ -318,9 +319,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, BodyMixin):
             value = None
         if value is None or not minimum <= value <= maximum:
             message = f"must be an integer between {minimum} and {maximum}"
-            raise ApiError(
-                422, f"{name}: {message}", extra={"errors": [{"field": name, "message": message}]}
-            )
+            raise field_error(name, message)
         return value
 
     async def call(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -49,10 +49,17 @@ class ApiError(web.HTTPError):
         self.extra = extra or {}
 
 
+def field_error(field: str, message: str) -> ApiError:
+    """The 422 for one bad field (``field`` "" for the body as a whole): the same body
+    as a model's validation errors, ``{"detail": "<field>: <message>", "errors": [...]}``."""
+    invalid = InvalidInput([{"field": field, "message": message}])
+    return ApiError(422, invalid.detail, extra={"errors": invalid.errors})
+
+
 def api_error_for(exc: Exception) -> ApiError | None:
     """The HTTP error a domain error stands for, or None if it is not one of ours."""
     if isinstance(exc, InvalidInput):
-        return ApiError(422, exc.detail, extra={"errors": exc.errors})
+        return ApiError(422, exc.detail, extra={"errors": list(exc.errors)})
     if isinstance(exc, EncryptionNotConfigured):
         return ApiError(400, str(exc))
     if isinstance(exc, Conflict) and exc.field:

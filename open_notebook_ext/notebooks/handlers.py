@@ -6,12 +6,12 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
+from open_notebook_ext.http.errors import field_error
+from open_notebook_ext.validation import BOOL_MESSAGE, parse_bool
 
 NOTEBOOK_ID = r"(?P<notebook_id>[^/]+)"
 NOTE_ID = r"(?P<note_id>[^/]+)"
 
-_TRUE = {"1", "on", "t", "true", "y", "yes"}
-_FALSE = {"0", "off", "f", "false", "n", "no"}
 _ORDER_FIELDS = {"name", "created", "updated"}
 
 
@@ -20,19 +20,14 @@ def query_bool(
     name: str,
     default: bool | None = None,
 ) -> bool | None:
-    """A boolean query parameter, read as FastAPI does (true/false, 1/0, yes/no, on/off)."""
+    """A boolean query parameter, read by ``validation.parse_bool``."""
     raw = handler.get_query_argument(name, None)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    message = "must be a boolean (true or false)"
-    raise ApiError(
-        422, f"{name}: {message}", extra={"errors": [{"field": name, "message": message}]}
-    )
+    value = parse_bool(raw)
+    if value is not None:
+        return value
+    raise field_error(name, BOOL_MESSAGE)
 
 
 def parse_order_by(order_by: str) -> tuple[str, str]:

@@ -27,12 +27,13 @@ from tornado import web
 from open_notebook_ext.errors import InvalidInput, OpenNotebookError
 from open_notebook_ext.http import jsontext
 from open_notebook_ext.http.base import INTERNAL_ERROR, ApiError, OpenNotebookHandler, api_error_for
+from open_notebook_ext.http.errors import field_error
 from open_notebook_ext.notebooks import ingest
 from open_notebook_ext.notebooks.models import SourceCreate
 from open_notebook_ext.notebooks.sources import SORT_FIELDS, SORT_FIELDS_MESSAGE
 from open_notebook_ext.notebooks.uploads import StoredUpload, display_name
 from open_notebook_ext.security import netguard
-from open_notebook_ext.validation import parse
+from open_notebook_ext.validation import BOOL_MESSAGE, parse, parse_bool
 
 SOURCE_ID = r"(?P<source_id>[^/]+)"
 MAX_FORM_PARTS = 64
@@ -51,7 +52,10 @@ def form_payload(fields: dict[str, str]) -> dict[str, Any]:
     payload: dict[str, Any] = dict(fields)
     for name in _BOOL_FIELDS:
         if name in payload:
-            payload[name] = payload[name].strip().lower() in ("true", "1", "yes", "on")
+            value = parse_bool(payload[name])
+            if value is None:
+                raise InvalidInput([{"field": name, "message": BOOL_MESSAGE}])
+            payload[name] = value
     for name in _JSON_FIELDS:
         raw = payload.get(name)
         if raw is None or raw == "":
@@ -280,13 +284,7 @@ class SourcesHandler(_SourceCreation):
             if event.name == "file":
                 if self._upload is not None:
                     message = "only one file may be uploaded"
-                    raise _FormProblem(
-                        ApiError(
-                            422,
-                            f"file: {message}",
-                            extra={"errors": [{"field": "file", "message": message}]},
-                        )
-                    )
+                    raise _FormProblem(field_error("file", message))
                 self._part_path, self._part_fd = self.ext.uploads.open_part()
                 self._upload = {
                     "file_name": display_name(event.filename),
@@ -364,11 +362,7 @@ class SourcesHandler(_SourceCreation):
             try:
                 fields[name] = raw.decode("utf-8")
             except UnicodeDecodeError:
-                raise ApiError(
-                    422,
-                    f"{name}: must be UTF-8 text",
-                    extra={"errors": [{"field": name, "message": "must be UTF-8 text"}]},
-                ) from None
+                raise field_error(name, "must be UTF-8 text") from None
         try:
             return form_payload(fields), self._upload
         except InvalidInput as e:

@@ -25,6 +25,7 @@ from jupyter_server.auth.decorator import authorized, ws_authenticated
 from tornado import web, websocket
 
 from open_notebook_ext.http.base import AUTH_RESOURCE, ApiError, OpenNotebookHandler
+from open_notebook_ext.http.errors import field_error
 from open_notebook_ext.vault.prompts import ALLOW, BUSY, CANCELLED, DENY, EXPIRED, NO_PAGE
 
 PROMPT_NOT_FOUND = "No such prompt (it was answered, it expired, or the code stopped waiting)"
@@ -107,11 +108,7 @@ class GrantPromptHandler(OpenNotebookHandler):
         body = self.read_json()
         decision = body.get("decision") if isinstance(body, dict) else None
         if decision not in (ALLOW, DENY):
-            raise ApiError(
-                422,
-                'decision: must be "allow" or "deny"',
-                extra={"errors": [{"field": "decision", "message": 'must be "allow" or "deny"'}]},
-            )
+            raise field_error("decision", 'must be "allow" or "deny"')
         prompts = self.ext.grant_prompts
         prompt = prompts.get(self.owner, prompt_id)
         if prompt is None:

@@ -24,6 +24,7 @@ from tornado import web
 from tornado.httputil import HTTPHeaders
 
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
+from open_notebook_ext.http.errors import field_error
 from open_notebook_ext.kernels.tokens import TOKEN_PREFIX, KernelGrant
 from open_notebook_ext.vault.access import ProxyOnly
 from open_notebook_ext.vault.names import not_found_detail
@@ -213,25 +214,13 @@ class SecretByNameHandler(SecretHandlerBase):
         name = body.get("name") if isinstance(body, dict) else None
         provider = body.get("provider") if isinstance(body, dict) else None
         if not isinstance(name, str) or not name.strip():
-            raise ApiError(
-                422,
-                "name: must be a non-blank string",
-                extra={"errors": [{"field": "name", "message": "must be a non-blank string"}]},
-            )
+            raise field_error("name", "must be a non-blank string")
         if provider is not None and not isinstance(provider, str):
-            raise ApiError(
-                422,
-                "provider: must be a string",
-                extra={"errors": [{"field": "provider", "message": "must be a string"}]},
-            )
+            raise field_error("provider", "must be a string")
         # false: a credential without a key (Ollama's base URL) answers too (secrets.env)
         require_key = body.get("require_key", True)
         if not isinstance(require_key, bool):
-            raise ApiError(
-                422,
-                "require_key: must be a boolean",
-                extra={"errors": [{"field": "require_key", "message": "must be a boolean"}]},
-            )
+            raise field_error("require_key", "must be a boolean")
         try:
             await self.reveal(reader, name=name, provider=provider, require_key=require_key)
         except ApiError as e:

@@ -104,6 +104,30 @@ async def test_form_bodies_as_open_notebooks_web_client_sends_them(api):
     assert r.status == 422 and r.json["detail"] == "notebooks: Invalid JSON in notebooks field"
 
 
+async def test_form_booleans_are_read_like_query_booleans(api):
+    """One reader for booleans sent as text (validation.parse_bool): the query's
+    spellings work in a form, and a value that is no boolean is a 422 naming the field
+    (it used to be read as false), with nothing created."""
+    for spelling in ("t", "YES", "off", "0", " n "):
+        body, ctype = multipart({"type": "text", "content": f"c-{spelling}", "embed": spelling})
+        r = await api.post("sources", raw=body, headers={"Content-Type": ctype})
+        assert r.status == 200, (spelling, r)
+    before = len((await api.get("sources")).json)
+    body, ctype = multipart({"type": "text", "content": "x", "async_processing": "maybe-ish"})
+    r = await api.post("sources", raw=body, headers={"Content-Type": ctype})
+    assert r.status == 422, r
+    assert r.json == {
+        "detail": "async_processing: must be a boolean (true or false)",
+        "errors": [{"field": "async_processing", "message": "must be a boolean (true or false)"}],
+    }
+    assert "maybe-ish" not in r.text
+    assert len((await api.get("sources")).json) == before
+    r = await api.get("notebooks?archived=maybe-ish")
+    assert r.status == 422 and r.json["errors"] == [
+        {"field": "archived", "message": "must be a boolean (true or false)"}
+    ]
+
+
 @pytest.mark.parametrize(
     ("body", "status", "field", "message"),
     [

@@ -123,7 +123,7 @@ def test_every_configurable_class_of_the_package_is_documented(built: Path) -> N
     text = page_text(built, "reference/configuration.html")
     for cls in classes:
         missing = [
-            n for n in cls.class_own_traits(config=True) if f"c.{cls.__name__}.{n} = " not in text
+            n for n in reference.own_settings(cls) if f"c.{cls.__name__}.{n} = " not in text
         ]
         assert not missing, (cls, missing)
 

@@ -1,0 +1,1 @@
+"""OpenNotebookApp's settings, one traits mixin per area (set as ``c.OpenNotebookApp.*``)."""
