@@ -28,33 +28,19 @@ from open_notebook_ext.config.kernels import KernelSettings
 from open_notebook_ext.config.outbound import OutboundSettings
 from open_notebook_ext.config.requests import RequestSettings
 from open_notebook_ext.config.storage import StorageSettings
-from open_notebook_ext.db.bootstrap import open_backend
 from open_notebook_ext.ecosystem.setup import setup as ecosystem_setup
 from open_notebook_ext.errors import ConfigError
-from open_notebook_ext.http.base import (
-    BODY_LIMIT_SETTING,
-    LIMITER_SETTING,
-    POLICY_SETTING,
-)
-from open_notebook_ext.http.routes import ROUTES
+from open_notebook_ext.http.deferred import deferred_routes
+from open_notebook_ext.http.settings import BODY_LIMIT_SETTING, LIMITER_SETTING, POLICY_SETTING
 from open_notebook_ext.kernels import gateway as kernels_gateway
 from open_notebook_ext.kernels import provisioner as launch_provisioner
 from open_notebook_ext.kernels.env import EnvFirewall
 from open_notebook_ext.kernels.tokens import KernelTokens
 from open_notebook_ext.kernels.tokens import install as install_kernel_tokens
-from open_notebook_ext.notebooks.notebooks import NotebookStore
-from open_notebook_ext.notebooks.notes import NoteStore
-from open_notebook_ext.notebooks.sources import SourceStore
-from open_notebook_ext.notebooks.uploads import UploadArea
-from open_notebook_ext.proxy.config import ProviderProxy
 from open_notebook_ext.security import logscrub, procsec
 from open_notebook_ext.security.identity import AuthFailureLimiter
-from open_notebook_ext.vault.access import SecretAccess
+from open_notebook_ext.startlater import StartLater
 from open_notebook_ext.vault.fileidentity import ContentsFiles
-from open_notebook_ext.vault.grants import GrantStore
-from open_notebook_ext.vault.keyring import (
-    KeyConfigError,
-)
 from open_notebook_ext.vault.prompts import GrantPrompts, Prompt
 from open_notebook_ext.vault.redact import Redactor
 
@@ -62,11 +48,13 @@ CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1
 
 
 class OpenNotebookApp(
-    StorageSettings, RequestSettings, KernelSettings, OutboundSettings, ExtensionApp
+    StartLater, StorageSettings, RequestSettings, KernelSettings, OutboundSettings, ExtensionApp
 ):
     """Open Notebook's credential store and notebook API inside Jupyter Server.
 
-    Its settings (``c.OpenNotebookApp.*``) are declared by the mixins in config/.
+    Its settings (``c.OpenNotebookApp.*``) are declared by the mixins in config/;
+    start-up is in two parts (``_start`` while loading, ``finish_start`` once the
+    server listens: startlater.py).
     """
 
     name = "open_notebook"
@@ -76,7 +64,7 @@ class OpenNotebookApp(
     # -- start-up --------------------------------------------------------------
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(ROUTES)
+        self.handlers.extend(deferred_routes())
 
     @property
     def server(self) -> ServerApp:
@@ -89,11 +77,14 @@ class OpenNotebookApp(
     def initialize_settings(self) -> None:
         try:
             self._start()
-        except (ConfigError, KeyConfigError) as e:
+        except ConfigError as e:
             self.log.critical("open_notebook_ext cannot start: %s", e)
             raise SystemExit(1) from None
 
     def _start(self) -> None:
+        """What must hold before the server listens: configuration checks (a setting
+        that cannot work stops the server here), the kernels' environment firewall and
+        tokens, the redaction hook, the request settings. No database, no SQLAlchemy."""
         self.started_at = time.time()
         log_like_jupyter(self.log)
         self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
@@ -102,6 +93,40 @@ class OpenNotebookApp(
         checks.check_exposure(self)  # before anything is created inside the root
         logscrub.install()
         checks.warn_about_command_line_secrets(self)
+        if not self.max_upload_mb > 0:
+            raise ConfigError("OpenNotebookApp.max_upload_mb must be a positive number")
+        self.auth_limiter = AuthFailureLimiter(
+            self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
+        )
+        self.prepare_start_later()
+        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
+        self._install_kernel_tokens()
+        self._install_grant_prompts()
+        self._install_redaction()
+        self._follow_notebook_renames()
+        self.settings.update(
+            {
+                POLICY_SETTING: self.origin_policy,
+                LIMITER_SETTING: self.auth_limiter,
+                BODY_LIMIT_SETTING: self.max_body_bytes,
+                **request_settings,
+            }
+        )
+
+    def finish_start(self) -> None:
+        """The rest, once the server listens (startlater.py): the handler modules, the
+        database and key ring (shared with the CLI: db/bootstrap.py), the stores."""
+        from open_notebook_ext.db.bootstrap import open_backend
+        from open_notebook_ext.http import routes
+        from open_notebook_ext.notebooks.notebooks import NotebookStore
+        from open_notebook_ext.notebooks.notes import NoteStore
+        from open_notebook_ext.notebooks.sources import SourceStore
+        from open_notebook_ext.notebooks.uploads import UploadArea
+        from open_notebook_ext.proxy.config import ProviderProxy
+        from open_notebook_ext.vault.access import SecretAccess
+        from open_notebook_ext.vault.grants import GrantStore
+
+        routes.ROUTES  # noqa: B018 - imports every handler module now, not at a request
         self.backend = open_backend(
             db_url=self.db_url,
             data_dir=self.data_dir,
@@ -128,35 +153,18 @@ class OpenNotebookApp(
         self.executor = ThreadPoolExecutor(
             max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
         )
-        if not self.max_upload_mb > 0:
-            raise ConfigError("OpenNotebookApp.max_upload_mb must be a positive number")
-        self.uploads = UploadArea(Path(self.data_dir) / "uploads")
+        uploads = UploadArea(Path(self.data_dir) / "uploads")
         try:
-            self.uploads.prepare()
+            uploads.prepare()
         except OSError as e:
             raise ConfigError(
-                f"cannot prepare the uploads directory {self.uploads.path}: {type(e).__name__} {e}"
+                f"cannot prepare the uploads directory {uploads.path}: {type(e).__name__} {e}"
             ) from None
+        self.uploads = uploads
         self.provider_proxy = ProviderProxy(parent=self).open(self.db)
         self.notebooks = NotebookStore(self.db, self.uploads)
         self.notes = NoteStore(self.db)
         self.sources = SourceStore(self.db, self.uploads)
-        self.auth_limiter = AuthFailureLimiter(
-            self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
-        )
-        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
-        self._install_kernel_tokens()
-        self._install_grant_prompts()
-        self._install_redaction()
-        self._follow_notebook_renames()
-        self.settings.update(
-            {
-                POLICY_SETTING: self.origin_policy,
-                LIMITER_SETTING: self.auth_limiter,
-                BODY_LIMIT_SETTING: self.max_body_bytes,
-                **request_settings,
-            }
-        )
         self.log.info(
             "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",
             self.server.base_url,
@@ -248,8 +256,11 @@ class OpenNotebookApp(
         )
 
     def _install_redaction(self) -> None:
+        # the store is read when a notebook is saved (after start-up: startlater.py)
         self.redactor = Redactor(
-            self.credentials.plaintext_keys, self.credentials.change_marker, self.current_owner
+            lambda owner: self.credentials.plaintext_keys(owner),
+            lambda owner: self.credentials.change_marker(owner),
+            self.current_owner,
         )
         # The owner's open JupyterLab pages hear of it on the grant-prompt socket (the
         # notebook's path and a count; never a key nor a credential's name).

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any
 
 from open_notebook_ext.audit.startlog import key_file_made
 from open_notebook_ext.errors import ConfigError
-from open_notebook_ext.http.base import BODY_TIMEOUT_SETTING, TRUSTED_PROXIES_SETTING
+from open_notebook_ext.http.settings import BODY_TIMEOUT_SETTING, TRUSTED_PROXIES_SETTING
 from open_notebook_ext.security import exposure, logscrub
 from open_notebook_ext.security.identity import TrustedProxies
 from open_notebook_ext.security.origin import OriginPolicy, parse_origin_list
-from open_notebook_ext.vault.keyring import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV
+from open_notebook_ext.vault.keyenv import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV
 
 if TYPE_CHECKING:
     from open_notebook_ext.app import OpenNotebookApp

@@ -149,11 +149,3 @@ def _imported_names(values: dict[str, str], providers: list[str]) -> set[str]:
     from open_notebook_ext.ecosystem.env_import import variables_found
 
     return {v for p in providers for v in variables_found(values, p)}
-
-
-ROUTES: list[tuple[str, type]] = [
-    ("credentials/env-status", EnvStatusHandler),
-    ("credentials/migrate-from-env", MigrateFromEnvHandler),
-    ("credentials/env-import", EnvImportHandler),
-    ("credentials/import-dotenv", DotenvImportHandler),
-]

@@ -44,12 +44,8 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 # Re-exported: handlers and the app import these from here.
-from open_notebook_ext.http.body import BODY_LIMIT_SETTING as BODY_LIMIT_SETTING
-from open_notebook_ext.http.body import BODY_TIMEOUT_SETTING as BODY_TIMEOUT_SETTING
 from open_notebook_ext.http.body import UNAUTHENTICATED_DRAIN_BYTES, BodyMixin
 from open_notebook_ext.http.cors import ORIGIN_NOT_ALLOWED as ORIGIN_NOT_ALLOWED
-from open_notebook_ext.http.cors import POLICY_SETTING as POLICY_SETTING
-from open_notebook_ext.http.cors import TRUSTED_PROXIES_SETTING as TRUSTED_PROXIES_SETTING
 from open_notebook_ext.http.errors import (
     DATABASE_RETRY_AFTER,
     DATABASE_UNAVAILABLE,
@@ -60,6 +56,11 @@ from open_notebook_ext.http.errors import (
     describe_database_error,
     field_error,
 )
+from open_notebook_ext.http.settings import BODY_LIMIT_SETTING as BODY_LIMIT_SETTING
+from open_notebook_ext.http.settings import BODY_TIMEOUT_SETTING as BODY_TIMEOUT_SETTING
+from open_notebook_ext.http.settings import LIMITER_SETTING as LIMITER_SETTING
+from open_notebook_ext.http.settings import POLICY_SETTING as POLICY_SETTING
+from open_notebook_ext.http.settings import TRUSTED_PROXIES_SETTING as TRUSTED_PROXIES_SETTING
 from open_notebook_ext.security.identity import AuthFailureLimiter
 from open_notebook_ext.security.origin import SAFE_METHODS
 
@@ -71,7 +72,6 @@ T = TypeVar("T")
 AUTH_RESOURCE = "open_notebook"
 TOO_MANY_FAILURES = "Too many failed authentication attempts"
 # Settings keys under which the extension app publishes its policy objects.
-LIMITER_SETTING = "open_notebook_auth_limiter"
 WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
 
 

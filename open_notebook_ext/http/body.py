@@ -13,9 +13,8 @@ from tornado.ioloop import IOLoop
 from open_notebook_ext.http import jsontext
 from open_notebook_ext.http.cors import OriginMixin
 from open_notebook_ext.http.errors import ApiError
+from open_notebook_ext.http.settings import BODY_LIMIT_SETTING, BODY_TIMEOUT_SETTING
 
-BODY_LIMIT_SETTING = "open_notebook_max_body_bytes"
-BODY_TIMEOUT_SETTING = "open_notebook_body_timeout"
 DEFAULT_BODY_TIMEOUT = 60.0
 # A refused request's body is read (so the connection stays usable) only when it is
 # small and arrives soon; a request without valid credentials gets less patience.

@@ -11,13 +11,12 @@ from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
 from open_notebook_ext.http.errors import ApiError
+from open_notebook_ext.http.settings import POLICY_SETTING, TRUSTED_PROXIES_SETTING
 from open_notebook_ext.security.identity import TrustedProxies, client_address, transport_peer
 from open_notebook_ext.security.origin import SAFE_METHODS, OriginPolicy, own_origin
 
 ORIGIN_NOT_ALLOWED = "Origin not allowed"
 # Settings keys under which the extension app publishes its policy objects.
-POLICY_SETTING = "open_notebook_origin_policy"
-TRUSTED_PROXIES_SETTING = "open_notebook_trusted_proxies"
 _HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 

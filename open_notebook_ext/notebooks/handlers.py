@@ -9,9 +9,6 @@ from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
 from open_notebook_ext.http.errors import field_error
 from open_notebook_ext.validation import BOOL_MESSAGE, parse_bool
 
-NOTEBOOK_ID = r"(?P<notebook_id>[^/]+)"
-NOTE_ID = r"(?P<note_id>[^/]+)"
-
 _ORDER_FIELDS = {"name", "created", "updated"}
 
 

@@ -35,7 +35,6 @@ from open_notebook_ext.notebooks.uploads import StoredUpload, display_name
 from open_notebook_ext.security import netguard
 from open_notebook_ext.validation import BOOL_MESSAGE, parse, parse_bool
 
-SOURCE_ID = r"(?P<source_id>[^/]+)"
 MAX_FORM_PARTS = 64
 _BOOL_FIELDS = ("embed", "delete_source", "async_processing")
 _JSON_FIELDS = ("notebooks", "transformations")

@@ -15,16 +15,41 @@ leaves nothing behind inside the root.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from jupyter_core.paths import is_hidden
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from open_notebook_ext.db.engine import sqlite_path
-from open_notebook_ext.vault.keyring import KEY_FILE_ENV, KEYS_FILE_ENV
+from open_notebook_ext.vault.keyenv import KEY_FILE_ENV, KEYS_FILE_ENV
+
+# A plain SQLite file URL (no query, no %-escapes): its path is read here, without
+# loading SQLAlchemy (a tenth of a second at start-up); anything else goes to
+# SQLAlchemy's own parser (tests/unit/test_exposure_urls.py compares the two).
+_PLAIN_SQLITE = re.compile(r"sqlite(?:\+pysqlite)?:///([^?#%]+)")
+
+
+def sqlite_file(db_url: str) -> Path | None:
+    """The file behind a SQLite URL, as ``db.engine.sqlite_path`` finds it; None for
+    another backend, an in-memory database, or a URL that cannot be parsed (which
+    fails when the database is opened)."""
+    plain = _PLAIN_SQLITE.fullmatch(db_url)
+    if plain is not None:
+        database = plain.group(1)
+        if database == ":memory:" or database.startswith("file::memory:"):
+            return None
+        return Path(database).expanduser().resolve()
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    from open_notebook_ext.db.engine import sqlite_path
+
+    try:
+        return sqlite_path(make_url(db_url))
+    except ArgumentError:
+        return None
+
 
 # Files that name a secret outside our own traits.
 SECRET_FILE_ENV = {
@@ -48,10 +73,7 @@ def secret_files(
     """Every file or directory holding a secret (or data as private), as configured."""
     data = Path(data_dir)
     files = [SecretFile("data directory", data), SecretFile("uploads directory", data / "uploads")]
-    try:
-        db_path = sqlite_path(make_url(db_url))
-    except ArgumentError:
-        db_path = None  # an unparsable URL fails when the database is opened
+    db_path = sqlite_file(db_url)
     if db_path is not None:
         files.append(SecretFile("database", db_path))
         files += [

@@ -8,8 +8,6 @@ from tornado import web
 from open_notebook_ext.http.base import OpenNotebookHandler
 from open_notebook_ext.vault.probe import probe_connection
 
-CREDENTIAL_ID = r"(?P<credential_id>[^/]+)"
-
 
 class CredentialHandlerBase(OpenNotebookHandler):
     def audit_credential(self, action: str, credential: dict, **data: object) -> None:

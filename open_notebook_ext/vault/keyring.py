@@ -32,13 +32,13 @@ from pathlib import Path
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
 from open_notebook_ext.security.secretfile import SecretError, read_secret_file
+from open_notebook_ext.vault.keyenv import KEY_ENV as KEY_ENV
+from open_notebook_ext.vault.keyenv import KEY_FILE_ENV as KEY_FILE_ENV
+from open_notebook_ext.vault.keyenv import KEYS_ENV as KEYS_ENV
+from open_notebook_ext.vault.keyenv import KEYS_FILE_ENV as KEYS_FILE_ENV
 
 PBKDF2_ITERATIONS = 600_000
 SALT_BYTES = 16
-KEY_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEY"
-KEY_FILE_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE"
-KEYS_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEYS"
-KEYS_FILE_ENV = "OPEN_NOTEBOOK_ENCRYPTION_KEYS_FILE"
 NO_KEY_MESSAGE = (
     "Encryption key not configured. "
     "Set OPEN_NOTEBOOK_ENCRYPTION_KEY or OPEN_NOTEBOOK_ENCRYPTION_KEY_FILE."
