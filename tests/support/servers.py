@@ -140,8 +140,11 @@ class ServerProcess:
             if self.proc is not None and self.proc.poll() is not None:
                 raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log}")
             try:
-                # Jupyter listens only once every extension has loaded: any answer means ready.
+                # Jupyter listens once every extension has loaded; our routes answer once
+                # the extension's start-up has finished (startlater.py): any answer from
+                # one of them (openapi.json needs no login) means ready.
                 requests.get(self.url + "api/status", timeout=2)
+                requests.get(f"{self.url}{API}/openapi.json", timeout=30)
                 return
             except requests.RequestException:
                 pass
