@@ -165,7 +165,9 @@ def _after_a_change(http: requests.Session, url: str, credential_id: str) -> flo
     panel does after an edit): the kept list is made again from the rows' kept JSON."""
     times = []
     for i in range(LIST_SAMPLES):
-        r = http.put(f"{url}/{credential_id}", json={"name": f"renamed {i}"}, timeout=60)
+        r = http.put(
+            f"{url}/{credential_id}", json={"name": f"renamed {credential_id} {i}"}, timeout=60
+        )
         r.raise_for_status()
         r = http.get(url, timeout=120)
         r.raise_for_status()
