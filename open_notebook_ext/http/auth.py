@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.cors import OriginMixin
 from open_notebook_ext.http.errors import ApiError
 from open_notebook_ext.security.identity import AuthFailureLimiter
@@ -90,7 +91,7 @@ class AuthMixin(OriginMixin):
     def check_xsrf_cookie(self) -> None:
         # Jupyter checks XSRF before authentication, which would answer a write
         # without credentials with 403; missing credentials are a 401.
-        if hasattr(self, "_jupyter_current_user") and self._jupyter_current_user is None:
+        if compat.jupyter_found_no_user(self):
             if not self._method_allows_anonymous():
                 raise self._unauthenticated()
             return None
@@ -98,7 +99,7 @@ class AuthMixin(OriginMixin):
 
     def _method_allows_anonymous(self) -> bool:
         method = getattr(self, (self.request.method or "get").lower(), None)
-        return bool(getattr(method, "__allow_unauthenticated", False))
+        return compat.allows_unauthenticated(method)
 
     def audit_auth(self, action: str, **data: Any) -> None:
         audit = getattr(getattr(self, "extensionapp", None), "audit", None)

@@ -44,6 +44,7 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 # Re-exported: handlers and the app import these from here.
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.auth import LIMITER_SETTING as LIMITER_SETTING
 from open_notebook_ext.http.auth import AuthMixin
 from open_notebook_ext.http.body import BODY_LIMIT_SETTING as BODY_LIMIT_SETTING
@@ -102,8 +103,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
             # before its body was read has Tornado close the connection, and the client's
             # next request on it (a preflight is followed by the real one) is reset.
             await self._drain_body()
-            if self._prepared_future is not None and self._prepared_future.done():
-                self._prepared_future = None  # Tornado would resolve it a second time
+            prepared = compat.prepared_future(self)
+            if prepared is not None and prepared.done():
+                compat.forget_prepared_future(self)  # Tornado would resolve it a second time
             self._answer_options()
             return
         bad = getattr(self, "_undecodable_path_argument", None)
@@ -162,7 +164,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
         return None
 
     def finish(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._headers_written:
+        if not compat.headers_written(self):
             # W3C Server Timing: the time this server spent on the request, as
             # browsers' developer tools show it (and bench/ reads it).
             self.set_header("Server-Timing", f"app;dur={self.request.request_time() * 1e3:.2f}")

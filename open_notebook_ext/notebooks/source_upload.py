@@ -16,6 +16,7 @@ import multipart
 from jupyter_server.utils import ensure_async
 
 from open_notebook_ext.errors import InvalidInput
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import INTERNAL_ERROR, ApiError, api_error_for
 from open_notebook_ext.notebooks.models import SourceCreate
 from open_notebook_ext.notebooks.source_create import SourceCreation, form_payload
@@ -63,7 +64,7 @@ class MultipartUpload(SourceCreation):
 
     async def prepare(self) -> None:  # type: ignore[override]  # Tornado declares prepare as returning Awaitable | None; ours is a coroutine
         await super().prepare()
-        if self._finished or not self._multipart:
+        if compat.finished(self) or not self._multipart:
             return
         try:
             await self._prepare_upload()
@@ -109,7 +110,7 @@ class MultipartUpload(SourceCreation):
         if not self._multipart:
             super().data_received(chunk)
             return
-        if self._finished:
+        if compat.finished(self):
             return
         self._received += len(chunk)
         if not self._upload_ready:

@@ -26,6 +26,7 @@ from tornado import httputil
 if TYPE_CHECKING:
     from tornado.http1connection import HTTP1Connection
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import ApiError
 from open_notebook_ext.kernels.tokens import TOKEN_PREFIX
 from open_notebook_ext.proxy.errors import provider_error
@@ -229,7 +230,7 @@ class ProxyHandler(MeteredHandler):
             )
         except UpstreamFailed as e:
             status = 504 if "time" in str(e) else 502
-            if self._headers_written:
+            if compat.headers_written(self):
                 connection = cast("HTTP1Connection | None", self.request.connection)
                 if connection is not None:
                     connection.close()  # mid-stream: nothing left to say
@@ -239,7 +240,7 @@ class ProxyHandler(MeteredHandler):
                 status, exc_info=(ApiError, ApiError(status, f"Upstream error: {e}"), None)
             )
             return status, usage
-        if self._finished or self._client_gone:
+        if compat.finished(self) or self._client_gone:
             return state["status"], usage
         ctype = state["content_type"] or "application/json"
         if state["error"] is not None:
