@@ -10,6 +10,7 @@ import functools
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.errors import ApiError
 from open_notebook_ext.security.identity import TrustedProxies, client_address, transport_peer
 from open_notebook_ext.security.origin import SAFE_METHODS, OriginPolicy, own_origin
@@ -70,7 +71,7 @@ class OriginMixin(APIHandler):
         # Runs on construction and again after send_error() clears the headers,
         # so everything set here is on error responses too.
         super().set_default_headers()
-        for name in list(self._headers):
+        for name in compat.response_header_names(self):
             if name.lower().startswith("access-control-"):
                 # e.g. from tornado_settings["headers"]: only our policy answers CORS here
                 self.clear_header(name)

@@ -24,6 +24,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from tornado import web, websocket
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import AUTH_RESOURCE, ApiError, OpenNotebookHandler
 from open_notebook_ext.http.errors import field_error
 from open_notebook_ext.vault.prompts import ALLOW, BUSY, CANCELLED, DENY, EXPIRED, NO_PAGE
@@ -32,6 +33,7 @@ PROMPT_NOT_FOUND = "No such prompt (it was answered, it expired, or the code sto
 CROSS_ORIGIN = "Grant prompts are answered from a JupyterLab page of this server only"
 
 
+@compat.untracked  # an open page is not activity (idle culling still works)
 class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
     """A JupyterLab page listening for grant prompts.
 
@@ -41,7 +43,6 @@ class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
     CORS headers, and its origin rule refuses a disallowed origin's writes.
     """
 
-    _track_activity = False  # an open page is not activity (idle culling still works)
     _registered = False
 
     def same_origin(self) -> bool:

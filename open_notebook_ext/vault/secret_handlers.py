@@ -23,6 +23,7 @@ from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from tornado import web
 from tornado.httputil import HTTPHeaders
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
 from open_notebook_ext.http.errors import field_error
 from open_notebook_ext.kernels.tokens import TOKEN_PREFIX, KernelGrant
@@ -75,7 +76,7 @@ class SecretHandlerBase(OpenNotebookHandler):
         if self.request.method != "OPTIONS" and from_a_browser(self.request.headers):
             raise ApiError(403, FROM_A_BROWSER)
         await super()._prepare()
-        if not self._finished:
+        if not compat.finished(self):
             self.reader = await self._authenticate()
 
     def offered_token(self) -> str:
