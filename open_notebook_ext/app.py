@@ -31,11 +31,6 @@ from open_notebook_ext.config.storage import StorageSettings
 from open_notebook_ext.db.bootstrap import open_backend
 from open_notebook_ext.ecosystem.setup import setup as ecosystem_setup
 from open_notebook_ext.errors import ConfigError
-from open_notebook_ext.http.base import (
-    BODY_LIMIT_SETTING,
-    LIMITER_SETTING,
-    POLICY_SETTING,
-)
 from open_notebook_ext.http.routes import ROUTES
 from open_notebook_ext.kernels import gateway as kernels_gateway
 from open_notebook_ext.kernels import provisioner as launch_provisioner
@@ -49,6 +44,7 @@ from open_notebook_ext.notebooks.uploads import UploadArea
 from open_notebook_ext.proxy.config import ProviderProxy
 from open_notebook_ext.security import logscrub, procsec
 from open_notebook_ext.security.identity import AuthFailureLimiter
+from open_notebook_ext.services import SERVICES_SETTING, RequestPolicy, Services
 from open_notebook_ext.vault.access import SecretAccess
 from open_notebook_ext.vault.fileidentity import ContentsFiles
 from open_notebook_ext.vault.grants import GrantStore
@@ -98,7 +94,7 @@ class OpenNotebookApp(
         log_like_jupyter(self.log)
         self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
         self.origin_policy = checks.origin_policy(self)  # config errors first, before any file
-        request_settings = checks.request_settings(self)
+        trusted_proxies = checks.trusted_proxies(self)
         checks.check_exposure(self)  # before anything is created inside the root
         logscrub.install()
         checks.warn_about_command_line_secrets(self)
@@ -149,14 +145,30 @@ class OpenNotebookApp(
         self._install_grant_prompts()
         self._install_redaction()
         self._follow_notebook_renames()
-        self.settings.update(
-            {
-                POLICY_SETTING: self.origin_policy,
-                LIMITER_SETTING: self.auth_limiter,
-                BODY_LIMIT_SETTING: self.max_body_bytes,
-                **request_settings,
-            }
+        self.services = Services(
+            requests=RequestPolicy(
+                origins=self.origin_policy,
+                trusted_proxies=trusted_proxies,
+                auth_limiter=self.auth_limiter,
+                body_limit=self.max_body_bytes,
+                body_timeout=self.body_timeout,
+            ),
+            db=self.db,
+            executor=self.executor,
+            inline_reads=self.inline_reads,
+            credentials=self.credentials,
+            grants=self.grants,
+            secret_access=self.secret_access,
+            grant_prompts=self.grant_prompts,
+            kernel_tokens=self.kernel_tokens,
+            notebooks=self.notebooks,
+            notes=self.notes,
+            sources=self.sources,
+            uploads=self.uploads,
+            audit=self.audit,
+            provider_proxy=self.provider_proxy,
         )
+        self.settings[SERVICES_SETTING] = self.services
         self.log.info(
             "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",
             self.server.base_url,

@@ -15,8 +15,6 @@ from open_notebook_ext.http.errors import ApiError
 from open_notebook_ext.security.identity import AuthFailureLimiter
 
 TOO_MANY_FAILURES = "Too many failed authentication attempts"
-# Settings keys under which the extension app publishes its policy objects.
-LIMITER_SETTING = "open_notebook_auth_limiter"
 WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
 
 
@@ -25,7 +23,7 @@ class AuthMixin(OriginMixin):
 
     @property
     def auth_limiter(self) -> AuthFailureLimiter | None:
-        return self.settings.get(LIMITER_SETTING)
+        return self.request_policy.auth_limiter
 
     def _ignore_cross_site_query_token(self) -> None:
         """A ``?token=`` on a request another site's page made is not the user's.

@@ -45,14 +45,9 @@ from tornado.ioloop import IOLoop
 
 # Re-exported: handlers and the app import these from here.
 from open_notebook_ext.http import compat
-from open_notebook_ext.http.auth import LIMITER_SETTING as LIMITER_SETTING
 from open_notebook_ext.http.auth import AuthMixin
-from open_notebook_ext.http.body import BODY_LIMIT_SETTING as BODY_LIMIT_SETTING
-from open_notebook_ext.http.body import BODY_TIMEOUT_SETTING as BODY_TIMEOUT_SETTING
 from open_notebook_ext.http.body import UNAUTHENTICATED_DRAIN_BYTES, BodyMixin
 from open_notebook_ext.http.cors import ORIGIN_NOT_ALLOWED as ORIGIN_NOT_ALLOWED
-from open_notebook_ext.http.cors import POLICY_SETTING as POLICY_SETTING
-from open_notebook_ext.http.cors import TRUSTED_PROXIES_SETTING as TRUSTED_PROXIES_SETTING
 from open_notebook_ext.http.errors import (
     DATABASE_RETRY_AFTER,
     DATABASE_UNAVAILABLE,
@@ -64,6 +59,7 @@ from open_notebook_ext.http.errors import (
     field_error,
 )
 from open_notebook_ext.security.origin import SAFE_METHODS
+from open_notebook_ext.services import SERVICES_SETTING, Services
 
 if TYPE_CHECKING:
     from open_notebook_ext.app import OpenNotebookApp
@@ -78,6 +74,12 @@ class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
     """Base handler: origin policy, auth, JSON in and out, errors in one place."""
 
     auth_resource = AUTH_RESOURCE
+
+    @property
+    def services(self) -> Services:
+        """The stores and long-lived objects of this server (services.py)."""
+        services: Services = self.settings[SERVICES_SETTING]  # app.py puts it there
+        return services
 
     @property
     def ext(self) -> OpenNotebookApp:
@@ -144,7 +146,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
     def audit(self, kind: str, **data: Any) -> None:
         """Record an audit event about this request (who, from where, what)."""
         user = self.current_user
-        self.ext.audit.emit(
+        self.services.audit.emit(
             kind,
             user=getattr(user, "username", None),
             owner=self.owner,
@@ -236,7 +238,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
         """
         try:
             return await IOLoop.current().run_in_executor(
-                self.ext.executor, functools.partial(fn, *args, **kwargs)
+                self.services.executor, functools.partial(fn, *args, **kwargs)
             )
         except Exception as e:
             raise self._api_error(e) from None
@@ -245,7 +247,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
         """A read-only store call: inline on SQLite, where WAL readers never wait for a
         lock and a query takes well under a millisecond (the hop to a worker thread
         costs more than the query); in the thread pool on other databases."""
-        if not self.ext.inline_reads:
+        if not self.services.inline_reads:
             return await self.call(fn, *args, **kwargs)
         try:
             return fn(*args, **kwargs)

@@ -14,9 +14,6 @@ from open_notebook_ext.http import compat, jsontext
 from open_notebook_ext.http.cors import OriginMixin
 from open_notebook_ext.http.errors import ApiError
 
-BODY_LIMIT_SETTING = "open_notebook_max_body_bytes"
-BODY_TIMEOUT_SETTING = "open_notebook_body_timeout"
-DEFAULT_BODY_TIMEOUT = 60.0
 # A refused request's body is read (so the connection stays usable) only when it is
 # small and arrives soon; a request without valid credentials gets less patience.
 DRAIN_TIMEOUT = 5.0
@@ -31,11 +28,11 @@ class BodyMixin(OriginMixin):
 
     def request_body_limit(self) -> int:
         """Largest body this request may send (a handler may allow more, e.g. uploads)."""
-        return int(self.settings.get(BODY_LIMIT_SETTING, 1024 * 1024))
+        return self.request_policy.body_limit
 
     def request_body_timeout(self) -> float:
         """Seconds this request's body may take to arrive (0: no limit)."""
-        return float(self.settings.get(BODY_TIMEOUT_SETTING, DEFAULT_BODY_TIMEOUT))
+        return self.request_policy.body_timeout
 
     def _declares_body(self) -> bool:
         declared = self.request.headers.get("Content-Length", "")

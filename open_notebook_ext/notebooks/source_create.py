@@ -67,6 +67,7 @@ class SourceCreation(OpenNotebookHandler):
 
     _part_path: Path | None = None
     _final_path: Path | None = None
+    _part_fd: int | None = None  # the file part being written (source_upload.py)
     _kept = False
 
     async def create_source(self, payload: Any, upload: dict[str, Any] | None = None) -> None:
@@ -74,7 +75,7 @@ class SourceCreation(OpenNotebookHandler):
         problems = req.problems(has_file=upload is not None)
         if problems:
             raise api_error_for(InvalidInput(problems))  # type: ignore[misc]  # api_error_for returns an exception instance; mypy cannot see that through its overloads
-        await self.call(self.ext.sources.check_notebooks, self.owner, req.notebook_ids())
+        await self.call(self.services.sources.check_notebooks, self.owner, req.notebook_ids())
         title: str | None = None
         text: str | None = None
         stored: StoredUpload | None = None
@@ -83,14 +84,19 @@ class SourceCreation(OpenNotebookHandler):
             title, text = await self._link(req.url)
         elif req.type == "upload":
             assert upload is not None and self._part_path is not None
-            name = self.ext.uploads.commit_part(self._part_path)
-            self._final_path, self._part_path = self.ext.uploads.path_of(name), None
+            name = self.services.uploads.commit_part(self._part_path)
+            self._final_path, self._part_path = self.services.uploads.path_of(name), None
             title, text = await self.call(
                 ingest.read_text_file, self._final_path, upload["content_type"], upload["file_name"]
             )
             stored = StoredUpload(name, upload["file_name"], upload["size"], upload["content_type"])
         created = await self.call(
-            self.ext.sources.create, self.owner, req, title=title, full_text=text, upload=stored
+            self.services.sources.create,
+            self.owner,
+            req,
+            title=title,
+            full_text=text,
+            upload=stored,
         )
         self._kept = True
         self.log.info("Created source %s (%s)", created["id"], req.type)
@@ -116,13 +122,13 @@ class SourceCreation(OpenNotebookHandler):
     def _cleanup(self) -> None:
         if self._kept:
             return
-        fd = getattr(self, "_part_fd", None)
+        fd = self._part_fd
         if fd is not None:
             os.close(fd)
             self._part_fd = None
         if self._part_path is not None or self._final_path is not None:
-            self.ext.uploads.discard(self._part_path)
-            self.ext.uploads.discard(self._final_path)
+            self.services.uploads.discard(self._part_path)
+            self.services.uploads.discard(self._final_path)
             self._part_path = self._final_path = None
 
     def on_finish(self) -> None:

@@ -45,7 +45,13 @@ class SourcesHandler(MultipartUpload):
             raise ApiError(400, "sort_order must be 'asc' or 'desc'")
         self.send_json(
             await self.call(
-                self.ext.sources.list, self.owner, notebook_id, limit, offset, sort_by, sort_order
+                self.services.sources.list,
+                self.owner,
+                notebook_id,
+                limit,
+                offset,
+                sort_by,
+                sort_order,
             )
         )
 
@@ -92,19 +98,19 @@ class SourceHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self, source_id: str) -> None:
-        self.send_json(await self.call(self.ext.sources.get, self.owner, source_id))
+        self.send_json(await self.call(self.services.sources.get, self.owner, source_id))
 
     @web.authenticated
     @authorized
     async def put(self, source_id: str) -> None:
         payload = self.read_json()
-        updated = await self.call(self.ext.sources.update, self.owner, source_id, payload)
+        updated = await self.call(self.services.sources.update, self.owner, source_id, payload)
         self.log.info("Updated source %s", source_id)
         self.send_json(updated)
 
     @web.authenticated
     @authorized
     async def delete(self, source_id: str) -> None:
-        result = await self.call(self.ext.sources.delete, self.owner, source_id)
+        result = await self.call(self.services.sources.delete, self.owner, source_id)
         self.log.info("Deleted source %s", source_id)
         self.send_json(result)

@@ -38,7 +38,6 @@ class MultipartUpload(SourceCreation):
     _processing = False
     _upload_ready = False
     _received = 0
-    _part_fd: int | None = None
 
     def _content_type(self) -> tuple[str, dict[str, str]]:
         return multipart.parse_options_header(self.request.headers.get("Content-Type", ""))
@@ -132,7 +131,7 @@ class MultipartUpload(SourceCreation):
             self._fail(ApiError(400, "Invalid multipart/form-data body"))
         except OSError as e:
             self.log.error(
-                "Could not write an upload to %s: %s", self.ext.uploads.path, type(e).__name__
+                "Could not write an upload to %s: %s", self.services.uploads.path, type(e).__name__
             )
             self._fail(ApiError(500, INTERNAL_ERROR))
 
@@ -146,7 +145,7 @@ class MultipartUpload(SourceCreation):
                 if self._upload is not None:
                     message = "only one file may be uploaded"
                     raise _FormProblem(field_error("file", message))
-                self._part_path, self._part_fd = self.ext.uploads.open_part()
+                self._part_path, self._part_fd = self.services.uploads.open_part()
                 self._upload = {
                     "file_name": display_name(event.filename),
                     "content_type": (event.content_type or None),

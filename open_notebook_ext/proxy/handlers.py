@@ -64,10 +64,10 @@ class ProxyHandler(MeteredHandler):
     _client_gone = False
 
     def request_body_limit(self) -> int:
-        return self.ext.provider_proxy.max_request_bytes
+        return self.services.provider_proxy.max_request_bytes
 
     def request_body_timeout(self) -> float:
-        return self.ext.provider_proxy.timeout
+        return self.services.provider_proxy.timeout
 
     def offered_token(self) -> str:
         """The kernel token from whichever header the SDK put its key in."""
@@ -148,7 +148,7 @@ class ProxyHandler(MeteredHandler):
             url += f"?{query}"
         try:
             target = await _checked(
-                url, self.ext.allow_private_targets, self.ext.provider_proxy.connect_timeout
+                url, self.ext.allow_private_targets, self.services.provider_proxy.connect_timeout
             )
         except (netguard.URLRefused, netguard.FetchError) as e:
             raise ApiError(502, f"The provider's URL was refused: {e}") from None
@@ -177,7 +177,7 @@ class ProxyHandler(MeteredHandler):
         secrets: list[str],
     ) -> tuple[int, UsageReader]:
         """Send the call, stream the answer back; (the status answered, its usage)."""
-        settings = self.ext.provider_proxy
+        settings = self.services.provider_proxy
         usage = UsageReader()
         state: dict[str, Any] = {"status": 0, "error": None, "content_type": ""}
 

@@ -21,7 +21,7 @@ class MeteredHandler(SecretHandlerBase):
         message, and do not retry: ``x-should-retry: false``) when a budget is spent."""
         reader = self.reader
         hit = await self.read(
-            self.ext.provider_proxy.budgets.check, reader.owner, credential["id"], reader.paths
+            self.services.provider_proxy.budgets.check, reader.owner, credential["id"], reader.paths
         )
         if hit is None:
             return
@@ -31,7 +31,7 @@ class MeteredHandler(SecretHandlerBase):
             else "all notebooks"
         )
         unit = "requests" if hit.limit == "requests_per_day" else "tokens"
-        self.ext.audit.emit(
+        self.services.audit.emit(
             "budget",
             action="exceeded",
             owner=reader.owner,
@@ -67,7 +67,7 @@ class MeteredHandler(SecretHandlerBase):
         """One usage row (after the answer went out: it adds nothing to the call's time)."""
         try:
             await self.call(
-                self.ext.provider_proxy.usage.record,
+                self.services.provider_proxy.usage.record,
                 self.reader.owner,
                 credential_id=credential["id"],
                 notebook_path=self.reader.notebook,

@@ -72,7 +72,7 @@ class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._registered = True
-        self.ext.grant_prompts.connect(self._owner, self.send)
+        self.services.grant_prompts.connect(self._owner, self.send)
 
     def send(self, message: dict[str, Any]) -> None:
         try:
@@ -86,7 +86,7 @@ class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
     def on_close(self) -> None:
         if self._registered:
             self._registered = False
-            self.ext.grant_prompts.disconnect(self._owner, self.send)
+            self.services.grant_prompts.disconnect(self._owner, self.send)
 
 
 class GrantPromptsHandler(OpenNotebookHandler):
@@ -95,7 +95,7 @@ class GrantPromptsHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.send_json(self.ext.grant_prompts.pending(self.owner))
+        self.send_json(self.services.grant_prompts.pending(self.owner))
 
 
 class GrantPromptHandler(OpenNotebookHandler):
@@ -110,14 +110,14 @@ class GrantPromptHandler(OpenNotebookHandler):
         decision = body.get("decision") if isinstance(body, dict) else None
         if decision not in (ALLOW, DENY):
             raise field_error("decision", 'must be "allow" or "deny"')
-        prompts = self.ext.grant_prompts
+        prompts = self.services.grant_prompts
         prompt = prompts.get(self.owner, prompt_id)
         if prompt is None:
             raise ApiError(404, PROMPT_NOT_FOUND)
         grant = None
         if decision == ALLOW:
             grant, created = await self.call(
-                self.ext.grants.grant,
+                self.services.grants.grant,
                 self.owner,
                 {"credential_id": prompt.credential["id"], "notebook_path": prompt.notebook_path},
                 **self.ext.grant_binding(prompt.session_type, prompt.kernel_id),
