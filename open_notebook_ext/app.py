@@ -31,7 +31,6 @@ from open_notebook_ext.config.storage import StorageSettings
 from open_notebook_ext.ecosystem.setup import setup as ecosystem_setup
 from open_notebook_ext.errors import ConfigError
 from open_notebook_ext.http.deferred import deferred_routes
-from open_notebook_ext.http.settings import BODY_LIMIT_SETTING, LIMITER_SETTING, POLICY_SETTING
 from open_notebook_ext.kernels import gateway as kernels_gateway
 from open_notebook_ext.kernels import provisioner as launch_provisioner
 from open_notebook_ext.kernels.env import EnvFirewall
@@ -39,6 +38,7 @@ from open_notebook_ext.kernels.tokens import KernelTokens
 from open_notebook_ext.kernels.tokens import install as install_kernel_tokens
 from open_notebook_ext.security import logscrub, procsec
 from open_notebook_ext.security.identity import AuthFailureLimiter
+from open_notebook_ext.services import SERVICES_SETTING, RequestPolicy, Services
 from open_notebook_ext.startlater import StartLater
 from open_notebook_ext.vault.fileidentity import ContentsFiles
 from open_notebook_ext.vault.prompts import GrantPrompts, Prompt
@@ -89,7 +89,7 @@ class OpenNotebookApp(
         log_like_jupyter(self.log)
         self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
         self.origin_policy = checks.origin_policy(self)  # config errors first, before any file
-        request_settings = checks.request_settings(self)
+        trusted_proxies = checks.trusted_proxies(self)
         checks.check_exposure(self)  # before anything is created inside the root
         logscrub.install()
         checks.warn_about_command_line_secrets(self)
@@ -104,13 +104,12 @@ class OpenNotebookApp(
         self._install_grant_prompts()
         self._install_redaction()
         self._follow_notebook_renames()
-        self.settings.update(
-            {
-                POLICY_SETTING: self.origin_policy,
-                LIMITER_SETTING: self.auth_limiter,
-                BODY_LIMIT_SETTING: self.max_body_bytes,
-                **request_settings,
-            }
+        self.requests = RequestPolicy(
+            origins=self.origin_policy,
+            trusted_proxies=trusted_proxies,
+            auth_limiter=self.auth_limiter,
+            body_limit=self.max_body_bytes,
+            body_timeout=self.body_timeout,
         )
 
     def finish_start(self) -> None:
@@ -165,6 +164,25 @@ class OpenNotebookApp(
         self.notebooks = NotebookStore(self.db, self.uploads)
         self.notes = NoteStore(self.db)
         self.sources = SourceStore(self.db, self.uploads)
+        self.services = Services(
+            requests=self.requests,
+            db=self.db,
+            executor=self.executor,
+            inline_reads=self.inline_reads,
+            credentials=self.credentials,
+            grants=self.grants,
+            secret_access=self.secret_access,
+            grant_prompts=self.grant_prompts,
+            kernel_tokens=self.kernel_tokens,
+            notebooks=self.notebooks,
+            notes=self.notes,
+            sources=self.sources,
+            uploads=self.uploads,
+            audit=self.audit,
+            provider_proxy=self.provider_proxy,
+        )
+        # handlers exist only from here on (http/deferred.py waits for this)
+        self.settings[SERVICES_SETTING] = self.services
         self.log.info(
             "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",
             self.server.base_url,

@@ -8,11 +8,10 @@ raises ``ConfigError``, which stops the server with one message (app.py).
 from __future__ import annotations
 
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from open_notebook_ext.audit.startlog import key_file_made
 from open_notebook_ext.errors import ConfigError
-from open_notebook_ext.http.settings import BODY_TIMEOUT_SETTING, TRUSTED_PROXIES_SETTING
 from open_notebook_ext.security import exposure, logscrub
 from open_notebook_ext.security.identity import TrustedProxies
 from open_notebook_ext.security.origin import OriginPolicy, parse_origin_list
@@ -22,8 +21,8 @@ if TYPE_CHECKING:
     from open_notebook_ext.app import OpenNotebookApp
 
 
-def request_settings(app: OpenNotebookApp) -> dict[str, Any]:
-    """Settings for the handlers' request checks (config errors stop start-up)."""
+def trusted_proxies(app: OpenNotebookApp) -> TrustedProxies:
+    """The reverse proxies whose forwarded headers count (an invalid entry stops start-up)."""
     proxies = TrustedProxies(app.trusted_proxies, "OpenNotebookApp.trusted_proxies")
     trust = bool(app.server.trust_xheaders)
     if trust and not proxies:
@@ -36,7 +35,7 @@ def request_settings(app: OpenNotebookApp) -> dict[str, Any]:
         app.log.warning(
             "OpenNotebookApp.trusted_proxies has no effect while ServerApp.trust_xheaders is off."
         )
-    return {TRUSTED_PROXIES_SETTING: proxies, BODY_TIMEOUT_SETTING: app.body_timeout}
+    return proxies
 
 
 def origin_policy(app: OpenNotebookApp) -> OriginPolicy:

@@ -46,6 +46,7 @@ SET_LATER = frozenset(
         "notebooks",
         "notes",
         "sources",
+        "services",
     }
 )
 

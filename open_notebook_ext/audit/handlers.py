@@ -21,5 +21,7 @@ class AuditHandler(OpenNotebookHandler):
             since = parse_time(since_raw)
             if since is None:
                 raise field_error("since", "must be an ISO 8601 date-time")
-        events = await self.call(self.ext.audit.read, owner=self.owner, limit=limit, since=since)
+        events = await self.call(
+            self.services.audit.read, owner=self.owner, limit=limit, since=since
+        )
         self.send_json(events)

@@ -18,11 +18,13 @@ import logging
 import os
 from collections.abc import Iterator
 from datetime import datetime, timezone
+from functools import cache
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
 from jupyter_events import EventLogger
+from jupyter_events.schema import EventSchema
 from traitlets.config import Configurable
 
 SCHEMA_DIR = Path(__file__).resolve().parent / "events"
@@ -32,6 +34,14 @@ SCHEMA_IDS = {kind: f"{SCHEMA_BASE}/{kind}/v1" for kind in KINDS}
 _KIND_OF = {v: k for k, v in SCHEMA_IDS.items()}
 
 log = logging.getLogger(__name__)
+
+
+@cache
+def _schema(kind: str) -> EventSchema:
+    """The ``kind`` event schema, read and checked against jupyter_events' meta-schema
+    once per process (each check costs ~10 ms; a server and its tests build many
+    loggers)."""
+    return EventSchema(SCHEMA_DIR / f"{kind}.yaml")
 
 
 class PrivateRotatingFileHandler(RotatingFileHandler):
@@ -57,7 +67,9 @@ class AuditLog:
         self.backups = backups
         self.events = EventLogger(parent=parent) if parent is not None else EventLogger()
         for kind in KINDS:
-            self.events.register_event_schema(SCHEMA_DIR / f"{kind}.yaml")
+            # EventLogger hands it to SchemaRegistry.register, which takes an EventSchema
+            # as is; EventLogger's own hint leaves that type out.
+            self.events.register_event_schema(_schema(kind))  # type: ignore[arg-type]
         self._handler: logging.Handler | None = None
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)

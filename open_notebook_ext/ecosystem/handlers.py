@@ -75,7 +75,7 @@ class MigrateFromEnvHandler(_ImportHandler):
         body = self.body_or_empty()
         result = await self.call(
             import_credentials,
-            self.ext.credentials,
+            self.services.credentials,
             self.owner,
             self.environ,
             body.get("providers"),
@@ -96,13 +96,13 @@ class EnvImportHandler(_ImportHandler):
         self.send_json(
             {
                 "environment": await self.read(
-                    found, self.ext.credentials, self.owner, self.environ
+                    found, self.services.credentials, self.owner, self.environ
                 ),
                 "dotenv": {
                     "path": dotenv.DOTENV_NAME,
                     "exists": path.is_file(),
                     "providers": await self.read(
-                        found, self.ext.credentials, self.owner, from_dotenv
+                        found, self.services.credentials, self.owner, from_dotenv
                     ),
                 },
             }
@@ -124,7 +124,7 @@ class DotenvImportHandler(_ImportHandler):
         values = self.read_dotenv()
         result = await self.call(
             import_credentials,
-            self.ext.credentials,
+            self.services.credentials,
             self.owner,
             values,
             body.get("providers"),

@@ -1,7 +1,7 @@
 """The one base class every Open Notebook API handler derives from.
 
-With its two mixins (``cors.OriginMixin``, ``body.BodyMixin``) and ``errors``, it owns
-what must be the same on every response, errors included:
+With its mixins (``cors.OriginMixin``, ``auth.AuthMixin``, ``body.BodyMixin``) and
+``errors``, it owns what must be the same on every response, errors included:
 
 * the origin policy (``origin.OriginPolicy``): CORS headers are set in
   ``set_default_headers``, which Tornado calls again after ``send_error``
@@ -44,6 +44,8 @@ from tornado import web
 from tornado.ioloop import IOLoop
 
 # Re-exported: handlers and the app import these from here.
+from open_notebook_ext.http import compat
+from open_notebook_ext.http.auth import AuthMixin
 from open_notebook_ext.http.body import UNAUTHENTICATED_DRAIN_BYTES, BodyMixin
 from open_notebook_ext.http.cors import ORIGIN_NOT_ALLOWED as ORIGIN_NOT_ALLOWED
 from open_notebook_ext.http.errors import (
@@ -56,13 +58,8 @@ from open_notebook_ext.http.errors import (
     describe_database_error,
     field_error,
 )
-from open_notebook_ext.http.settings import BODY_LIMIT_SETTING as BODY_LIMIT_SETTING
-from open_notebook_ext.http.settings import BODY_TIMEOUT_SETTING as BODY_TIMEOUT_SETTING
-from open_notebook_ext.http.settings import LIMITER_SETTING as LIMITER_SETTING
-from open_notebook_ext.http.settings import POLICY_SETTING as POLICY_SETTING
-from open_notebook_ext.http.settings import TRUSTED_PROXIES_SETTING as TRUSTED_PROXIES_SETTING
-from open_notebook_ext.security.identity import AuthFailureLimiter
 from open_notebook_ext.security.origin import SAFE_METHODS
+from open_notebook_ext.services import SERVICES_SETTING, Services
 
 if TYPE_CHECKING:
     from open_notebook_ext.app import OpenNotebookApp
@@ -70,26 +67,25 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 AUTH_RESOURCE = "open_notebook"
-TOO_MANY_FAILURES = "Too many failed authentication attempts"
-# Settings keys under which the extension app publishes its policy objects.
-WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
 
 
 @web.stream_request_body
-class OpenNotebookHandler(ExtensionHandlerMixin, BodyMixin):
+class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
     """Base handler: origin policy, auth, JSON in and out, errors in one place."""
 
     auth_resource = AUTH_RESOURCE
+
+    @property
+    def services(self) -> Services:
+        """The stores and long-lived objects of this server (services.py)."""
+        services: Services = self.settings[SERVICES_SETTING]  # app.py puts it there
+        return services
 
     @property
     def ext(self) -> OpenNotebookApp:
         return self.extensionapp  # type: ignore[return-value]  # jupyter_server types extensionapp as ExtensionApp; ours is always OpenNotebookApp
 
     # -- request flow --------------------------------------------------------------
-
-    @property
-    def auth_limiter(self) -> AuthFailureLimiter | None:
-        return self.settings.get(LIMITER_SETTING)
 
     async def prepare(self) -> None:  # type: ignore[override]  # Tornado declares prepare as returning Awaitable | None; ours is a coroutine
         self._body = bytearray()
@@ -110,8 +106,9 @@ class OpenNotebookHandler(ExtensionHandlerMixin, BodyMixin):
             # before its body was read has Tornado close the connection, and the client's
             # next request on it (a preflight is followed by the real one) is reset.
             await self._drain_body()
-            if self._prepared_future is not None and self._prepared_future.done():
-                self._prepared_future = None  # Tornado would resolve it a second time
+            prepared = compat.prepared_future(self)
+            if prepared is not None and prepared.done():
+                compat.forget_prepared_future(self)  # Tornado would resolve it a second time
             self._answer_options()
             return
         bad = getattr(self, "_undecodable_path_argument", None)
@@ -131,26 +128,6 @@ class OpenNotebookHandler(ExtensionHandlerMixin, BodyMixin):
             # is answered at once, whatever body it announced.
             raise self._unauthenticated()
 
-    def _ignore_cross_site_query_token(self) -> None:
-        """A ``?token=`` on a request another site's page made is not the user's.
-
-        An ``<img src=".../providers?token=x">`` on any web page would otherwise be a
-        failed guess from the user's own address, and ten of them a lock-out. Such a
-        request cannot carry an Authorization header (that needs a CORS preflight, which
-        other origins fail), so its only credential is the URL's: it is dropped, the
-        request is unauthenticated and counts as nothing. Browsers name the requesting
-        site in ``Sec-Fetch-Site`` and, for CORS and form requests, ``Origin``.
-        """
-        if "token" not in self.request.query_arguments:
-            return
-        verdict = self.origin_verdict()
-        site = (self.request.headers.get("Sec-Fetch-Site") or "").strip().lower()
-        if verdict == "disallowed" or (
-            verdict != "allowed" and site not in ("", "same-origin", "none")
-        ):
-            self.request.query_arguments.pop("token", None)
-            self.request.arguments.pop("token", None)
-
     def decode_argument(self, value: bytes, name: str | None = None) -> str:
         """Tornado answers bad UTF-8 with a 400 that quotes the bytes sent, and for path
         arguments before prepare(), so a request body is left unread and the connection
@@ -164,86 +141,18 @@ class OpenNotebookHandler(ExtensionHandlerMixin, BodyMixin):
                 return ""
             raise ApiError(400, f"{name or 'argument'}: invalid UTF-8") from None
 
-    # -- authentication ----------------------------------------------------------
-
-    def _unauthenticated(self) -> ApiError:
-        if self.identity_provider.get_token(self):
-            return self.wrong_token("Invalid authentication credentials")
-        return ApiError(401, "Authentication required", headers=WWW_AUTHENTICATE)
-
-    def wrong_token(self, detail: str) -> ApiError:
-        """The answer to a token that did not match: a guess.
-
-        401, counted against the client's address; while the address is blocked, 429
-        with ``Retry-After`` and not counted again. Only guesses are ever refused this
-        way: a valid token is accepted from a blocked address too, so no one (a web
-        page, another process on the same host) can lock the user out. Computed once
-        per request, however often it is asked.
-        """
-        answer: ApiError | None = getattr(self, "_wrong_token_answer", None)
-        if answer is not None:
-            return answer
-        limiter, address = self.auth_limiter, self.client_address
-        retry_after = limiter.retry_after(address) if limiter is not None else None
-        if retry_after is not None:
-            answer = ApiError(429, TOO_MANY_FAILURES, headers={"Retry-After": str(retry_after)})
-        else:
-            self.audit_auth("failure")
-            if limiter is not None and limiter.record_failure(address):
-                # Logged once per block; never with the offered token.
-                self.log.warning(
-                    "Blocking %s for %ss after %s failed authentication attempts",
-                    address,
-                    int(limiter.window),
-                    limiter.limit,
-                )
-                self.audit_auth("blocked", retry_after=int(limiter.window))
-            answer = ApiError(401, detail, headers=WWW_AUTHENTICATE)
-        self._wrong_token_answer = answer
-        return answer
-
-    def get_login_url(self) -> str:
-        # tornado's @web.authenticated asks for the login page when nobody is
-        # logged in; an API answers 401 instead of redirecting.
-        raise self._unauthenticated()
-
-    def check_xsrf_cookie(self) -> None:
-        # Jupyter checks XSRF before authentication, which would answer a write
-        # without credentials with 403; missing credentials are a 401.
-        if hasattr(self, "_jupyter_current_user") and self._jupyter_current_user is None:
-            if not self._method_allows_anonymous():
-                raise self._unauthenticated()
-            return None
-        return super().check_xsrf_cookie()
-
-    def _method_allows_anonymous(self) -> bool:
-        method = getattr(self, (self.request.method or "get").lower(), None)
-        return bool(getattr(method, "__allow_unauthenticated", False))
-
     # -- audit -------------------------------------------------------------------
 
     def audit(self, kind: str, **data: Any) -> None:
         """Record an audit event about this request (who, from where, what)."""
         user = self.current_user
-        self.ext.audit.emit(
+        self.services.audit.emit(
             kind,
             user=getattr(user, "username", None),
             owner=self.owner,
             client=self.client_address,
             **data,
         )
-
-    def audit_auth(self, action: str, **data: Any) -> None:
-        audit = getattr(getattr(self, "extensionapp", None), "audit", None)
-        if audit is not None:
-            audit.emit(
-                "auth",
-                action=action,
-                client=self.client_address,
-                method=self.request.method,
-                path=self.request.path,
-                **data,
-            )
 
     @property
     def owner(self) -> str:
@@ -258,7 +167,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, BodyMixin):
         return None
 
     def finish(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._headers_written:
+        if not compat.headers_written(self):
             # W3C Server Timing: the time this server spent on the request, as
             # browsers' developer tools show it (and bench/ reads it).
             self.set_header("Server-Timing", f"app;dur={self.request.request_time() * 1e3:.2f}")
@@ -329,7 +238,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, BodyMixin):
         """
         try:
             return await IOLoop.current().run_in_executor(
-                self.ext.executor, functools.partial(fn, *args, **kwargs)
+                self.services.executor, functools.partial(fn, *args, **kwargs)
             )
         except Exception as e:
             raise self._api_error(e) from None
@@ -338,7 +247,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, BodyMixin):
         """A read-only store call: inline on SQLite, where WAL readers never wait for a
         lock and a query takes well under a millisecond (the hop to a worker thread
         costs more than the query); in the thread pool on other databases."""
-        if not self.ext.inline_reads:
+        if not self.services.inline_reads:
             return await self.call(fn, *args, **kwargs)
         try:
             return fn(*args, **kwargs)

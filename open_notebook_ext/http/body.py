@@ -10,12 +10,10 @@ from typing import Any
 
 from tornado.ioloop import IOLoop
 
-from open_notebook_ext.http import jsontext
+from open_notebook_ext.http import compat, jsontext
 from open_notebook_ext.http.cors import OriginMixin
 from open_notebook_ext.http.errors import ApiError
-from open_notebook_ext.http.settings import BODY_LIMIT_SETTING, BODY_TIMEOUT_SETTING
 
-DEFAULT_BODY_TIMEOUT = 60.0
 # A refused request's body is read (so the connection stays usable) only when it is
 # small and arrives soon; a request without valid credentials gets less patience.
 DRAIN_TIMEOUT = 5.0
@@ -30,11 +28,11 @@ class BodyMixin(OriginMixin):
 
     def request_body_limit(self) -> int:
         """Largest body this request may send (a handler may allow more, e.g. uploads)."""
-        return int(self.settings.get(BODY_LIMIT_SETTING, 1024 * 1024))
+        return self.request_policy.body_limit
 
     def request_body_timeout(self) -> float:
         """Seconds this request's body may take to arrive (0: no limit)."""
-        return float(self.settings.get(BODY_TIMEOUT_SETTING, DEFAULT_BODY_TIMEOUT))
+        return self.request_policy.body_timeout
 
     def _declares_body(self) -> bool:
         declared = self.request.headers.get("Content-Length", "")
@@ -50,7 +48,7 @@ class BodyMixin(OriginMixin):
         it a byte at a time. The clock stops when the body is complete.
         """
         timeout = self.request_body_timeout()
-        body = getattr(self.request, "_body_future", None)
+        body = compat.body_future(self.request)
         if not timeout > 0 or body is None or body.done() or not self._declares_body():
             return
         loop = IOLoop.current()
@@ -58,8 +56,8 @@ class BodyMixin(OriginMixin):
         body.add_done_callback(lambda _: loop.remove_timeout(handle))
 
     def _body_too_slow(self, timeout: float) -> None:
-        body = getattr(self.request, "_body_future", None)
-        if self._finished or body is None or body.done():
+        body = compat.body_future(self.request)
+        if compat.finished(self) or body is None or body.done():
             return
         self.log.info(
             "Request body from %s not received within %gs: answered 408",
@@ -83,7 +81,7 @@ class BodyMixin(OriginMixin):
         if not declared and "Transfer-Encoding" not in self.request.headers:
             declared = "0"  # no body at all (a GET): finish reading it, or the connection closes
         limit = self._body_limit if limit is None else min(limit, self._body_limit)
-        future = getattr(self, "_prepared_future", None)
+        future = compat.prepared_future(self)
         if (
             not declared.isdigit()
             or not 0 <= int(declared) <= limit
@@ -93,14 +91,15 @@ class BodyMixin(OriginMixin):
             return
         future.set_result(None)  # let Tornado read the body while we wait
         with contextlib.suppress(Exception):
-            body = self.request._body_future
-            await asyncio.wait_for(asyncio.shield(body), DRAIN_TIMEOUT)
+            body = compat.body_future(self.request)
+            if body is not None:
+                await asyncio.wait_for(asyncio.shield(body), DRAIN_TIMEOUT)
 
     def _too_large(self) -> ApiError:
         return ApiError(413, f"Request body too large (limit {self._body_limit} bytes)")
 
     def data_received(self, chunk: bytes) -> None:
-        if self._finished:
+        if compat.finished(self):
             return
         if len(self._body) + len(chunk) > self._body_limit:
             # A body without (or lying about) Content-Length: answer now; Tornado

@@ -10,13 +10,15 @@ import functools
 from jupyter_server.base.handlers import APIHandler
 from tornado import web
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.errors import ApiError
-from open_notebook_ext.http.settings import POLICY_SETTING, TRUSTED_PROXIES_SETTING
 from open_notebook_ext.security.identity import TrustedProxies, client_address, transport_peer
 from open_notebook_ext.security.origin import SAFE_METHODS, OriginPolicy, own_origin
+from open_notebook_ext.services import SERVICES_SETTING, RequestPolicy
 
 ORIGIN_NOT_ALLOWED = "Origin not allowed"
 # Settings keys under which the extension app publishes its policy objects.
+_NO_POLICY = RequestPolicy()  # a handler outside a started extension: the defaults
 _HTTP_METHODS = ("GET", "POST", "PUT", "DELETE", "PATCH")
 
 
@@ -27,8 +29,14 @@ class OriginMixin(APIHandler):
     cors_enabled = True
 
     @property
+    def request_policy(self) -> RequestPolicy:
+        """The start-up's request policy (services.py), published with the services."""
+        services = self.settings.get(SERVICES_SETTING)
+        return services.requests if services is not None else _NO_POLICY
+
+    @property
     def origin_policy(self) -> OriginPolicy:
-        return self.settings.get(POLICY_SETTING) or OriginPolicy()
+        return self.request_policy.origins
 
     @property
     def trust_xheaders(self) -> bool:
@@ -41,7 +49,7 @@ class OriginMixin(APIHandler):
         only while ``ServerApp.trust_xheaders`` is on (None otherwise)."""
         if not self.trust_xheaders:
             return None
-        return self.settings.get(TRUSTED_PROXIES_SETTING) or TrustedProxies()
+        return self.request_policy.trusted_proxies
 
     @functools.cached_property
     def forwarded_headers_trusted(self) -> bool:
@@ -69,7 +77,7 @@ class OriginMixin(APIHandler):
         # Runs on construction and again after send_error() clears the headers,
         # so everything set here is on error responses too.
         super().set_default_headers()
-        for name in list(self._headers):
+        for name in compat.response_header_names(self):
             if name.lower().startswith("access-control-"):
                 # e.g. from tornado_settings["headers"]: only our policy answers CORS here
                 self.clear_header(name)

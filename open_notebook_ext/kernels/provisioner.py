@@ -28,6 +28,7 @@ from typing import Any
 from jupyter_client.provisioning import LocalProvisioner
 from traitlets import Float, Unicode, default
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.kernel_launch import HANDOFF_FD_ENV, KERNEL_MODULES, READY, TOKEN_ENV
 from open_notebook_ext.kernels.env import EnvFirewall
 from open_notebook_ext.security import procsec
@@ -216,13 +217,16 @@ class KernelLaunchProvisioner(LocalProvisioner):
         help="Seconds a starting kernel has to take its token before it runs without one.",
     )
 
-    def _finalize_env(self, env: dict[str, str]) -> None:
-        # The provisioner's hook on every launch (start and restart): the built-in
-        # firewall once more, whatever path the environment took to get here (the
-        # configured extras are applied by the kernel manager, kernels.install).
-        super()._finalize_env(env)
-        for name in _FIREWALL.blocked(env):
-            del env[name]
+    async def pre_launch(self, **kwargs: Any) -> dict[str, Any]:
+        # Every launch (start and restart) passes here: the built-in firewall once more,
+        # whatever path the environment took to get here (the configured extras are
+        # applied by the kernel manager, kernels.install).
+        kwargs = await super().pre_launch(**kwargs)
+        env = kwargs.get("env")
+        if env is not None:
+            for name in _FIREWALL.blocked(env):
+                del env[name]
+        return kwargs
 
     async def launch_kernel(self, cmd: list[str], **kwargs: Any) -> Any:
         new_cmd = await launcher_command(cmd, self.kernel_python) if handoff_supported() else None
@@ -272,7 +276,7 @@ def use_for_local_kernels(enabled: bool, log: Any) -> bool:
             current,
         )
         return False
-    if not factory._check_availability(PROVISIONER_NAME):
+    if not compat.provisioner_available(factory, PROVISIONER_NAME):
         log.warning(
             "The %s kernel provisioner is not installed (reinstall open_notebook_ext):"
             " kernels get their token in their environment.",

@@ -52,13 +52,13 @@ class NotebooksHandler(OpenNotebookHandler):
     async def get(self) -> None:
         archived = query_bool(self, "archived")
         order = parse_order_by(self.get_query_argument("order_by", "updated desc"))
-        self.send_json(await self.call(self.ext.notebooks.list, self.owner, archived, order))
+        self.send_json(await self.call(self.services.notebooks.list, self.owner, archived, order))
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         payload = self.read_json()
-        created = await self.call(self.ext.notebooks.create, self.owner, payload)
+        created = await self.call(self.services.notebooks.create, self.owner, payload)
         self.log.info("Created notebook %s", created["id"])
         self.send_json(created)  # 200, as Open Notebook
 
@@ -67,13 +67,13 @@ class NotebookHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self, notebook_id: str) -> None:
-        self.send_json(await self.call(self.ext.notebooks.get, self.owner, notebook_id))
+        self.send_json(await self.call(self.services.notebooks.get, self.owner, notebook_id))
 
     @web.authenticated
     @authorized
     async def put(self, notebook_id: str) -> None:
         payload = self.read_json()
-        updated = await self.call(self.ext.notebooks.update, self.owner, notebook_id, payload)
+        updated = await self.call(self.services.notebooks.update, self.owner, notebook_id, payload)
         self.log.info("Updated notebook %s", notebook_id)
         self.send_json(updated)
 
@@ -81,7 +81,7 @@ class NotebookHandler(OpenNotebookHandler):
     @authorized
     async def delete(self, notebook_id: str) -> None:
         exclusive = bool(query_bool(self, "delete_exclusive_sources", False))
-        result = await self.call(self.ext.notebooks.delete, self.owner, notebook_id, exclusive)
+        result = await self.call(self.services.notebooks.delete, self.owner, notebook_id, exclusive)
         self.log.info(
             "Deleted notebook %s (%s notes, %s sources)",
             notebook_id,
@@ -95,7 +95,9 @@ class NotebookDeletePreviewHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self, notebook_id: str) -> None:
-        self.send_json(await self.call(self.ext.notebooks.delete_preview, self.owner, notebook_id))
+        self.send_json(
+            await self.call(self.services.notebooks.delete_preview, self.owner, notebook_id)
+        )
 
 
 class NotebookSourceHandler(OpenNotebookHandler):
@@ -104,7 +106,9 @@ class NotebookSourceHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def post(self, notebook_id: str, source_id: str) -> None:
-        result = await self.call(self.ext.notebooks.link_source, self.owner, notebook_id, source_id)
+        result = await self.call(
+            self.services.notebooks.link_source, self.owner, notebook_id, source_id
+        )
         self.log.info("Linked source %s to notebook %s", source_id, notebook_id)
         self.send_json(result)
 
@@ -112,7 +116,7 @@ class NotebookSourceHandler(OpenNotebookHandler):
     @authorized
     async def delete(self, notebook_id: str, source_id: str) -> None:
         result = await self.call(
-            self.ext.notebooks.unlink_source, self.owner, notebook_id, source_id
+            self.services.notebooks.unlink_source, self.owner, notebook_id, source_id
         )
         self.log.info("Unlinked source %s from notebook %s", source_id, notebook_id)
         self.send_json(result)
@@ -123,13 +127,13 @@ class NotesHandler(OpenNotebookHandler):
     @authorized
     async def get(self) -> None:
         notebook_id = self.get_query_argument("notebook_id", None) or None
-        self.send_json(await self.call(self.ext.notes.list, self.owner, notebook_id))
+        self.send_json(await self.call(self.services.notes.list, self.owner, notebook_id))
 
     @web.authenticated
     @authorized
     async def post(self) -> None:
         payload = self.read_json()
-        created = await self.call(self.ext.notes.create, self.owner, payload)
+        created = await self.call(self.services.notes.create, self.owner, payload)
         self.log.info("Created note %s", created["id"])
         self.send_json(created)  # 200, as Open Notebook
 
@@ -138,19 +142,19 @@ class NoteHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self, note_id: str) -> None:
-        self.send_json(await self.call(self.ext.notes.get, self.owner, note_id))
+        self.send_json(await self.call(self.services.notes.get, self.owner, note_id))
 
     @web.authenticated
     @authorized
     async def put(self, note_id: str) -> None:
         payload = self.read_json()
-        updated = await self.call(self.ext.notes.update, self.owner, note_id, payload)
+        updated = await self.call(self.services.notes.update, self.owner, note_id, payload)
         self.log.info("Updated note %s", note_id)
         self.send_json(updated)
 
     @web.authenticated
     @authorized
     async def delete(self, note_id: str) -> None:
-        result = await self.call(self.ext.notes.delete, self.owner, note_id)
+        result = await self.call(self.services.notes.delete, self.owner, note_id)
         self.log.info("Deleted note %s", note_id)
         self.send_json(result)

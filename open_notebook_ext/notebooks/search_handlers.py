@@ -25,7 +25,7 @@ class SearchHandler(OpenNotebookHandler):
             raise ApiError(400, VECTOR_UNAVAILABLE)
         results = await self.call(
             text_search,
-            self.ext.db,
+            self.services.db,
             self.owner,
             req.query,
             limit=req.limit,

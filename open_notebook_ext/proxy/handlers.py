@@ -26,8 +26,10 @@ from tornado import httputil
 if TYPE_CHECKING:
     from tornado.http1connection import HTTP1Connection
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import ApiError
 from open_notebook_ext.kernels.tokens import TOKEN_PREFIX
+from open_notebook_ext.proxy.errors import provider_error
 from open_notebook_ext.proxy.forward import (
     Upstream,
     UpstreamFailed,
@@ -37,56 +39,16 @@ from open_notebook_ext.proxy.forward import (
     response_headers,
     scrub,
 )
+from open_notebook_ext.proxy.metering import MeteredHandler
 from open_notebook_ext.proxy.table import CALLER_KEY_HEADERS, ProxySpec, proxy_spec
 from open_notebook_ext.proxy.usage import UsageReader, request_model
 from open_notebook_ext.security import netguard
 from open_notebook_ext.vault.providers import PROVIDERS
-from open_notebook_ext.vault.secret_handlers import SecretHandlerBase, from_a_browser
+from open_notebook_ext.vault.secret_handlers import from_a_browser
 
 PROXY_PREFIX = "open-notebook/api/proxy/"
 MAX_ERROR_BODY = 1024 * 1024
 FLUSH_BYTES = 64 * 1024
-_ERROR_TYPES = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    408: "timeout_error",
-    413: "request_too_large",
-    422: "invalid_request_error",
-    429: "rate_limit_error",
-    502: "api_error",
-    503: "overloaded_error",
-    504: "timeout_error",
-}
-_GOOGLE_STATUS = {
-    400: "INVALID_ARGUMENT",
-    401: "UNAUTHENTICATED",
-    403: "PERMISSION_DENIED",
-    404: "NOT_FOUND",
-    429: "RESOURCE_EXHAUSTED",
-    502: "UNAVAILABLE",
-    503: "UNAVAILABLE",
-    504: "DEADLINE_EXCEEDED",
-}
-
-
-def provider_error(status: int, message: str) -> dict[str, Any]:
-    """An error body every SDK reads: ours (``detail``), OpenAI's (``error.message``,
-    ``type``, ``code``), Anthropic's (``type: error``, ``error.type``) and Google's
-    (``error.code``, ``error.status``) at once."""
-    kind = _ERROR_TYPES.get(status, "api_error")
-    return {
-        "detail": message,
-        "type": "error",
-        "error": {
-            "message": message,
-            "type": kind,
-            "code": kind,
-            "param": None,
-            "status": _GOOGLE_STATUS.get(status, "UNKNOWN"),
-        },
-    }
 
 
 def bearer(value: str) -> str:
@@ -94,7 +56,7 @@ def bearer(value: str) -> str:
     return rest.strip() if scheme.lower() in ("bearer", "token") and rest else value.strip()
 
 
-class ProxyHandler(SecretHandlerBase):
+class ProxyHandler(MeteredHandler):
     """Forward one provider API call; the key never reaches the caller."""
 
     _upstream: Upstream | None = None
@@ -102,10 +64,10 @@ class ProxyHandler(SecretHandlerBase):
     _client_gone = False
 
     def request_body_limit(self) -> int:
-        return self.ext.provider_proxy.max_request_bytes
+        return self.services.provider_proxy.max_request_bytes
 
     def request_body_timeout(self) -> float:
-        return self.ext.provider_proxy.timeout
+        return self.services.provider_proxy.timeout
 
     def offered_token(self) -> str:
         """The kernel token from whichever header the SDK put its key in."""
@@ -186,7 +148,7 @@ class ProxyHandler(SecretHandlerBase):
             url += f"?{query}"
         try:
             target = await _checked(
-                url, self.ext.allow_private_targets, self.ext.provider_proxy.connect_timeout
+                url, self.ext.allow_private_targets, self.services.provider_proxy.connect_timeout
             )
         except (netguard.URLRefused, netguard.FetchError) as e:
             raise ApiError(502, f"The provider's URL was refused: {e}") from None
@@ -196,75 +158,6 @@ class ProxyHandler(SecretHandlerBase):
         model = request_model(spec.style, path, self.body)
         status, usage = await self._exchange(spec, target, headers, [key])
         await self._record(credential, model or usage.model, status, usage, started)
-
-    async def _record(
-        self,
-        credential: dict[str, Any],
-        model: str | None,
-        status: int,
-        usage: UsageReader,
-        started: float,
-    ) -> None:
-        """One usage row (after the answer went out: it adds nothing to the call's time)."""
-        try:
-            await self.call(
-                self.ext.provider_proxy.usage.record,
-                self.reader.owner,
-                credential_id=credential["id"],
-                notebook_path=self.reader.notebook,
-                provider=credential["provider"],
-                model=model,
-                status=status,
-                latency_ms=(time.monotonic() - started) * 1000.0,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-            )
-        except Exception as e:
-            self.log.warning(
-                "Could not record the usage of a proxied call to credential %s: %s",
-                credential["id"],
-                type(e).__name__,
-            )
-
-    async def _check_budget(self, credential: dict[str, Any]) -> None:
-        """429 in the providers' shape (the SDKs raise their rate-limit error with this
-        message, and do not retry: ``x-should-retry: false``) when a budget is spent."""
-        reader = self.reader
-        hit = await self.read(
-            self.ext.provider_proxy.budgets.check, reader.owner, credential["id"], reader.paths
-        )
-        if hit is None:
-            return
-        where = (
-            f"notebook {hit.budget['notebook_path']!r}"
-            if hit.budget["notebook_path"]
-            else "all notebooks"
-        )
-        unit = "requests" if hit.limit == "requests_per_day" else "tokens"
-        self.ext.audit.emit(
-            "budget",
-            action="exceeded",
-            owner=reader.owner,
-            client=self.client_address,
-            credential_id=credential["id"],
-            credential_name=credential["name"],
-            provider=credential["provider"],
-            notebook_path=reader.notebook,
-            kernel_id=reader.kernel.kernel_id if reader.kernel else None,
-            budget_id=hit.budget["id"],
-            limit=hit.limit,
-            allowed=hit.allowed,
-            used=hit.used,
-        )
-        raise ApiError(
-            429,
-            (
-                f"Budget exceeded: credential {credential['name']!r} allows {hit.allowed} {unit} "
-                f"per day for {where} through the proxy, and {hit.used} were used today. It "
-                f"resets at 00:00 UTC (in {hit.retry_after} s)."
-            ),
-            headers={"Retry-After": str(hit.retry_after)},
-        )
 
     def _base(self, spec: ProxySpec, secret: dict[str, Any]) -> str:
         configured = secret.get(spec.base_field)
@@ -284,7 +177,7 @@ class ProxyHandler(SecretHandlerBase):
         secrets: list[str],
     ) -> tuple[int, UsageReader]:
         """Send the call, stream the answer back; (the status answered, its usage)."""
-        settings = self.ext.provider_proxy
+        settings = self.services.provider_proxy
         usage = UsageReader()
         state: dict[str, Any] = {"status": 0, "error": None, "content_type": ""}
 
@@ -337,7 +230,7 @@ class ProxyHandler(SecretHandlerBase):
             )
         except UpstreamFailed as e:
             status = 504 if "time" in str(e) else 502
-            if self._headers_written:
+            if compat.headers_written(self):
                 connection = cast("HTTP1Connection | None", self.request.connection)
                 if connection is not None:
                     connection.close()  # mid-stream: nothing left to say
@@ -347,7 +240,7 @@ class ProxyHandler(SecretHandlerBase):
                 status, exc_info=(ApiError, ApiError(status, f"Upstream error: {e}"), None)
             )
             return status, usage
-        if self._finished or self._client_gone:
+        if compat.finished(self) or self._client_gone:
             return state["status"], usage
         ctype = state["content_type"] or "application/json"
         if state["error"] is not None:

@@ -28,7 +28,7 @@ class UsageHandler(OpenNotebookHandler):
         except Exception as e:
             raise self._api_error(e) from None
         rows = await self.read(
-            self.ext.provider_proxy.usage.summary, self.owner, group_by, since, credential_id
+            self.services.provider_proxy.usage.summary, self.owner, group_by, since, credential_id
         )
         self.send_json({"group_by": group_by, "since": since.isoformat(), "rows": rows})
 
@@ -54,7 +54,7 @@ class BudgetsHandler(_BudgetHandlerBase):
     async def get(self) -> None:
         self.send_json(
             await self.read(
-                self.ext.provider_proxy.budgets.list,
+                self.services.provider_proxy.budgets.list,
                 self.owner,
                 self.get_query_argument("credential_id", None) or None,
             )
@@ -64,7 +64,7 @@ class BudgetsHandler(_BudgetHandlerBase):
     @authorized
     async def put(self) -> None:
         budget, created = await self.call(
-            self.ext.provider_proxy.budgets.put, self.owner, self.read_json()
+            self.services.provider_proxy.budgets.put, self.owner, self.read_json()
         )
         self.audit_budget("set", budget)
         self.send_json(budget, status=201 if created else 200)
@@ -74,6 +74,6 @@ class BudgetHandler(_BudgetHandlerBase):
     @web.authenticated
     @authorized
     async def delete(self, budget_id: str) -> None:
-        budget = await self.call(self.ext.provider_proxy.budgets.delete, self.owner, budget_id)
+        budget = await self.call(self.services.provider_proxy.budgets.delete, self.owner, budget_id)
         self.audit_budget("removed", budget)
         self.send_json({"message": "Budget removed", **budget})

@@ -35,6 +35,7 @@ from tornado.httputil import HTTPServerRequest
 from traitlets import Int, default
 
 from open_notebook_ext.errors import ConfigError
+from open_notebook_ext.http import compat
 from open_notebook_ext.security.secretfile import SecretError, check_length, read_secret_file
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -96,14 +97,14 @@ def transport_peer(request: HTTPServerRequest) -> tuple[str | None, str]:
     ``xheaders=True``, which rewrites ``request.remote_ip`` and ``request.protocol`` from
     ``X-Real-Ip`` / ``X-Forwarded-For`` / ``X-Scheme`` / ``X-Forwarded-Proto`` before any
     handler runs, for every client. Tornado keeps the originals on the connection's
-    context (``_orig_remote_ip``, ``_orig_protocol``; private, so read here only and pinned
-    by a test). Without them the address is None: nothing forwarded is trusted.
+    context (``_orig_remote_ip``, ``_orig_protocol``; private, so read through
+    ``http.compat`` and pinned by a test there). Without them the address is None:
+    nothing forwarded is trusted.
     """
     context = getattr(request.connection, "context", None)
+    ip, protocol = compat.original_peer(context)
     if getattr(context, "address_family", None) == getattr(socket, "AF_UNIX", object()):
-        return UNIX_PEER, getattr(context, "_orig_protocol", None) or request.protocol
-    ip = getattr(context, "_orig_remote_ip", None)
-    protocol = getattr(context, "_orig_protocol", None)
+        return UNIX_PEER, protocol or request.protocol
     if not isinstance(ip, str):
         return None, request.protocol
     return ip, protocol if isinstance(protocol, str) else request.protocol
@@ -228,7 +229,7 @@ class ConstantTimeIdentityProvider(PasswordIdentityProvider):
     )
 
     @default("token")
-    def _token_default(self) -> str:
+    def _stripped_token_default(self) -> str:
         # Jupyter keeps the file's trailing newline as part of the token, so a secret
         # written with `echo` or `openssl rand -hex 32 >` never matches: strip it.
         env_token = os.environ.get("JUPYTER_TOKEN", "")
@@ -244,7 +245,7 @@ class ConstantTimeIdentityProvider(PasswordIdentityProvider):
                 return read_secret_file(token_file, "JUPYTER_TOKEN_FILE", min_length=min_length)
         except SecretError as e:
             self._refuse(str(e))
-        return super()._token_default()
+        return compat.jupyter_token_default(self, ConstantTimeIdentityProvider)
 
     def _refuse(self, problem: str) -> NoReturn:
         self.log.critical(

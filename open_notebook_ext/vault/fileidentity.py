@@ -36,6 +36,8 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
+from open_notebook_ext.http import compat
+
 # statx(2): struct statx is 256 bytes; the fields read here are at fixed offsets.
 _AT_FDCWD = -100
 _STATX_TYPE, _STATX_INO, _STATX_BTIME = 0x1, 0x100, 0x800
@@ -120,11 +122,11 @@ class ContentsFiles:
 
     @property
     def tracked(self) -> bool:
-        return callable(getattr(self.contents_manager, "_get_os_path", None))
+        return compat.has_os_paths(self.contents_manager)
 
     def __call__(self, api_path: str) -> str | None:
         try:
-            os_path = self.contents_manager._get_os_path(api_path)
+            os_path = compat.os_path(self.contents_manager, api_path)
         except Exception:  # 404: outside the root, or an invalid path
             return None
         return file_identity(os_path)

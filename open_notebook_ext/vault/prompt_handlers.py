@@ -24,6 +24,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import authorized, ws_authenticated
 from tornado import web, websocket
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import AUTH_RESOURCE, ApiError, OpenNotebookHandler
 from open_notebook_ext.http.errors import field_error
 from open_notebook_ext.vault.prompts import ALLOW, BUSY, CANCELLED, DENY, EXPIRED, NO_PAGE
@@ -32,6 +33,7 @@ PROMPT_NOT_FOUND = "No such prompt (it was answered, it expired, or the code sto
 CROSS_ORIGIN = "Grant prompts are answered from a JupyterLab page of this server only"
 
 
+@compat.untracked  # an open page is not activity (idle culling still works)
 class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
     """A JupyterLab page listening for grant prompts.
 
@@ -41,7 +43,6 @@ class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
     CORS headers, and its origin rule refuses a disallowed origin's writes.
     """
 
-    _track_activity = False  # an open page is not activity (idle culling still works)
     _registered = False
 
     def same_origin(self) -> bool:
@@ -71,7 +72,7 @@ class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
 
     def open(self, *args: Any, **kwargs: Any) -> None:
         self._registered = True
-        self.ext.grant_prompts.connect(self._owner, self.send)
+        self.services.grant_prompts.connect(self._owner, self.send)
 
     def send(self, message: dict[str, Any]) -> None:
         try:
@@ -85,7 +86,7 @@ class GrantPromptSocket(OpenNotebookHandler, websocket.WebSocketHandler):
     def on_close(self) -> None:
         if self._registered:
             self._registered = False
-            self.ext.grant_prompts.disconnect(self._owner, self.send)
+            self.services.grant_prompts.disconnect(self._owner, self.send)
 
 
 class GrantPromptsHandler(OpenNotebookHandler):
@@ -94,7 +95,7 @@ class GrantPromptsHandler(OpenNotebookHandler):
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.send_json(self.ext.grant_prompts.pending(self.owner))
+        self.send_json(self.services.grant_prompts.pending(self.owner))
 
 
 class GrantPromptHandler(OpenNotebookHandler):
@@ -109,14 +110,14 @@ class GrantPromptHandler(OpenNotebookHandler):
         decision = body.get("decision") if isinstance(body, dict) else None
         if decision not in (ALLOW, DENY):
             raise field_error("decision", 'must be "allow" or "deny"')
-        prompts = self.ext.grant_prompts
+        prompts = self.services.grant_prompts
         prompt = prompts.get(self.owner, prompt_id)
         if prompt is None:
             raise ApiError(404, PROMPT_NOT_FOUND)
         grant = None
         if decision == ALLOW:
             grant, created = await self.call(
-                self.ext.grants.grant,
+                self.services.grants.grant,
                 self.owner,
                 {"credential_id": prompt.credential["id"], "notebook_path": prompt.notebook_path},
                 **self.ext.grant_binding(prompt.session_type, prompt.kernel_id),

@@ -23,6 +23,7 @@ from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from tornado import web
 from tornado.httputil import HTTPHeaders
 
+from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
 from open_notebook_ext.http.errors import field_error
 from open_notebook_ext.kernels.tokens import TOKEN_PREFIX, KernelGrant
@@ -75,7 +76,7 @@ class SecretHandlerBase(OpenNotebookHandler):
         if self.request.method != "OPTIONS" and from_a_browser(self.request.headers):
             raise ApiError(403, FROM_A_BROWSER)
         await super()._prepare()
-        if not self._finished:
+        if not compat.finished(self):
             self.reader = await self._authenticate()
 
     def offered_token(self) -> str:
@@ -86,7 +87,7 @@ class SecretHandlerBase(OpenNotebookHandler):
         """The kernel token or Jupyter token of this request, authorized."""
         offered = self.offered_token()
         if offered.startswith(TOKEN_PREFIX):
-            grant = self.ext.kernel_tokens.check(offered)
+            grant = self.services.kernel_tokens.check(offered)
             if grant is None or grant.kernel_id not in self.kernel_manager:
                 raise self.wrong_token(
                     "Invalid or revoked kernel token (the kernel was shut down?)"
@@ -121,7 +122,7 @@ class SecretHandlerBase(OpenNotebookHandler):
     def audit_secret(
         self, action: str, reader: Reader, credential: dict[str, Any], **data: Any
     ) -> None:
-        self.ext.audit.emit(
+        self.services.audit.emit(
             "credential",
             action=action,
             owner=reader.owner,
@@ -144,7 +145,7 @@ class SecretHandlerBase(OpenNotebookHandler):
         kernel_id = reader.kernel.kernel_id if reader.kernel else None
         try:
             credential, secret = await self.read(
-                self.ext.secret_access.read,
+                self.services.secret_access.read,
                 reader.owner,
                 notebook_paths=reader.paths if check else None,
                 kernel_id=kernel_id,
@@ -156,7 +157,7 @@ class SecretHandlerBase(OpenNotebookHandler):
                 outcome = await ask_the_page(self, reader, credential)
                 if outcome == "allow":
                     credential, secret = await self.read(
-                        self.ext.secret_access.read,
+                        self.services.secret_access.read,
                         reader.owner,
                         notebook_paths=reader.paths,
                         kernel_id=kernel_id,
@@ -174,7 +175,9 @@ class SecretHandlerBase(OpenNotebookHandler):
                     )
                     raise ApiError(
                         403,
-                        denial_message(reader, credential, outcome, self.ext.grant_prompts.timeout),
+                        denial_message(
+                            reader, credential, outcome, self.services.grant_prompts.timeout
+                        ),
                     )
         except ProxyOnly as e:
             self.audit_secret("secret_denied", reader, e.credential, reason="proxy only")
@@ -226,7 +229,9 @@ class SecretByNameHandler(SecretHandlerBase):
         except ApiError as e:
             if e.status_code != 404:
                 raise
-            names = [c["name"] for c in await self.read(self.ext.credentials.list, reader.owner)]
+            names = [
+                c["name"] for c in await self.read(self.services.credentials.list, reader.owner)
+            ]
             raise ApiError(404, not_found_detail(name, names)) from None
 
 
@@ -236,11 +241,11 @@ class SecretsListHandler(SecretHandlerBase):
     @allow_unauthenticated
     async def get(self) -> None:
         reader = self.reader
-        credentials = await self.read(self.ext.credentials.list, reader.owner)
+        credentials = await self.read(self.services.credentials.list, reader.owner)
         granted: set[str] | None = None
         if reader.kernel is not None and self.ext.require_grants:
             granted = await self.read(
-                self.ext.grants.granted_credentials, reader.owner, reader.paths
+                self.services.grants.granted_credentials, reader.owner, reader.paths
             )
         self.send_json(
             [
@@ -276,7 +281,7 @@ class GrantsHandler(_GrantHandlerBase):
     async def get(self) -> None:
         self.send_json(
             await self.read(
-                self.ext.grants.list,
+                self.services.grants.list,
                 self.owner,
                 self.get_query_argument("credential_id", None),
                 # not stripped: " a.ipynb " and "a.ipynb" are different notebooks to Jupyter
@@ -292,7 +297,7 @@ class GrantsHandler(_GrantHandlerBase):
         binding = await self.ext.console_binding(
             self.owner, body.get("notebook_path") if isinstance(body, dict) else None
         )
-        grant, created = await self.call(self.ext.grants.grant, self.owner, body, **binding)
+        grant, created = await self.call(self.services.grants.grant, self.owner, body, **binding)
         if created:
             self.audit_grant("granted", grant)
         self.send_json(grant, status=201 if created else 200)
@@ -302,6 +307,6 @@ class GrantHandler(_GrantHandlerBase):
     @web.authenticated
     @authorized
     async def delete(self, grant_id: str) -> None:
-        grant = await self.call(self.ext.grants.revoke, self.owner, grant_id)
+        grant = await self.call(self.services.grants.revoke, self.owner, grant_id)
         self.audit_grant("revoked", grant)
         self.send_json({"message": "Grant revoked", **grant})

@@ -1,5 +1,7 @@
 """The kernel environment firewall (kernel_env.py), without a server."""
 
+import asyncio
+
 from open_notebook_ext.kernels.env import SERVER_SECRETS, EnvFirewall
 from open_notebook_ext.vault.provider_env import secret_variables
 
@@ -46,5 +48,6 @@ def test_the_provisioner_applies_the_firewall_on_every_launch():
     )
     provisioner = KernelLaunchProvisioner(kernel_id="k1", kernel_spec=spec, parent=None)
     env = {"PATH": "/bin", "ANTHROPIC_API_KEY": "sk-ant", "OPEN_NOTEBOOK_KERNEL_TOKEN": "onk_x"}
-    provisioner._finalize_env(env)
-    assert env == {"PATH": "/bin", "OPEN_NOTEBOOK_KERNEL_TOKEN": "onk_x"}
+    kwargs = asyncio.run(provisioner.pre_launch(env=env))
+    assert kwargs["env"] == {"PATH": "/bin", "OPEN_NOTEBOOK_KERNEL_TOKEN": "onk_x"}
+    assert kwargs["cmd"][:3] == ["python", "-m", "ipykernel_launcher"]

@@ -12,13 +12,13 @@ import socket
 import pytest
 
 from open_notebook_ext.security import netguard
+from open_notebook_ext.security.addresses import blocked_reason
 from open_notebook_ext.security.netguard import (
     FetchError,
     PinnedResolver,
     ResponseTooLarge,
     Target,
     URLRefused,
-    blocked_reason,
     check_url,
 )
 from support.content import local_site
