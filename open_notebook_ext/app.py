@@ -181,8 +181,10 @@ class OpenNotebookApp(
             audit=self.audit,
             provider_proxy=self.provider_proxy,
         )
-        # handlers exist only from here on (http/deferred.py waits for this)
+        # Handlers exist only from here on (http/deferred.py waits for this). Jupyter
+        # copied this app's settings into the web application's while loading.
         self.settings[SERVICES_SETTING] = self.services
+        self.server.web_app.settings[SERVICES_SETTING] = self.services
         self.log.info(
             "Open Notebook API at %sopen-notebook/api/ (database: %s, key source: %s, keys: %d)",
             self.server.base_url,

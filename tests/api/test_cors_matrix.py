@@ -268,7 +268,7 @@ CELLS: dict[str, tuple[int, Setup]] = {
     "422-GET": (422, c422_get),
     "429-GET": (429, c429("GET")),
     "429-POST": (429, c429("POST")),
-    "500-GET": (500, c500("GET", "list", "list")),
+    "500-GET": (500, c500("GET", "list", "list_json")),
     "500-POST": (500, c500("POST", "list", "create")),
     "500-PUT": (500, c500("PUT", "item", "update")),
     "500-DELETE": (500, c500("DELETE", "item", "delete")),
