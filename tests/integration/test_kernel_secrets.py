@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets as secrets_module
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -297,3 +299,47 @@ def test_provider_keys_in_the_servers_environment_never_reach_a_kernel(server_fa
     log = server.log_path.read_text()
     assert "Kept out of kernels' environment" in log and "OPENAI_API_KEY" in log
     assert not [v for v in planted.values() if v in log]
+
+
+def test_a_kernelspec_naming_its_own_provisioner_is_still_behind_the_firewall(server_factory):
+    """Why the kernel manager's start is wrapped (kernels/tokens.py) rather than the
+    environment being set in a provisioner or the session manager's get_kernel_env alone:
+    a kernelspec may name its own provisioner (``metadata.kernel_provisioner``), which
+    replaces ours, and a kernel started with POST api/kernels has no session. Such a
+    kernel, started both ways, still gets no provider key and no encryption key of the
+    server's environment, and does get its kernel token and URL."""
+    planted = {
+        "OPENAI_API_KEY": "sk-server-" + secrets_module.token_hex(16),
+        "OPEN_NOTEBOOK_ENCRYPTION_KEY": "own provisioner " + secrets_module.token_hex(8),
+    }
+    server = server_factory(env=planted)
+    spec = Path(server.env["JUPYTER_DATA_DIR"]) / "kernels" / "own-provisioner"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python (its own provisioner)",
+                "language": "python",
+                "metadata": {"kernel_provisioner": {"provisioner_name": "local-provisioner"}},
+            }
+        )
+    )
+    server.start()
+    r = server.request("GET", "api/kernelspecs")
+    assert "own-provisioner" in r.json["kernelspecs"], r.text
+    (server.root / NOTEBOOK).parent.mkdir(parents=True, exist_ok=True)
+    (server.root / NOTEBOOK).write_text('{"cells": []}')
+    dump = "import os, json; print(json.dumps(dict(os.environ)))"
+    for path in (None, NOTEBOOK):
+        kernel = Kernel(server, path, kernel_name="own-provisioner")
+        try:
+            env = json.loads(kernel.run(dump))
+        finally:
+            kernel.shutdown()
+        assert not set(planted) & set(env), path
+        assert not [k for k, v in env.items() if any(p in v for p in planted.values())], path
+        # local-provisioner has no socket hand-over: the token comes in the environment
+        assert env["OPEN_NOTEBOOK_KERNEL_TOKEN"].startswith("onk_"), path
+        assert env["OPEN_NOTEBOOK_KERNEL_ID"] == kernel.id
+        assert env["OPEN_NOTEBOOK_URL"].startswith("http://127.0.0.1:")
