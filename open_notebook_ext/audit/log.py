@@ -17,8 +17,8 @@ import json
 import logging
 import os
 from collections.abc import Iterator
-from functools import cache
 from datetime import datetime, timezone
+from functools import cache
 from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any

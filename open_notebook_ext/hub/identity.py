@@ -45,7 +45,7 @@ class HubServiceIdentityProvider(IdentityProvider):
         settings from the environment a hub-managed service is started with
         (JUPYTERHUB_API_URL, JUPYTERHUB_API_TOKEN, JUPYTERHUB_SERVICE_NAME,
         JUPYTERHUB_OAUTH_ACCESS_SCOPES); configure it as c.HubAuth.*.""",
-    ).tag(config=True)
+    )
 
     @default("hub_auth")
     def _hub_auth_default(self) -> HubAuth:
@@ -69,7 +69,7 @@ class HubServiceIdentityProvider(IdentityProvider):
         """The hub token a request offers (the Authorization header; never a cookie)."""
         return self.hub_auth.get_token(handler, in_cookie=False) or None
 
-    async def get_user(self, handler: web.RequestHandler) -> User | None:  # type: ignore[override]  # jupyter_server allows get_user to be async
+    async def get_user(self, handler: web.RequestHandler) -> User | None:
         token = self.get_token(handler)
         if not token:
             return None

@@ -122,9 +122,7 @@ def test_every_configurable_class_of_the_package_is_documented(built: Path) -> N
     assert {c.__name__ for c in classes} >= {"OpenNotebookApp", "ConstantTimeIdentityProvider"}
     text = page_text(built, "reference/configuration.html")
     for cls in classes:
-        missing = [
-            n for n in reference.own_settings(cls) if f"c.{cls.__name__}.{n} = " not in text
-        ]
+        missing = [n for n in reference.own_settings(cls) if f"c.{cls.__name__}.{n} = " not in text]
         assert not missing, (cls, missing)
 
 

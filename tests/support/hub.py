@@ -66,7 +66,10 @@ c.JupyterHub.services = [
     }},
     {{"name": "tester", "api_token": {tester_token!r}}},
 ]
-c.JupyterHub.load_groups = {{"class1": {{"users": ["alice", "bob"]}}, "others": {{"users": ["carol"]}}}}
+c.JupyterHub.load_groups = {{
+    "class1": {{"users": ["alice", "bob"]}},
+    "others": {{"users": ["carol"]}},
+}}
 c.JupyterHub.load_roles = [
     {{
         "name": "open-notebook-users",
