@@ -14,7 +14,9 @@ One hub for the module (it takes 15-20 s to start on two cores).
 
 from __future__ import annotations
 
+import os
 import secrets
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +24,7 @@ import pytest
 from cryptography.fernet import Fernet
 
 from support.db import rows
-from support.hub import SERVICE, Hub, process_environ
+from support.hub import BIN, SERVICE, Hub, process_environ, service_pid, single_user_pid
 from support.leaks import bytes_contain, files_under, random_api_key
 from support.pg import PostgresCluster
 from support.servers import Response
@@ -240,6 +242,7 @@ def test_the_key_and_the_password_stay_in_the_service(hub, tokens, seen):
     assert server["ready"]
     # the searches can find what they look for: the service's own environment has both
     service_env = process_environ(service_pid(hub))
+    assert "Open Notebook API at" in hub.log  # the service's own log lines are in it too
     for what, value in secrets_.items():
         assert value.encode() in service_env, what
         assert value.encode() not in user_env, f"{what} in alice's server's environment"
@@ -252,30 +255,17 @@ def test_the_key_and_the_password_stay_in_the_service(hub, tokens, seen):
     assert seen, "the other tests' responses were collected"
 
 
-def _proc_cmdline(pid: int) -> str:
-    try:
-        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-    except OSError:
-        return ""
-
-
-def _processes() -> list[int]:
-    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
-
-
-def single_user_pid(hub: Hub, name: str) -> int:
-    for pid in _processes():
-        if "jupyterhub-singleuser" in _proc_cmdline(pid):
-            env = process_environ(pid)
-            if f"JUPYTERHUB_USER={name}\0".encode() in env and str(hub.root).encode() in env:
-                return pid
-    pytest.fail(f"no single-user server for {name} found")
-
-
-def service_pid(hub: Hub) -> int:
-    for pid in _processes():
-        if "hub-service" in _proc_cmdline(pid):
-            env = process_environ(pid)
-            if f"JUPYTERHUB_SERVICE_URL=http://127.0.0.1:{hub.service_port}".encode() in env:
-                return pid
-    pytest.fail("the service's process was not found")
+def test_outside_a_hub_the_command_refuses_to_start(tmp_path):
+    """Started by hand, with none of the hub's variables: exit 2 and a sentence, no server."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUPYTERHUB_")}
+    env.update(HOME=str(tmp_path), OPEN_NOTEBOOK_DATA_DIR=str(tmp_path / "data"))
+    run = subprocess.run(
+        [str(BIN / "jupyter-open-notebook"), "hub-service"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert run.returncode == 2, run.stderr
+    assert "JUPYTERHUB_SERVICE_URL" in run.stderr and "started by JupyterHub" in run.stderr
+    assert "Traceback" not in run.stderr

@@ -265,10 +265,39 @@ def process_environ(pid: int) -> bytes:
     return Path(f"/proc/{pid}/environ").read_bytes()
 
 
-def children(pid: int) -> list[int]:
-    """The pids of ``pid``'s direct children."""
-    found = []
-    for task in Path(f"/proc/{pid}/task").iterdir():
-        text = (task / "children").read_text().split()
-        found.extend(int(p) for p in text)
-    return found
+def _proc_cmdline(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def _processes() -> list[int]:
+    return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def _environ_or_empty(pid: int) -> bytes:
+    try:
+        return process_environ(pid)
+    except OSError:  # gone since it was listed
+        return b""
+
+
+def single_user_pid(hub: Hub, name: str) -> int:
+    """The pid of ``name``'s single-user server that ``hub`` spawned."""
+    for pid in _processes():
+        if "jupyterhub-singleuser" in _proc_cmdline(pid):
+            env = _environ_or_empty(pid)
+            if f"JUPYTERHUB_USER={name}\0".encode() in env and str(hub.root).encode() in env:
+                return pid
+    pytest.fail(f"no single-user server for {name} found")
+
+
+def service_pid(hub: Hub) -> int:
+    """The pid of the service process ``hub`` started."""
+    for pid in _processes():
+        if "hub-service" in _proc_cmdline(pid):
+            env = _environ_or_empty(pid)
+            if f"JUPYTERHUB_SERVICE_URL=http://127.0.0.1:{hub.service_port}".encode() in env:
+                return pid
+    pytest.fail("the service's process was not found")
