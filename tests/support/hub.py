@@ -14,6 +14,7 @@ URL, key) in its environment, and nowhere else.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -188,14 +189,20 @@ class Hub:
         )
 
     def stop(self) -> None:
+        """SIGTERM to the hub, which stops the proxy, the service and user servers; any of
+        them still running after that (each runs in a session of its own) is stopped by
+        pid, so nothing outlives the test."""
         if self.proc is None or self.proc.poll() is not None:
             return
-        self.proc.send_signal(signal.SIGTERM)  # the hub stops the proxy and its children
+        others = [p for p in descendants(self.proc.pid) if p != self.proc.pid]
+        self.proc.send_signal(signal.SIGTERM)
         try:
             self.proc.wait(30)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait(5)
+        for pid in others:
+            _terminate(pid)
 
     @property
     def log(self) -> str:
@@ -274,6 +281,41 @@ def _proc_cmdline(pid: int) -> str:
 
 def _processes() -> list[int]:
     return [int(p.name) for p in Path("/proc").iterdir() if p.name.isdigit()]
+
+
+def _parent(pid: int) -> int | None:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return int(stat.rpartition(")")[2].split()[1])
+
+
+def descendants(pid: int) -> list[int]:
+    """``pid`` and every process below it (the hub: its proxy, service, user servers)."""
+    parents = {p: _parent(p) for p in _processes()}
+    found, frontier = [pid], [pid]
+    while frontier:
+        current = frontier.pop()
+        children = [p for p, parent in parents.items() if parent == current]
+        found.extend(children)
+        frontier.extend(children)
+    return found
+
+
+def _terminate(pid: int, timeout: float = 15) -> None:
+    """SIGTERM, then SIGKILL after ``timeout``, to one process that may be gone already."""
+    try:
+        os.kill(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if _parent(pid) is None:
+            return
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
 
 
 def _environ_or_empty(pid: int) -> bytes:
