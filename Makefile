@@ -29,7 +29,7 @@ LABEXT_SRC := $(filter-out $(LABEXT_DIR)/src/__tests__/%,$(wildcard \
   $(addprefix $(LABEXT_DIR)/,package.json yarn.lock tsconfig.json .yarnrc.yml)
 JLPM := cd $(LABEXT_DIR) && PATH="$(abspath $(BIN)):$$PATH" jlpm
 
-.PHONY: jupyter-ai-venv install lab test test-fast test-ts lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check docs clean
+.PHONY: jupyter-ai-venv hub-proxy install lab test test-fast test-ts lint lint-py lint-ts sysdeps venv-sysdeps labextension bench stress deploy-check docs clean
 
 install: $(VENV)/.installed $(LABEXT_OUT)
 
@@ -74,6 +74,17 @@ $(AI_VENV)/.installed: pyproject.toml constraints/jupyter-ai.txt | venv-sysdeps 
 
 jupyter-ai-venv: $(AI_VENV)/.installed
 
+# configurable-http-proxy, the proxy JupyterHub starts, from npm into .hub/ (gitignored)
+# for the live hub tests (tests/support/hub.py); Node.js is already needed for the panel.
+HUB_PREFIX := .hub
+CHP_VERSION := 5.3.0
+CHP := $(HUB_PREFIX)/node_modules/.bin/configurable-http-proxy
+$(CHP): | venv-sysdeps
+	npm install --prefix $(HUB_PREFIX) --no-audit --no-fund --no-save --loglevel=error \
+	  configurable-http-proxy@$(CHP_VERSION)
+
+hub-proxy: $(CHP)
+
 lab: install
 	$(BIN)/jupyter lab $(ROOT_FLAG) --no-browser --ServerApp.port=$(LAB_PORT)
 
@@ -99,7 +110,7 @@ test-ts: install
 # on real servers, browsers and databases, so two run side by side in about
 # two thirds of the time. PYTEST_ARGS adds or overrides (e.g. PYTEST_ARGS=-n0).
 PYTEST_ARGS ?=
-test: install sysdeps lint test-ts docs jupyter-ai-venv
+test: install sysdeps hub-proxy lint test-ts docs jupyter-ai-venv
 	ON_DOCS_HTML=$(abspath $(DOCS_HTML)) $(PY) -m pytest -n 2 --dist loadfile $(PYTEST_ARGS)
 
 # The documentation (docs/), warnings as errors and every cross-reference checked.
@@ -137,5 +148,5 @@ bench: install
 	$(PY) bench/run.py
 
 clean:
-	rm -rf $(VENV) $(AI_VENV) build dist .pytest_cache .ruff_cache docs/_build \
+	rm -rf $(VENV) $(AI_VENV) $(HUB_PREFIX) build dist .pytest_cache .ruff_cache docs/_build \
 	  $(LABEXT_DIR)/lib $(LABEXT_DIR)/tsconfig.tsbuildinfo open_notebook_ext/labextension

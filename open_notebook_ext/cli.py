@@ -306,6 +306,11 @@ class OpenNotebookCLI(JupyterApp):
         "status": (StatusApp, StatusApp.description.splitlines()[0]),
         "verify": (VerifyApp, VerifyApp.description.splitlines()[0]),
         "migrate": (MigrateApp, MigrateApp.description.splitlines()[0]),
+        # hub/service.py: a Jupyter server as a JupyterHub-managed service
+        "hub-service": (
+            "open_notebook_ext.hub.service.HubServiceApp",
+            "Run the store, the key and the API as a JupyterHub-managed service.",
+        ),
         # ecosystem/cli.py (it imports this module)
         "import-env": (
             "open_notebook_ext.ecosystem.cli.ImportEnvApp",

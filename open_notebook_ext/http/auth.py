@@ -46,6 +46,12 @@ class AuthMixin(OriginMixin):
             self.request.arguments.pop("token", None)
 
     def _unauthenticated(self) -> ApiError:
+        # An identity provider may know why a valid credential identified nobody (hub
+        # service mode: a token without the service's access scope): 403, not a guess.
+        refusal = getattr(self.identity_provider, "refusal", None)
+        reason = refusal(self) if callable(refusal) else None
+        if reason:
+            return ApiError(403, reason)
         if self.identity_provider.get_token(self):
             return self.wrong_token("Invalid authentication credentials")
         return ApiError(401, "Authentication required", headers=WWW_AUTHENTICATE)

@@ -17,6 +17,14 @@ same capability, and every client would need ipykernel's connection file. A
 separate, narrowly scoped token is trivial for the client, and is the pattern
 JupyterHub uses for its API tokens.
 
+Why the kernel manager's ``start_kernel`` is wrapped (``install``) and not only
+jupyter_client's supported hooks used: a provisioner's ``pre_launch`` (ours filters
+there too, ``kernels/provisioner.py``) runs only for kernelspecs that use it, and a
+kernelspec may name its own (``metadata.kernel_provisioner``); the session manager's
+``get_kernel_env`` misses kernels started with ``POST api/kernels``. The wrap covers
+every kernel the server starts, whatever its provisioner or route
+(``tests/integration/test_kernel_secrets.py``, the own-provisioner test, fails without it).
+
 The server keeps only SHA-256 digests of the tokens, in memory: kernels do not
 outlive the server process that started them.
 """

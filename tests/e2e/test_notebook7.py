@@ -32,6 +32,7 @@ from test_panel import (  # noqa: F401 - fixtures used by name
 )
 
 from support.leaks import random_api_key
+from support.notebooks import reading_cell, write_notebook
 from support.servers import ServerProcess
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.browser]
@@ -141,37 +142,7 @@ def test_tree_view_palette_opens_and_focuses_the_panel(page: Page, nb7: ServerPr
 
 def _reading_notebook(nb7: ServerProcess, name: str) -> str:
     path = f"nb7-{uuid.uuid4().hex[:6]}.ipynb"
-    code = (
-        "from open_notebook_ext import secrets\n"
-        f"try:\n    print('GOT', len(secrets.get({name!r})))\n"
-        "except secrets.AccessDenied as e:\n    print('DENIED', e)\n"
-    )
-    (Path(nb7.root) / path).write_text(
-        json.dumps(
-            {
-                "cells": [
-                    {
-                        "cell_type": "code",
-                        "source": code,
-                        "metadata": {},
-                        "outputs": [],
-                        "execution_count": None,
-                    }
-                ],
-                "nbformat": 4,
-                "nbformat_minor": 5,
-                "metadata": {
-                    "kernelspec": {
-                        "name": "python3",
-                        "display_name": "Python 3",
-                        "language": "python",
-                    }
-                },
-            }
-        ),
-        encoding="utf-8",
-    )
-    return path
+    return write_notebook(Path(nb7.root), path, reading_cell(name))
 
 
 def test_notebook_view_switch_and_grant_prompt(page: Page, nb7: ServerProcess):

@@ -41,6 +41,7 @@ from playwright.sync_api import (
 
 from support.fakes import FakeProvider
 from support.leaks import random_api_key
+from support.notebooks import write_notebook as notebook_file
 from support.servers import ServerProcess
 
 CHROMIUM = "/usr/bin/chromium"
@@ -966,26 +967,7 @@ def test_connection_test_errors_are_text(session: Session, provider: FakeProvide
 
 def write_notebook(lab: ServerProcess, path: str) -> str:
     """An empty Python notebook at ``path`` under the lab's root; returns the path."""
-    target = lab.root / path
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(
-        json.dumps(
-            {
-                "cells": [],
-                "nbformat": 4,
-                "nbformat_minor": 5,
-                "metadata": {
-                    "kernelspec": {
-                        "name": "python3",
-                        "display_name": "Python 3",
-                        "language": "python",
-                    }
-                },
-            }
-        ),
-        encoding="utf-8",
-    )
-    return path
+    return notebook_file(lab.root, path)
 
 
 def grants_of(lab: ServerProcess, credential_id: str) -> list[dict[str, Any]]:

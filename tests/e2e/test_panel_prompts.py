@@ -35,6 +35,7 @@ from test_panel import (  # noqa: F401 - fixtures used by name
     unique,
 )
 
+from support.notebooks import reading_cell, write_notebook
 from support.servers import ServerProcess
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.browser]
@@ -67,37 +68,7 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 def reading_notebook(lab: ServerProcess, name: str) -> str:
     """A notebook whose one cell reads the key of ``name`` (and prints its length)."""
     path = f"prompt-{uuid.uuid4().hex[:6]}.ipynb"
-    code = (
-        "from open_notebook_ext import secrets\n"
-        f"try:\n    print('GOT', len(secrets.get({name!r})))\n"
-        "except secrets.AccessDenied as e:\n    print('DENIED', e)\n"
-    )
-    (lab.root / path).write_text(
-        json.dumps(
-            {
-                "cells": [
-                    {
-                        "cell_type": "code",
-                        "source": code,
-                        "metadata": {},
-                        "outputs": [],
-                        "execution_count": None,
-                    }
-                ],
-                "nbformat": 4,
-                "nbformat_minor": 5,
-                "metadata": {
-                    "kernelspec": {
-                        "name": "python3",
-                        "display_name": "Python 3",
-                        "language": "python",
-                    }
-                },
-            }
-        ),
-        encoding="utf-8",
-    )
-    return path
+    return write_notebook(lab.root, path, reading_cell(name))
 
 
 def run_first_cell(session: Session, path: str) -> None:

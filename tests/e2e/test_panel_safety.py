@@ -30,6 +30,7 @@ from test_panel import (  # noqa: F401 - fixtures used by name
 )
 
 from support.leaks import random_api_key
+from support.notebooks import write_notebook as notebook_file
 from support.servers import ServerProcess
 
 pytestmark = [pytest.mark.subprocess, pytest.mark.browser]
@@ -115,32 +116,7 @@ def _printing_notebook(lab: ServerProcess, name: str) -> str:
     """A notebook whose one cell prints the key of ``name`` (a mistake redaction catches)."""
     path = f"leaky-{uuid.uuid4().hex[:6]}.ipynb"
     code = f"from open_notebook_ext import secrets\nprint(secrets.get({name!r}))"
-    (lab.root / path).write_text(
-        json.dumps(
-            {
-                "cells": [
-                    {
-                        "cell_type": "code",
-                        "metadata": {},
-                        "outputs": [],
-                        "execution_count": None,
-                        "source": code,
-                    }
-                ],
-                "nbformat": 4,
-                "nbformat_minor": 5,
-                "metadata": {
-                    "kernelspec": {
-                        "name": "python3",
-                        "display_name": "Python 3",
-                        "language": "python",
-                    }
-                },
-            }
-        ),
-        encoding="utf-8",
-    )
-    return path
+    return notebook_file(lab.root, path, code)
 
 
 def _frames(page: Page) -> list[str]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import secrets as secrets_module
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -11,6 +13,32 @@ from support.kernels import Kernel
 from support.leaks import random_api_key
 
 NOTEBOOK = "work/analysis.ipynb"
+
+
+ENV_DUMP = "import os, json; print(json.dumps(dict(os.environ)))"
+
+
+def environments_through_rename_and_restart(server, kernel: Kernel) -> list[dict[str, str]]:
+    """The kernel's environment at start and after a session rename (Jupyter merges its
+    own environment back in) then a restart; the kernel is shut down after."""
+    try:
+        seen = [json.loads(kernel.run(ENV_DUMP))]
+        r = server.request(
+            "PATCH",
+            f"api/sessions/{kernel.session_id}",
+            {"path": "work/renamed.ipynb", "name": "renamed.ipynb"},
+        )
+        assert r.status == 200, r.text
+        r = server.request("POST", f"api/kernels/{kernel.id}/restart")
+        assert r.status == 200, r.text
+        kernel.client.wait_for_ready(timeout=60)
+        seen.append(json.loads(kernel.run(ENV_DUMP)))
+    finally:
+        kernel.shutdown()
+    assert seen[1].get("JPY_SESSION_NAME", "").endswith("renamed.ipynb")  # the merge happened
+    return seen
+
+
 # The kernel's own token: open_notebook_ext.kernel_launch hands it to the secrets
 # module inside the kernel process, never in the environment (test_isolation_local.py)
 KERNEL_TOKEN = "from open_notebook_ext import secrets; print(secrets._config()[1])"
@@ -225,22 +253,7 @@ def test_kernels_get_no_secret_file_variables(server_factory, tmp_path):
     assert server.api("GET", "credentials/status").json["key_source"] == "file"
     (server.root / "work").mkdir()
     kernel = Kernel(server, NOTEBOOK)
-    dump = "import os, json; print(json.dumps(dict(os.environ)))"
-    try:
-        seen = [json.loads(kernel.run(dump))]
-        r = server.request(
-            "PATCH",
-            f"api/sessions/{kernel.session_id}",
-            {"path": "work/renamed.ipynb", "name": "renamed.ipynb"},
-        )
-        assert r.status == 200, r.text
-        r = server.request("POST", f"api/kernels/{kernel.id}/restart")
-        assert r.status == 200, r.text
-        kernel.client.wait_for_ready(timeout=60)
-        seen.append(json.loads(kernel.run(dump)))
-    finally:
-        kernel.shutdown()
-    assert seen[1].get("JPY_SESSION_NAME", "").endswith("renamed.ipynb")  # the merge happened
+    seen = environments_through_rename_and_restart(server, kernel)
     for kernel_env in seen:
         assert not [v for v in SECRET_FILE_VARS if v in kernel_env]
         assert not [k for k, v in kernel_env.items() if str(secret_dir) in v]
@@ -273,22 +286,7 @@ def test_provider_keys_in_the_servers_environment_never_reach_a_kernel(server_fa
     (server.root / "work").mkdir()
     (server.root / NOTEBOOK).write_text('{"cells": []}')
     kernel = Kernel(server, NOTEBOOK)
-    dump = "import os, json; print(json.dumps(dict(os.environ)))"
-    try:
-        seen = [json.loads(kernel.run(dump))]
-        r = server.request(
-            "PATCH",
-            f"api/sessions/{kernel.session_id}",
-            {"path": "work/renamed.ipynb", "name": "renamed.ipynb"},
-        )
-        assert r.status == 200, r.text
-        r = server.request("POST", f"api/kernels/{kernel.id}/restart")
-        assert r.status == 200, r.text
-        kernel.client.wait_for_ready(timeout=60)
-        seen.append(json.loads(kernel.run(dump)))
-    finally:
-        kernel.shutdown()
-    assert seen[1].get("JPY_SESSION_NAME", "").endswith("renamed.ipynb")  # the merge happened
+    seen = environments_through_rename_and_restart(server, kernel)
     for env in seen:
         assert env.get("HARMLESS_SETTING") == "kept"  # the server's environment is copied
         assert not set(planted) & set(env)
@@ -297,3 +295,46 @@ def test_provider_keys_in_the_servers_environment_never_reach_a_kernel(server_fa
     log = server.log_path.read_text()
     assert "Kept out of kernels' environment" in log and "OPENAI_API_KEY" in log
     assert not [v for v in planted.values() if v in log]
+
+
+def test_a_kernelspec_naming_its_own_provisioner_is_still_behind_the_firewall(server_factory):
+    """Why the kernel manager's start is wrapped (kernels/tokens.py) rather than the
+    environment being set in a provisioner or the session manager's get_kernel_env alone:
+    a kernelspec may name its own provisioner (``metadata.kernel_provisioner``), which
+    replaces ours, and a kernel started with POST api/kernels has no session. Such a
+    kernel, started both ways, still gets no provider key and no encryption key of the
+    server's environment, and does get its kernel token and URL."""
+    planted = {
+        "OPENAI_API_KEY": "sk-server-" + secrets_module.token_hex(16),
+        "OPEN_NOTEBOOK_ENCRYPTION_KEY": "own provisioner " + secrets_module.token_hex(8),
+    }
+    server = server_factory(env=planted)
+    spec = Path(server.env["JUPYTER_DATA_DIR"]) / "kernels" / "own-provisioner"
+    spec.mkdir(parents=True)
+    (spec / "kernel.json").write_text(
+        json.dumps(
+            {
+                "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+                "display_name": "Python (its own provisioner)",
+                "language": "python",
+                "metadata": {"kernel_provisioner": {"provisioner_name": "local-provisioner"}},
+            }
+        )
+    )
+    server.start()
+    r = server.request("GET", "api/kernelspecs")
+    assert "own-provisioner" in r.json["kernelspecs"], r.text
+    (server.root / NOTEBOOK).parent.mkdir(parents=True, exist_ok=True)
+    (server.root / NOTEBOOK).write_text('{"cells": []}')
+    for path in (None, NOTEBOOK):
+        kernel = Kernel(server, path, kernel_name="own-provisioner")
+        try:
+            env = json.loads(kernel.run(ENV_DUMP))
+        finally:
+            kernel.shutdown()
+        assert not set(planted) & set(env), path
+        assert not [k for k, v in env.items() if any(p in v for p in planted.values())], path
+        # local-provisioner has no socket hand-over: the token comes in the environment
+        assert env["OPEN_NOTEBOOK_KERNEL_TOKEN"].startswith("onk_"), path
+        assert env["OPEN_NOTEBOOK_KERNEL_ID"] == kernel.id
+        assert env["OPEN_NOTEBOOK_URL"].startswith("http://127.0.0.1:")

@@ -12,11 +12,13 @@ class Kernel:
     """A kernel started through the server, driven with jupyter_client: for a notebook
     session when ``path`` is given (grants apply to it), else a bare kernel."""
 
-    def __init__(self, server: ServerProcess, path: str | None = None) -> None:
+    def __init__(
+        self, server: ServerProcess, path: str | None = None, kernel_name: str = "python3"
+    ) -> None:
         self.server = server
         self.session_id: str | None = None
         if path is None:
-            r = server.request("POST", "api/kernels", {"name": "python3"})
+            r = server.request("POST", "api/kernels", {"name": kernel_name})
             assert r.status == 201, r.text
             self.id = r.json["id"]
         else:
@@ -27,7 +29,7 @@ class Kernel:
                     "path": path,
                     "type": "notebook",
                     "name": Path(path).name,
-                    "kernel": {"name": "python3"},
+                    "kernel": {"name": kernel_name},
                 },
             )
             assert r.status == 201, r.text

@@ -1,0 +1,1 @@
+"""JupyterHub service mode: the store, the key and the API as one hub-managed service."""
