@@ -123,11 +123,12 @@ def own_settings(cls: type) -> list[str]:
     """Settings (``config=True`` traits) a class declares itself or through the
     package's plain ``HasTraits`` mixins (OpenNotebookApp's config/ modules): the
     ones set as ``c.<cls.__name__>.<name>`` that no upstream class documents."""
+    from traitlets import HasTraits
     from traitlets.config import Configurable
 
     declared = [cls] + [c for c in cls.__mro__[1:]
                         if c.__module__.startswith(PACKAGE + ".")
-                        and not issubclass(c, Configurable)]
+                        and issubclass(c, HasTraits) and not issubclass(c, Configurable)]
     return sorted({n for c in declared for n in c.class_own_traits(config=True)})
 
 
