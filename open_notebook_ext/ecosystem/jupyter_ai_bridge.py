@@ -259,7 +259,9 @@ def _replace(ext: Any) -> bool:
     ext.log.info("jupyter-ai's keys are kept in open_notebook_ext's encrypted store (not in .env)")
     _warn_about_dotenv(ext)
     IOLoop.current().add_callback(manager.refresh)
-    _follow_credential_changes(ext, manager)
+    # the audit log is opened with the database, after the server listens (startlater.py):
+    # reading it here, while extensions load, would open the database now
+    IOLoop.current().add_callback(_follow_credential_changes, ext, manager)
     return True
 
 

@@ -98,7 +98,7 @@ def _first_schema_data(db: Database, key: str) -> dict[str, list[tuple]]:
 
 
 # Columns later revisions added to these tables, with the value every old row gets.
-LATER_COLUMNS = {"key_access": "read"}  # 0006
+LATER_COLUMNS = {"key_access": "read", "row_version": 0}  # 0006, 0007
 
 
 def _snapshot(db: Database) -> dict[str, list[tuple]]:
