@@ -5,13 +5,9 @@ store's back (another server, the CLI, plain SQL)."""
 
 from __future__ import annotations
 
-import logging
-
 import orjson
-import pytest
 from cryptography.fernet import Fernet
 
-from open_notebook_ext.db.bootstrap import open_backend
 from open_notebook_ext.vault.keyring import KeyRing
 from support.db import execute, scalar
 from support.leaks import random_api_key
@@ -19,25 +15,6 @@ from support.leaks import random_api_key
 
 def fernet_key() -> str:
     return Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def backend_for(tmp_path, db_url):
-    opened = []
-
-    def make(*keys: str):
-        backend = open_backend(
-            db_url=db_url or f"sqlite:///{tmp_path / 'listing.db'}",
-            data_dir=str(tmp_path),
-            env={"OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
-            log=logging.getLogger("test"),
-        )
-        opened.append(backend)
-        return backend
-
-    yield make
-    for backend in opened:
-        backend.close()
 
 
 def same(store, owner="me", **kw):

@@ -4,13 +4,11 @@ what the ORM path gives, on both backends, and stay correct when keys change."""
 from __future__ import annotations
 
 import json
-import logging
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import event
 
-from open_notebook_ext.db.bootstrap import open_backend
 from open_notebook_ext.db.orm import Credential
 from open_notebook_ext.http.base import dump_json
 from open_notebook_ext.vault import keyring as keyring_module
@@ -20,25 +18,6 @@ from support.leaks import random_api_key
 
 def fernet_key() -> str:
     return Fernet.generate_key().decode()
-
-
-@pytest.fixture
-def backend_for(tmp_path, db_url):
-    opened = []
-
-    def make(*keys: str):
-        backend = open_backend(
-            db_url=db_url or f"sqlite:///{tmp_path / 'reads.db'}",
-            data_dir=str(tmp_path),
-            env={"OPEN_NOTEBOOK_ENCRYPTION_KEYS": ",".join(keys)},
-            log=logging.getLogger("test"),
-        )
-        opened.append(backend)
-        return backend
-
-    yield make
-    for backend in opened:
-        backend.close()
 
 
 def test_row_reads_match_the_orm_shape(backend_for):
