@@ -76,6 +76,12 @@ def allows_unauthenticated(method: Any) -> bool:
     return bool(getattr(method, "__allow_unauthenticated", False))
 
 
+def streams_body(cls: type) -> bool:
+    """Whether a handler class reads its body as a stream (``@web.stream_request_body``
+    sets ``_stream_request_body``; Tornado reads it from the registered class)."""
+    return bool(getattr(cls, "_stream_request_body", False))
+
+
 def untracked(cls: type[H]) -> type[H]:
     """Class decorator: requests to this handler are not activity (``_track_activity``;
     Jupyter's idle culling still sees the server as idle)."""

@@ -21,7 +21,7 @@ from typing import Any
 from jupyter_server.extension.handler import ExtensionHandlerMixin
 from tornado import httputil, web
 
-from open_notebook_ext.http import routes
+from open_notebook_ext.http import compat, routes
 
 TARGET = "handler"
 
@@ -36,7 +36,7 @@ class DeferredHandler(ExtensionHandlerMixin, web.RequestHandler):
         target = kwargs.pop(TARGET)
         application.settings[kwargs["name"]].wait_started()
         handler = routes.resolve(target)
-        if not getattr(handler, "_stream_request_body", False):
+        if not compat.streams_body(handler):
             raise TypeError(f"{target} does not stream its body, as DeferredHandler does")
         real: web.RequestHandler = handler(application, request, **kwargs)
         return real

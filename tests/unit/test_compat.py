@@ -37,7 +37,22 @@ PRIVATE_UPSTREAM = {
     "_token_default",
     "_check_availability",
     "_finalize_env",
+    "_stream_request_body",
 }
+
+
+def test_streams_body_reads_tornados_mark() -> None:
+    @web.stream_request_body
+    class Streaming(web.RequestHandler):
+        pass
+
+    class Buffered(web.RequestHandler):
+        pass
+
+    assert compat.streams_body(Streaming) is True
+    assert compat.streams_body(Buffered) is False
+
+
 PACKAGE = Path(open_notebook_ext.__file__).resolve().parent
 
 
