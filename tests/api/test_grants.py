@@ -63,16 +63,7 @@ async def test_grants_follow_renames_and_die_with_deletes(api, ext, jp_root_dir)
     c = await api.create_credential(name="Work")
     (jp_root_dir / "proj").mkdir()
     for name in ("proj/a.ipynb", "b.ipynb"):
-        r = await api.request(
-            "PUT",
-            f"contents/{name}",
-            {
-                "type": "notebook",
-                "content": {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": []},
-            },
-            prefix="api",
-        )
-        assert r.status in (200, 201), r
+        await write_file(api, name)
         await api.put("grants", {"credential_id": c["id"], "notebook_path": name})
     r = await api.request("PATCH", "contents/proj", {"path": "renamed"}, prefix="api")
     assert r.status == 200, r
