@@ -31,6 +31,7 @@ from open_notebook_ext.config.storage import StorageSettings
 from open_notebook_ext.ecosystem.setup import setup as ecosystem_setup
 from open_notebook_ext.errors import ConfigError
 from open_notebook_ext.http.deferred import deferred_routes
+from open_notebook_ext.hub import client as hub_client
 from open_notebook_ext.kernels import gateway as kernels_gateway
 from open_notebook_ext.kernels import provisioner as launch_provisioner
 from open_notebook_ext.kernels.env import EnvFirewall
@@ -64,7 +65,7 @@ class OpenNotebookApp(
     # -- start-up --------------------------------------------------------------
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(deferred_routes())
+        self.handlers.extend(hub_client.routes() if self.hub_service_url else deferred_routes())
 
     @property
     def server(self) -> ServerApp:
@@ -99,11 +100,14 @@ class OpenNotebookApp(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
         self.prepare_start_later()
-        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
+        client_mode = hub_client.prepare(self)  # no store here: hub/client.py
+        if not client_mode:
+            ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self._install_kernel_tokens()
         self._install_grant_prompts()
-        self._install_redaction()
-        self._follow_notebook_renames()
+        if not client_mode:
+            self._install_redaction()
+            self._follow_notebook_renames()
         self.requests = RequestPolicy(
             origins=self.origin_policy,
             trusted_proxies=trusted_proxies,
@@ -111,10 +115,14 @@ class OpenNotebookApp(
             body_limit=self.max_body_bytes,
             body_timeout=self.body_timeout,
         )
+        if client_mode:
+            self.settings[SERVICES_SETTING] = hub_client.start(self)
 
     def finish_start(self) -> None:
         """The rest, once the server listens (startlater.py): the handler modules, the
         database and key ring (shared with the CLI: db/bootstrap.py), the stores."""
+        if self.hub_service_url:
+            return  # client mode: the service has the store (hub/client.py)
         from open_notebook_ext.db.bootstrap import open_backend
         from open_notebook_ext.http import routes
         from open_notebook_ext.notebooks.notebooks import NotebookStore
@@ -124,7 +132,6 @@ class OpenNotebookApp(
         from open_notebook_ext.proxy.config import ProviderProxy
         from open_notebook_ext.vault.access import SecretAccess
         from open_notebook_ext.vault.grants import GrantStore
-
         routes.ROUTES  # noqa: B018 - imports every handler module now, not at a request
         self.backend = open_backend(
             db_url=self.db_url,
@@ -195,6 +202,8 @@ class OpenNotebookApp(
 
     def _grant_files(self) -> ContentsFiles | None:
         """How grants find the file behind a notebook path (None: they cannot)."""
+        if getattr(self.server.identity_provider, "notebooks_elsewhere", False):
+            return None  # the hub service: notebooks live in users' servers (hub/relay.py)
         files = ContentsFiles(self.server.contents_manager)
         if files.tracked:
             return files
@@ -254,7 +263,8 @@ class OpenNotebookApp(
 
             self.executor.submit(self.grants.forget_kernel, kernel_id).add_done_callback(done)
 
-        self.kernel_tokens.on_revoke.append(forget)
+        if not self.hub_service_url:  # (client mode: no grants here)
+            self.kernel_tokens.on_revoke.append(forget)
 
     async def console_binding(self, owner: str, path: Any) -> dict[str, Any]:
         """``{"kernel_id": ...}`` when ``path`` is a console session's (no file to bind a
