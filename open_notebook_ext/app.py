@@ -88,6 +88,7 @@ class OpenNotebookApp(
         tokens, the redaction hook, the request settings. No database, no SQLAlchemy."""
         self.started_at = time.time()
         log_like_jupyter(self.log)
+        client_mode = hub_client.prepare(self)  # no store here: hub/client.py
         self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
         self.origin_policy = checks.origin_policy(self)  # config errors first, before any file
         trusted_proxies = checks.trusted_proxies(self)
@@ -100,7 +101,6 @@ class OpenNotebookApp(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
         self.prepare_start_later()
-        client_mode = hub_client.prepare(self)  # no store here: hub/client.py
         if not client_mode:
             ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self._install_kernel_tokens()
@@ -132,6 +132,7 @@ class OpenNotebookApp(
         from open_notebook_ext.proxy.config import ProviderProxy
         from open_notebook_ext.vault.access import SecretAccess
         from open_notebook_ext.vault.grants import GrantStore
+
         routes.ROUTES  # noqa: B018 - imports every handler module now, not at a request
         self.backend = open_backend(
             db_url=self.db_url,

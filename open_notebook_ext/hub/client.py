@@ -87,16 +87,20 @@ def check(configured: Mapping[str, Any], env: Mapping[str, str]) -> str:
 
 
 def prepare(app: Any) -> bool:
-    """Whether ``app`` runs in client mode; if so, its kernels lose the hub token."""
+    """Whether ``app`` (an OpenNotebookApp, first thing at start-up) runs in client mode;
+    if so, checked (before any setting reads a database URL file) and its kernels will
+    not get the hub token."""
     if not app.hub_service_url:
         return False
+    check(app.config.get("OpenNotebookApp", {}), os.environ)
+    api_url(app.hub_service_url)
     app.kernel_env_strip = [*app.kernel_env_strip, *KERNEL_STRIP]
     return True
 
 
 def start(app: Any) -> ClientServices:
-    """Client mode's start-up for ``app`` (an OpenNotebookApp, after its request policy
-    and kernel tokens exist): checked here, so a mistake stops the server while loading."""
+    """Client mode's services for ``app``, once its request policy and kernel tokens
+    exist (``prepare`` has checked the configuration)."""
     token = check(app.config.get("OpenNotebookApp", {}), os.environ)
     url = api_url(app.hub_service_url)
     from open_notebook_ext.proxy.config import ProviderProxy
