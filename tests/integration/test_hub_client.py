@@ -16,6 +16,7 @@ One hub for the module (``support/hub.py``), spawning three servers.
 
 from __future__ import annotations
 
+import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from typing import Any
 import pytest
 
 from support.db import rows
+from support.fake_provider import FakeProvider
 from support.hub import (
     DB_PASSWORD,
     ENCRYPTION_KEY,
@@ -55,6 +57,12 @@ def hub(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PostgresCluster) -
         tmp_path_factory.mktemp("hubc"), pg_cluster, DATABASE, extra_config=CLIENT_CONFIG
     )
     hub.user_env = {"OPEN_NOTEBOOK_HUB_SERVICE_URL": hub.service_base}
+    # the fake provider listens on loopback, which the service's proxy refuses by default
+    config_dir = Path(hub.service_env["JUPYTER_CONFIG_DIR"])
+    config_dir.mkdir(parents=True)
+    (config_dir / "jupyter_server_config.json").write_text(
+        json.dumps({"OpenNotebookApp": {"allow_private_targets": True}})
+    )
     try:
         yield hub.start()
     finally:
@@ -173,6 +181,67 @@ def test_a_kernel_reads_a_granted_key_through_its_server(hub, users):
             other.shutdown()
     finally:
         kernel.shutdown()
+
+
+PROXY_CALL = """
+import json
+from openai import OpenAI
+from open_notebook_ext import secrets
+p = secrets.proxy("OA")
+client = OpenAI(base_url=p.base_url, api_key=p.api_key, max_retries=0)
+chat = client.chat.completions.create(model="gpt-test",
+                                      messages=[{"role": "user", "content": "hi"}])
+print(json.dumps({"chat": chat.choices[0].message.content, "base_url": p.base_url,
+                  "key": p.api_key}))
+"""
+
+
+def test_a_kernel_calls_the_provider_through_its_server_and_the_service(hub, users):
+    """secrets.proxy: the kernel's SDK calls Alice's server, which relays to the service,
+    which adds the key; the provider sees the key, never the kernel's or the hub token."""
+    alice = UserServer(hub, "alice", users["alice"])
+    key = random_api_key()
+    fake = FakeProvider(key, hold=5.0)
+    try:
+        r = alice.api(
+            "POST",
+            "credentials",
+            {
+                "name": "OA",
+                "provider": "openai",
+                "api_key": key,
+                "base_url": f"{fake.url}/v1",
+                "key_access": "proxy",
+            },
+        )
+        assert r.status == 201, r.text
+        grant = {"credential_id": r.json["id"], "notebook_path": "llm.ipynb"}
+        assert alice.api("PUT", "grants", grant).status == 201
+        kernel = Kernel(alice, path="llm.ipynb")  # type: ignore[arg-type]
+        try:
+            out = json.loads(kernel.run(PROXY_CALL).strip().splitlines()[-1])
+        finally:
+            kernel.shutdown()
+        assert out["chat"], out
+        # the kernel calls its own server (its URL, past the hub's proxy)
+        assert "/user/alice/open-notebook/api/proxy/" in out["base_url"], out
+        assert out["key"] != key
+        sent = [s for s in fake.seen if s.path.endswith("chat/completions")]
+        assert len(sent) == 1
+        headers = json.dumps(sent[0].headers)
+        assert key in sent[0].headers["authorization"]
+        assert out["key"] not in headers and users["alice"] not in headers
+        assert "x-open-notebook" not in headers.lower()
+        # a notebook without the grant is refused the proxy (by the service)
+        other = Kernel(alice, path="nogrant.ipynb")  # type: ignore[arg-type]
+        try:
+            with pytest.raises(AssertionError, match="no access to credential .OA."):
+                other.run(PROXY_CALL)
+        finally:
+            other.shutdown()
+    finally:
+        fake.release_event.set()
+        fake.close()
 
 
 def test_alices_server_holds_neither_the_key_nor_the_password(hub, users):
