@@ -235,7 +235,7 @@ def test_a_kernel_calls_the_provider_through_its_server_and_the_service(hub, use
         # a notebook without the grant is refused the proxy (by the service)
         other = Kernel(alice, path="nogrant.ipynb")  # type: ignore[arg-type]
         try:
-            with pytest.raises(AssertionError, match="no access to credential .OA."):
+            with pytest.raises(AssertionError, match="no access to credential 'OA'"):
                 other.run(PROXY_CALL)
         finally:
             other.shutdown()
