@@ -33,6 +33,7 @@ from jupyter_server.auth.decorator import allow_unauthenticated
 from jupyter_server.auth.identity import User
 from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
 from tornado import httpclient, httputil
+from tornado.iostream import StreamClosedError
 
 from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
@@ -223,16 +224,21 @@ class ForwardHandler(OpenNotebookHandler):
             header_callback=self._on_header_line,
             streaming_callback=self._on_chunk,
         )
-        response = await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+        failure: BaseException | None = None
+        try:
+            response = await httpclient.AsyncHTTPClient().fetch(request, raise_error=False)
+            failure = response.error if response.code == 599 else None
+        except (OSError, httpclient.HTTPClientError, StreamClosedError) as e:
+            failure = e  # refused, reset, timed out (raise_error covers HTTP statuses only)
         if self._answered:
-            self.finish()
+            self.finish()  # (a failure mid-answer: what came is all there is)
             return
-        if response.code == 599 or self._upstream_status is None:
+        if failure is not None or self._upstream_status is None:
             self.log.warning(
                 "Open Notebook service unreachable (%s %s): %s",
                 method,
                 self.api_path.partition("/")[0],
-                type(response.error).__name__ if response.error else "no answer",
+                type(failure).__name__ if failure else "no answer",
             )
             raise ApiError(503, SERVICE_UNREACHABLE, headers={"Retry-After": RETRY_AFTER})
         self._start_answer()
