@@ -27,6 +27,7 @@ from __future__ import annotations
 import json
 import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import parse_qsl, urlencode
 
 from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import allow_unauthenticated
@@ -56,6 +57,10 @@ SERVICE_REFUSED_SERVER = (
     "(JUPYTERHUB_API_TOKEN): see c.Spawner.server_token_scopes in the operators' guide"
 )
 RETRY_AFTER = "5"
+# The panel's grant-prompt socket (a websocket) is not relayed: kernels' reads of a key
+# their notebook was not granted are refused at once in client mode.
+PROMPT_SOCKET = "grant-prompts/socket"
+NO_PROMPT_SOCKET = "Grant prompts are not available in client mode yet"
 _DROP_REQUEST = HOP_BY_HOP | {
     h.lower()
     for h in (
@@ -112,6 +117,14 @@ def passed_back(headers: httputil.HTTPHeaders) -> list[tuple[str, str]]:
         for n, v in headers.get_all()
         if n.lower() not in _DROP_RESPONSE and not n.lower().startswith("access-control-")
     ]
+
+
+def without_token(query: str) -> str:
+    """The query string minus ``token`` (a Jupyter or hub token in the URL stays here)."""
+    if "token" not in query:
+        return query
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return urlencode([(k, v) for k, v in pairs if k != "token"])
 
 
 class ForwardHandler(OpenNotebookHandler):
@@ -197,13 +210,15 @@ class ForwardHandler(OpenNotebookHandler):
     # -- forwarding ------------------------------------------------------------------
 
     async def _forward(self, *args: Any) -> None:
+        if self.api_path == PROMPT_SOCKET:
+            raise ApiError(501, NO_PROMPT_SOCKET)
         client = self.client
         headers = upstream_headers(self.request.headers, client.hub_token)
         if self._kernel is not None:
             kernel_id, paths = self._kernel
             headers[KERNEL_HEADER] = kernel_id
             headers[NOTEBOOKS_HEADER] = json.dumps(paths)
-        query = self.request.query
+        query = without_token(self.request.query)
         url = client.api_url + self.api_path + (f"?{query}" if query else "")
         method = self.request.method or "GET"
         body: bytes | None = self.body

@@ -103,6 +103,10 @@ async def test_requests_go_to_the_service_with_the_hub_token(api, service, ext, 
     assert headers["authorization"] == f"token {HUB_TOKEN}"
     assert api.token not in json.dumps(headers)  # the caller's Jupyter token stays here
     assert "cookie" not in headers and "x-forwarded-for" not in headers
+    # a token in the URL authenticates here and is not passed on
+    r = await api.get(f"credentials?token={api.token}&q=x", auth=None)
+    assert r.status == 200, r
+    assert service.seen[-1]["path"].endswith("/open-notebook/api/credentials?q=x")
     body = {"name": "Work", "provider": "openai", "api_key": "sk-abc"}
     r = await api.post("credentials", body)
     assert r.status == 200 and json.loads(service.seen[-1]["body"]) == body
@@ -115,6 +119,9 @@ async def test_checked_here_before_anything_is_sent(api, service):
     assert (await api.get("credentials", auth=None)).status == 401
     r = await api.post("credentials/cred_1/secret", {}, headers={"Origin": "http://evil.example"})
     assert r.status == 403 and "browser" in r.json["detail"]
+    # the panel's grant-prompt socket is not relayed (yet)
+    r = await api.get("grant-prompts/socket")
+    assert r.status == 501 and "client mode" in r.json["detail"]
     # a kernel token this server never issued
     r = await api.post("secrets/get", {"name": "Work"}, headers={"Authorization": "Bearer onk_x"})
     assert r.status == 401, r
