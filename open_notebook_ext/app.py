@@ -41,7 +41,7 @@ from open_notebook_ext.security import logscrub, procsec
 from open_notebook_ext.security.identity import AuthFailureLimiter
 from open_notebook_ext.services import SERVICES_SETTING, RequestPolicy, Services
 from open_notebook_ext.startlater import StartLater
-from open_notebook_ext.vault.fileidentity import ContentsFiles
+from open_notebook_ext.vault.fileidentity import grant_files
 from open_notebook_ext.vault.prompts import GrantPrompts, Prompt
 from open_notebook_ext.vault.redact import Redactor
 
@@ -147,7 +147,7 @@ class OpenNotebookApp(
         self.key_material = self.backend.material
         self.keyring = self.backend.keyring
         self.credentials = self.backend.credentials
-        self.grants = GrantStore(self.db, identify=self._grant_files())
+        self.grants = GrantStore(self.db, identify=grant_files(self.server, self.log))
         self.secret_access = SecretAccess(self.credentials, self.grants)
         self.audit = AuditLog(
             self.audit_log or None,
@@ -200,21 +200,6 @@ class OpenNotebookApp(
             self.key_material.source,
             len(self.keyring.key_ids),
         )
-
-    def _grant_files(self) -> ContentsFiles | None:
-        """How grants find the file behind a notebook path (None: they cannot)."""
-        if getattr(self.server.identity_provider, "notebooks_elsewhere", False):
-            return None  # the hub service: notebooks live in users' servers (hub/relay.py)
-        files = ContentsFiles(self.server.contents_manager)
-        if files.tracked:
-            return files
-        self.log.warning(
-            "%s keeps no local files: notebook grants are by path alone, so a notebook "
-            "deleted outside Jupyter's contents API and created again at the same path "
-            "keeps its grants.",
-            type(self.server.contents_manager).__name__,
-        )
-        return None
 
     def _install_kernel_tokens(self) -> None:
         self.kernel_tokens = KernelTokens()
