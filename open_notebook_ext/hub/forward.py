@@ -132,6 +132,7 @@ class ForwardHandler(OpenNotebookHandler):
 
     _kernel: tuple[str, list[str]] | None = None  # (kernel id, notebook paths)
     _answered = False
+    _streams = False  # pass each part of the answer on as it arrives
 
     @property
     def client(self) -> ClientServices:
@@ -274,6 +275,10 @@ class ForwardHandler(OpenNotebookHandler):
             # user's login (a 401 would send the panel to log in again).
             raise ApiError(502, SERVICE_REFUSED_SERVER)
         self._answered = True
+        content_type = self._upstream_headers.get("Content-Type", "")
+        self._streams = self.api_path.startswith("proxy/") or content_type.startswith(
+            "text/event-stream"
+        )
         self.set_status(status)
         seen: set[str] = set()
         for name, value in passed_back(self._upstream_headers):
@@ -291,7 +296,8 @@ class ForwardHandler(OpenNotebookHandler):
                 return  # answered as a 502 once the fetch is done
             self._start_answer()
         self.write(chunk)
-        self.flush()
+        if self._streams:
+            self.flush()  # each part as it comes (a provider's events); else one write
 
     get = allow_unauthenticated(_forward)
     post = allow_unauthenticated(_forward)
