@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from integration.test_proxy_sdk import OPENAI_STREAM
 
 from support.db import rows
 from support.fake_provider import FakeProvider
@@ -201,7 +202,7 @@ def test_a_kernel_calls_the_provider_through_its_server_and_the_service(hub, use
     which adds the key; the provider sees the key, never the kernel's or the hub token."""
     alice = UserServer(hub, "alice", users["alice"])
     key = random_api_key()
-    fake = FakeProvider(key, hold=5.0)
+    fake = FakeProvider(key, hold=20.0)
     try:
         r = alice.api(
             "POST",
@@ -220,6 +221,11 @@ def test_a_kernel_calls_the_provider_through_its_server_and_the_service(hub, use
         kernel = Kernel(alice, path="llm.ipynb")  # type: ignore[arg-type]
         try:
             out = json.loads(kernel.run(PROXY_CALL).strip().splitlines()[-1])
+            # streamed through both servers: the kernel has the first event before the
+            # provider sends the rest (it waits for /release, which the kernel calls then)
+            streamed = json.loads(kernel.run(OPENAI_STREAM % {"fake": fake.url}))
+            assert streamed == {"text": "one two three", "usage": 3}
+            assert fake.seen[-1].released is True and fake.wait_done(fake.seen[-1]) is True
         finally:
             kernel.shutdown()
         assert out["chat"], out
@@ -227,7 +233,7 @@ def test_a_kernel_calls_the_provider_through_its_server_and_the_service(hub, use
         assert "/user/alice/open-notebook/api/proxy/" in out["base_url"], out
         assert out["key"] != key
         sent = [s for s in fake.seen if s.path.endswith("chat/completions")]
-        assert len(sent) == 1
+        assert len(sent) == 2
         headers = json.dumps(sent[0].headers)
         assert key in sent[0].headers["authorization"]
         assert out["key"] not in headers and users["alice"] not in headers
