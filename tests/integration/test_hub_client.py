@@ -6,7 +6,8 @@ the key and the database password.
 Alice creates and lists a credential through her own server (her hub token, as the
 panel would with her cookie); it lands in the service's database owned by alice; Bob's
 server does not show it; a kernel in Alice's server reads it with ``secrets.get`` only
-once her notebook is granted it; Carol, without the service's access scope, gets the
+once her notebook is granted it, and calls a fake provider with the openai SDK through
+``secrets.proxy`` (streamed too); Carol, without the service's access scope, gets the
 service's 403 through her server. Neither Alice's server's environment nor her home
 directory holds the key or the password, and her kernels do not get the server's hub
 token.
