@@ -268,9 +268,15 @@ class ForwardHandler(OpenNotebookHandler):
         elif line:
             self._upstream_headers.parse_line(line)
 
+    @property
+    def _refused_server(self) -> bool:
+        """The service answered 401: it refused this server's hub token (on the proxy's
+        paths a 401 may be the provider's answer to the key, which the SDK should see)."""
+        return self._upstream_status == 401 and not self.api_path.startswith("proxy/")
+
     def _start_answer(self) -> None:
         status = self._upstream_status or 502
-        if status == 401:
+        if self._refused_server:
             # The service refused this server's hub token: an operator's problem, not the
             # user's login (a 401 would send the panel to log in again).
             raise ApiError(502, SERVICE_REFUSED_SERVER)
@@ -292,7 +298,7 @@ class ForwardHandler(OpenNotebookHandler):
         if compat.finished(self):
             return
         if not self._answered:
-            if (self._upstream_status or 502) == 401:
+            if self._refused_server:
                 return  # answered as a 502 once the fetch is done
             self._start_answer()
         self.write(chunk)

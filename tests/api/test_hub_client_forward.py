@@ -144,6 +144,9 @@ async def test_a_refused_server_token_is_a_502_not_a_login(api, service):
     assert r.status == 502, r
     assert r.json == {"detail": SERVICE_REFUSED_SERVER}
     assert "WWW-Authenticate" not in r.headers
+    # on the proxy's paths a 401 is the provider's (a bad key): the SDK gets it as it is
+    r = await api.post("proxy/cred_1/v1/chat/completions", {"model": "m"})
+    assert r.status == 401 and r.json == service.body
     # the service's 403 (a token without the access scope) passes through as it is
     service.status, service.body = 403, {"detail": "no access scope"}
     r = await api.get("credentials")
