@@ -336,9 +336,13 @@ class OpenNotebookApp(
         return self.backend.key_status()
 
     async def stop_extension(self) -> None:
-        if hasattr(self, "executor"):
+        # what finish_start set, if it ran (hasattr would wait for it: startlater.py)
+        done = self.__dict__
+        if "provider_proxy" in done:
+            self.provider_proxy.close_connections()
+        if "executor" in done:
             self.executor.shutdown(wait=False, cancel_futures=True)
-        if hasattr(self, "backend"):
+        if "backend" in done:
             self.backend.close()
-        if hasattr(self, "audit"):
+        if "audit" in done:
             self.audit.close()

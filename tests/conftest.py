@@ -250,6 +250,13 @@ def extension_config() -> dict[str, Any]:
 
 
 @pytest.fixture
+def jp_nbconvert_templates() -> None:
+    """pytest-jupyter copies nbconvert's templates into each test's data directory
+    (about a tenth of a test's set-up); nothing here converts notebooks."""
+    return None
+
+
+@pytest.fixture
 def jp_server_config(extension_config: dict[str, Any]) -> dict[str, Any]:
     return {
         "ServerApp": {

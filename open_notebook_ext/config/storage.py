@@ -9,9 +9,10 @@ import getpass
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 from jupyter_core.paths import jupyter_data_dir
-from traitlets import Bool, Float, HasTraits, Int, List, Unicode, default
+from traitlets import Bool, Float, HasTraits, Int, List, TraitError, Unicode, default, validate
 
 
 class StorageSettings(HasTraits):
@@ -129,6 +130,24 @@ class StorageSettings(HasTraits):
         help="""Client mode: seconds a request forwarded to the hub-managed service may
         take, its whole answer included (the provider proxy's streamed answers too).""",
     )
+
+    start_delay = Float(
+        1.0,
+        config=True,
+        help="""Seconds after the server starts listening before the extension opens the
+        database and the key and imports its handlers (the second half of its start-up,
+        on a thread), so that the server's own first requests (the JupyterLab page and
+        its assets) do not share the CPU with it. Whatever needs the extension earlier
+        (a request to its routes, a kernel's secrets.get) starts it at once and waits
+        for it; nothing fails meanwhile. 0: right away.""",
+    )
+
+    @validate("start_delay")
+    def _valid_start_delay(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not 0 <= value <= 3600:
+            raise TraitError("OpenNotebookApp.start_delay must be between 0 and 3600 seconds")
+        return value
 
     store_threads = Int(
         4,

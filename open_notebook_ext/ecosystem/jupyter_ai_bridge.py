@@ -258,10 +258,12 @@ def _replace(ext: Any) -> bool:
     ext.jupyter_ai_secrets = manager
     ext.log.info("jupyter-ai's keys are kept in open_notebook_ext's encrypted store (not in .env)")
     _warn_about_dotenv(ext)
-    IOLoop.current().add_callback(manager.refresh)
-    # the audit log is opened with the database, after the server listens (startlater.py):
-    # reading it here, while extensions load, would open the database now
-    IOLoop.current().add_callback(_follow_credential_changes, ext, manager)
+    # the stores and the audit log are opened after the server listens (startlater.py):
+    # jupyter-ai wants its keys early, so the opening begins now, off the loop, and these
+    # run on the loop once it is done (reading them here would wait for it, stalling
+    # the server)
+    ext.when_started(manager.refresh)
+    ext.when_started(lambda: _follow_credential_changes(ext, manager))
     return True
 
 

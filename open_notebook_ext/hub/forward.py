@@ -43,7 +43,12 @@ from open_notebook_ext.kernels.tokens import TOKEN_PREFIX
 from open_notebook_ext.proxy.forward import HOP_BY_HOP
 from open_notebook_ext.proxy.table import CALLER_KEY_HEADERS
 from open_notebook_ext.services import SERVICES_SETTING
-from open_notebook_ext.vault.secret_handlers import FROM_A_BROWSER, NEEDS_A_TOKEN, from_a_browser
+from open_notebook_ext.vault.secret_handlers import (
+    FROM_A_BROWSER,
+    NEEDS_A_TOKEN,
+    from_a_browser,
+    kernel_sessions,
+)
 
 if TYPE_CHECKING:
     from open_notebook_ext.hub.client import ClientServices
@@ -191,12 +196,7 @@ class ForwardHandler(OpenNotebookHandler):
         if grant is None or grant.kernel_id not in self.kernel_manager:
             raise self.wrong_token("Invalid or revoked kernel token (the kernel was shut down?)")
         await self._authorize(User(username=grant.owner))
-        sessions = await self.session_manager.list_sessions()
-        paths = sorted(
-            s["path"]
-            for s in sessions
-            if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")
-        )
+        paths = sorted(await kernel_sessions(self.session_manager, grant.kernel_id))
         self._kernel = (grant.kernel_id, paths)
 
     async def _authorize(self, user: User) -> None:

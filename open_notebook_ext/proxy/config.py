@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from traitlets import Float, Int
 from traitlets.config import Configurable
+
+if TYPE_CHECKING:
+    from open_notebook_ext.proxy.pool import ConnectionPool
 
 
 class ProviderProxy(Configurable):
@@ -31,6 +34,32 @@ class ProviderProxy(Configurable):
         help="""Largest request body the proxy forwards (413 above it): model calls with
         images or audio are larger than the other routes' limit (max_body_bytes).""",
     )
+
+    keep_alive_seconds = Float(
+        30.0,
+        config=True,
+        help="""Seconds an idle connection to a provider is kept for the next call to the
+        same host name, port and checked address (each call's URL is still checked; an
+        address that changed gets a new connection). 0: a new connection for each call.""",
+    )
+
+    _pool: Any = None
+
+    def connections(self) -> ConnectionPool | None:
+        """The kept-alive provider connections (None when keep_alive_seconds is 0);
+        made on the server's event loop, where they are used."""
+        if self.keep_alive_seconds <= 0:
+            return None
+        if self._pool is None:
+            from open_notebook_ext.proxy.pool import ConnectionPool
+
+            self._pool = ConnectionPool(self.keep_alive_seconds)
+        pool: ConnectionPool = self._pool
+        return pool
+
+    def close_connections(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
 
     def open(self, db: Any) -> ProviderProxy:
         """Attach the usage and budget stores of database ``db``."""

@@ -28,6 +28,7 @@ from tornado.iostream import IOStream, StreamClosedError
 from tornado.tcpclient import TCPClient
 
 from open_notebook_ext.hub.relay import KERNEL_HEADER, NOTEBOOKS_HEADER
+from open_notebook_ext.proxy.pool import ConnectionPool, reusable
 from open_notebook_ext.proxy.table import CALLER_KEY_HEADERS, CALLER_KEY_PARAMS
 from open_notebook_ext.security.netguard import FetchError, PinnedResolver, Target
 
@@ -111,7 +112,12 @@ def forwarded_query(raw_query: str) -> str:
 
 
 def request_headers(
-    incoming: httputil.HTTPHeaders, key_header: str, key_value: str, host: str
+    incoming: httputil.HTTPHeaders,
+    key_header: str,
+    key_value: str,
+    host: str,
+    *,
+    keep_alive: bool = False,
 ) -> httputil.HTTPHeaders:
     named = {t.strip().lower() for t in incoming.get("Connection", "").split(",") if t.strip()}
     out = httputil.HTTPHeaders()
@@ -123,7 +129,7 @@ def request_headers(
     out[key_header] = key_value
     out["Host"] = host
     out["Accept-Encoding"] = "gzip"
-    out["Connection"] = "close"
+    out["Connection"] = "keep-alive" if keep_alive else "close"
     return out
 
 
@@ -134,36 +140,6 @@ def response_headers(upstream: httputil.HTTPHeaders) -> list[tuple[str, str]]:
         for n, v in upstream.get_all()
         if n.lower() not in _RESPONSE_DROP and n.lower() not in named
     ]
-
-
-# -- scrubbing error bodies ---------------------------------------------------------
-
-SCRUBBED = "[REDACTED]"
-_MASKED = re.compile(r"[A-Za-z0-9_\-]*(?:\*{2,}|\u2022{2,}|\.{3,}|\u2026)[A-Za-z0-9_\-]*")
-_WORD = re.compile(r"[A-Za-z0-9_\-.+/=]{8,}")
-_GRAM = 8
-
-
-def scrub(body: bytes, secrets: list[str]) -> bytes:
-    """``body`` with anything that may be (part of) one of ``secrets`` replaced.
-
-    Providers echo a masked key in error messages (OpenAI: "Incorrect API key
-    provided: sk-te****wxyz"): every masked word (``**``, ``••``, ``...`` inside a
-    word) goes, as does every word sharing 8 consecutive characters with a secret.
-    Only error answers are scrubbed; they are small.
-    """
-    text = body.decode("utf-8", "replace")
-    grams = {s[i : i + _GRAM] for s in secrets if s for i in range(max(len(s) - _GRAM + 1, 0))}
-    for s in secrets:
-        if s:
-            text = text.replace(s, SCRUBBED)
-    text = _MASKED.sub(lambda m: SCRUBBED if len(m.group(0)) >= 4 else m.group(0), text)
-
-    def word(m: re.Match[str]) -> str:
-        w = m.group(0)
-        return SCRUBBED if any(w[i : i + _GRAM] in grams for i in range(len(w) - _GRAM + 1)) else w
-
-    return _WORD.sub(word, text).encode("utf-8")
 
 
 # -- the upstream request -------------------------------------------------------------
@@ -185,9 +161,13 @@ class _Delegate(httputil.HTTPMessageDelegate):
     def __init__(self, upstream: Upstream, on_headers: OnHeaders, on_chunk: OnChunk) -> None:
         self.upstream, self.on_headers, self.on_chunk = upstream, on_headers, on_chunk
         self.complete = False
+        self.reusable = False  # the connection may carry another call after this answer
+        self.started = False  # the answer's headers arrived
 
     def headers_received(self, start_line: Any, headers: httputil.HTTPHeaders) -> None:
         assert isinstance(start_line, httputil.ResponseStartLine)
+        self.started = True
+        self.reusable = reusable(start_line.version, headers, start_line.code)
         try:
             self.on_headers(start_line.code, start_line.reason, headers)
         except Exception:
@@ -209,7 +189,9 @@ class _Delegate(httputil.HTTPMessageDelegate):
 
 
 class Upstream:
-    """One request to a pinned target. ``close()`` may be called at any time."""
+    """One request to a pinned target, on a kept-alive connection from ``pool`` when
+    there is one (and back to it once the answer is read, if it may be reused).
+    ``close()`` may be called at any time."""
 
     def __init__(
         self,
@@ -218,13 +200,17 @@ class Upstream:
         connect_timeout: float,
         timeout: float,
         max_header_bytes: int = 64 * 1024,
+        pool: ConnectionPool | None = None,
     ) -> None:
         self.target = target
         self.connect_timeout = connect_timeout
         self.timeout = timeout
         self.max_header_bytes = max_header_bytes
+        self.pool = pool
+        self.reused = False  # this call went on a kept-alive connection
         self._stream: IOStream | None = None
         self._closed = False
+        self._keep = False
 
     def close(self) -> None:
         self._closed = True
@@ -262,7 +248,31 @@ class Upstream:
             raise UpstreamFailed("could not connect to the provider") from None
         finally:
             if self._stream is not None:
-                self._stream.close()
+                if self._keep and self.pool is not None and not self._closed:
+                    self.pool.give(self.target, self._stream)
+                else:
+                    self._stream.close()
+                self._stream = None
+
+    async def _connect(self, *, fresh: bool = False) -> IOStream:
+        target = self.target
+        if self.pool is not None and not fresh:
+            kept = self.pool.take(target)
+            if kept is not None:
+                self.reused = True
+                return kept
+        ssl_options = ssl.create_default_context() if target.scheme == "https" else None
+        client = TCPClient(resolver=PinnedResolver(target=target))
+        try:
+            stream = await client.connect(
+                target.host, target.port, ssl_options=ssl_options, timeout=self.connect_timeout
+            )
+        except TimeoutError:
+            raise UpstreamFailed("connecting to the provider timed out") from None
+        finally:
+            client.close()
+        stream.set_nodelay(True)
+        return stream
 
     async def _send(
         self,
@@ -276,41 +286,50 @@ class Upstream:
         target = self.target
         if target.address is None:
             raise FetchError("no checked address")
-        ssl_options = ssl.create_default_context() if target.scheme == "https" else None
-        client = TCPClient(resolver=PinnedResolver(target=target))
-        try:
-            stream = await client.connect(
-                target.host, target.port, ssl_options=ssl_options, timeout=self.connect_timeout
-            )
-        except TimeoutError:
-            raise UpstreamFailed("connecting to the provider timed out") from None
-        finally:
-            client.close()
-        self._stream = stream
-        if self._closed:
-            stream.close()
-            return
-        stream.set_nodelay(True)
+        if body or method in ("POST", "PUT", "PATCH"):
+            headers["Content-Length"] = str(len(body))
+        start = httputil.RequestStartLine(method, path_and_query, "HTTP/1.1")
+        retried = False
+        while True:
+            stream = self._stream = await self._connect(fresh=retried)
+            if self._closed:
+                return
+            delegate = _Delegate(self, on_headers, on_chunk)
+            await self._once(stream, start, headers, body, delegate)
+            if self.reused and not delegate.started and not self._closed:
+                # A kept-alive connection the provider closed as the call went out (it
+                # answered nothing): once more, on a new connection.
+                stream.close()
+                self.reused, retried = False, True
+                continue
+            break
+        if not delegate.complete and not self._closed:
+            raise UpstreamFailed("the provider's answer was cut short or was not valid HTTP")
+        self._keep = delegate.complete and delegate.reusable and not stream.closed()
+
+    async def _once(
+        self,
+        stream: IOStream,
+        start: httputil.RequestStartLine,
+        headers: httputil.HTTPHeaders,
+        body: bytes,
+        delegate: _Delegate,
+    ) -> None:
         conn = HTTP1Connection(
             stream,
             True,
             HTTP1ConnectionParameters(
-                no_keep_alive=True,
+                no_keep_alive=self.pool is None,
                 max_header_size=self.max_header_bytes,
                 max_body_size=1 << 50,
                 decompress=True,
             ),
         )
-        if body or method in ("POST", "PUT", "PATCH"):
-            headers["Content-Length"] = str(len(body))
-        conn.write_headers(httputil.RequestStartLine(method, path_and_query, "HTTP/1.1"), headers)
+        conn.write_headers(start, headers)
         if body:
             conn.write(body)
         conn.finish()
-        delegate = _Delegate(self, on_headers, on_chunk)
         await conn.read_response(delegate)
-        if not delegate.complete and not self._closed:
-            raise UpstreamFailed("the provider's answer was cut short or was not valid HTTP")
 
 
 def split_target(url: str) -> str:

@@ -26,6 +26,8 @@ from tornado import httputil
 if TYPE_CHECKING:
     from tornado.http1connection import HTTP1Connection
 
+    from open_notebook_ext.proxy.pool import ConnectionPool
+
 from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import ApiError
 from open_notebook_ext.kernels.tokens import TOKEN_PREFIX
@@ -37,9 +39,9 @@ from open_notebook_ext.proxy.forward import (
     forwarded_query,
     request_headers,
     response_headers,
-    scrub,
 )
 from open_notebook_ext.proxy.metering import MeteredHandler
+from open_notebook_ext.proxy.scrub import scrub
 from open_notebook_ext.proxy.table import CALLER_KEY_HEADERS, ProxySpec, proxy_spec
 from open_notebook_ext.proxy.usage import UsageReader, request_model
 from open_notebook_ext.security import netguard
@@ -152,11 +154,16 @@ class ProxyHandler(MeteredHandler):
             )
         except (netguard.URLRefused, netguard.FetchError) as e:
             raise ApiError(502, f"The provider's URL was refused: {e}") from None
+        pool = self.services.provider_proxy.connections()
         headers = request_headers(
-            self.request.headers, spec.key_header, f"{spec.key_prefix}{key}", _host_header(target)
+            self.request.headers,
+            spec.key_header,
+            f"{spec.key_prefix}{key}",
+            _host_header(target),
+            keep_alive=pool is not None,
         )
         model = request_model(spec.style, path, self.body)
-        status, usage = await self._exchange(spec, target, headers, [key])
+        status, usage = await self._exchange(spec, target, headers, [key], pool)
         await self._record(credential, model or usage.model, status, usage, started)
 
     def _base(self, spec: ProxySpec, secret: dict[str, Any]) -> str:
@@ -175,6 +182,7 @@ class ProxyHandler(MeteredHandler):
         target: netguard.Target,
         headers: httputil.HTTPHeaders,
         secrets: list[str],
+        pool: ConnectionPool | None,
     ) -> tuple[int, UsageReader]:
         """Send the call, stream the answer back; (the status answered, its usage)."""
         settings = self.services.provider_proxy
@@ -217,7 +225,7 @@ class ProxyHandler(MeteredHandler):
                 await self.flush()
 
         upstream = self._upstream = Upstream(
-            target, connect_timeout=settings.connect_timeout, timeout=settings.timeout
+            target, connect_timeout=settings.connect_timeout, timeout=settings.timeout, pool=pool
         )
         try:
             await upstream.send(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, select
+from sqlalchemy import bindparam, case, delete, func, insert, select
 
 from open_notebook_ext.db.common import isoformat, new_id
 from open_notebook_ext.db.engine import Database
@@ -28,6 +28,7 @@ _ANY_BUDGET = (
     .where(ProxyBudget.owner == bindparam("owner"), ProxyBudget.credential_id == bindparam("cid"))
     .limit(1)
 )
+_INSERT_USAGE = insert(ProxyUsage)
 
 
 def utc_day(when: datetime | None = None) -> str:
@@ -89,22 +90,23 @@ class UsageStore:
         output_tokens: int | None,
     ) -> None:
         now = utcnow()
-        with self.db.session(write=True) as s:
-            s.add(
-                ProxyUsage(
-                    owner=owner,
-                    credential_id=credential_id,
-                    notebook_path=notebook_path,
-                    provider=provider,
-                    model=model,
-                    status=status,
-                    latency_ms=latency_ms,
-                    input_tokens=input_tokens,
-                    output_tokens=output_tokens,
-                    day=utc_day(now),
-                    created=now,
-                )
-            )
+        # every proxied call writes one: a Core INSERT built once, not an ORM session
+        self.db.execute_one(
+            _INSERT_USAGE,
+            {
+                "owner": owner,
+                "credential_id": credential_id,
+                "notebook_path": notebook_path,
+                "provider": provider,
+                "model": model,
+                "status": status,
+                "latency_ms": latency_ms,
+                "input_tokens": input_tokens,
+                "output_tokens": output_tokens,
+                "day": utc_day(now),
+                "created": now,
+            },
+        )
 
     def summary(
         self, owner: str, group_by: str, since: datetime, credential_id: str | None = None

@@ -1,7 +1,7 @@
 """Reading a key on behalf of notebook code: find it, check the grant, decrypt — in one call.
 
-One call (one trip to the store's thread pool, one session, two small queries)
-keeps ``secrets.get`` fast; the grant — and that its notebook is still the file it
+One call (two small pre-compiled queries, on the event loop on SQLite) keeps
+``secrets.get`` fast; the grant — and that its notebook is still the file it
 was given for — is checked before the key is decrypted.
 """
 
@@ -42,11 +42,23 @@ _BY_NAME = (
     .limit(2)
 )
 _BY_NAME_AND_PROVIDER = _BY_NAME.where(Credential.provider == bindparam("provider"))
-_GRANTS = select(Grant.id, Grant.notebook_path, Grant.file_id).where(
-    Grant.owner == bindparam("owner"),
-    Grant.credential_id == bindparam("cid"),
-    Grant.notebook_path.in_(bindparam("paths", expanding=True)),
-)
+_NAMES = tuple(c.key for c in _COLUMNS)
+_GRANTS: dict[int, Any] = {}  # the grants query for n notebook paths (one or two, mostly)
+
+
+def _grants(n: int) -> Any:
+    """``SELECT`` the grants of a credential for ``n`` paths (``p0`` ... ``pn-1``): a
+    statement per count, built once, so the database layer compiles it once."""
+    found = _GRANTS.get(n)
+    if found is None:
+        found = select(Grant.id, Grant.notebook_path, Grant.file_id).where(
+            Grant.owner == bindparam("owner"),
+            Grant.credential_id == bindparam("cid"),
+            Grant.notebook_path.in_([bindparam(f"p{i}") for i in range(n)]),
+        )
+        if len(_GRANTS) < 16:
+            _GRANTS[n] = found
+    return found
 
 
 class ProxyOnly(Exception):
@@ -102,42 +114,48 @@ class SecretAccess:
             )
         else:
             query, params = _BY_NAME, {"owner": owner, "name": (name or "").strip()}
-        with self.credentials.db.connect() as conn:
-            rows = conn.execute(query, params).all()
-            if not rows:
-                raise NotFound(NOT_FOUND)
-            if len(rows) > 1:
-                providers = ", ".join(sorted(r.provider for r in rows))
-                raise Conflict(f"Several credentials have this name ({providers}); give a provider")
-            row = rows[0]
-            meta = {
-                "id": row.id,
-                "name": row.name,
-                "provider": row.provider,
-                "key_access": row.key_access,
-            }
-            grants = []
-            if notebook_paths:
-                grants = conn.execute(
-                    _GRANTS, {"owner": owner, "cid": row.id, "paths": notebook_paths}
-                ).all()
+        # Two small single-statement reads (Database.fetch_all: on SQLite the driver's
+        # own connection, a statement compiled once): every secrets.get and proxied
+        # call makes them, on the event loop.
+        db = self.credentials.db
+        rows = [dict(zip(_NAMES, r, strict=True)) for r in db.fetch_all(query, params)]
+        if not rows:
+            raise NotFound(NOT_FOUND)
+        if len(rows) > 1:
+            providers = ", ".join(sorted(r["provider"] for r in rows))
+            raise Conflict(f"Several credentials have this name ({providers}); give a provider")
+        row = rows[0]
+        meta = {
+            "id": row["id"],
+            "name": row["name"],
+            "provider": row["provider"],
+            "key_access": row["key_access"],
+        }
+        grants: list[Any] = []
+        if notebook_paths:
+            values = {f"p{i}": p for i, p in enumerate(notebook_paths)}
+            grants = db.fetch_all(
+                _grants(len(notebook_paths)), {"owner": owner, "cid": row["id"], **values}
+            )
         # a grant counts only while its notebook is the file it was given for
         if notebook_paths is not None and not self.grants.check_files(grants, kernel_id):
             return meta, None
-        if reveal and row.key_access == "proxy":
+        if reveal and row["key_access"] == "proxy":
             raise ProxyOnly(meta)
-        secret = {**meta, **{c: getattr(row, c) for c in _OPTIONAL_COLUMNS}, "api_key": None}
-        if row.api_key_encrypted is None:
+        secret = {**meta, **{c: row[c] for c in _OPTIONAL_COLUMNS}, "api_key": None}
+        if row["api_key_encrypted"] is None:
             if require_key:
                 raise Unprocessable("This credential has no API key")
             return meta, secret
         keyring = self.credentials.keyring
         try:
-            api_key, index = keyring.decrypt_with_index(row.api_key_encrypted)
+            api_key, index = keyring.decrypt_with_index(row["api_key_encrypted"])
         except DecryptionError as e:
             raise Unprocessable(f"The API key {e}") from None
         if index:  # lazy rotation, as for every other read
             token, kid = keyring.encrypt(api_key)
-            self.credentials.rotate_lazily([Rotation(row.id, row.api_key_encrypted, token, kid)])
+            self.credentials.rotate_lazily(
+                [Rotation(row["id"], row["api_key_encrypted"], token, kid)]
+            )
         secret["api_key"] = api_key
         return meta, secret

@@ -20,6 +20,7 @@ from jupyter_core.utils import ensure_async
 from jupyter_server.auth.decorator import allow_unauthenticated, authorized
 from jupyter_server.auth.identity import User
 from jupyter_server.auth.utils import HTTP_METHOD_TO_AUTH_ACTION
+from jupyter_server.services.sessions.sessionmanager import SessionManager
 from tornado import web
 from tornado.httputil import HTTPHeaders
 
@@ -99,12 +100,7 @@ class SecretHandlerBase(OpenNotebookHandler):
                 )
             # A kernel acts for the user who started it: the authorizer is asked about them.
             await self._authorize(User(username=grant.owner))
-            sessions = await self.session_manager.list_sessions()
-            mine = {
-                s["path"]: s.get("type") or "notebook"
-                for s in sessions
-                if (s.get("kernel") or {}).get("id") == grant.kernel_id and s.get("path")
-            }
+            mine = await kernel_sessions(self.session_manager, grant.kernel_id)
             return Reader(grant.owner, grant, sorted(mine), mine)
         if self.current_user is None:
             raise self._unauthenticated()
@@ -320,3 +316,27 @@ class GrantHandler(_GrantHandlerBase):
         grant = await self.call(self.services.grants.revoke, self.owner, grant_id)
         self.audit_grant("revoked", grant)
         self.send_json({"message": "Grant revoked", **grant})
+
+
+_BY_KERNEL = "SELECT path, type FROM session WHERE kernel_id = ?"
+
+
+async def kernel_sessions(manager: Any, kernel_id: str) -> dict[str, str]:
+    """{path: type} of the sessions (notebooks, consoles) using kernel ``kernel_id``.
+
+    Jupyter's own session manager keeps them in a table, read here by kernel id: one
+    indexed-size query instead of ``list_sessions``, which builds a model of every
+    session and its kernel on every secret read. A manager that lists its sessions its
+    own way is asked through ``list_sessions``."""
+    if (
+        isinstance(manager, SessionManager)
+        and type(manager).list_sessions is SessionManager.list_sessions
+    ):
+        rows = manager.cursor.execute(_BY_KERNEL, (kernel_id,)).fetchall()
+        return {str(r[0]): str(r[1] or "notebook") for r in rows if r[0]}
+    sessions = await manager.list_sessions()
+    return {
+        s["path"]: s.get("type") or "notebook"
+        for s in sessions
+        if (s.get("kernel") or {}).get("id") == kernel_id and s.get("path")
+    }

@@ -245,3 +245,33 @@ async def test_a_hostile_body_is_the_providers_to_judge(api, fake, logs, body):
         await asyncio.sleep(0.02)
     assert [(row["model"], row["requests"]) for row in rows] == [(None, 1)]  # not readable
     assert "Traceback" not in logs.text and "RecursionError" not in logs.text
+
+
+async def test_calls_to_one_provider_reuse_a_kept_alive_connection(api, fake, ext):
+    cred = await openai_credential(api, fake)
+    for _ in range(3):
+        r = await api.post(proxy(cred, "chat/completions"), CHAT)
+        assert r.status == 200, r
+    assert len(fake.seen) == 3
+    assert len({s.peer for s in fake.seen}) == 1  # one connection for the three calls
+    assert "keep-alive" in fake.seen[0].headers["connection"].lower()
+    # the provider drops it while idle: the next call gets a new one, and its answer
+    fake.drop_connections()
+    await asyncio.sleep(0.2)
+    r = await api.post(proxy(cred, "chat/completions"), CHAT)
+    assert r.status == 200, r
+    assert fake.seen[-1].peer != fake.seen[0].peer
+    assert len(ext.provider_proxy.connections()) == 1  # kept again after that answer
+
+
+@pytest.mark.parametrize(
+    "extension_config",
+    [{"allow_private_targets": True, "ProviderProxy": {"keep_alive_seconds": 0}}],
+)
+async def test_keep_alive_seconds_zero_opens_a_connection_per_call(api, fake, extension_config):
+    cred = await openai_credential(api, fake)
+    for _ in range(2):
+        r = await api.post(proxy(cred, "chat/completions"), CHAT)
+        assert r.status == 200, r
+    assert len({s.peer for s in fake.seen}) == 2
+    assert all(s.headers["connection"].lower() == "close" for s in fake.seen)

@@ -281,7 +281,7 @@ class TestLinksFetched:
 
     @pytest.fixture
     def extension_config(self):
-        return {"allow_private_targets": True, "fetch_timeout": 2.0, "fetch_max_bytes": 1024 * 1024}
+        return {"allow_private_targets": True, "fetch_timeout": 1.0, "fetch_max_bytes": 1024 * 1024}
 
     async def test_page_text_and_title(self, api, ext, logs):
         with local_site() as site:

@@ -88,7 +88,7 @@ def static_site(tmp_path: Path) -> Iterator[object]:
             http.server.SimpleHTTPRequestHandler, directory=str(tmp_path / "site")
         )
         httpd = http.server.ThreadingHTTPServer((host, port), handler)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=httpd.serve_forever, args=(0.05,), daemon=True).start()
         servers.append(httpd)
         return f"http://{host}:{port}"
 

@@ -160,7 +160,7 @@ def local_site() -> Iterator[dict[str, Any]]:
     handler = type("Handler", (_Handler,), {"routes": routes, "hits": []})
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
         yield {

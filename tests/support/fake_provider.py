@@ -19,8 +19,10 @@ proxy put the right key in the right header).
 
 from __future__ import annotations
 
+import contextlib
 import http.server
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -38,6 +40,7 @@ class Seen:
     released: bool | None = None  # a stream: was /release called before the hold ran out
     completed: bool | None = None  # a stream: were all events written
     finished_at: float = field(default=0.0)
+    peer: tuple[str, int] = ("", 0)  # the caller's address: one per connection
 
 
 class FakeProvider:
@@ -47,6 +50,7 @@ class FakeProvider:
         self.gap = gap
         self.seen: list[Seen] = []
         self.release_event = threading.Event()
+        self.connections: list[socket.socket] = []  # every connection accepted
         self.models_redirect = False  # GET /v1/models answers a 302 to a metadata address
         self.port = free_port()
         outer = self
@@ -58,12 +62,17 @@ class FakeProvider:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def setup(self) -> None:
+                super().setup()
+                outer.connections.append(self.connection)
+
             def _record(self) -> Seen:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 seen = Seen(
                     self.command, self.path, {k.lower(): v for k, v in self.headers.items()}, body
                 )
+                seen.peer = (str(self.client_address[0]), int(self.client_address[1]))
                 if self.path != "/release":
                     outer.seen.append(seen)
                 return seen
@@ -183,7 +192,7 @@ class FakeProvider:
 
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
         self.httpd.daemon_threads = True
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        threading.Thread(target=self.httpd.serve_forever, args=(0.05,), daemon=True).start()
 
     # -- answers ---------------------------------------------------------------------
 
@@ -322,6 +331,13 @@ class FakeProvider:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    def drop_connections(self) -> None:
+        """Close every connection from this side (a provider dropping idle ones)."""
+        for conn in self.connections:
+            with contextlib.suppress(OSError):
+                conn.shutdown(socket.SHUT_RDWR)
+
     def close(self) -> None:
+        self.drop_connections()
         self.httpd.shutdown()
         self.httpd.server_close()
