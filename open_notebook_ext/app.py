@@ -31,6 +31,7 @@ from open_notebook_ext.config.storage import StorageSettings
 from open_notebook_ext.ecosystem.setup import setup as ecosystem_setup
 from open_notebook_ext.errors import ConfigError
 from open_notebook_ext.http.deferred import deferred_routes
+from open_notebook_ext.hub import client as hub_client
 from open_notebook_ext.kernels import gateway as kernels_gateway
 from open_notebook_ext.kernels import provisioner as launch_provisioner
 from open_notebook_ext.kernels.env import EnvFirewall
@@ -40,7 +41,7 @@ from open_notebook_ext.security import logscrub, procsec
 from open_notebook_ext.security.identity import AuthFailureLimiter
 from open_notebook_ext.services import SERVICES_SETTING, RequestPolicy, Services
 from open_notebook_ext.startlater import StartLater
-from open_notebook_ext.vault.fileidentity import ContentsFiles
+from open_notebook_ext.vault.fileidentity import grant_files
 from open_notebook_ext.vault.prompts import GrantPrompts, Prompt
 from open_notebook_ext.vault.redact import Redactor
 
@@ -64,7 +65,7 @@ class OpenNotebookApp(
     # -- start-up --------------------------------------------------------------
 
     def initialize_handlers(self) -> None:
-        self.handlers.extend(deferred_routes())
+        self.handlers.extend(hub_client.routes() if self.hub_service_url else deferred_routes())
 
     @property
     def server(self) -> ServerApp:
@@ -87,6 +88,7 @@ class OpenNotebookApp(
         tokens, the redaction hook, the request settings. No database, no SQLAlchemy."""
         self.started_at = time.time()
         log_like_jupyter(self.log)
+        client_mode = hub_client.prepare(self)  # no store here: hub/client.py
         self.non_dumpable_applied = procsec.protect_server(self.non_dumpable, self.log)
         self.origin_policy = checks.origin_policy(self)  # config errors first, before any file
         trusted_proxies = checks.trusted_proxies(self)
@@ -99,11 +101,13 @@ class OpenNotebookApp(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
         self.prepare_start_later()
-        ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
+        if not client_mode:
+            ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self._install_kernel_tokens()
         self._install_grant_prompts()
-        self._install_redaction()
-        self._follow_notebook_renames()
+        if not client_mode:
+            self._install_redaction()
+            self._follow_notebook_renames()
         self.requests = RequestPolicy(
             origins=self.origin_policy,
             trusted_proxies=trusted_proxies,
@@ -111,10 +115,14 @@ class OpenNotebookApp(
             body_limit=self.max_body_bytes,
             body_timeout=self.body_timeout,
         )
+        if client_mode:
+            self.settings[SERVICES_SETTING] = hub_client.start(self)
 
     def finish_start(self) -> None:
         """The rest, once the server listens (startlater.py): the handler modules, the
         database and key ring (shared with the CLI: db/bootstrap.py), the stores."""
+        if self.hub_service_url:
+            return  # client mode: the service has the store (hub/client.py)
         from open_notebook_ext.db.bootstrap import open_backend
         from open_notebook_ext.http import routes
         from open_notebook_ext.notebooks.notebooks import NotebookStore
@@ -139,7 +147,7 @@ class OpenNotebookApp(
         self.key_material = self.backend.material
         self.keyring = self.backend.keyring
         self.credentials = self.backend.credentials
-        self.grants = GrantStore(self.db, identify=self._grant_files())
+        self.grants = GrantStore(self.db, identify=grant_files(self.server, self.log))
         self.secret_access = SecretAccess(self.credentials, self.grants)
         self.audit = AuditLog(
             self.audit_log or None,
@@ -193,19 +201,6 @@ class OpenNotebookApp(
             len(self.keyring.key_ids),
         )
 
-    def _grant_files(self) -> ContentsFiles | None:
-        """How grants find the file behind a notebook path (None: they cannot)."""
-        files = ContentsFiles(self.server.contents_manager)
-        if files.tracked:
-            return files
-        self.log.warning(
-            "%s keeps no local files: notebook grants are by path alone, so a notebook "
-            "deleted outside Jupyter's contents API and created again at the same path "
-            "keeps its grants.",
-            type(self.server.contents_manager).__name__,
-        )
-        return None
-
     def _install_kernel_tokens(self) -> None:
         self.kernel_tokens = KernelTokens()
         self.kernel_firewall = EnvFirewall(self.kernel_env_strip)
@@ -254,7 +249,8 @@ class OpenNotebookApp(
 
             self.executor.submit(self.grants.forget_kernel, kernel_id).add_done_callback(done)
 
-        self.kernel_tokens.on_revoke.append(forget)
+        if not self.hub_service_url:  # (client mode: no grants here)
+            self.kernel_tokens.on_revoke.append(forget)
 
     async def console_binding(self, owner: str, path: Any) -> dict[str, Any]:
         """``{"kernel_id": ...}`` when ``path`` is a console session's (no file to bind a

@@ -107,6 +107,30 @@ class StorageSettings(HasTraits):
         except (KeyError, OSError):  # no passwd entry (some containers)
             return f"uid-{os.getuid()}"
 
+    hub_service_url = Unicode(
+        config=True,
+        help="""Client mode, for users' single-user servers under JupyterHub: the base URL
+        of the hub-managed service (`jupyter open-notebook hub-service`) as this server
+        reaches it, e.g. http://127.0.0.1:10101/services/open-notebook/ (the service's
+        `url` and prefix) or the same path through the hub's proxy. When set, this server
+        opens no database and holds no encryption key: its Open Notebook API, the panel's
+        and kernels' requests, go to the service with this server's hub token
+        (JUPYTERHUB_API_TOKEN), and start-up stops if a database URL or a key is also
+        configured here. Empty: the extension keeps its own store (the default).
+        Environment: OPEN_NOTEBOOK_HUB_SERVICE_URL.""",
+    )
+
+    @default("hub_service_url")
+    def _hub_service_url_default(self) -> str:
+        return os.environ.get("OPEN_NOTEBOOK_HUB_SERVICE_URL", "").strip()
+
+    hub_service_timeout = Float(
+        600.0,
+        config=True,
+        help="""Client mode: seconds a request forwarded to the hub-managed service may
+        take, its whole answer included (the provider proxy's streamed answers too).""",
+    )
+
     start_delay = Float(
         1.0,
         config=True,

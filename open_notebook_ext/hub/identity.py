@@ -39,6 +39,11 @@ NO_ACCESS = "This hub token does not grant access to this service ({scopes})"
 class HubServiceIdentityProvider(IdentityProvider):
     """Identify requests by their JupyterHub token, for the hub-managed service."""
 
+    # The notebooks requests name are in users' servers, not in this server's contents:
+    # grants are by path (app.py), and a client-mode server may name a kernel's
+    # notebooks (hub/relay.py).
+    notebooks_elsewhere = True
+
     hub_auth = Instance(
         HubAuth,
         help="""jupyterhub's HubAuth that checks tokens with the hub. It reads its

@@ -27,6 +27,7 @@ from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.tcpclient import TCPClient
 
+from open_notebook_ext.hub.relay import KERNEL_HEADER, NOTEBOOKS_HEADER
 from open_notebook_ext.proxy.pool import ConnectionPool, reusable
 from open_notebook_ext.proxy.table import CALLER_KEY_HEADERS, CALLER_KEY_PARAMS
 from open_notebook_ext.security.netguard import FetchError, PinnedResolver, Target
@@ -67,6 +68,8 @@ _REQUEST_DROP = HOP_BY_HOP | frozenset(
         "OpenAI-Organization",
         "OpenAI-Project",  # the key's own defaults apply
         "Xi-Api-Key",
+        KERNEL_HEADER,  # what a client-mode server tells the service (hub/relay.py)
+        NOTEBOOKS_HEADER,
     )
 )
 # Never passed back to the kernel: cookies, hop-by-hop, what the body re-framing changes.

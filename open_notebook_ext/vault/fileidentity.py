@@ -130,3 +130,20 @@ class ContentsFiles:
         except Exception:  # 404: outside the root, or an invalid path
             return None
         return file_identity(os_path)
+
+
+def grant_files(server: Any, log: Any) -> ContentsFiles | None:
+    """How a server's grants find the file behind a notebook path (None: they cannot,
+    and grants are by path alone)."""
+    if getattr(server.identity_provider, "notebooks_elsewhere", False):
+        return None  # the hub service: notebooks live in users' servers (hub/relay.py)
+    files = ContentsFiles(server.contents_manager)
+    if files.tracked:
+        return files
+    log.warning(
+        "%s keeps no local files: notebook grants are by path alone, so a notebook "
+        "deleted outside Jupyter's contents API and created again at the same path "
+        "keeps its grants.",
+        type(server.contents_manager).__name__,
+    )
+    return None

@@ -27,6 +27,7 @@ from tornado.httputil import HTTPHeaders
 from open_notebook_ext.http import compat
 from open_notebook_ext.http.base import ApiError, OpenNotebookHandler
 from open_notebook_ext.http.errors import field_error
+from open_notebook_ext.hub.relay import relayed_kernel
 from open_notebook_ext.kernels.tokens import TOKEN_PREFIX, KernelGrant
 from open_notebook_ext.vault.access import ProxyOnly
 from open_notebook_ext.vault.names import not_found_detail
@@ -38,6 +39,10 @@ FROM_A_BROWSER = (
     "(open_notebook_ext.secrets) or another non-browser client."
 )
 BROWSER_HEADERS = ("Origin", "Sec-Fetch-Site", "Sec-Fetch-Mode")
+NEEDS_A_TOKEN = (
+    "Reading a secret needs a token (the kernel's or the server's), "  # noqa: S105 - a message
+    "not the login cookie"
+)
 
 
 def from_a_browser(headers: HTTPHeaders) -> bool:
@@ -100,12 +105,17 @@ class SecretHandlerBase(OpenNotebookHandler):
         if self.current_user is None:
             raise self._unauthenticated()
         if not self.token_authenticated:
-            raise ApiError(
-                403,
-                "Reading a secret needs a token (the kernel's or the "
-                "server's), not the login cookie",
-            )
+            raise ApiError(403, NEEDS_A_TOKEN)
         await self._authorize(self.current_user)
+        relayed = relayed_kernel(self)  # a kernel in a client-mode server (hub service)
+        if relayed is not None:
+            kernel_id, paths = relayed
+            return Reader(
+                self.owner,
+                KernelGrant(kernel_id, self.owner),
+                paths,
+                dict.fromkeys(paths, "notebook"),
+            )
         return Reader(self.owner, None, [])
 
     async def _authorize(self, user: User) -> None:

@@ -21,37 +21,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from support.db import rows
-from support.hub import BIN, SERVICE, Hub, process_environ, service_pid, single_user_pid
+from support.hub import (
+    BIN,
+    DB_PASSWORD,
+    ENCRYPTION_KEY,
+    SERVER_TOKEN,
+    SERVICE,
+    Hub,
+    process_environ,
+    service_hub,
+    service_pid,
+    single_user_pid,
+)
 from support.leaks import bytes_contain, files_under, random_api_key
 from support.pg import PostgresCluster
 from support.servers import Response
 
-DB_PASSWORD = "pg-" + secrets.token_hex(16)
-ENCRYPTION_KEY = Fernet.generate_key().decode()
-SERVER_TOKEN = "jupyter-" + secrets.token_hex(24)
-
 
 @pytest.fixture(scope="module")
 def hub(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PostgresCluster) -> Iterator[Hub]:
-    root = tmp_path_factory.mktemp("hub")
-    pg_cluster.create_database("on_hub_service")
-    service_dir = root / "service"
-    service_env = {
-        # trust authentication: the password is accepted and ignored, but it is in the URL
-        # (and so a secret to look for) as it would be in production
-        "OPEN_NOTEBOOK_DB_URL": pg_cluster.url("on_hub_service", password=DB_PASSWORD),
-        "OPEN_NOTEBOOK_ENCRYPTION_KEY": ENCRYPTION_KEY,
-        "OPEN_NOTEBOOK_DATA_DIR": str(service_dir / "data"),
-        "JUPYTER_CONFIG_DIR": str(service_dir / "config"),
-        "JUPYTER_DATA_DIR": str(service_dir / "jupyter-data"),
-        "JUPYTER_RUNTIME_DIR": str(service_dir / "runtime"),
-        # a Jupyter server token the service must never accept
-        "JUPYTER_TOKEN": SERVER_TOKEN,
-    }
-    hub = Hub(root, service_env)
+    hub = service_hub(tmp_path_factory.mktemp("hub"), pg_cluster, "on_hub_service")
     try:
         yield hub.start()
     finally:

@@ -27,7 +27,9 @@ from typing import Any
 
 import pytest
 import requests
+from cryptography.fernet import Fernet
 
+from support.pg import PostgresCluster
 from support.servers import Response, free_port, root_flags
 
 BIN = Path(sys.executable).parent
@@ -35,6 +37,11 @@ REPO = Path(__file__).resolve().parents[2]
 CHP = REPO / ".hub" / "node_modules" / ".bin" / "configurable-http-proxy"
 SERVICE = "open-notebook"
 API = "open-notebook/api"
+# The service's secrets (searched for wherever they must not be) and a Jupyter server
+# token the service must never accept.
+DB_PASSWORD = "pg-" + secrets.token_hex(16)
+ENCRYPTION_KEY = Fernet.generate_key().decode()
+SERVER_TOKEN = "jupyter-" + secrets.token_hex(24)
 
 CONFIG = """\
 c = get_config()  # noqa: F821
@@ -54,7 +61,7 @@ c.JupyterHub.spawner_class = "simple"
 c.SimpleLocalProcessSpawner.home_dir_template = "{root}/home/{{username}}"
 c.Spawner.cmd = [{singleuser!r}]
 c.Spawner.args = {root_flags!r}
-c.Spawner.environment = {{"PATH": {path!r}}}
+c.Spawner.environment = {spawner_env!r}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.JupyterHub.services = [
@@ -90,11 +97,20 @@ c.JupyterHub.load_roles = [
 class Hub:
     """A JupyterHub process and what a test needs to drive it."""
 
-    def __init__(self, root: Path, service_env: dict[str, str]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        service_env: dict[str, str],
+        *,
+        user_env: dict[str, str] | None = None,
+        extra_config: str = "",
+    ) -> None:
         if not CHP.exists():
             pytest.fail(f"{CHP} is missing: run `make hub-proxy` (`make test` does)")
         self.root = root
         self.service_env = service_env
+        self.user_env = user_env or {}  # users' servers' environment (besides PATH)
+        self.extra_config = extra_config  # more jupyterhub_config.py lines
         self.proxy_port, self.hub_port = free_port(), free_port()
         self.proxy_api_port, self.service_port = free_port(), free_port()
         self.tester_token = secrets.token_hex(32)
@@ -112,6 +128,15 @@ class Hub:
         return f"{self.url}/services/{SERVICE}/{API}/"
 
     @property
+    def service_base(self) -> str:
+        """The service's base URL on its own port (what hub_service_url names)."""
+        return f"http://127.0.0.1:{self.service_port}/services/{SERVICE}/"
+
+    def user_url(self, name: str) -> str:
+        """``name``'s single-user server, through the hub's proxy."""
+        return f"{self.url}/user/{name}/"
+
+    @property
     def direct_url(self) -> str:
         """The service's API on its own port, past the proxy."""
         return f"http://127.0.0.1:{self.service_port}/services/{SERVICE}/{API}/"
@@ -127,14 +152,14 @@ class Hub:
             chp=str(CHP),
             singleuser=str(BIN / "jupyterhub-singleuser"),
             root_flags=root_flags(),
-            path=f"{BIN}:/usr/bin:/bin",
+            spawner_env={"PATH": f"{BIN}:/usr/bin:/bin", **self.user_env},
             service=SERVICE,
             service_command=[str(BIN / "jupyter-open-notebook"), "hub-service", *root_flags()],
             service_env=self.service_env,
             tester_token=self.tester_token,
         )
         path = self.root / "jupyterhub_config.py"
-        path.write_text(config)
+        path.write_text(config + self.extra_config)
         path.chmod(0o600)
         return path
 
@@ -265,6 +290,25 @@ class Hub:
             allow_redirects=False,
         )
         return Response(r.status_code, r.headers, r.text)
+
+
+def service_hub(root: Path, pg_cluster: PostgresCluster, database: str, **kw: Any) -> Hub:
+    """A (not yet started) Hub whose service keeps its store in ``database`` of
+    ``pg_cluster`` with :data:`ENCRYPTION_KEY`; ``kw`` goes to :class:`Hub`."""
+    pg_cluster.create_database(database)
+    service_dir = root / "service"
+    service_env = {
+        # trust authentication: the password is accepted and ignored, but it is in the URL
+        # (and so a secret to look for) as it would be in production
+        "OPEN_NOTEBOOK_DB_URL": pg_cluster.url(database, password=DB_PASSWORD),
+        "OPEN_NOTEBOOK_ENCRYPTION_KEY": ENCRYPTION_KEY,
+        "OPEN_NOTEBOOK_DATA_DIR": str(service_dir / "data"),
+        "JUPYTER_CONFIG_DIR": str(service_dir / "config"),
+        "JUPYTER_DATA_DIR": str(service_dir / "jupyter-data"),
+        "JUPYTER_RUNTIME_DIR": str(service_dir / "runtime"),
+        "JUPYTER_TOKEN": SERVER_TOKEN,
+    }
+    return Hub(root, service_env, **kw)
 
 
 def process_environ(pid: int) -> bytes:
