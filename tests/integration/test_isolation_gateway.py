@@ -279,7 +279,12 @@ def test_kernels_behind_the_gateway_reach_no_key_they_were_not_given(isolated, r
         {"path": "renamed.ipynb", "name": "renamed.ipynb"},
     )
     assert r.status == 200, r.text
-    assert granted_sha() == want  # the grant followed the notebook, the session its path
+    # the grant follows the notebook a moment after the rename (a contents event, then a
+    # write on the store's thread: vault/grants.py), the session its path at once
+    deadline = time.monotonic() + 20
+    while (got := granted_sha()) != want and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert got == want
 
     kernel.shutdown()
     neighbour.shutdown()
