@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from traitlets import Float, Int
-from traitlets.config import Configurable
+from traitlets import Float, Int, TraitError, validate
+from traitlets.config import LoggingConfigurable
 
 if TYPE_CHECKING:
     from open_notebook_ext.proxy.pool import ConnectionPool
 
 
-class ProviderProxy(Configurable):
+class ProviderProxy(LoggingConfigurable):
     """Settings of ``open-notebook/api/proxy/{credential_id}/{path}``."""
 
     timeout = Float(
@@ -43,6 +43,22 @@ class ProviderProxy(Configurable):
         address that changed gets a new connection). 0: a new connection for each call.""",
     )
 
+    usage_flush_seconds = Float(
+        0.1,
+        config=True,
+        help="""Seconds the usage rows of proxied calls gather in memory before they are
+        written in one transaction (budget checks and the usage API count them
+        meanwhile; a server that crashes loses at most this much usage). 0: each call's
+        row is written as the call ends.""",
+    )
+
+    @validate("usage_flush_seconds")
+    def _valid_flush(self, proposal: Any) -> float:
+        value = float(proposal["value"])
+        if not 0 <= value <= 60:
+            raise TraitError("c.ProviderProxy.usage_flush_seconds must be between 0 and 60")
+        return value
+
     _pool: Any = None
 
     def connections(self) -> ConnectionPool | None:
@@ -58,13 +74,17 @@ class ProviderProxy(Configurable):
         return pool
 
     def close_connections(self) -> None:
+        """Drop the kept-alive provider connections; write the usage rows waiting."""
         if self._pool is not None:
             self._pool.close()
+        usage = getattr(self, "usage", None)
+        if usage is not None:
+            usage.buffer.close()
 
     def open(self, db: Any) -> ProviderProxy:
         """Attach the usage and budget stores of database ``db``."""
         from open_notebook_ext.proxy.store import BudgetStore, UsageStore
 
-        self.usage = UsageStore(db)
+        self.usage = UsageStore(db, flush_seconds=self.usage_flush_seconds, log=self.log)
         self.budgets = BudgetStore(db, self.usage)
         return self

@@ -5,6 +5,7 @@ answer went out (a usage row; a failure to write it is logged, never the call's)
 
 from __future__ import annotations
 
+import functools
 import time
 from typing import Any
 
@@ -61,23 +62,30 @@ class MeteredHandler(SecretHandlerBase):
         credential: dict[str, Any],
         model: str | None,
         status: int,
-        usage: UsageReader,
+        usage_read: UsageReader,
         started: float,
     ) -> None:
-        """One usage row (after the answer went out: it adds nothing to the call's time)."""
+        """One usage row (after the answer went out: it adds nothing to the call's time),
+        queued for the next batch (proxy/usage_buffer.py), or written on a worker thread
+        when batches are off (``usage_flush_seconds = 0``)."""
+        usage = self.services.provider_proxy.usage
+        record = functools.partial(
+            usage.record,
+            self.reader.owner,
+            credential_id=credential["id"],
+            notebook_path=self.reader.notebook,
+            provider=credential["provider"],
+            model=model,
+            status=status,
+            latency_ms=(time.monotonic() - started) * 1000.0,
+            input_tokens=usage_read.input_tokens,
+            output_tokens=usage_read.output_tokens,
+        )
         try:
-            await self.call(
-                self.services.provider_proxy.usage.record,
-                self.reader.owner,
-                credential_id=credential["id"],
-                notebook_path=self.reader.notebook,
-                provider=credential["provider"],
-                model=model,
-                status=status,
-                latency_ms=(time.monotonic() - started) * 1000.0,
-                input_tokens=usage.input_tokens,
-                output_tokens=usage.output_tokens,
-            )
+            if usage.buffer.flush_seconds > 0:
+                record()
+            else:
+                await self.call(record)
         except Exception as e:
             self.log.warning(
                 "Could not record the usage of a proxied call to credential %s: %s",

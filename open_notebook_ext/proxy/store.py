@@ -17,6 +17,7 @@ from open_notebook_ext.db.common import isoformat, new_id
 from open_notebook_ext.db.engine import Database
 from open_notebook_ext.db.orm import Credential, ProxyBudget, ProxyUsage, utcnow
 from open_notebook_ext.errors import InvalidInput, NotFound
+from open_notebook_ext.proxy.usage_buffer import UsageBuffer
 from open_notebook_ext.vault.credentials import NOT_FOUND
 
 GROUPS = ("credential", "notebook", "model", "day")
@@ -73,8 +74,14 @@ class BudgetHit:
 
 
 class UsageStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, *, flush_seconds: float = 0.0, log: Any = None) -> None:
         self.db = db
+        # rows of proxied calls are written in batches (proxy/usage_buffer.py)
+        self.buffer = UsageBuffer(self.write_rows, flush_seconds=flush_seconds, log=log)
+
+    def write_rows(self, rows: builtins.list[dict[str, Any]]) -> None:
+        """Insert usage rows, in one transaction."""
+        self.db.execute_one(_INSERT_USAGE, rows)
 
     def record(
         self,
@@ -90,9 +97,8 @@ class UsageStore:
         output_tokens: int | None,
     ) -> None:
         now = utcnow()
-        # every proxied call writes one: a Core INSERT built once, not an ORM session
-        self.db.execute_one(
-            _INSERT_USAGE,
+        # every proxied call makes one: queued, then written in a batch with a Core INSERT
+        self.buffer.add(
             {
                 "owner": owner,
                 "credential_id": credential_id,
@@ -112,6 +118,7 @@ class UsageStore:
         self, owner: str, group_by: str, since: datetime, credential_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Requests, errors (status 400 and up), tokens and mean latency per group."""
+        self.buffer.flush()  # this server's own calls are all counted
         if group_by not in GROUPS:
             raise InvalidInput(
                 [{"field": "group_by", "message": f"must be one of: {', '.join(GROUPS)}"}]
@@ -185,9 +192,24 @@ class UsageStore:
         )
         if notebook_path is not None:
             query = query.where(ProxyUsage.notebook_path == notebook_path)
-        with self.db.session() as s:
-            requests, tokens = s.execute(query).one()
-        return int(requests), int(tokens or 0)
+
+        def read() -> tuple[int, int]:
+            with self.db.session() as s:
+                requests, tokens = s.execute(query).one()
+            return int(requests), int(tokens or 0)
+
+        day = utc_day()
+
+        def match(row: dict[str, Any]) -> bool:
+            return (
+                row["owner"] == owner
+                and row["credential_id"] == credential_id
+                and row["day"] == day
+                and (notebook_path is None or row["notebook_path"] == notebook_path)
+            )
+
+        # the database's rows and this server's not yet written ones
+        return self.buffer.counted(read, match)
 
 
 def _limit(value: Any, field: str) -> int | None:

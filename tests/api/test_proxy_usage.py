@@ -182,3 +182,41 @@ async def test_budgets_refuse_in_the_providers_shape_and_are_audited(api, fake, 
     exceeded = next(e for e in events if e.get("action") == "exceeded")
     assert exceeded["limit"] == "tokens_per_day" and exceeded["allowed"] == 28
     assert fake.expect_key not in json.dumps(events)
+
+
+def usage_rows_in_the_database(ext) -> int:
+    from sqlalchemy import text
+
+    with ext.db.engine.connect() as conn:
+        return int(conn.execute(text("SELECT count(*) FROM on_proxy_usage")).scalar_one())
+
+
+@pytest.mark.parametrize(
+    "extension_config",
+    [{"allow_private_targets": True, "ProviderProxy": {"usage_flush_seconds": 30}}],
+)
+async def test_rows_not_yet_written_count_for_budgets_and_are_written_at_shutdown(
+    api, fake, ext, extension_config
+):
+    """Usage rows gather in memory (usage_flush_seconds) before they are written: a
+    budget counts them at once, the usage API writes them before it reads, and so does
+    the server's shutdown."""
+    oa = await api.create_credential(
+        name="OA", provider="openai", api_key=fake.expect_key, base_url=f"{fake.url}/v1"
+    )
+    assert (
+        await api.put("budgets", {"credential_id": oa["id"], "requests_per_day": 1})
+    ).status == 201
+    assert (await api.post(f"proxy/{oa['id']}/chat/completions", CHAT)).status == 200
+    assert usage_rows_in_the_database(ext) == 0  # still waiting (30 s)
+    r = await api.post(f"proxy/{oa['id']}/chat/completions", CHAT)
+    assert r.status == 429 and "1 were used today" in r.json["detail"], r
+    days = (await api.get("usage?group_by=day")).json["rows"]
+    assert [d["requests"] for d in days] == [1]  # (a refused call is not a use)
+    assert usage_rows_in_the_database(ext) == 1
+    # one more, then the server stops: written, not lost
+    await api.put("budgets", {"credential_id": oa["id"], "requests_per_day": 100})
+    assert (await api.post(f"proxy/{oa['id']}/chat/completions", CHAT)).status == 200
+    assert usage_rows_in_the_database(ext) == 1
+    ext.provider_proxy.close_connections()  # what stop_extension does first
+    assert usage_rows_in_the_database(ext) == 2
