@@ -28,7 +28,12 @@ class UsageHandler(OpenNotebookHandler):
         except Exception as e:
             raise self._api_error(e) from None
         rows = await self.read(
-            self.services.provider_proxy.usage.summary, self.owner, group_by, since, credential_id
+            self.services.provider_proxy.usage.summary,
+            self.owner,
+            group_by,
+            since,
+            credential_id,
+            self.groups,
         )
         self.send_json({"group_by": group_by, "since": since.isoformat(), "rows": rows})
 
