@@ -50,6 +50,7 @@ class MeteredHandler(SecretHandlerBase):
             notebook_path=reader.notebook,
             kernel_id=reader.kernel.kernel_id if reader.kernel else None,
             budget_id=hit.budget["id"],
+            group=group,
             limit=hit.limit,
             allowed=hit.allowed,
             used=hit.used,

@@ -257,3 +257,22 @@ async def test_members_grant_a_groups_credential_to_their_notebooks(api, jp_root
     assert (await api.get("grants", **who("alice"))).json == []  # the grant is bob's
     r = await api.put("grants", {"credential_id": cid, "notebook_path": "a.ipynb"}, **who("carol"))
     assert r.status == 404
+
+
+async def test_admins_actions_and_members_refusals_are_audited(api, ext, fake):
+    import json
+
+    cid = (await shared_credential(api, fake.expect_key, base_url=f"{fake.url}/v1"))["id"]
+    r = await api.put(
+        "admin/budgets", {"credential_id": cid, "requests_per_day": 0}, **who("admin")
+    )
+    assert r.status == 201
+    assert (await api.post(f"proxy/{cid}/chat/completions", CHAT, **who("alice"))).status == 429
+    events = [json.loads(line) for line in ext.audit.path.read_text().splitlines()]
+    mine = [
+        (e["__schema__"].split("/")[-2], e["action"], e["owner"], e.get("group")) for e in events
+    ]
+    assert ("credential", "created", "admin", "class1") in mine
+    assert ("budget", "set", "admin", "class1") in mine
+    assert ("budget", "exceeded", "alice", "class1") in mine
+    assert fake.expect_key not in ext.audit.path.read_text()
