@@ -276,3 +276,19 @@ async def test_admins_actions_and_members_refusals_are_audited(api, ext, fake):
     assert ("budget", "set", "admin", "class1") in mine
     assert ("budget", "exceeded", "alice", "class1") in mine
     assert fake.expect_key not in ext.audit.path.read_text()
+
+
+async def test_deleting_a_groups_credential_takes_its_grants_and_budgets(api, ext, jp_root_dir):
+    cid = (await shared_credential(api, random_api_key()))["id"]
+    (jp_root_dir / "a.ipynb").write_text("{}")
+    grant = {"credential_id": cid, "notebook_path": "a.ipynb"}
+    assert (await api.put("grants", grant, **who("alice"))).status == 201
+    budget = {"credential_id": cid, "requests_per_day": 5}
+    assert (await api.put("admin/budgets", budget, **who("admin"))).status == 201
+    assert (await api.delete(f"admin/credentials/{cid}", **who("admin"))).status == 200
+    for sql in (
+        "SELECT id FROM on_grants WHERE credential_id = :cid",
+        "SELECT id FROM on_proxy_budgets WHERE credential_id = :cid",
+    ):
+        assert rows(ext, sql, cid=cid) == []
+    assert (await api.get("grants", **who("alice"))).json == []
