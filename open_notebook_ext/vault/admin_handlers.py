@@ -72,8 +72,9 @@ class AdminCredentialsHandler(AdminHandlerBase):
     @web.authenticated
     @authorized
     async def post(self) -> None:
+        payload = self.read_json()  # (malformed JSON is a 400 on every route, as elsewhere)
         self.require_admin()
-        created = await self.call(self.services.shared.admin_create, self.read_json())
+        created = await self.call(self.services.shared.admin_create, payload)
         self.log.info("Created credential %s for group %s", created["id"], created["group"])
         self.audit_shared("created", created)
         self.send_json(created, status=201)
@@ -91,8 +92,8 @@ class AdminCredentialHandler(AdminHandlerBase):
     @web.authenticated
     @authorized
     async def put(self, credential_id: str) -> None:
-        self.require_admin()
         payload = self.read_json()
+        self.require_admin()
         updated = await self.call(self.services.shared.admin_update, credential_id, payload)
         self.audit_shared("updated", updated)
         self.send_json(updated)
@@ -121,8 +122,9 @@ class AdminBudgetsHandler(AdminHandlerBase):
     @web.authenticated
     @authorized
     async def put(self) -> None:
+        payload = self.read_json()
         self.require_admin()
-        budget, created = await self.call(self.shared_budgets.put, self.read_json())
+        budget, created = await self.call(self.shared_budgets.put, payload)
         self.audit_budget("set", budget)
         self.send_json(budget, status=201 if created else 200)
 
