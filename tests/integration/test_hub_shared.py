@@ -10,7 +10,8 @@ third call gets ``openai.RateLimitError`` while Bob's calls go on. Neither user'
 environment, kernel environment or home directory holds the shared key, the encryption
 key or the database password; Alice cannot read or use Bob's own credential by its id
 (GET, secret, proxy); members cannot change the shared credential nor reach the admin
-routes; the admin's usage report has each user's count.
+routes; the admin's usage report has each user's count, through the service and through
+the admin's own server.
 
 The configuration lines are the operators' guide's (docs/operators/jupyterhub-service.md).
 """
@@ -135,9 +136,9 @@ def hub(tmp_path_factory: pytest.TempPathFactory, pg_cluster: PostgresCluster) -
 def users(hub: Hub) -> dict[str, str]:
     tokens = {name: hub.user_token(name) for name in ("alice", "bob", "admin")}
     started = time.monotonic()
-    for name in ("alice", "bob"):
+    for name in ("alice", "bob", "admin"):
         hub.spawn(name)
-    TIMINGS["two servers spawned"] = time.monotonic() - started
+    TIMINGS["three servers spawned"] = time.monotonic() - started
     return tokens
 
 
@@ -241,6 +242,10 @@ def test_a_groups_key_with_per_user_budgets_through_users_servers(hub, users, fa
     per_user = {(u["user"], u["credential_id"]): u["requests"] for u in report.json["rows"]}
     assert per_user == {("alice", shared_id): 2, ("bob", shared_id): 2}
     assert key not in report.text
+    # the admin's own server (its token given the admin scope by server_token_scopes,
+    # which only the admin holds) reaches the admin routes too
+    through_server = UserServer(hub, "admin", users["admin"]).api("GET", "admin/usage")
+    assert through_server.status == 200 and through_server.json["rows"] == report.json["rows"]
     # each member sees their own usage only
     mine = alice.api("GET", "usage?group_by=credential").json["rows"]
     assert [(u["credential_name"], u["requests"]) for u in mine] == [("Class key", 2)]
