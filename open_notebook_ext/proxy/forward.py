@@ -18,17 +18,16 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
-from collections.abc import Awaitable, Callable
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tornado import httputil
-from tornado.http1connection import HTTP1Connection, HTTP1ConnectionParameters
 from tornado.iostream import IOStream, StreamClosedError
 from tornado.tcpclient import TCPClient
 
 from open_notebook_ext.hub.relay import KERNEL_HEADER, NOTEBOOKS_HEADER
-from open_notebook_ext.proxy.pool import ConnectionPool, reusable
+from open_notebook_ext.proxy import http1
+from open_notebook_ext.proxy.http1 import OnChunk, OnHeaders
+from open_notebook_ext.proxy.pool import ConnectionPool
 from open_notebook_ext.proxy.table import CALLER_KEY_HEADERS, CALLER_KEY_PARAMS
 from open_notebook_ext.security.netguard import FetchError, PinnedResolver, Target
 
@@ -150,44 +149,6 @@ class UpstreamFailed(Exception):
     The message is a fixed phrase: never the host, the address or the error's text."""
 
 
-OnHeaders = Callable[[int, str, httputil.HTTPHeaders], None]
-OnChunk = Callable[[bytes], Awaitable[None] | None]
-
-
-class _Delegate(httputil.HTTPMessageDelegate):
-    """Hands the answer on; an error in a callback (the client went away) closes the
-    upstream connection rather than reaching Tornado (which would log a traceback)."""
-
-    def __init__(self, upstream: Upstream, on_headers: OnHeaders, on_chunk: OnChunk) -> None:
-        self.upstream, self.on_headers, self.on_chunk = upstream, on_headers, on_chunk
-        self.complete = False
-        self.reusable = False  # the connection may carry another call after this answer
-        self.started = False  # the answer's headers arrived
-
-    def headers_received(self, start_line: Any, headers: httputil.HTTPHeaders) -> None:
-        assert isinstance(start_line, httputil.ResponseStartLine)
-        self.started = True
-        self.reusable = reusable(start_line.version, headers, start_line.code)
-        try:
-            self.on_headers(start_line.code, start_line.reason, headers)
-        except Exception:
-            self.upstream.close()
-
-    async def data_received(self, chunk: bytes) -> None:
-        try:
-            pending = self.on_chunk(chunk)
-            if pending is not None:
-                await pending  # the next chunk is read once the client took this one
-        except Exception:
-            self.upstream.close()
-
-    def finish(self) -> None:
-        self.complete = True
-
-    def on_connection_close(self) -> None:
-        return None
-
-
 class Upstream:
     """One request to a pinned target, on a kept-alive connection from ``pool`` when
     there is one (and back to it once the answer is read, if it may be reused).
@@ -288,48 +249,58 @@ class Upstream:
             raise FetchError("no checked address")
         if body or method in ("POST", "PUT", "PATCH"):
             headers["Content-Length"] = str(len(body))
-        start = httputil.RequestStartLine(method, path_and_query, "HTTP/1.1")
+
+        # An error in a callback (the client went away) closes the upstream connection
+        # rather than reaching Tornado (which would log a traceback).
+        def headers_received(code: int, reason: str, upstream: httputil.HTTPHeaders) -> None:
+            try:
+                on_headers(code, reason, upstream)
+            except Exception:
+                self.close()
+
+        async def data_received(chunk: bytes) -> None:
+            if self._closed:
+                raise StreamClosedError()
+            try:
+                pending = on_chunk(chunk)
+                if pending is not None:
+                    await pending  # the next piece is read once the client took this one
+            except Exception:
+                self.close()
+            if self._closed:
+                raise StreamClosedError()
+
         retried = False
         while True:
             stream = self._stream = await self._connect(fresh=retried)
             if self._closed:
                 return
-            delegate = _Delegate(self, on_headers, on_chunk)
-            await self._once(stream, start, headers, body, delegate)
-            if self.reused and not delegate.started and not self._closed:
+            answer = http1.Answer()
+            try:
+                await http1.exchange(
+                    stream,
+                    method,
+                    path_and_query,
+                    headers,
+                    body,
+                    headers_received,
+                    data_received,
+                    max_header_bytes=self.max_header_bytes,
+                    answer=answer,
+                )
+            except StreamClosedError:
+                if not (self.reused and not answer.started and not self._closed):
+                    raise
                 # A kept-alive connection the provider closed as the call went out (it
                 # answered nothing): once more, on a new connection.
                 stream.close()
                 self.reused, retried = False, True
                 continue
+            except ValueError:  # a header that cannot be sent (http1.request_bytes)
+                self.close()
+                raise UpstreamFailed("a header of the request cannot be sent") from None
             break
-        if not delegate.complete and not self._closed:
-            raise UpstreamFailed("the provider's answer was cut short or was not valid HTTP")
-        self._keep = delegate.complete and delegate.reusable and not stream.closed()
-
-    async def _once(
-        self,
-        stream: IOStream,
-        start: httputil.RequestStartLine,
-        headers: httputil.HTTPHeaders,
-        body: bytes,
-        delegate: _Delegate,
-    ) -> None:
-        conn = HTTP1Connection(
-            stream,
-            True,
-            HTTP1ConnectionParameters(
-                no_keep_alive=self.pool is None,
-                max_header_size=self.max_header_bytes,
-                max_body_size=1 << 50,
-                decompress=True,
-            ),
-        )
-        conn.write_headers(start, headers)
-        if body:
-            conn.write(body)
-        conn.finish()
-        await conn.read_response(delegate)
+        self._keep = answer.complete and answer.reusable and not stream.closed()
 
 
 def split_target(url: str) -> str:
