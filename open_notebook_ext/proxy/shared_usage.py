@@ -14,6 +14,7 @@ user, credential and UTC day; never a key, a prompt or an answer.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -70,6 +71,12 @@ class SharedBudgets:
             for owner in owners
             for b in self.budgets.list(owner, credential_id)
         ]
+
+    def for_groups(
+        self, groups: Sequence[str], credential_id: str | None = None
+    ) -> builtins.list[dict[str, Any]]:
+        """What members see: the per-user budgets of their groups' credentials."""
+        return [b for g in sorted(set(groups)) for b in self.list(credential_id, g)]
 
     def delete(self, budget_id: str) -> dict[str, Any]:
         with self.db.session() as s:

@@ -228,7 +228,10 @@ async def test_per_user_budgets_on_a_groups_credential(api, fake):
         await api.put("budgets", {"credential_id": cid, "requests_per_day": 99}, **who("alice"))
     ).status == 404
     assert (await api.delete(f"budgets/{budget_id}", **who("alice"))).status == 404
-    assert (await api.get("budgets", **who("alice"))).json == []
+    # they see it, read-only, marked as the admin's per-user budget
+    seen = (await api.get("budgets", **who("alice"))).json
+    assert [(b["id"], b["per_user"], b["group"]) for b in seen] == [(budget_id, True, "class1")]
+    assert (await api.get("budgets", **who("carol"))).json == []
     assert (await api.post(call, CHAT, **who("alice"))).status == 429
     # members see their own usage only, with the credential's name
     usage = (await api.get("usage?group_by=credential", **who("alice"))).json["rows"]
