@@ -5,7 +5,8 @@ The hub declares the service's admin scope (``custom:open-notebook:admin``) and 
 to ``admin`` alone; alice and bob are in group ``class1``. The admin, with a hub token,
 provisions a credential for ``class1`` with a budget of two requests a day per user.
 Alice's and Bob's kernels, each in a notebook its user granted the shared credential,
-call a fake provider through their own servers with the official ``openai`` SDK; Alice's
+call a fake provider through their own servers with the official ``openai`` SDK (a
+notebook Alice did not grant it is refused, by her kernel's client and by the service); Alice's
 third call gets ``openai.RateLimitError`` while Bob's calls go on. Neither user's server
 environment, kernel environment or home directory holds the shared key, the encryption
 key or the database password; Alice cannot read or use Bob's own credential by its id
@@ -99,6 +100,28 @@ try:
     print(json.dumps("called"))
 except openai.APIStatusError as e:
     print(json.dumps(e.status_code))
+"""
+
+# A notebook its user did not grant the shared key: refused by the kernel client, and by
+# the service when the kernel calls the proxy URL anyway.
+UNGRANTED = """
+import json, openai
+from openai import OpenAI
+from open_notebook_ext import secrets
+out = []
+try:
+    secrets.proxy("Class key")
+    out.append("proxy endpoint")
+except secrets.AccessDenied:
+    out.append("denied")
+url, token = secrets._config()
+client = OpenAI(base_url=f"{url}{secrets._API}proxy/%(cid)s/", api_key=token, max_retries=0)
+try:
+    client.chat.completions.create(model="gpt-test", messages=[{"role": "user", "content": "x"}])
+    out.append("called")
+except openai.APIStatusError as e:
+    out.append(e.status_code)
+print(json.dumps(out))
 """
 
 ENVIRON = "import os, json; print(json.dumps(dict(os.environ)))"
@@ -221,6 +244,13 @@ def test_a_groups_key_with_per_user_budgets_through_users_servers(hub, users, fa
         # Alice's kernel cannot use Bob's own credential through the proxy either
         other = kernels["alice"].run(OTHERS_KEY % {"other": bobs_id}).strip().splitlines()[-1]
         assert json.loads(other) == 404, other
+        # a notebook Alice did not grant it cannot use it
+        ungranted = Kernel(alice, path="ungranted.ipynb")  # type: ignore[arg-type]
+        try:
+            out = ungranted.run(UNGRANTED % {"cid": shared_id}).strip().splitlines()[-1]
+            assert json.loads(out) == ["denied", 403], out
+        finally:
+            ungranted.shutdown()
         # neither kernel's environment holds a secret of the service or the key
         for name, kernel in kernels.items():
             env = kernel.run(ENVIRON)
