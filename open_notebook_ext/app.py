@@ -132,6 +132,7 @@ class OpenNotebookApp(
         from open_notebook_ext.proxy.config import ProviderProxy
         from open_notebook_ext.vault.access import SecretAccess
         from open_notebook_ext.vault.grants import GrantStore
+        from open_notebook_ext.vault.shared import SharedCredentials
 
         routes.ROUTES  # noqa: B018 - imports every handler module now, not at a request
         self.backend = open_backend(
@@ -188,6 +189,7 @@ class OpenNotebookApp(
             uploads=self.uploads,
             audit=self.audit,
             provider_proxy=self.provider_proxy,
+            shared=SharedCredentials(self.credentials),
         )
         # Handlers exist only from here on (http/deferred.py waits for this). Jupyter
         # copied this app's settings into the web application's while loading.

@@ -264,7 +264,8 @@ def proxy(name: str, provider: str | None = None) -> ProxyEndpoint:
     ``Anthropic(base_url=p.base_url, api_key=p.api_key)``,
     ``AzureOpenAI(azure_endpoint=p.base_url, api_key=p.api_key, api_version=...)``.
 
-    Works for ``key_access`` "read" and "proxy" alike. Raises SecretNotFound,
+    Works for ``key_access`` "read" and "proxy" alike, and for a credential your hub
+    group shares (service mode; your own of the same name comes first). Raises SecretNotFound,
     AccessDenied (this notebook was not granted the credential) or SecretError (a name
     used by several providers, and none given).
     """
@@ -277,6 +278,9 @@ def proxy(name: str, provider: str | None = None) -> ProxyEndpoint:
     ]
     if not found:
         raise SecretNotFound("Credential not found")
+    # your own credential before one your hub group shares under the same name (as the
+    # server looks them up): adding a shared key never breaks a notebook
+    found = [c for c in found if not c.get("shared")] or found
     if len(found) > 1:
         providers = ", ".join(sorted(str(c.get("provider")) for c in found))
         raise SecretError(f"Several credentials have this name ({providers}); give a provider")

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from open_notebook_ext.vault.credentials import CredentialStore
     from open_notebook_ext.vault.grants import GrantStore
     from open_notebook_ext.vault.prompts import GrantPrompts
+    from open_notebook_ext.vault.shared import SharedCredentials
 
 SERVICES_SETTING = "open_notebook_services"
 DEFAULT_BODY_LIMIT = 1024 * 1024
@@ -66,3 +67,4 @@ class Services:
     uploads: UploadArea
     audit: AuditLog
     provider_proxy: ProviderProxy
+    shared: SharedCredentials  # the credentials of hub groups (service mode)

@@ -60,6 +60,7 @@ from open_notebook_ext.http.errors import (
 )
 from open_notebook_ext.security.origin import SAFE_METHODS
 from open_notebook_ext.services import SERVICES_SETTING, Services
+from open_notebook_ext.vault.membership import groups_of
 
 if TYPE_CHECKING:
     from open_notebook_ext.app import OpenNotebookApp
@@ -158,6 +159,12 @@ class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
     def owner(self) -> str:
         """Whose rows this request may see (see OpenNotebookApp.owner_for)."""
         return self.ext.owner_for(self.current_user)
+
+    @property
+    def groups(self) -> tuple[str, ...]:
+        """The hub groups of this request's user, whose shared credentials they may use
+        (service mode; none elsewhere: ``vault/membership.py``)."""
+        return groups_of(self.current_user)
 
     # -- errors ----------------------------------------------------------------
 

@@ -82,6 +82,18 @@ TARGETS: list[tuple[str, str]] = [
         rf"{API}/budgets/(?P<budget_id>[^/]+)",
         "open_notebook_ext.proxy.usage_handlers:BudgetHandler",
     ),
+    # What admins of the service do with the credentials hub groups share (service mode)
+    (rf"{API}/admin/credentials", "open_notebook_ext.vault.admin_handlers:AdminCredentialsHandler"),
+    (
+        rf"{API}/admin/credentials/{CREDENTIAL_ID}",
+        "open_notebook_ext.vault.admin_handlers:AdminCredentialHandler",
+    ),
+    (rf"{API}/admin/budgets", "open_notebook_ext.vault.admin_handlers:AdminBudgetsHandler"),
+    (
+        rf"{API}/admin/budgets/(?P<budget_id>[^/]+)",
+        "open_notebook_ext.vault.admin_handlers:AdminBudgetHandler",
+    ),
+    (rf"{API}/admin/usage", "open_notebook_ext.vault.admin_handlers:AdminUsageHandler"),
     # Last: anything else under the API prefix is a JSON 404, not Jupyter's HTML page.
     (rf"{API}(?:/.*)?", "open_notebook_ext.http.base:NotFoundHandler"),
 ]

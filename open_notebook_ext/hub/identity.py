@@ -14,26 +14,42 @@ There is no other way in: no login form, no cookie, no ``?token=`` in the URL (e
 where ``HubAuth`` allows it for websockets), and the Jupyter server's own token
 (``JUPYTER_TOKEN``, ``IdentityProvider.token``) is never compared with anything.
 
-The returned ``User.username`` is the hub username, so rows are owned per hub user
-(``OpenNotebookApp.owner_for``).
+The returned user is a :class:`~open_notebook_ext.vault.membership.HubUser`: its
+``username`` is the hub username, so rows are owned per hub user
+(``OpenNotebookApp.owner_for``); its ``groups`` are the model's ``groups`` (which
+``/hub/api/user`` always includes for the token's own user) and ``admin`` says whether
+the model's ``scopes`` (the token's) hold :attr:`admin_scope`, the service's custom scope
+``custom:<service name>:admin``. Both come from the one answer ``HubAuth`` caches: no
+other hub call.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import weakref
 from typing import Any
 
 from jupyter_server.auth.identity import IdentityProvider, User
 from jupyterhub.services.auth import HubAuth
 from tornado import web
-from traitlets import Instance, default
+from traitlets import Instance, Unicode, default
 
 from open_notebook_ext.http.errors import ApiError
+from open_notebook_ext.vault.membership import HubUser
 
 HUB_UNAVAILABLE = "JupyterHub cannot be reached to check the token; try again shortly"
 HUB_RETRY_AFTER = 5
 NOT_A_USER = "Only JupyterHub users may use this service (this token is a {kind}'s)"
 NO_ACCESS = "This hub token does not grant access to this service ({scopes})"
+# JupyterHub's own rule for custom scopes (jupyterhub/scopes.py, _custom_scope_pattern)
+CUSTOM_SCOPE = re.compile(r"^custom:[a-z0-9][a-z0-9_\-\*:]+[a-z0-9_\*]$")
+DEFAULT_SERVICE_NAME = "open-notebook"
+
+
+def admin_scope_for(service_name: str) -> str:
+    """``custom:<service name>:admin``: the scope that makes a user an admin of the service."""
+    return f"custom:{service_name}:admin"
 
 
 class HubServiceIdentityProvider(IdentityProvider):
@@ -52,6 +68,19 @@ class HubServiceIdentityProvider(IdentityProvider):
         JUPYTERHUB_OAUTH_ACCESS_SCOPES); configure it as c.HubAuth.*.""",
     )
 
+    admin_scope = Unicode(
+        help="""The hub scope whose holders are this service's admins: they manage the
+        credentials groups share, the budgets on them and see their usage. Default
+        custom:<service name>:admin (JUPYTERHUB_SERVICE_NAME). Declare it in
+        c.JupyterHub.custom_scopes and give it to a role; a user's token must carry it
+        (a token gets only the scopes its user holds).""",
+    ).tag(config=True)
+
+    @default("admin_scope")
+    def _admin_scope_default(self) -> str:
+        name = os.environ.get("JUPYTERHUB_SERVICE_NAME") or DEFAULT_SERVICE_NAME
+        return admin_scope_for(name)
+
     @default("hub_auth")
     def _hub_auth_default(self) -> HubAuth:
         return HubAuth(parent=self)
@@ -69,6 +98,13 @@ class HubServiceIdentityProvider(IdentityProvider):
             weakref.WeakKeyDictionary()
         )
         self._identified: weakref.WeakSet[web.RequestHandler] = weakref.WeakSet()
+        if self.admin_scope and not CUSTOM_SCOPE.match(self.admin_scope):
+            self.log.warning(
+                "HubServiceIdentityProvider.admin_scope %r is not a scope JupyterHub can "
+                "declare (custom:<lower-case name>:admin): nobody will be an admin; set "
+                "c.HubServiceIdentityProvider.admin_scope",
+                self.admin_scope,
+            )
 
     def get_token(self, handler: web.RequestHandler) -> str | None:
         """The hub token a request offers (the Authorization header; never a cookie)."""
@@ -99,7 +135,11 @@ class HubServiceIdentityProvider(IdentityProvider):
             return None
         self._identified.add(handler)
         name = model["name"]
-        return User(username=name, name=name, display_name=name)
+        groups = tuple(sorted(str(g) for g in model.get("groups") or ()))
+        admin = bool(self.admin_scope) and bool(
+            self.hub_auth.check_scopes({self.admin_scope}, model)
+        )
+        return HubUser(username=name, name=name, display_name=name, groups=groups, admin=admin)
 
     def refusal(self, handler: web.RequestHandler) -> str | None:
         """Why a request with a valid hub token was identified as nobody (a 403), if so."""

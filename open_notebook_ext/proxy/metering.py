@@ -11,6 +11,7 @@ from typing import Any
 
 from open_notebook_ext.http.base import ApiError
 from open_notebook_ext.proxy.usage import UsageReader
+from open_notebook_ext.vault.membership import group_owner
 from open_notebook_ext.vault.secret_handlers import SecretHandlerBase
 
 
@@ -21,14 +22,21 @@ class MeteredHandler(SecretHandlerBase):
         """429 in the providers' shape (the SDKs raise their rate-limit error with this
         message, and do not retry: ``x-should-retry: false``) when a budget is spent."""
         reader = self.reader
+        group = credential.get("group")  # a group's credential: the admin's budgets, per user
         hit = await self.read(
-            self.services.provider_proxy.budgets.check, reader.owner, credential["id"], reader.paths
+            self.services.provider_proxy.budgets.check,
+            reader.owner,
+            credential["id"],
+            reader.paths,
+            group_owner(group) if group else None,
         )
         if hit is None:
             return
         where = (
             f"notebook {hit.budget['notebook_path']!r}"
             if hit.budget["notebook_path"]
+            else "each user of group " + repr(group)
+            if group
             else "all notebooks"
         )
         unit = "requests" if hit.limit == "requests_per_day" else "tokens"
@@ -43,6 +51,7 @@ class MeteredHandler(SecretHandlerBase):
             notebook_path=reader.notebook,
             kernel_id=reader.kernel.kernel_id if reader.kernel else None,
             budget_id=hit.budget["id"],
+            group=group,
             limit=hit.limit,
             allowed=hit.allowed,
             used=hit.used,

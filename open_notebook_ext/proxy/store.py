@@ -7,6 +7,7 @@ starts at 00:00 UTC, and ``Retry-After`` counts the seconds to the next one.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -19,6 +20,7 @@ from open_notebook_ext.db.orm import Credential, ProxyBudget, ProxyUsage, utcnow
 from open_notebook_ext.errors import InvalidInput, NotFound
 from open_notebook_ext.proxy.usage_buffer import UsageBuffer
 from open_notebook_ext.vault.credentials import NOT_FOUND
+from open_notebook_ext.vault.membership import group_owners
 
 GROUPS = ("credential", "notebook", "model", "day")
 DEFAULT_DAYS = 30
@@ -115,9 +117,15 @@ class UsageStore:
         )
 
     def summary(
-        self, owner: str, group_by: str, since: datetime, credential_id: str | None = None
+        self,
+        owner: str,
+        group_by: str,
+        since: datetime,
+        credential_id: str | None = None,
+        groups: Sequence[str] = (),
     ) -> list[dict[str, Any]]:
-        """Requests, errors (status 400 and up), tokens and mean latency per group."""
+        """Requests, errors (status 400 and up), tokens and mean latency per group
+        (``groups``: the owner's hub groups, whose credentials' names are shown too)."""
         self.buffer.flush()  # this server's own calls are all counted
         if group_by not in GROUPS:
             raise InvalidInput(
@@ -150,7 +158,7 @@ class UsageStore:
                     cid: (name, provider)
                     for cid, name, provider in s.execute(
                         select(Credential.id, Credential.name, Credential.provider).where(
-                            Credential.owner == owner
+                            Credential.owner.in_([owner, *group_owners(groups)])
                         )
                     )
                 }
@@ -327,19 +335,26 @@ class BudgetStore:
         return gone
 
     def check(
-        self, owner: str, credential_id: str, notebook_paths: builtins.list[str]
+        self,
+        owner: str,
+        credential_id: str,
+        notebook_paths: builtins.list[str],
+        budget_owner: str | None = None,
     ) -> BudgetHit | None:
         """The first budget this call would exceed (today's use is at or over it), or None.
 
-        Applies the credential-wide budget and those of the calling notebook(s)."""
+        Applies the credential-wide budget and those of the calling notebook(s).
+        ``budget_owner``: whose budgets apply (a group's credential: the group's, set by
+        an admin), each counted against ``owner``'s use alone; default ``owner``'s."""
+        holder = budget_owner or owner
         # Every proxied call asks: one small pre-compiled query while there is no budget.
-        if not self.db.fetch_all(_ANY_BUDGET, {"owner": owner, "cid": credential_id}):
+        if not self.db.fetch_all(_ANY_BUDGET, {"owner": holder, "cid": credential_id}):
             return None
         with self.db.session() as s:
             budgets = list(
                 s.scalars(
                     select(ProxyBudget).where(
-                        ProxyBudget.owner == owner,
+                        ProxyBudget.owner == holder,
                         ProxyBudget.credential_id == credential_id,
                         ProxyBudget.notebook_path.in_(["", *notebook_paths]),
                     )

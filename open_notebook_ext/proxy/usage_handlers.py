@@ -12,6 +12,7 @@ from jupyter_server.auth.decorator import authorized
 from tornado import web
 
 from open_notebook_ext.http.base import OpenNotebookHandler
+from open_notebook_ext.proxy.shared_usage import SharedBudgets
 from open_notebook_ext.proxy.store import parse_since
 
 
@@ -27,8 +28,14 @@ class UsageHandler(OpenNotebookHandler):
             since = parse_since(self.get_query_argument("since", None))
         except Exception as e:
             raise self._api_error(e) from None
-        rows = await self.read(
-            self.services.provider_proxy.usage.summary, self.owner, group_by, since, credential_id
+        # on a worker thread: this server's unwritten usage rows are written first
+        rows = await self.call(
+            self.services.provider_proxy.usage.summary,
+            self.owner,
+            group_by,
+            since,
+            credential_id,
+            self.groups,
         )
         self.send_json({"group_by": group_by, "since": since.isoformat(), "rows": rows})
 
@@ -47,18 +54,21 @@ class _BudgetHandlerBase(OpenNotebookHandler):
 
 
 class BudgetsHandler(_BudgetHandlerBase):
-    """``GET budgets[?credential_id=]``, ``PUT budgets`` (set one, by credential and notebook)."""
+    """``GET budgets[?credential_id=]``, ``PUT budgets`` (set one, by credential and notebook).
+
+    A member of hub groups also gets the budgets admins set on their groups'
+    credentials (``per_user``, ``group``), which their ``PUT`` and ``DELETE`` cannot reach."""
 
     @web.authenticated
     @authorized
     async def get(self) -> None:
-        self.send_json(
-            await self.read(
-                self.services.provider_proxy.budgets.list,
-                self.owner,
-                self.get_query_argument("credential_id", None) or None,
-            )
-        )
+        credential_id = self.get_query_argument("credential_id", None) or None
+        budgets = self.services.provider_proxy.budgets
+        found = await self.read(budgets.list, self.owner, credential_id)
+        if self.groups:  # then, read-only, the admins' per-user budgets of their groups' keys
+            shared = SharedBudgets(budgets, self.services.shared)
+            found += await self.read(shared.for_groups, self.groups, credential_id)
+        self.send_json(found)
 
     @web.authenticated
     @authorized

@@ -3,10 +3,17 @@
 One call (two small pre-compiled queries, on the event loop on SQLite) keeps
 ``secrets.get`` fast; the grant — and that its notebook is still the file it
 was given for — is checked before the key is decrypted.
+
+A reader's own credentials come first; only when none matches are the credentials of
+the reader's hub groups looked at (``groups``, service mode: ``vault/membership.py``).
+A group's credential is used by the proxy only: its grants are the reader's own (a
+kernel needs its notebook granted, as for the reader's proxy-only keys), and handing
+its key out is refused whatever its ``key_access`` says.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import bindparam, select
@@ -21,6 +28,7 @@ from open_notebook_ext.vault.credentials import (
 from open_notebook_ext.vault.fields import OPTIONAL_COLUMNS as _OPTIONAL_COLUMNS
 from open_notebook_ext.vault.grants import GrantStore
 from open_notebook_ext.vault.keyring import DecryptionError
+from open_notebook_ext.vault.membership import group_of, group_owners
 
 _COLUMNS = [
     Credential.id,
@@ -75,6 +83,23 @@ class ProxyOnly(Exception):
         )
 
 
+def _shared_rows(
+    db: Any, groups: Sequence[str], credential_id: str | None, name: str, provider: str | None
+) -> list[dict[str, Any]]:
+    """Rows (as dicts, with ``owner``) of the groups' credentials matching the lookup."""
+    query = select(*_COLUMNS, Credential.owner).where(Credential.owner.in_(group_owners(groups)))
+    if credential_id is not None:
+        query = query.where(Credential.id == credential_id)
+    else:
+        query = query.where(Credential.name == name)
+        if provider:
+            query = query.where(Credential.provider == provider)
+    with db.session() as s:
+        return [
+            dict(zip((*_NAMES, "owner"), r, strict=True)) for r in s.execute(query.limit(2)).all()
+        ]
+
+
 class SecretAccess:
     def __init__(self, credentials: CredentialStore, grants: GrantStore) -> None:
         self.credentials = credentials
@@ -91,6 +116,7 @@ class SecretAccess:
         kernel_id: str | None = None,
         require_key: bool = True,
         reveal: bool = False,
+        groups: Sequence[str] = (),
     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
         """(id/name/provider/key_access, the secret or None when not granted).
 
@@ -98,7 +124,9 @@ class SecretAccess:
         ``require_grants`` off); ``kernel_id`` is the reading kernel (a console's grant
         is bound to it). ``reveal``: the key is to be handed to the caller
         (``secrets.get``), which a proxy-only credential refuses (:class:`ProxyOnly`,
-        after the grant check, before decrypting). Raises NotFound, Conflict
+        after the grant check, before decrypting). ``groups``: the reader's hub groups,
+        whose credentials are found when none of the reader's own is (their meta has
+        ``group``; always proxy-only). Raises NotFound, Conflict
         (ambiguous name), Unprocessable (no key, or undecryptable).
         """
         if credential_id is not None:
@@ -119,6 +147,10 @@ class SecretAccess:
         # call makes them, on the event loop.
         db = self.credentials.db
         rows = [dict(zip(_NAMES, r, strict=True)) for r in db.fetch_all(query, params)]
+        if not rows and groups:
+            rows = _shared_rows(
+                db, groups, credential_id, params.get("name", ""), params.get("provider")
+            )
         if not rows:
             raise NotFound(NOT_FOUND)
         if len(rows) > 1:
@@ -131,6 +163,9 @@ class SecretAccess:
             "provider": row["provider"],
             "key_access": row["key_access"],
         }
+        group = group_of(row.get("owner", ""))
+        if group is not None:
+            meta.update(key_access="proxy", group=group)
         grants: list[Any] = []
         if notebook_paths:
             values = {f"p{i}": p for i, p in enumerate(notebook_paths)}
@@ -140,7 +175,7 @@ class SecretAccess:
         # a grant counts only while its notebook is the file it was given for
         if notebook_paths is not None and not self.grants.check_files(grants, kernel_id):
             return meta, None
-        if reveal and row["key_access"] == "proxy":
+        if reveal and meta["key_access"] == "proxy":
             raise ProxyOnly(meta)
         secret = {**meta, **{c: row[c] for c in _OPTIONAL_COLUMNS}, "api_key": None}
         if row["api_key_encrypted"] is None:

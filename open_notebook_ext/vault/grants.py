@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import builtins
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import delete, select, update
@@ -21,6 +21,7 @@ from open_notebook_ext.db.orm import Credential, Grant, utcnow
 from open_notebook_ext.errors import InvalidInput, NotFound
 from open_notebook_ext.validation import normalise_path
 from open_notebook_ext.vault.credentials import NOT_FOUND
+from open_notebook_ext.vault.membership import group_owners
 from open_notebook_ext.vault.models import GrantRequest, parse
 
 log = logging.getLogger(__name__)
@@ -145,13 +146,18 @@ class GrantStore:
     # -- the API ---------------------------------------------------------------------
 
     def list(
-        self, owner: str, credential_id: str | None = None, notebook_path: str | None = None
+        self,
+        owner: str,
+        credential_id: str | None = None,
+        notebook_path: str | None = None,
+        groups: Sequence[str] = (),
     ) -> builtins.list[dict[str, Any]]:
-        """Grants, without those whose file was replaced by another (they are deleted)."""
+        """Grants, without those whose file was replaced by another (they are deleted);
+        ``groups``: the owner's hub groups, whose credentials the owner may grant too."""
         query = (
             select(Grant, Credential)
             .join(Credential, Credential.id == Grant.credential_id)
-            .where(Grant.owner == owner, Credential.owner == owner)
+            .where(Grant.owner == owner, Credential.owner.in_([owner, *group_owners(groups)]))
         )
         if credential_id:
             query = query.where(Grant.credential_id == credential_id)
@@ -168,12 +174,19 @@ class GrantStore:
         return [g for g, _ in found if g["id"] not in deleted]
 
     def grant(
-        self, owner: str, payload: Any, *, kernel_id: str | None = None
+        self,
+        owner: str,
+        payload: Any,
+        *,
+        kernel_id: str | None = None,
+        groups: Sequence[str] = (),
     ) -> tuple[dict[str, Any], bool]:
         """Allow a notebook to read a credential; (grant, created). Idempotent for the same
         file; a grant left by another file at this path is replaced. With ``kernel_id``
         (a console: its path names no file) the grant is bound to that kernel and ends
-        with it (:meth:`forget_kernel`)."""
+        with it (:meth:`forget_kernel`). ``groups``: the owner's hub groups, whose
+        credentials the owner may grant to their notebooks as their own (the grant is
+        the owner's)."""
         req = parse(GrantRequest, payload)
         # the file is looked at before the transaction (no disk access while rows are locked)
         if kernel_id is not None:
@@ -185,7 +198,10 @@ class GrantStore:
                 # locked: the credential must not be deleted before the grant is in
                 credential = s.scalar(
                     select(Credential)
-                    .where(Credential.id == req.credential_id, Credential.owner == owner)
+                    .where(
+                        Credential.id == req.credential_id,
+                        Credential.owner.in_([owner, *group_owners(groups)]),
+                    )
                     .with_for_update(read=True, key_share=True)
                 )
                 if credential is None:
@@ -218,7 +234,7 @@ class GrantStore:
                 return self._json(grant, credential), True
         except IntegrityError:
             # a concurrent identical grant won: that is the same outcome
-            same = self.list(owner, req.credential_id, req.notebook_path)
+            same = self.list(owner, req.credential_id, req.notebook_path, groups)
             if not same:  # or the credential was deleted meanwhile
                 raise NotFound(NOT_FOUND) from None
             return same[0], False

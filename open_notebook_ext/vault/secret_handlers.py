@@ -55,7 +55,8 @@ def from_a_browser(headers: HTTPHeaders) -> bool:
 class Reader:
     """Who is asking for a secret: a kernel (with its notebooks) or a token holder.
 
-    ``sessions`` gives the session type (notebook, console, file) of each path."""
+    ``sessions`` gives the session type (notebook, console, file) of each path;
+    ``groups`` the owner's hub groups, whose shared credentials they may use."""
 
     def __init__(
         self,
@@ -63,11 +64,13 @@ class Reader:
         kernel: KernelGrant | None,
         paths: list[str],
         sessions: dict[str, str] | None = None,
+        groups: tuple[str, ...] = (),
     ) -> None:
         self.owner = owner
         self.kernel = kernel
         self.paths = paths
         self.sessions = sessions or {}
+        self.groups = groups
 
     @property
     def notebook(self) -> str | None:
@@ -115,8 +118,9 @@ class SecretHandlerBase(OpenNotebookHandler):
                 KernelGrant(kernel_id, self.owner),
                 paths,
                 dict.fromkeys(paths, "notebook"),
+                self.groups,
             )
-        return Reader(self.owner, None, [])
+        return Reader(self.owner, None, [], groups=self.groups)
 
     async def _authorize(self, user: User) -> None:
         """What @authorized does, for a user this handler found itself (a kernel's owner)."""
@@ -156,6 +160,7 @@ class SecretHandlerBase(OpenNotebookHandler):
                 notebook_paths=reader.paths if check else None,
                 kernel_id=kernel_id,
                 reveal=reveal,
+                groups=reader.groups,
                 **which,
             )
             if secret is None:
@@ -237,7 +242,7 @@ class SecretByNameHandler(SecretHandlerBase):
                 raise
             names = [
                 c["name"] for c in await self.read(self.services.credentials.list, reader.owner)
-            ]
+            ] + [c["name"] for c in await self.read(self.services.shared.visible, reader.groups)]
             raise ApiError(404, not_found_detail(name, names)) from None
 
 
@@ -248,6 +253,8 @@ class SecretsListHandler(SecretHandlerBase):
     async def get(self) -> None:
         reader = self.reader
         credentials = await self.read(self.services.credentials.list, reader.owner)
+        if reader.groups:  # then the credentials of the owner's groups (service mode)
+            credentials += await self.read(self.services.shared.visible, reader.groups)
         granted: set[str] | None = None
         if reader.kernel is not None and self.ext.require_grants:
             granted = await self.read(
@@ -264,6 +271,7 @@ class SecretsListHandler(SecretHandlerBase):
                     "key_access": c["key_access"],
                     "decryption_error": c["decryption_error"],
                     "granted": True if granted is None else c["id"] in granted,
+                    **({"shared": True, "group": c["group"]} if c.get("shared") else {}),
                 }
                 for c in credentials
             ]
@@ -292,6 +300,7 @@ class GrantsHandler(_GrantHandlerBase):
                 self.get_query_argument("credential_id", None),
                 # not stripped: " a.ipynb " and "a.ipynb" are different notebooks to Jupyter
                 self.get_query_argument("notebook_path", None, strip=False),
+                groups=self.groups,
             )
         )
 
@@ -303,7 +312,9 @@ class GrantsHandler(_GrantHandlerBase):
         binding = await self.ext.console_binding(
             self.owner, body.get("notebook_path") if isinstance(body, dict) else None
         )
-        grant, created = await self.call(self.services.grants.grant, self.owner, body, **binding)
+        grant, created = await self.call(
+            self.services.grants.grant, self.owner, body, groups=self.groups, **binding
+        )
         if created:
             self.audit_grant("granted", grant)
         self.send_json(grant, status=201 if created else 200)

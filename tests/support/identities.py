@@ -71,3 +71,31 @@ class HubUserIdentityProvider(IdentityProvider):
         if hasattr(user, "__await__"):
             user = await user
         return User(self.user_name) if user is not None else None
+
+
+class HubGroupsIdentityProvider(IdentityProvider):
+    """Users as the hub-managed service sees them: named, in hub groups, maybe admins.
+
+    ``Authorization: token <name>-token`` is user ``<name>`` (a :class:`HubUser`, as
+    ``hub/identity.py`` returns): alice and bob in group ``class1``, carol in ``others``,
+    dave in no group, and ``admin``, who holds the admin scope and is in no group.
+    """
+
+    admin_scope = "custom:open-notebook:admin"
+    users = {
+        "alice": ("class1",),
+        "bob": ("class1",),
+        "carol": ("others",),
+        "dave": (),
+        "admin": (),
+    }
+
+    def get_user(self, handler):  # type: ignore[override]
+        from open_notebook_ext.vault.membership import HubUser
+
+        m = self.auth_header_pat.match(handler.request.headers.get("Authorization", ""))
+        name = m.group(2).removesuffix("-token") if m else None
+        if name not in self.users:
+            return None
+        handler._token_authenticated = True
+        return HubUser(name, groups=self.users[name], admin=name == "admin")

@@ -102,6 +102,13 @@ export interface ICredential {
   updated: string;
   model_count: number;
   decryption_error: string | null;
+  /**
+   * Only on a credential a hub group shares (JupyterHub service mode): used through
+   * the proxy, read-only for members; an admin of the service manages it.
+   */
+  shared?: true;
+  /** With `shared`: the hub group that owns it. */
+  group?: string;
 }
 
 /** @schema #/components/schemas/CredentialDeleteResponse */

@@ -28,6 +28,10 @@ export interface ICredentialItemProps {
 
 export function CredentialItem(props: ICredentialItemProps): JSX.Element {
   const { credential: c, trans, test } = props;
+  // A hub group's credential (service mode): used through the proxy, managed by an
+  // admin of the service, so neither edited, deleted nor tested from here.
+  const shared = c.shared === true;
+  const canTest = props.canTest && !shared;
   const nameId = domId('jp-OpenNotebook-name', c.id);
   const testId = domId('jp-OpenNotebook-test', c.id);
   let keyText: string;
@@ -80,6 +84,16 @@ export function CredentialItem(props: ICredentialItemProps): JSX.Element {
           {trans.__('Proxy only')}
         </div>
       )}
+      {shared && (
+        <div
+          className="jp-OpenNotebook-badge jp-OpenNotebook-shared"
+          title={trans.__(
+            'Your hub group shares this key: use it through the provider proxy. Only an admin of the service can change it.'
+          )}
+        >
+          {trans.__('Shared by group %1', c.group ?? '')}
+        </div>
+      )}
       {props.usage && (
         <div className="jp-OpenNotebook-meta jp-OpenNotebook-usage">
           <span className="jp-OpenNotebook-metaLabel">
@@ -113,25 +127,29 @@ export function CredentialItem(props: ICredentialItemProps): JSX.Element {
         )}
       </div>
       <div className="jp-OpenNotebook-actions">
-        <Button
-          small
-          className="jp-OpenNotebook-edit"
-          aria-label={trans.__('Edit %1', c.name)}
-          disabled={props.busy}
-          onClick={props.onEdit}
-        >
-          {trans.__('Edit')}
-        </Button>
-        <Button
-          small
-          className="jp-OpenNotebook-delete"
-          aria-label={trans.__('Delete %1', c.name)}
-          disabled={props.busy}
-          onClick={props.onDelete}
-        >
-          {trans.__('Delete')}
-        </Button>
-        {props.canTest && (
+        {!shared && (
+          <>
+            <Button
+              small
+              className="jp-OpenNotebook-edit"
+              aria-label={trans.__('Edit %1', c.name)}
+              disabled={props.busy}
+              onClick={props.onEdit}
+            >
+              {trans.__('Edit')}
+            </Button>
+            <Button
+              small
+              className="jp-OpenNotebook-delete"
+              aria-label={trans.__('Delete %1', c.name)}
+              disabled={props.busy}
+              onClick={props.onDelete}
+            >
+              {trans.__('Delete')}
+            </Button>
+          </>
+        )}
+        {canTest && (
           <Button
             small
             className="jp-OpenNotebook-test"
@@ -146,7 +164,7 @@ export function CredentialItem(props: ICredentialItemProps): JSX.Element {
           </Button>
         )}
       </div>
-      {props.canTest && (
+      {canTest && (
         <TestResult
           id={testId}
           test={test}
