@@ -106,8 +106,8 @@ class OpenNotebookApp(
             ecosystem_setup(self)  # env imports, jupyter-ai's secrets (ecosystem/)
         self._install_kernel_tokens()
         self._install_grant_prompts()
+        self._install_redaction(client_mode)
         if not client_mode:
-            self._install_redaction()
             self._follow_notebook_renames()
         self.requests = RequestPolicy(
             origins=self.origin_policy,
@@ -274,11 +274,12 @@ class OpenNotebookApp(
             self.server, getattr(self, "non_dumpable_applied", False)
         )
 
-    def _install_redaction(self) -> None:
-        # the store is read when a notebook is saved (after start-up: startlater.py)
+    def _install_redaction(self, client_mode: bool) -> None:
+        # keys: the store's when a notebook is saved, or the service's (hub/redaction.py)
+        keys = hub_client.redaction_keys(self) if client_mode else None
         self.redactor = Redactor(
-            lambda owner: self.credentials.plaintext_keys(owner),
-            lambda owner: self.credentials.change_marker(owner),
+            keys.load_keys if keys else lambda owner: self.credentials.plaintext_keys(owner),
+            keys.change_marker if keys else lambda owner: self.credentials.change_marker(owner),
             self.current_owner,
         )
         # The owner's open JupyterLab pages hear of it on the grant-prompt socket (the
@@ -338,8 +339,7 @@ class OpenNotebookApp(
         return self.backend.key_status()
 
     async def stop_extension(self) -> None:
-        # what finish_start set, if it ran (hasattr would wait for it: startlater.py)
-        done = self.__dict__
+        done = self.__dict__  # what finish_start set, if it ran (hasattr would wait for it)
         if "provider_proxy" in done:
             self.provider_proxy.close_connections()
         if "executor" in done:

@@ -75,6 +75,7 @@ TARGETS: list[tuple[str, str]] = [
         "open_notebook_ext.vault.prompt_handlers:GrantPromptHandler",
     ),
     (rf"{API}/audit", "open_notebook_ext.audit.handlers:AuditHandler"),
+    (rf"{API}/redaction/keys", "open_notebook_ext.vault.redaction_handlers:RedactionKeysHandler"),
     (rf"{API}/proxy/{CREDENTIAL_ID}/(?P<path>.*)", "open_notebook_ext.proxy.handlers:ProxyHandler"),
     (rf"{API}/usage", "open_notebook_ext.proxy.usage_handlers:UsageHandler"),
     (rf"{API}/budgets", "open_notebook_ext.proxy.usage_handlers:BudgetsHandler"),

@@ -28,6 +28,7 @@ from open_notebook_ext.services import RequestPolicy
 from open_notebook_ext.vault.keyenv import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV
 
 if TYPE_CHECKING:
+    from open_notebook_ext.hub.redaction import ServiceKeys
     from open_notebook_ext.kernels.tokens import KernelTokens
 
 HUB_TOKEN_ENV = "JUPYTERHUB_API_TOKEN"  # noqa: S105 - a variable name
@@ -114,6 +115,14 @@ def start(app: Any) -> ClientServices:
         request_timeout=float(app.hub_service_timeout),
         proxy_body_limit=int(ProviderProxy(parent=app).max_request_bytes),
     )
+
+
+def redaction_keys(app: Any) -> ServiceKeys:
+    """Where the output redaction of ``app`` (client mode) gets the user's keys."""
+    from open_notebook_ext.hub.redaction import ServiceKeys
+
+    token = check(app.config.get("OpenNotebookApp", {}), os.environ)
+    return ServiceKeys(api_url(app.hub_service_url), token)
 
 
 def routes() -> list[tuple[str, type]]:

@@ -65,6 +65,9 @@ RETRY_AFTER = "5"
 # The panel's grant-prompt socket (a websocket) is not relayed: kernels' reads of a key
 # their notebook was not granted are refused at once in client mode.
 PROMPT_SOCKET = "grant-prompts/socket"
+# What the service answers this server's own redaction hook alone (hub/redaction.py):
+# never forwarded for a caller, whoever it is.
+NOT_FORWARDED = ("redaction",)
 NO_PROMPT_SOCKET = "Grant prompts are not available in client mode yet"
 _DROP_REQUEST = HOP_BY_HOP | {
     h.lower()
@@ -213,6 +216,8 @@ class ForwardHandler(OpenNotebookHandler):
     async def _forward(self, *args: Any) -> None:
         if self.api_path == PROMPT_SOCKET:
             raise ApiError(501, NO_PROMPT_SOCKET)
+        if self.api_path.lstrip("/").lower().startswith(NOT_FORWARDED):
+            raise ApiError(404, "Not found")
         client = self.client
         headers = upstream_headers(self.request.headers, client.hub_token)
         if self._kernel is not None:

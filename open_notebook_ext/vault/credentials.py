@@ -226,29 +226,38 @@ class CredentialStore(ListingStore):
         """Changes whenever a name or stored key of ``owner``'s credentials changes, or one
         is added or removed, whichever server did it.
 
-        A digest of exactly what the redactor is built from (names and encrypted
-        keys; a new key is always a new token), read from the database each time,
-        so it does not depend on clocks agreeing between servers.
+        A digest of exactly what the redactor is built from (names, encrypted keys and
+        whether each is handed out; a new key is always a new token), read from the
+        database each time, so it does not depend on clocks agreeing between servers.
         """
         digest = hashlib.sha256()
         with self.db.session() as s:
-            for cid, name, token in s.execute(
-                select(Credential.id, Credential.name, Credential.api_key_encrypted)
+            for cid, name, token, access in s.execute(
+                select(
+                    Credential.id,
+                    Credential.name,
+                    Credential.api_key_encrypted,
+                    Credential.key_access,
+                )
                 .where(Credential.owner == owner)
                 .order_by(Credential.id)
             ):
-                digest.update(f"{cid}\0{name}\0{token or ''}\n".encode())
+                digest.update(f"{cid}\0{name}\0{token or ''}\0{access}\n".encode())
         return digest.hexdigest()
 
-    def plaintext_keys(self, owner: str) -> builtins.list[tuple[str, str]]:
-        """(name, key) for every key of ``owner`` that decrypts; for the output redactor."""
+    def plaintext_keys(
+        self, owner: str, *, readable_only: bool = False
+    ) -> builtins.list[tuple[str, str]]:
+        """(name, key) for every key of ``owner`` that decrypts; for the output redactor
+        (``readable_only``: only the keys that are handed out, ``key_access: read``)."""
         out = []
+        query = select(Credential.name, Credential.api_key_encrypted).where(
+            Credential.owner == owner, Credential.api_key_encrypted.is_not(None)
+        )
+        if readable_only:
+            query = query.where(Credential.key_access == "read")
         with self.db.session() as s:
-            rows = s.execute(
-                select(Credential.name, Credential.api_key_encrypted).where(
-                    Credential.owner == owner, Credential.api_key_encrypted.is_not(None)
-                )
-            ).all()
+            rows = s.execute(query).all()
         for name, token in rows:
             try:
                 assert token is not None  # the query selects stored keys only

@@ -67,6 +67,7 @@ REQUESTS = [
     ("PUT", "admin/budgets"),
     ("DELETE", "admin/budgets/budget:abc"),
     ("GET", "admin/usage"),
+    ("GET", "redaction/keys"),
     ("GET", "no/such/route"),
     ("POST", "no/such/route"),
 ]

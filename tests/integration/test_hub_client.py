@@ -288,3 +288,69 @@ def test_a_client_mode_server_refuses_a_key_or_a_database(tmp_path):
         assert name in run.stderr
     assert "a passphrase" not in run.stderr
     assert not any(tmp_path.rglob("encryption.key"))
+
+
+def notebook_with_output(text: str) -> dict[str, Any]:
+    return {
+        "cells": [
+            {
+                "cell_type": "code",
+                "id": "c1",
+                "source": "print(key)",
+                "metadata": {},
+                "execution_count": 1,
+                "outputs": [{"output_type": "stream", "name": "stdout", "text": text}],
+            }
+        ],
+        "metadata": {},
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+
+
+def test_a_notebook_saved_in_a_client_mode_server_has_the_users_keys_redacted(hub, users):
+    """Alice's server holds no key, yet a key of hers printed into an output is replaced
+    before the notebook is written: her server gets her readable keys from the service
+    (redaction/keys). Her proxy-only keys stay at the service; the route is the server's
+    alone (her server does not forward it; a browser page is refused at the service)."""
+    alice = UserServer(hub, "alice", users["alice"])
+    readable, proxy_only = random_api_key(), random_api_key()
+    r = alice.api(
+        "POST", "credentials", {"name": "Printed", "provider": "openai", "api_key": readable}
+    )
+    assert r.status == 201, r.text
+    r = alice.api(
+        "POST",
+        "credentials",
+        {"name": "Hidden", "provider": "anthropic", "api_key": proxy_only, "key_access": "proxy"},
+    )
+    assert r.status == 201, r.text
+    path = "redacted-in-client-mode.ipynb"
+    model = {"type": "notebook", "content": notebook_with_output(f"the key: {readable}\n")}
+    r = alice.request("PUT", f"api/contents/{path}", model)
+    assert r.status in (200, 201), r.text
+    saved = (hub.root / "home" / "alice" / path).read_text()
+    assert readable not in saved
+    assert "[REDACTED:Printed]" in saved
+    # a key added now is redacted from the next save (the marker changed)
+    later = random_api_key()
+    r = alice.api("POST", "credentials", {"name": "Later", "provider": "openai", "api_key": later})
+    assert r.status == 201, r.text
+    model = {"type": "notebook", "content": notebook_with_output(f"{later} and {readable}\n")}
+    assert alice.request("PUT", f"api/contents/{path}", model).status == 200
+    saved = (hub.root / "home" / "alice" / path).read_text()
+    assert later not in saved and readable not in saved and "[REDACTED:Later]" in saved
+    # what the service sends: alice's readable keys only, never a proxy-only one
+    keys = hub.request("GET", "redaction/keys", token=users["alice"])
+    assert keys.status == 200, keys.text
+    assert {k["name"] for k in keys.json["keys"]} >= {"Printed", "Later"}
+    assert "Hidden" not in {k["name"] for k in keys.json["keys"]} and proxy_only not in keys.text
+    again = hub.request("GET", f"redaction/keys?marker={keys.json['marker']}", token=users["alice"])
+    assert again.json == {"marker": keys.json["marker"], "unchanged": True}
+    # bob's answer holds none of alice's keys
+    assert readable not in hub.request("GET", "redaction/keys", token=users["bob"]).text
+    # a browser page is refused at the service; alice's server never forwards the route
+    page = hub.request("GET", "redaction/keys", token=users["alice"], headers={"Origin": hub.url})
+    assert page.status == 403 and readable not in page.text
+    through = alice.api("GET", "redaction/keys")
+    assert through.status == 404 and readable not in through.text

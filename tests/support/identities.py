@@ -99,3 +99,10 @@ class HubGroupsIdentityProvider(IdentityProvider):
             return None
         handler._token_authenticated = True
         return HubUser(name, groups=self.users[name], admin=name == "admin")
+
+
+class HubServiceUsersIdentityProvider(HubGroupsIdentityProvider):
+    """The same users, on a server that is the hub-managed service (its kernels' notebooks
+    are in users' servers: ``notebooks_elsewhere``, as ``hub/identity.py`` says)."""
+
+    notebooks_elsewhere = True
