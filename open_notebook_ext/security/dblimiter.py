@@ -78,6 +78,8 @@ class DatabaseAuthLimiter:
         self._outage_logged_at = -math.inf
         self.fallback = AuthFailureLimiter(limit, window, max_tracked)
         self._upsert = self._upsert_statement(db.backend)
+        # a Core connection (no ORM session); SQLite's write lock taken at BEGIN
+        self._writer = db.engine.execution_options(sqlite_begin="IMMEDIATE")
 
     @staticmethod
     def _upsert_statement(backend: str) -> Any:
@@ -134,7 +136,7 @@ class DatabaseAuthLimiter:
         return retry_after, started
 
     def _count(self, address: str, now: float) -> tuple[int | None, bool, float]:
-        with self.db.session(write=True) as s:
+        with self._writer.begin() as s:
             failures_text, blocked_until = s.execute(
                 self._upsert, {"address": address, "updated": now}
             ).one()
