@@ -40,3 +40,13 @@ class TestSharedRateLimits:
         other = DatabaseAuthLimiter(ext.db, 3, 60.0)
         assert other.retry_after("127.0.0.1") in (59, 60)
         assert len(other) == 1
+
+    async def test_wrong_kernel_tokens_count_too(self, api, ext):
+        assert (await api.get("credentials")).status == 200
+        guess = {"Authorization": "Bearer onk_" + "x" * 40}
+        for _ in range(3):
+            r = await api.post("secrets/get", {"name": "Work"}, auth=None, headers=guess)
+            assert r.status == 401, r
+        r = await api.post("secrets/get", {"name": "Work"}, auth=None, headers=guess)
+        assert r.status == 429, r
+        assert DatabaseAuthLimiter(ext.db, 3, 60.0).retry_after("127.0.0.1") is not None
