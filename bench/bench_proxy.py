@@ -9,12 +9,16 @@ proxy, so both see the same machine load.
 
 * added latency: p50 of (proxied - direct) for a small non-streamed answer;
 * added time to the first streamed chunk (``stream: true``, the first ``data:`` line);
-* throughput: 8 streams at once through the proxy (and directly), for a few seconds.
+* throughput: 8 streams at once through the proxy (and directly), for a few seconds;
+* the floor: the same small call through a bare Tornado forwarder with the same
+  upstream code (``proxy_floor.py``), in the same loop: what any Tornado-served proxy
+  costs on this machine, so that the real proxy's figure minus it is our own work.
 """
 
 from __future__ import annotations
 
 import json
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -24,7 +28,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from support.fake_provider import FakeProvider
 from support.kernels import Kernel
 from support.leaks import random_api_key
-from support.servers import ServerProcess
+from support.servers import ServerProcess, free_port
+
+FLOOR = Path(__file__).resolve().parent / "proxy_floor.py"
 
 CODE = r"""
 import http.client, json, statistics, threading, time
@@ -32,7 +38,7 @@ from urllib.parse import urlsplit
 from open_notebook_ext import secrets
 
 p = secrets.proxy("Bench")
-DIRECT, PROXY = urlsplit("%(direct)s"), urlsplit(p.base_url)
+DIRECT, PROXY, FLOOR = urlsplit("%(direct)s"), urlsplit(p.base_url), urlsplit("%(floor)s")
 BODY = json.dumps({"model": "bench", "messages": [{"role": "user", "content": "hi"}]})
 STREAM = json.dumps({"model": "bench", "stream": True,
                      "messages": [{"role": "user", "content": "hi"}]})
@@ -57,13 +63,14 @@ def call(c, u, head, body, first=False):
     r.read()
     return time.perf_counter() - t, ttfc
 
-cd, cp = conn(DIRECT), conn(PROXY)
-for _ in range(50):  # warm up both paths
-    call(cd, DIRECT, HEAD_D, BODY); call(cp, PROXY, HEAD_P, BODY)
-direct, proxied, added = [], [], []
+cd, cp, cf = conn(DIRECT), conn(PROXY), conn(FLOOR)
+for _ in range(50):  # warm up the three paths
+    call(cd, DIRECT, HEAD_D, BODY); call(cp, PROXY, HEAD_P, BODY); call(cf, FLOOR, HEAD_P, BODY)
+direct, proxied, added, floor_added = [], [], [], []
 for _ in range(%(n)d):
     d, _ = call(cd, DIRECT, HEAD_D, BODY); pr, _ = call(cp, PROXY, HEAD_P, BODY)
-    direct.append(d); proxied.append(pr); added.append(pr - d)
+    f, _ = call(cf, FLOOR, HEAD_P, BODY)
+    direct.append(d); proxied.append(pr); added.append(pr - d); floor_added.append(f - d)
 fd, fp, fadded = [], [], []
 for _ in range(%(n_stream)d):
     _, d = call(cd, DIRECT, HEAD_D, STREAM, first=True)
@@ -88,6 +95,7 @@ q99 = lambda xs: sorted(xs)[int(len(xs) * 0.99)] * 1e3
 print(json.dumps({
     "n": len(added), "direct_p50_ms": ms(direct), "proxy_p50_ms": ms(proxied),
     "added_p50_ms": ms(added), "added_p99_ms": q99(added),
+    "floor_added_p50_ms": ms(floor_added),
     "n_stream": len(fadded), "ttfc_direct_ms": ms(fd), "ttfc_proxy_ms": ms(fp),
     "ttfc_added_p50_ms": ms(fadded),
     "streams_per_s_direct": tp_direct, "streams_per_s_proxy": tp_proxy}))
@@ -98,6 +106,11 @@ def main(n: int = 1000, n_stream: int = 300, seconds: float = 5.0) -> dict:
     key = random_api_key()
     fake = FakeProvider(key, hold=5.0, gap=0.0)
     fake.release_event.set()  # no hold after the first event
+    floor_port = free_port()
+    floor = subprocess.Popen(
+        [sys.executable, str(FLOOR), str(floor_port), f"{fake.url}/v1", key],
+        stdout=subprocess.DEVNULL,
+    )
     with tempfile.TemporaryDirectory() as tmp:
         server = ServerProcess(
             Path(tmp),
@@ -126,6 +139,7 @@ def main(n: int = 1000, n_stream: int = 300, seconds: float = 5.0) -> dict:
                     CODE
                     % {
                         "direct": f"{fake.url}/v1",
+                        "floor": f"http://127.0.0.1:{floor_port}/v1",
                         "key": key,
                         "n": n,
                         "n_stream": n_stream,
@@ -137,6 +151,8 @@ def main(n: int = 1000, n_stream: int = 300, seconds: float = 5.0) -> dict:
                 kernel.shutdown()
         finally:
             server.stop()
+            floor.terminate()
+            floor.wait(10)
             fake.close()
     return json.loads(out)
 

@@ -159,6 +159,14 @@ BENCHES = [
                 r["added_p50_ms"] <= 1,
             ),
             (
+                "Provider proxy: the floor, a bare Tornado handler forwarding with the same "
+                "upstream code (no Jupyter, no checks), same loop",
+                f"added p50 {r['floor_added_p50_ms']:.2f} ms; the proxy's own work above it: "
+                f"{r['added_p50_ms'] - r['floor_added_p50_ms']:.2f} ms",
+                "",
+                None,
+            ),
+            (
                 "Provider proxy: added time to the first streamed chunk (`stream: true`)",
                 f"{r['ttfc_added_p50_ms']:.2f} ms (direct {r['ttfc_direct_ms']:.2f} ms, proxied "
                 f"{r['ttfc_proxy_ms']:.2f} ms; {r['n_stream']} pairs)",

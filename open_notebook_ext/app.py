@@ -44,6 +44,7 @@ from open_notebook_ext.security.identity import AuthFailureLimiter
 from open_notebook_ext.services import SERVICES_SETTING, RequestPolicy, Services
 from open_notebook_ext.startlater import StartLater
 from open_notebook_ext.vault.fileidentity import grant_files
+from open_notebook_ext.vault.membership import owner_name
 from open_notebook_ext.vault.prompts import GrantPrompts, Prompt
 from open_notebook_ext.vault.redact import Redactor
 
@@ -352,9 +353,8 @@ class OpenNotebookApp(
         a provider that overrides ``get_user`` (JupyterHub's) names real users.
         """
         provider = self.server.identity_provider
-        if type(provider).get_user is IdentityProvider.get_user or user is None:
-            return self.owner
-        return user.username
+        named = type(provider).get_user is not IdentityProvider.get_user and user is not None
+        return owner_name(user.username if named and user is not None else self.owner)
 
     def key_status(self) -> dict[str, Any]:
         return self.backend.key_status()

@@ -38,6 +38,20 @@ def group_owner(group: str) -> str:
     return GROUP_OWNER_PREFIX + group
 
 
+def owner_name(name: str) -> str:
+    """``name`` as the owner of a user's rows; a name that would be a group's owner
+    (another identity provider's, or ``OPEN_NOTEBOOK_OWNER``) is refused (403)."""
+    if name.startswith(GROUP_OWNER_PREFIX):
+        from open_notebook_ext.http.errors import ApiError
+
+        raise ApiError(
+            403,
+            f"User names beginning with {GROUP_OWNER_PREFIX!r} cannot own rows: "
+            "they name hub groups' credentials",
+        )
+    return name
+
+
 def group_of(owner: str) -> str | None:
     """The group an owner names, or None for a user."""
     return owner[len(GROUP_OWNER_PREFIX) :] if owner.startswith(GROUP_OWNER_PREFIX) else None

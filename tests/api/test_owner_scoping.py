@@ -61,3 +61,30 @@ class TestNamedUsers:
         assert owners == ["alice", "bob"]
         r = await api.get("credentials", headers={"Authorization": "token mallory"}, auth=None)
         assert r.status == 401
+
+    async def test_a_user_named_like_a_groups_owner_owns_nothing(self, api, ext):
+        """Rows of a hub group's credentials are owned by "group/<name>" (JupyterHub
+        refuses "/" in usernames); a user another identity provider names so is refused
+        rather than given the group's rows."""
+        alice = {"Authorization": "token alice-token"}
+        r = await api.post(
+            "credentials",
+            {"name": "k", "provider": "openai", "api_key": random_api_key()},
+            headers=alice,
+            auth=None,
+        )
+        assert r.status == 201
+        ext.db.engine.dispose()
+        from sqlalchemy import text
+
+        with ext.db.engine.begin() as conn:  # as if a group owned it
+            conn.execute(text("UPDATE on_credentials SET owner = 'group/class1'"))
+        named = {"Authorization": "token group-token"}
+        for method, path, body in (
+            ("GET", "credentials", None),
+            ("GET", f"credentials/{r.json['id']}", None),
+            ("POST", "credentials", {"name": "x", "provider": "openai", "api_key": "sk-x"}),
+        ):
+            got = await api.request(method, path, body, headers=named, auth=None)
+            assert got.status == 403, (method, path, got)
+            assert "cannot own rows" in got.json["detail"]

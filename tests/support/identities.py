@@ -19,7 +19,7 @@ class TokenUsersIdentityProvider(IdentityProvider):
     ``Authorization: token alice-token`` is user ``alice``, ``bob-token`` is ``bob``.
     """
 
-    users = {"alice-token": "alice", "bob-token": "bob"}
+    users = {"alice-token": "alice", "bob-token": "bob", "group-token": "group/class1"}
 
     def get_user(self, handler):  # type: ignore[override]
         m = self.auth_header_pat.match(handler.request.headers.get("Authorization", ""))
