@@ -9,6 +9,7 @@ instead of letting it run without our routes.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -30,6 +31,7 @@ from open_notebook_ext.config.requests import RequestSettings
 from open_notebook_ext.config.storage import StorageSettings
 from open_notebook_ext.ecosystem.setup import setup as ecosystem_setup
 from open_notebook_ext.errors import ConfigError
+from open_notebook_ext.http.auth import FailureLimiter
 from open_notebook_ext.http.deferred import deferred_routes
 from open_notebook_ext.hub import client as hub_client
 from open_notebook_ext.kernels import gateway as kernels_gateway
@@ -98,7 +100,7 @@ class OpenNotebookApp(
         checks.warn_about_command_line_secrets(self)
         if not self.max_upload_mb > 0:
             raise ConfigError("OpenNotebookApp.max_upload_mb must be a positive number")
-        self.auth_limiter = AuthFailureLimiter(
+        self.auth_limiter: FailureLimiter = AuthFailureLimiter(
             self.auth_failure_limit, self.auth_failure_window, self.auth_failure_max_tracked
         )
         self.prepare_start_later()
@@ -158,6 +160,7 @@ class OpenNotebookApp(
             parent=self,
         )
         checks.warn_about_key(self)
+        self._share_rate_limits()
         self.inline_reads = self.db.backend == "sqlite"
         self.executor = ThreadPoolExecutor(
             max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
@@ -203,6 +206,25 @@ class OpenNotebookApp(
             self.key_material.source,
             len(self.keyring.key_ids),
         )
+
+    def _share_rate_limits(self) -> None:
+        """Failed authentication counted in the database (security/dblimiter.py) when
+        shared_rate_limits says so, by default in hub service mode (its replicas)."""
+        shared = self.shared_rate_limits
+        if shared is None:
+            shared = bool(getattr(self.server.identity_provider, "shared_rate_limits", False))
+        if not shared or self.auth_failure_limit <= 0:
+            return
+        from open_notebook_ext.security.dblimiter import DatabaseAuthLimiter
+
+        self.auth_limiter = DatabaseAuthLimiter(
+            self.db,
+            self.auth_failure_limit,
+            self.auth_failure_window,
+            self.auth_failure_max_tracked,
+            log=self.log,
+        )
+        self.requests = dataclasses.replace(self.requests, auth_limiter=self.auth_limiter)
 
     def _install_kernel_tokens(self) -> None:
         self.kernel_tokens = KernelTokens()

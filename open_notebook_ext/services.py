@@ -14,12 +14,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from open_notebook_ext.security.identity import AuthFailureLimiter, TrustedProxies
+from open_notebook_ext.security.identity import TrustedProxies
 from open_notebook_ext.security.origin import OriginPolicy
 
 if TYPE_CHECKING:
     from open_notebook_ext.audit.log import AuditLog
     from open_notebook_ext.db.engine import Database
+    from open_notebook_ext.http.auth import FailureLimiter
     from open_notebook_ext.kernels.tokens import KernelTokens
     from open_notebook_ext.notebooks.notebooks import NotebookStore
     from open_notebook_ext.notebooks.notes import NoteStore
@@ -43,7 +44,7 @@ class RequestPolicy:
 
     origins: OriginPolicy = field(default_factory=OriginPolicy)
     trusted_proxies: TrustedProxies = field(default_factory=TrustedProxies)
-    auth_limiter: AuthFailureLimiter | None = None
+    auth_limiter: FailureLimiter | None = None
     body_limit: int = DEFAULT_BODY_LIMIT
     body_timeout: float = DEFAULT_BODY_TIMEOUT
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import os
 
-from traitlets import Float, HasTraits, Int, List, Unicode, default
+from traitlets import Bool, Float, HasTraits, Int, List, Unicode, default
 
 from open_notebook_ext.security.origin import DEFAULT_ALLOW_HEADERS
 
@@ -51,11 +51,25 @@ class RequestSettings(HasTraits):
         config=True,
         help="""Failed authentication attempts (a wrong token) a client address may make
         within auth_failure_window seconds before it gets 429 until the window passes.
-        0 turns rate limiting off. Counted per server process.""",
+        0 turns rate limiting off. Counted per server process, or in the database
+        with shared_rate_limits (the hub service's default).""",
     )
 
     auth_failure_window = Float(
         60.0, config=True, help="Window, in seconds, for auth_failure_limit."
+    )
+
+    shared_rate_limits = Bool(
+        None,
+        allow_none=True,
+        config=True,
+        help="""Count failed authentication attempts (auth_failure_limit) in the
+        database, so that every server sharing it (several replicas of `jupyter
+        open-notebook hub-service` behind a load balancer) counts one total per client
+        address instead of one per process. Default (None): on in hub service mode, off
+        in every other server, which keeps its count in memory. Costs one short write
+        transaction per wrong token (none for a valid one, none while the address is
+        known to be blocked here); rows older than the window are pruned.""",
     )
 
     auth_failure_max_tracked = Int(

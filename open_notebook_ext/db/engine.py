@@ -33,7 +33,7 @@ from open_notebook_ext.db.orm import Meta
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "on_alembic_version"
 # The newest migration in migrations/versions (tests/store/test_migrations.py checks it).
-HEAD_REVISION = "0007"
+HEAD_REVISION = "0008"
 _VERSIONS = table(VERSION_TABLE, column("version_num"))
 # Any constant works; it names our migration lock among other PostgreSQL users.
 _PG_MIGRATION_LOCK = 0x6F6E5F6D6967  # "on_mig"

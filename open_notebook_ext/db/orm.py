@@ -262,3 +262,17 @@ class ProxyBudget(Base):
     updated: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=utcnow
     )
+
+
+class AuthFailures(Base):
+    """Failed authentication attempts of one client address, for the limiter replicas
+    share (``security/dblimiter.py``, migration 0008): the times of its failures within
+    the window (epoch seconds, space-separated, at most the limit of them) and when its
+    block ends. ``updated`` is the last failure's time, what old rows are pruned by."""
+
+    __tablename__ = "on_auth_failures"
+
+    address: Mapped[str] = mapped_column(String(128), primary_key=True)
+    failures: Mapped[str] = mapped_column(Text, nullable=False, default="")
+    blocked_until: Mapped[float] = mapped_column(Float, nullable=False, default=0.0)
+    updated: Mapped[float] = mapped_column(Float, nullable=False, index=True)

@@ -7,22 +7,33 @@ another site's page made ignored. The base handler (``base``) runs it in ``prepa
 
 from __future__ import annotations
 
-from typing import Any
+import asyncio
+from typing import Any, Protocol
 
 from open_notebook_ext.http import compat
 from open_notebook_ext.http.cors import OriginMixin
 from open_notebook_ext.http.errors import ApiError
-from open_notebook_ext.security.identity import AuthFailureLimiter
 
 TOO_MANY_FAILURES = "Too many failed authentication attempts"
 WWW_AUTHENTICATE = {"WWW-Authenticate": "Bearer"}
+
+
+class FailureLimiter(Protocol):
+    """What a failed-authentication limiter offers: the per-process one
+    (``security/identity.py``) or the database's (``security/dblimiter.py``)."""
+
+    limit: int
+    window: float
+    blocking: bool  # judge() does I/O (the database's): run it off the event loop
+
+    def judge(self, address: str) -> tuple[int | None, bool]: ...
 
 
 class AuthMixin(OriginMixin):
     """Who is asking: Jupyter's identity provider, with our answers to a failure."""
 
     @property
-    def auth_limiter(self) -> AuthFailureLimiter | None:
+    def auth_limiter(self) -> FailureLimiter | None:
         return self.request_policy.auth_limiter
 
     def _ignore_cross_site_query_token(self) -> None:
@@ -45,16 +56,31 @@ class AuthMixin(OriginMixin):
             self.request.query_arguments.pop("token", None)
             self.request.arguments.pop("token", None)
 
-    def _unauthenticated(self) -> ApiError:
+    def _refusal(self) -> str | None:
         # An identity provider may know why a valid credential identified nobody (hub
         # service mode: a token without the service's access scope): 403, not a guess.
         refusal = getattr(self.identity_provider, "refusal", None)
         reason = refusal(self) if callable(refusal) else None
+        return reason or None
+
+    def _unauthenticated(self) -> ApiError:
+        reason = self._refusal()
         if reason:
             return ApiError(403, reason)
         if self.identity_provider.get_token(self):
             return self.wrong_token("Invalid authentication credentials")
         return ApiError(401, "Authentication required", headers=WWW_AUTHENTICATE)
+
+    async def judge_failure(self) -> None:
+        """With the database's limiter (service replicas), its verdict on this request's
+        wrong token, found on a worker thread before ``wrong_token`` asks for it: the
+        event loop never waits for the database here."""
+        limiter = self.auth_limiter
+        if limiter is None or not limiter.blocking or limiter.limit <= 0:
+            return
+        if self._refusal() or not self.identity_provider.get_token(self):
+            return
+        self._limiter_verdict = await asyncio.to_thread(limiter.judge, self.client_address)
 
     def wrong_token(self, detail: str) -> ApiError:
         """The answer to a token that did not match: a guess.
@@ -69,12 +95,15 @@ class AuthMixin(OriginMixin):
         if answer is not None:
             return answer
         limiter, address = self.auth_limiter, self.client_address
-        retry_after = limiter.retry_after(address) if limiter is not None else None
+        verdict: tuple[int | None, bool] | None = getattr(self, "_limiter_verdict", None)
+        if verdict is None:
+            verdict = limiter.judge(address) if limiter is not None else (None, False)
+        retry_after, blocks = verdict
         if retry_after is not None:
             answer = ApiError(429, TOO_MANY_FAILURES, headers={"Retry-After": str(retry_after)})
         else:
             self.audit_auth("failure")
-            if limiter is not None and limiter.record_failure(address):
+            if limiter is not None and blocks:
                 # Logged once per block; never with the offered token.
                 self.log.warning(
                     "Blocking %s for %ss after %s failed authentication attempts",

@@ -127,6 +127,7 @@ class OpenNotebookHandler(ExtensionHandlerMixin, AuthMixin, BodyMixin):
         if self.current_user is None and not self._method_allows_anonymous():
             # Now, while the body is still unread: a request without valid credentials
             # is answered at once, whatever body it announced.
+            await self.judge_failure()
             raise self._unauthenticated()
 
     def decode_argument(self, value: bytes, name: str | None = None) -> str:

@@ -59,6 +59,9 @@ class HubServiceIdentityProvider(IdentityProvider):
     # grants are by path (app.py), and a client-mode server may name a kernel's
     # notebooks (hub/relay.py).
     notebooks_elsewhere = True
+    # Replicas of the service share one database: rate limits are counted there
+    # (OpenNotebookApp.shared_rate_limits, security/dblimiter.py).
+    shared_rate_limits = True
 
     hub_auth = Instance(
         HubAuth,

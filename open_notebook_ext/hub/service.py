@@ -6,6 +6,15 @@ service's environment: ``JUPYTERHUB_SERVICE_URL`` (where to listen),
 ``JUPYTERHUB_API_URL`` and ``JUPYTERHUB_API_TOKEN`` (to check users' tokens), and the
 service's own ``environment`` entries: the database URL and the encryption key (or the
 files holding them) live there, in the service's process, and nowhere in users' servers.
+``JUPYTERHUB_SERVICE_NAME`` names the access scope users need
+(``access:services!service=<name>``, jupyterhub's ``HubAuth``) and the admin scope.
+
+Several replicas (the hub's service entry *externally managed*: a load balancer's
+``url`` and an ``api_token``, no ``command``): each replica is started by the operator
+with the same variables, ``JUPYTERHUB_SERVICE_URL`` being where that replica listens
+(the load balancer's upstream) and ``JUPYTERHUB_API_TOKEN`` the entry's ``api_token``;
+they share one PostgreSQL database, where the failed-authentication limit and the
+budgets are counted (``security/dblimiter.py``).
 
 The command runs a Jupyter server with this extension alone, at that URL and prefix:
 
@@ -39,6 +48,7 @@ REQUIRED_ENV = (
     "JUPYTERHUB_SERVICE_PREFIX",
     "JUPYTERHUB_API_URL",
     "JUPYTERHUB_API_TOKEN",
+    "JUPYTERHUB_SERVICE_NAME",
 )
 IDENTITY_PROVIDER = "open_notebook_ext.hub.identity.HubServiceIdentityProvider"
 AUTHORIZER = "open_notebook_ext.hub.authorizer.ServiceAuthorizer"
@@ -67,7 +77,8 @@ def server_argv(env: Mapping[str, str], root_dir: Path, *, allow_root: bool) -> 
     if missing:
         raise ServiceSetupError(
             f"{', '.join(missing)} not set: this command is started by JupyterHub, as a "
-            "service with a `command` in c.JupyterHub.services"
+            "service with a `command` in c.JupyterHub.services, or (several replicas, an "
+            "externally managed service) with these variables set by whoever starts it"
         )
     host, port = listen_address(env["JUPYTERHUB_SERVICE_URL"])
     prefix = env["JUPYTERHUB_SERVICE_PREFIX"]

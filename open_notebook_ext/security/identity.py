@@ -4,7 +4,8 @@
   address in a sliding window and blocks an address that reaches the limit
   until the window has passed. Memory is bounded: at most ``max_tracked``
   addresses are remembered (least recently seen dropped first). State is per
-  server process.
+  server process; ``security/dblimiter.py`` has the one several servers sharing a
+  database count together (hub service replicas).
 * :func:`client_address` honours ``X-Forwarded-For`` / ``X-Real-Ip`` only when
   the connection comes from a trusted proxy (:class:`TrustedProxies`, nginx's
   ``set_real_ip_from``), walking ``X-Forwarded-For`` right to left past trusted
@@ -149,6 +150,9 @@ class _Entry:
 class AuthFailureLimiter:
     """Per-address failed-authentication counter with a bounded memory."""
 
+    # judge() runs on the event loop (no I/O); the database's limiter says True
+    blocking = False
+
     def __init__(
         self,
         limit: int = 10,
@@ -201,6 +205,14 @@ class AuthFailureLimiter:
                 failures.clear()
                 return True
             return False
+
+    def judge(self, address: str) -> tuple[int | None, bool]:
+        """One wrong token from ``address``: (seconds to wait, when it is blocked and
+        the failure is not counted; else None, and whether this failure starts a block)."""
+        retry_after = self.retry_after(address)
+        if retry_after is not None:
+            return retry_after, False
+        return None, self.record_failure(address)
 
 
 class ConstantTimeIdentityProvider(PasswordIdentityProvider):

@@ -98,6 +98,7 @@ class SecretHandlerBase(OpenNotebookHandler):
         if offered.startswith(TOKEN_PREFIX):
             grant = self.services.kernel_tokens.check(offered)
             if grant is None or grant.kernel_id not in self.kernel_manager:
+                await self.judge_failure()  # the database's limiter: off the event loop
                 raise self.wrong_token(
                     "Invalid or revoked kernel token (the kernel was shut down?)"
                 )

@@ -39,6 +39,7 @@ LATER_TABLES = {
     "on_notebook_sources",
     "on_proxy_usage",
     "on_proxy_budgets",
+    "on_auth_failures",
 }
 
 

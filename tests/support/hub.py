@@ -9,7 +9,9 @@ The hub: users alice and bob in group ``class1``, carol outside it, an admin; a 
 grants ``access:services!service=open-notebook`` to ``class1`` and the admin (carol has
 no access); a ``tester`` service whose token may mint users' tokens and start servers.
 The service runs ``jupyter-open-notebook hub-service`` with ``service_env`` (database
-URL, key) in its environment, and nowhere else.
+URL, key) in its environment, and nowhere else; or, with ``external_token`` set, the
+service entry is externally managed (its replicas started by the test:
+``integration/test_hub_replicas.py``).
 """
 
 from __future__ import annotations
@@ -65,13 +67,7 @@ c.Spawner.environment = {spawner_env!r}
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 c.JupyterHub.services = [
-    {{
-        "name": "{service}",
-        "url": "http://127.0.0.1:{service_port}",
-        "command": {service_command!r},
-        "environment": {service_env!r},
-        "display": False,
-    }},
+    {service_entry!r},
     {{"name": "tester", "api_token": {tester_token!r}}},
 ]
 c.JupyterHub.load_groups = {{
@@ -111,6 +107,7 @@ class Hub:
         self.service_env = service_env
         self.user_env = user_env or {}  # users' servers' environment (besides PATH)
         self.extra_config = extra_config  # more jupyterhub_config.py lines
+        self.external_token: str | None = None  # an externally managed service's api_token
         self.proxy_port, self.hub_port = free_port(), free_port()
         self.proxy_api_port, self.service_port = free_port(), free_port()
         self.tester_token = secrets.token_hex(32)
@@ -141,6 +138,23 @@ class Hub:
         """The service's API on its own port, past the proxy."""
         return f"http://127.0.0.1:{self.service_port}/services/{SERVICE}/{API}/"
 
+    def service_entry(self) -> dict[str, Any]:
+        """The service's entry in c.JupyterHub.services: started by the hub (``command``,
+        ``environment``), or, with :attr:`external_token`, externally managed (several
+        replicas behind a load balancer at ``service_port``: a ``url`` and an
+        ``api_token``, as the operators' guide's "Several replicas")."""
+        entry: dict[str, Any] = {
+            "name": SERVICE,
+            "url": f"http://127.0.0.1:{self.service_port}",
+            "display": False,
+        }
+        if self.external_token:
+            entry["api_token"] = self.external_token
+        else:
+            entry["command"] = [str(BIN / "jupyter-open-notebook"), "hub-service", *root_flags()]
+            entry["environment"] = self.service_env
+        return entry
+
     def write_config(self) -> Path:
         (self.root / "home").mkdir(parents=True, exist_ok=True)
         config = CONFIG.format(
@@ -154,8 +168,7 @@ class Hub:
             root_flags=root_flags(),
             spawner_env={"PATH": f"{BIN}:/usr/bin:/bin", **self.user_env},
             service=SERVICE,
-            service_command=[str(BIN / "jupyter-open-notebook"), "hub-service", *root_flags()],
-            service_env=self.service_env,
+            service_entry=self.service_entry(),
             tester_token=self.tester_token,
         )
         path = self.root / "jupyterhub_config.py"

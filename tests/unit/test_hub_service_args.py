@@ -20,6 +20,7 @@ HUB_ENV = {
     "JUPYTERHUB_SERVICE_PREFIX": "/services/open-notebook/",
     "JUPYTERHUB_API_URL": "http://127.0.0.1:8081/hub/api",
     "JUPYTERHUB_API_TOKEN": "t" * 32,
+    "JUPYTERHUB_SERVICE_NAME": "open-notebook",
 }
 
 
