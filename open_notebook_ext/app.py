@@ -8,8 +8,6 @@ instead of letting it run without our routes.
 
 from __future__ import annotations
 
-import asyncio
-import dataclasses
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -47,8 +45,7 @@ from open_notebook_ext.vault.fileidentity import grant_files
 from open_notebook_ext.vault.membership import owner_name
 from open_notebook_ext.vault.prompts import GrantPrompts, Prompt
 from open_notebook_ext.vault.redact import Redactor
-
-CONTENTS_EVENTS = "https://events.jupyter.org/jupyter_server/contents_service/v1"
+from open_notebook_ext.vault.renames import follow_notebook_renames
 
 
 class OpenNotebookApp(
@@ -110,7 +107,7 @@ class OpenNotebookApp(
         self._install_grant_prompts()
         self._install_redaction(client_mode)
         if not client_mode:
-            self._follow_notebook_renames()
+            follow_notebook_renames(self)
         self.requests = RequestPolicy(
             origins=self.origin_policy,
             trusted_proxies=trusted_proxies,
@@ -160,7 +157,9 @@ class OpenNotebookApp(
             parent=self,
         )
         checks.warn_about_key(self)
-        self._share_rate_limits()
+        from open_notebook_ext.security.dblimiter import share
+
+        share(self)  # failed authentication counted in the database (hub service replicas)
         self.inline_reads = self.db.backend == "sqlite"
         self.executor = ThreadPoolExecutor(
             max_workers=self.store_threads, thread_name_prefix="open-notebook-db"
@@ -206,25 +205,6 @@ class OpenNotebookApp(
             self.key_material.source,
             len(self.keyring.key_ids),
         )
-
-    def _share_rate_limits(self) -> None:
-        """Failed authentication counted in the database (security/dblimiter.py) when
-        shared_rate_limits says so, by default in hub service mode (its replicas)."""
-        shared = self.shared_rate_limits
-        if shared is None:
-            shared = bool(getattr(self.server.identity_provider, "shared_rate_limits", False))
-        if not shared or self.auth_failure_limit <= 0:
-            return
-        from open_notebook_ext.security.dblimiter import DatabaseAuthLimiter
-
-        self.auth_limiter = DatabaseAuthLimiter(
-            self.db,
-            self.auth_failure_limit,
-            self.auth_failure_window,
-            self.auth_failure_max_tracked,
-            log=self.log,
-        )
-        self.requests = dataclasses.replace(self.requests, auth_limiter=self.auth_limiter)
 
     def _install_kernel_tokens(self) -> None:
         self.kernel_tokens = KernelTokens()
@@ -311,27 +291,6 @@ class OpenNotebookApp(
         )
         if self.redact_outputs:
             self.server.contents_manager.register_pre_save_hook(self.redactor.pre_save_hook)
-
-    def _follow_notebook_renames(self) -> None:
-        """Grants follow a renamed notebook and die with a deleted one."""
-
-        async def on_contents_event(logger: Any, schema_id: str, data: dict) -> None:
-            action, path = data.get("action"), data.get("path")
-            try:
-                if action == "rename" and data.get("source_path") and path:
-                    await asyncio.to_thread(
-                        self.grants.move, self.current_owner(), data["source_path"], path
-                    )
-                elif action == "delete" and path:
-                    await asyncio.to_thread(self.grants.forget, self.current_owner(), path)
-            except Exception:
-                self.log.error("Could not update notebook grants after a %s", action, exc_info=True)
-
-        events = self.server.event_logger
-        if events is None:  # pragma: no cover - jupyter_server always has one
-            self.log.warning("No event logger: grants will not follow renames and deletes")
-            return
-        events.add_listener(schema_id=CONTENTS_EVENTS, listener=on_contents_event)
 
     def current_owner(self) -> str:
         """The owner for work done on behalf of the request being handled right now."""

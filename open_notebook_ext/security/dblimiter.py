@@ -25,6 +25,7 @@ never unlimited and authentication never fails because of the limiter.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import threading
@@ -181,3 +182,22 @@ class DatabaseAuthLimiter:
     def record_failure(self, address: str) -> bool:
         """Count one failure; True when it starts a block (as the in-memory limiter)."""
         return self.judge(address)[1]
+
+
+def share(app: Any) -> None:
+    """Count ``app``'s failed authentication in its database when
+    ``shared_rate_limits`` says so (by default in hub service mode: its replicas), from
+    ``OpenNotebookApp.finish_start``, once the database is open."""
+    shared = app.shared_rate_limits
+    if shared is None:
+        shared = bool(getattr(app.server.identity_provider, "shared_rate_limits", False))
+    if not shared or app.auth_failure_limit <= 0:
+        return
+    app.auth_limiter = DatabaseAuthLimiter(
+        app.db,
+        app.auth_failure_limit,
+        app.auth_failure_window,
+        app.auth_failure_max_tracked,
+        log=app.log,
+    )
+    app.requests = dataclasses.replace(app.requests, auth_limiter=app.auth_limiter)

@@ -35,10 +35,9 @@ class Canned:
         self.requests.append(head + body)
         writer.write(self.answer)
         await writer.drain()
-        if self.close:
-            writer.close()
-        else:
+        if not self.close:
             await reader.read()  # hold the connection open until the client closes it
+        writer.close()
 
 
 async def run(answer: bytes, *, close: bool = False, method: str = "POST", body: bytes = b"{}"):
