@@ -12,7 +12,7 @@ import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jupyter_server import CallContext
 from jupyter_server.auth.identity import IdentityProvider, User
@@ -29,7 +29,6 @@ from open_notebook_ext.config.requests import RequestSettings
 from open_notebook_ext.config.storage import StorageSettings
 from open_notebook_ext.ecosystem.setup import setup as ecosystem_setup
 from open_notebook_ext.errors import ConfigError
-from open_notebook_ext.http.auth import FailureLimiter
 from open_notebook_ext.http.deferred import deferred_routes
 from open_notebook_ext.hub import client as hub_client
 from open_notebook_ext.kernels import gateway as kernels_gateway
@@ -46,6 +45,9 @@ from open_notebook_ext.vault.membership import owner_name
 from open_notebook_ext.vault.prompts import GrantPrompts, Prompt
 from open_notebook_ext.vault.redact import Redactor
 from open_notebook_ext.vault.renames import follow_notebook_renames
+
+if TYPE_CHECKING:  # (http/ imports SQLAlchemy: not while the server loads)
+    from open_notebook_ext.http.auth import FailureLimiter
 
 
 class OpenNotebookApp(
