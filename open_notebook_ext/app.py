@@ -323,6 +323,9 @@ class OpenNotebookApp(
 
     async def stop_extension(self) -> None:
         done = self.__dict__  # what finish_start set, if it ran (hasattr would wait for it)
+        pool = getattr(self.settings.get(SERVICES_SETTING), "pool", None)  # client mode
+        if pool is not None:
+            pool.close()
         if "provider_proxy" in done:
             self.provider_proxy.close_connections()
         if "executor" in done:

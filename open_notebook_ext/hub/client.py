@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from open_notebook_ext.errors import ConfigError
+from open_notebook_ext.proxy.pool import ConnectionPool
 from open_notebook_ext.services import RequestPolicy
 from open_notebook_ext.vault.keyenv import KEY_ENV, KEY_FILE_ENV, KEYS_ENV, KEYS_FILE_ENV
 
@@ -39,6 +40,7 @@ STORE_SETTINGS = ("db_url", "encryption_key", "encryption_keys")
 # Kept out of kernels in client mode: the server's hub token reads every key of the
 # user at the service, past the notebooks' grants (JPY_API_TOKEN: its old name).
 KERNEL_STRIP = (HUB_TOKEN_ENV, "JPY_API_TOKEN")
+KEEP_ALIVE_SECONDS = 30.0  # an idle connection to the service is kept this long
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,8 @@ class ClientServices:
     hub_token: str
     request_timeout: float
     proxy_body_limit: int
+    # kept-alive connections to the service (hub/forward.py), this server's own
+    pool: ConnectionPool = field(default_factory=lambda: ConnectionPool(KEEP_ALIVE_SECONDS))
 
 
 def api_url(service_url: str) -> str:

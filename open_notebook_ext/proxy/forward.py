@@ -303,6 +303,13 @@ class Upstream:
         self._keep = answer.complete and answer.reusable and not stream.closed()
 
 
+def host_header(target: Target) -> str:
+    """The ``Host`` header for ``target`` (its port unless the scheme's default)."""
+    host = f"[{target.host}]" if ":" in target.host else target.host
+    default = 443 if target.scheme == "https" else 80
+    return host if target.port == default else f"{host}:{target.port}"
+
+
 def split_target(url: str) -> str:
     """The path and query of ``url``, as sent on the request line."""
     parts = urlsplit(url)

@@ -37,6 +37,7 @@ from open_notebook_ext.proxy.forward import (
     UpstreamFailed,
     check_path,
     forwarded_query,
+    host_header,
     request_headers,
     response_headers,
 )
@@ -159,7 +160,7 @@ class ProxyHandler(MeteredHandler):
             self.request.headers,
             spec.key_header,
             f"{spec.key_prefix}{key}",
-            _host_header(target),
+            host_header(target),
             keep_alive=pool is not None,
         )
         model = request_model(spec.style, path, self.body)
@@ -281,12 +282,6 @@ async def _checked(url: str, allow_private: bool, timeout: float) -> netguard.Ta
     except ValueError:
         return await netguard.acheck_url(url, allow_private=allow_private, timeout=timeout)
     return netguard.check_url(url, allow_private=allow_private)
-
-
-def _host_header(target: netguard.Target) -> str:
-    host = f"[{target.host}]" if ":" in target.host else target.host
-    default = 443 if target.scheme == "https" else 80
-    return host if target.port == default else f"{host}:{target.port}"
 
 
 def _request_line(target: netguard.Target) -> str:
