@@ -83,7 +83,8 @@ class ProviderProxy(LoggingConfigurable):
 
     def open(self, db: Any) -> ProviderProxy:
         """Attach the usage and budget stores of database ``db``."""
-        from open_notebook_ext.proxy.store import BudgetStore, UsageStore
+        from open_notebook_ext.proxy.budgets import BudgetStore
+        from open_notebook_ext.proxy.store import UsageStore
 
         self.usage = UsageStore(db, flush_seconds=self.usage_flush_seconds, log=self.log)
         self.budgets = BudgetStore(db, self.usage)

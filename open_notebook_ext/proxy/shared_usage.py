@@ -22,7 +22,8 @@ from sqlalchemy import case, func, select
 
 from open_notebook_ext.db.orm import Credential, ProxyBudget, ProxyUsage
 from open_notebook_ext.errors import InvalidInput, NotFound
-from open_notebook_ext.proxy.store import BUDGET_NOT_FOUND, BudgetStore, UsageStore
+from open_notebook_ext.proxy.budgets import BUDGET_NOT_FOUND, BudgetStore
+from open_notebook_ext.proxy.store import UsageStore
 from open_notebook_ext.vault.membership import GROUP_OWNER_PREFIX, group_of, group_owner
 from open_notebook_ext.vault.shared import SharedCredentials
 

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta, timezone
 
 from cryptography.fernet import Fernet
 
+from open_notebook_ext.proxy.budgets import BudgetStore
 from open_notebook_ext.proxy.shared_usage import SharedBudgets, usage_by_user
-from open_notebook_ext.proxy.store import BudgetStore, UsageStore
+from open_notebook_ext.proxy.store import UsageStore
 from open_notebook_ext.vault.membership import group_owner
 from open_notebook_ext.vault.shared import SharedCredentials
 from support.leaks import random_api_key
