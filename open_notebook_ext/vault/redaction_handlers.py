@@ -35,12 +35,16 @@ class RedactionKeysHandler(OpenNotebookHandler):
 
     cors_enabled = False  # never readable cross-origin
 
+    async def _prepare(self) -> None:
+        # as on the secret routes: a browser is refused whatever the method or origin
+        if self.request.method != "OPTIONS" and from_a_browser(self.request.headers):
+            raise ApiError(403, FROM_A_BROWSER)
+        await super()._prepare()
+
     @web.authenticated
     @authorized
     async def get(self) -> None:
         headers = self.request.headers
-        if from_a_browser(headers):
-            raise ApiError(403, FROM_A_BROWSER)
         if not getattr(self.identity_provider, "notebooks_elsewhere", False):
             raise ApiError(404, SERVICE_ONLY)
         if KERNEL_HEADER in headers or NOTEBOOKS_HEADER in headers:

@@ -57,7 +57,15 @@ ORIGINS = {"allowed": ALLOWED, "disallowed": DISALLOWED}
 SEED = 20240611
 MAX_EXAMPLES = 12
 # Routes that never answer CORS (a browser page can never read a key).
-NO_CORS = {"readSecret", "readSecretByName", "listSecrets", "proxyGet", "proxyPost", "proxyDelete"}
+NO_CORS = {
+    "readSecret",
+    "readSecretByName",
+    "listSecrets",
+    "proxyGet",
+    "proxyPost",
+    "proxyDelete",
+    "getRedactionKeys",  # a user's keys, for their server's redaction: never cross-origin
+}
 # Answered from this server's own pages only: any other origin, an allowed one too, is
 # refused (403) before the body is read (vault/prompt_handlers.py).
 SAME_ORIGIN_ONLY = {"answerGrantPrompt"}
