@@ -99,14 +99,17 @@ def usage_by_user(
     UTC day, since ``since`` (this server's usage rows not yet written are written first)."""
     usage.buffer.flush()
     db = usage.db
+    keys = (
+        ProxyUsage.day,
+        ProxyUsage.owner,
+        ProxyUsage.credential_id,
+        Credential.name,
+        Credential.provider,
+        Credential.owner,
+    )
     query = (
         select(
-            ProxyUsage.day,
-            ProxyUsage.owner,
-            ProxyUsage.credential_id,
-            Credential.name,
-            Credential.provider,
-            Credential.owner,
+            *keys,
             func.count(),
             func.sum(case((ProxyUsage.status >= 400, 1), else_=0)),
             func.coalesce(func.sum(ProxyUsage.input_tokens), 0),
@@ -121,14 +124,6 @@ def usage_by_user(
         query = query.where(Credential.owner.startswith(GROUP_OWNER_PREFIX))
     if credential_id is not None:
         query = query.where(ProxyUsage.credential_id == credential_id)
-    keys = (
-        ProxyUsage.day,
-        ProxyUsage.owner,
-        ProxyUsage.credential_id,
-        Credential.name,
-        Credential.provider,
-        Credential.owner,
-    )
     query = query.group_by(*keys).order_by(
         ProxyUsage.day, ProxyUsage.owner, ProxyUsage.credential_id
     )
