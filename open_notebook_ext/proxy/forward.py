@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import re
 import ssl
+import sys
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from tornado import httputil
@@ -30,6 +31,8 @@ from open_notebook_ext.proxy.http1 import OnChunk, OnHeaders
 from open_notebook_ext.proxy.pool import ConnectionPool
 from open_notebook_ext.proxy.table import CALLER_KEY_HEADERS, CALLER_KEY_PARAMS
 from open_notebook_ext.security.netguard import FetchError, PinnedResolver, Target
+
+_timeout = asyncio.timeout if sys.version_info >= (3, 11) else None  # type: ignore[attr-defined]
 
 HOP_BY_HOP = frozenset(
     h.lower()
@@ -188,10 +191,12 @@ class Upstream:
         on_chunk: OnChunk,
     ) -> None:
         try:
-            await asyncio.wait_for(
-                self._send(method, path_and_query, headers, body, on_headers, on_chunk),
-                self.timeout,
-            )
+            call = self._send(method, path_and_query, headers, body, on_headers, on_chunk)
+            if _timeout is not None:  # 3.11+: no task of its own, as wait_for makes
+                async with _timeout(self.timeout):
+                    await call
+            else:
+                await asyncio.wait_for(call, self.timeout)
         except asyncio.TimeoutError:
             self.close()
             raise UpstreamFailed("the provider did not answer in time") from None
