@@ -6,9 +6,10 @@ nothing half-written.
 
 SQLite: WAL journal, ``busy_timeout``, foreign keys on, ``synchronous=FULL``;
 writers start with ``BEGIN IMMEDIATE`` so they queue instead of failing.
-PostgreSQL (``postgresql+psycopg://``, psycopg 3): a connection pool checked
-before use (a restarted database is reconnected to), READ COMMITTED
-transactions; writes that read before they decide lock the rows they depend
+PostgreSQL (``postgresql+psycopg://``, psycopg 3): a connection pool whose
+connections are checked before use after a second idle (a restarted database is
+reconnected to), READ COMMITTED transactions, a single statement without
+BEGIN/COMMIT; writes that read before they decide lock the rows they depend
 on (see the stores). The URL's password is never logged: :func:`safe_url`.
 """
 
@@ -18,6 +19,7 @@ import logging
 import os
 import sqlite3
 import stat
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -25,7 +27,7 @@ from typing import Any
 
 from sqlalchemy import column, create_engine, event, select, table, text
 from sqlalchemy.engine import URL, Engine, make_url
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from open_notebook_ext.db.orm import Meta
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 
 # Defaults for PostgreSQL connections; the URL's query string may override them.
+PING_IF_IDLE_SECONDS = 1.0  # a pooled PostgreSQL connection idle longer is checked first
 _PG_CONNECT_DEFAULTS = {"connect_timeout": 10, "application_name": "open_notebook"}
 
 
@@ -122,18 +125,23 @@ class Database:
             prepare_private_file(self.path)
         kwargs: dict[str, Any] = {"hide_parameters": True}
         if self.backend != "sqlite":
-            kwargs.update(pool_pre_ping=True, pool_size=pool_size, max_overflow=pool_size)
+            kwargs.update(pool_size=pool_size, max_overflow=pool_size)
         if self.backend == "postgresql":
             kwargs["connect_args"] = {
                 k: v for k, v in _PG_CONNECT_DEFAULTS.items() if k not in self.url.query
             }
         self.engine: Engine = create_engine(self.url, **kwargs)
+        if self.backend != "sqlite":
+            self._install_idle_ping(self.engine)
         if self.backend == "sqlite":
             self._install_sqlite_hooks(self.engine)
             writer: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
             self._single: Engine = self.engine.execution_options(sqlite_begin="NONE")
         else:
-            writer = self._single = self.engine
+            writer = self.engine
+            # One statement is atomic, and reads one snapshot, by itself: no BEGIN and
+            # COMMIT round trips around it (two of a small read's four).
+            self._single = self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self._batch: Engine = writer
         self._sql_cache: dict[int, tuple[Any, Any]] = {}
         self._reader = sessionmaker(self.engine, expire_on_commit=False)
@@ -141,6 +149,34 @@ class Database:
 
     def __repr__(self) -> str:
         return f"Database({safe_url(self.url)!r})"
+
+    @staticmethod
+    def _install_idle_ping(engine: Engine) -> None:
+        """Check a pooled connection before use when it has been idle for more than
+        ``PING_IF_IDLE_SECONDS`` (a restarted database, a dropped connection): the pool
+        then connects afresh. SQLAlchemy's ``pool_pre_ping`` pings before every use, a
+        round trip that is a third of a small read; a connection in steady use goes
+        without. One that died within that second fails its next statement; a
+        single-statement read is then retried once (:meth:`Database.fetch_all`)."""
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(_dbapi_connection: Any, record: Any) -> None:
+            record.info["on_used"] = time.monotonic()
+
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+            if record is not None:
+                record.info["on_used"] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+            if time.monotonic() - record.info.get("on_used", 0.0) <= PING_IF_IDLE_SECONDS:
+                return
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as e:
+                # the pool drops this connection and checks out a new one
+                raise DisconnectionError(type(e).__name__) from None
 
     @staticmethod
     def _install_sqlite_hooks(engine: Engine) -> None:
@@ -209,8 +245,16 @@ class Database:
         SQLAlchemy's, like those of every other database call.
         """
         if self.backend != "sqlite":
-            with self.connect(single_statement=True) as conn:
-                return conn.execute(statement, params or {}).all()
+            for attempt in (1, 2):
+                try:
+                    with self.connect(single_statement=True) as conn:
+                        return conn.execute(statement, params or {}).all()
+                except DBAPIError as e:
+                    # a connection that died since its last use (the pool has dropped
+                    # every connection made before): once more, on a new one
+                    if attempt == 2 or not e.connection_invalidated:
+                        raise
+            raise AssertionError("unreachable")
         sql, names, bound = self._compiled(statement)
         values = {**bound, **(params or {})}
         args = tuple(values[n] for n in names)

@@ -4,7 +4,8 @@ While the database is down every API call that needs it answers 503
 ``{"detail": "Database unavailable"}`` with ``Retry-After`` and the CORS headers
 an allowed origin gets on every response; the log says so in one line per
 request, without a traceback. When the database is back the same server
-carries on (its connection pool checks connections before use). A server that
+carries on (its connection pool checks a connection idle for over a second before
+use, and a read on one that died sooner is retried once). A server that
 cannot reach the database at start-up stops with one message. The password in
 the database URL appears in no log line and no command output, at debug level
 too.
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import secrets
 import subprocess
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -98,3 +100,32 @@ def test_outage_is_503_with_cors_then_recovers(own_cluster, server_factory):
     assert out.returncode == 2
     assert "cannot open the database" in out.stderr
     assert password not in out.stdout + out.stderr
+
+
+def test_a_restart_costs_no_failed_read(own_cluster, server_factory):
+    """Pooled connections are checked before use only after a second idle (a round trip
+    saved on every read of a busy server): a read on a connection that died sooner is
+    retried once on a new one, and a write after a second idle finds the pool renewed."""
+    own_cluster.create_database("restart")
+    server = server_factory(env={"OPEN_NOTEBOOK_DB_URL": own_cluster.url("restart")}).start()
+    cred = server.api(
+        "POST", "credentials", {"name": "k", "provider": "openai", "api_key": random_api_key()}
+    )
+    assert cred.status == 201, cred.text
+    cid = cred.json["id"]
+    for _ in range(3):
+        assert server.api("GET", f"credentials/{cid}").status == 200
+        own_cluster.stop_server()
+        own_cluster.start_server()
+        # straight after the restart: the connection used a moment ago is dead
+        r = server.api("GET", f"credentials/{cid}")
+        assert r.status == 200, r.text
+        assert r.json["name"] == "k"
+    own_cluster.stop_server()
+    own_cluster.start_server()
+    time.sleep(1.5)  # idle for longer than the pool's check interval
+    r = server.api("PUT", f"credentials/{cid}", {"name": "renamed"})
+    assert r.status == 200, r.text
+    assert server.api("GET", f"credentials/{cid}").json["name"] == "renamed"
+    assert "Database unavailable" not in server.log
+    server.stop()
