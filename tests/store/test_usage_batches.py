@@ -56,7 +56,6 @@ def test_a_batch_is_all_or_nothing(backend_for):
 
 
 def test_one_row_is_written_by_itself(backend_for):
-    db, usage, cid = _store(backend_for)
+    db, _, cid = _store(backend_for)
     db.execute_one(insert(ProxyUsage), _row(cid, 1))
     assert _count(db) == 1
-
