@@ -15,6 +15,10 @@
   credential (the server keeps the list it answered until a credential is written;
   vault/listing.py).
 
+``main_postgres`` runs both on a throwaway PostgreSQL cluster (tests/support/pg.py):
+the scale backend, whose reads leave the event loop for a worker thread and cross
+a socket.
+
 Everything runs on loopback; nothing here asserts a speed.
 """
 
@@ -42,6 +46,7 @@ from open_notebook_ext.db.orm import Credential, utcnow
 from open_notebook_ext.vault.credentials import key_hint
 from open_notebook_ext.vault.keyring import KeyRing
 from support.leaks import random_api_key
+from support.pg import PostgresCluster, find_bindir
 from support.servers import API, ServerProcess
 
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
@@ -211,11 +216,12 @@ def listing(server: ServerProcess, db_url: str, key: bytes, owner: str) -> dict[
     return results
 
 
-def main() -> dict[str, Any]:
+def main(db_url: str | None = None) -> dict[str, Any]:
+    """Both benchmarks on one server: on SQLite in its home by default, else ``db_url``."""
     key = Fernet.generate_key()
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
-        db_url = f"sqlite:///{home / 'bench.db'}"
+        db_url = db_url or f"sqlite:///{home / 'bench.db'}"
         server = ServerProcess(
             home, env={"OPEN_NOTEBOOK_ENCRYPTION_KEY": key.decode(), "OPEN_NOTEBOOK_DB_URL": db_url}
         ).start()
@@ -236,6 +242,18 @@ def main() -> dict[str, Any]:
         finally:
             server.stop()
     return {"one": one, "listing": lists}
+
+
+def main_postgres() -> dict[str, Any] | None:
+    """The same on a throwaway PostgreSQL cluster on loopback (None without its binaries)."""
+    bindir = find_bindir()
+    if bindir is None:
+        return None
+    cluster = PostgresCluster(bindir).start()
+    try:
+        return main(cluster.create_database("bench"))
+    finally:
+        cluster.stop()
 
 
 if __name__ == "__main__":

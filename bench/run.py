@@ -26,7 +26,22 @@ import bench_secrets
 import bench_startup
 
 
-def _http_rows(r: dict) -> list[tuple[str, str, str, bool | None]]:
+def _http_rows(r: dict, where: str = "") -> list[tuple[str, str, str, bool | None]]:
+    """The HTTP rows; ``where`` (a backend's name) marks a run whose rows carry no
+    target (the targets are the default backend's)."""
+    rows = _http_rows_of(r)
+    if not where:
+        return rows
+    return [(f"{where}: {title}", value, "", None) for title, value, _, _ in rows]
+
+
+def _pg_rows(r: dict | None) -> list[tuple[str, str, str, bool | None]]:
+    if r is None:
+        return [("PostgreSQL", "skipped (no PostgreSQL server binaries)", "", None)]
+    return _http_rows(r, "PostgreSQL")
+
+
+def _http_rows_of(r: dict) -> list[tuple[str, str, str, bool | None]]:
     one, lists = r["one"], r["listing"]
     s, c = one["status"], one["credential"]
     rows = [
@@ -104,6 +119,7 @@ def _startup_rows(r: dict) -> list[tuple[str, str, str, bool | None]]:
 
 BENCHES = [
     ("HTTP", bench_http.main, _http_rows),
+    ("HTTP on PostgreSQL", bench_http.main_postgres, _pg_rows),
     (
         "Kernel client",
         bench_secrets.main,
