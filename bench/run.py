@@ -17,6 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import bench_floors
 import bench_http
 import bench_launch_window
 import bench_proxy
@@ -196,6 +197,22 @@ BENCHES = [
                 "",
                 None,
             ),
+        ],
+    ),
+    (
+        "Floors",
+        bench_floors.main,
+        lambda r: [
+            (
+                "Forwarding floors without Jupyter: p50 added over the provider directly "
+                "(one client process, loopback)",
+                f"a Tornado handler answering a constant +{r['constant_added_ms']:.2f} ms; a "
+                f"raw asyncio forwarder +{r['asyncio_added_ms']:.2f} ms; the bare Tornado "
+                f"forwarder with the proxy's upstream code +{r['tornado_added_ms']:.2f} ms "
+                f"(direct {r['direct_p50_ms']:.2f} ms; {r['n']:.0f} rounds)",
+                "",
+                None,
+            )
         ],
     ),
     (
