@@ -8,6 +8,7 @@ instead of letting it run without our routes.
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -211,14 +212,20 @@ class OpenNotebookApp(
     def _install_kernel_tokens(self) -> None:
         self.kernel_tokens = KernelTokens()
         self.kernel_firewall = EnvFirewall(self.kernel_env_strip)
-        install = install_kernel_tokens
+        options: dict[str, Any] = {}
         if kernels_gateway.gateway_enabled(self.server):
             kernels_gateway.configure_client(
                 self.server.gateway_config, self.gateway_token_file, self.log
             )
             install = kernels_gateway.install
         else:
-            launch_provisioner.use_for_local_kernels(self.kernel_launcher, self.log)
+            install = install_kernel_tokens
+            # The provisioner is chosen before the first kernel starts, not while the
+            # server loads (Jupyter's provisioner factory reads every installed
+            # package's entry points: a hundredth of the server's start).
+            options["before_first_start"] = functools.partial(
+                launch_provisioner.use_for_local_kernels, self.kernel_launcher, self.log
+            )
         install(
             self.server.kernel_manager,
             self.kernel_tokens,
@@ -226,6 +233,7 @@ class OpenNotebookApp(
             owner=self.current_owner,
             strip=self.kernel_firewall,
             log=self.log,
+            **options,
         )
         blocked = self.kernel_firewall.blocked(os.environ)
         if blocked:

@@ -141,16 +141,23 @@ def install(
     owner: Callable[[], str],
     strip: EnvFirewall,
     log: Any,
+    before_first_start: Callable[[], Any] | None = None,
 ) -> None:
     """Wrap the server's kernel manager: tokens in on start, out on shutdown.
 
     Instance attributes shadow the class's methods, so the server's own
     (possibly configured) kernel manager class keeps working unchanged.
+    ``before_first_start`` runs once, before the first kernel starts (work that
+    start-up need not wait for: choosing the kernels' provisioner).
     """
     start, shutdown = kernel_manager.start_kernel, kernel_manager.shutdown_kernel
     update_env = getattr(kernel_manager, "update_env", None)
+    first = [before_first_start]
 
     async def start_kernel(*args: Any, kernel_id: str | None = None, **kwargs: Any) -> str:
+        prepare, first[0] = first[0], None
+        if prepare is not None:
+            prepare()
         if kernel_id is not None and kernel_id in kernel_manager:
             return await start(*args, kernel_id=kernel_id, **kwargs)
         kernel_id = kernel_id or str(uuid.uuid4())

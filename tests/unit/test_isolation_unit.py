@@ -20,6 +20,7 @@ from open_notebook_ext.kernels import gateway as kernels_gateway
 from open_notebook_ext.kernels import provisioner as launch_provisioner
 from open_notebook_ext.kernels.env import EnvFirewall
 from open_notebook_ext.kernels.tokens import KernelTokens
+from open_notebook_ext.kernels.tokens import install as install_kernel_tokens
 from open_notebook_ext.security import procsec
 
 linux_only = pytest.mark.skipif(not procsec.available(), reason="prctl is Linux-only")
@@ -113,6 +114,40 @@ class FakeGatewayKernels:
 
     async def shutdown_kernel(self, kernel_id, now=False, restart=False):
         return None
+
+
+class FakeLocalKernels(dict):
+    """A local kernel manager's start and shutdown, recording what each start sees."""
+
+    def __init__(self, seen: list[str]) -> None:
+        super().__init__()
+        self.seen = seen
+
+    async def start_kernel(self, *, kernel_id: str, **kwargs: object) -> str:
+        self.seen.append(f"start {kernel_id}")
+        self[kernel_id] = kwargs
+        return kernel_id
+
+    async def shutdown_kernel(self, kernel_id: str, **kwargs: object) -> None:
+        self.pop(kernel_id, None)
+
+
+def test_the_kernels_provisioner_is_chosen_once_before_the_first_start():
+    seen: list[str] = []
+    km, tokens = FakeLocalKernels(seen), KernelTokens()
+    install_kernel_tokens(
+        km,
+        tokens,
+        url=lambda: "http://server/",
+        owner=lambda: "bob",
+        strip=EnvFirewall(),
+        log=logging.getLogger("t"),
+        before_first_start=lambda: seen.append("choose"),
+    )
+    assert seen == []  # nothing while the server loads
+    asyncio.run(km.start_kernel(kernel_id="k1"))
+    asyncio.run(km.start_kernel(kernel_id="k2"))
+    assert seen == ["choose", "start k1", "start k2"]
 
 
 def test_gateway_kernels_get_a_token_bound_to_the_gateways_id():
