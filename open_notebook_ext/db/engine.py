@@ -131,13 +131,12 @@ class Database:
                 k: v for k, v in _PG_CONNECT_DEFAULTS.items() if k not in self.url.query
             }
         self.engine: Engine = create_engine(self.url, **kwargs)
-        if self.backend != "sqlite":
-            self._install_idle_ping(self.engine)
         if self.backend == "sqlite":
             self._install_sqlite_hooks(self.engine)
             writer: Engine = self.engine.execution_options(sqlite_begin="IMMEDIATE")
             self._single: Engine = self.engine.execution_options(sqlite_begin="NONE")
         else:
+            self._install_idle_ping(self.engine)
             writer = self.engine
             # One statement is atomic, and reads one snapshot, by itself: no BEGIN and
             # COMMIT round trips around it (two of a small read's four).
@@ -246,16 +245,16 @@ class Database:
         SQLAlchemy's, like those of every other database call.
         """
         if self.backend != "sqlite":
-            for attempt in (1, 2):
-                try:
-                    with self.connect(single_statement=True) as conn:
-                        return conn.execute(statement, params or {}).all()
-                except DBAPIError as e:
-                    # a connection that died since its last use (the pool has dropped
-                    # every connection made before): once more, on a new one
-                    if attempt == 2 or not e.connection_invalidated:
-                        raise
-            raise AssertionError("unreachable")
+            try:
+                with self.connect(single_statement=True) as conn:
+                    return conn.execute(statement, params or {}).all()
+            except DBAPIError as e:
+                if not e.connection_invalidated:
+                    raise
+            # a connection that died since its last use (the pool has dropped every
+            # connection made before it): once more, on a new one
+            with self.connect(single_statement=True) as conn:
+                return conn.execute(statement, params or {}).all()
         sql, names, bound = self._compiled(statement)
         values = {**bound, **(params or {})}
         args = tuple(values[n] for n in names)
